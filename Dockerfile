@@ -1,0 +1,12 @@
+# coby: one container running `deno task start`.
+FROM denoland/deno:2.9.6
+WORKDIR /app
+COPY deno.json deno.lock ./
+COPY actors actors
+COPY runtime runtime
+COPY http http
+COPY ui ui
+RUN deno install --frozen && deno cache runtime/main.ts
+ENV HOST=0.0.0.0 PORT=8080
+EXPOSE 8080
+CMD ["task", "start"]

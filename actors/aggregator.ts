@@ -1,0 +1,231 @@
+/**
+ * Aggregator actor: mirrors every exchange × symbol book from the connection
+ * actors' batches and, every tick, samples each into price buckets: resting
+ * bid and ask size, buy and sell volume traded during the tick, BBO and mid.
+ * Sends the tick's columns to the consolidator as one transferable buffer.
+ *
+ * Requests: `columns` (a sample of now, without closing the tick).
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { runActor } from "../runtime/actor.ts";
+import {
+  columns as batchColumns,
+  type EventBatch,
+  Kind,
+  type SymbolRef,
+} from "../runtime/batch.ts";
+import { OrderBook } from "../runtime/book.ts";
+import { consolidationKey } from "../runtime/consolidate.ts";
+import {
+  bucketOf,
+  type ColumnInit,
+  decodeColumns,
+  defaultBucketSize,
+  encodeColumns,
+  sampleBook,
+} from "../runtime/heatmap.ts";
+
+/** Config of the aggregator. */
+export const AggregatorConfig = z.object({
+  tickMs: z.number().positive().default(1000),
+  /** Half-width of the sampled range around mid, fraction of mid. */
+  range: z.number().positive().max(1).default(0.05),
+  /** Bucket size by base asset (`BTC`) or consolidation key (`BTC-USD`). */
+  buckets: z.record(z.string(), z.number().positive()).default({
+    BTC: 10,
+    ETH: 1,
+  }),
+  /** Quote aliases for consolidation, e.g. `{USDT: "USD"}`. */
+  quoteAliases: z.record(z.string(), z.string()).default({}),
+});
+/** Parsed aggregator config. */
+export type AggregatorConfig = z.infer<typeof AggregatorConfig>;
+
+interface Entry {
+  exchange: string;
+  ref: SymbolRef;
+  key: string;
+  book: OrderBook;
+  buys: Map<number, number>;
+  sells: Map<number, number>;
+}
+
+/** The aggregator's state; exported for tests and the bench. */
+export class Aggregator {
+  readonly #cfg: AggregatorConfig;
+  readonly entries = new Map<string, Entry>();
+  readonly #bucketSizes = new Map<string, number>();
+
+  /** @param cfg parsed config. */
+  constructor(cfg: AggregatorConfig) {
+    this.#cfg = cfg;
+  }
+
+  /**
+   * Applies a batch from a connection actor.
+   * @param b the batch.
+   */
+  onBatch(b: EventBatch): void {
+    const { price, size, code } = batchColumns(b);
+    const refs: Entry[] = b.symbols.map((r) => this.#entry(b.exchange, r));
+    for (let i = 0; i < b.n; i++) {
+      const c = code[i];
+      const kind = c % 8;
+      const e = refs[(c - kind) / 8];
+      switch (kind) {
+        case Kind.Bid:
+          e.book.bids.set(price[i], size[i]);
+          break;
+        case Kind.Ask:
+          e.book.asks.set(price[i], size[i]);
+          break;
+        case Kind.Clear:
+          e.book.clear();
+          break;
+        case Kind.Buy:
+        case Kind.Sell: {
+          const bs = this.#bucketSizes.get(e.key);
+          if (bs === undefined) break;
+          const m = kind === Kind.Buy ? e.buys : e.sells;
+          const k = bucketOf(price[i], bs);
+          m.set(k, (m.get(k) ?? 0) + size[i]);
+          break;
+        }
+      }
+    }
+  }
+
+  #entry(exchange: string, ref: SymbolRef): Entry {
+    const id = `${exchange}\u0000${ref.exchangeSymbol}`;
+    let e = this.entries.get(id);
+    if (!e) {
+      e = {
+        exchange,
+        ref,
+        key: consolidationKey(ref.symbol, this.#cfg.quoteAliases),
+        book: new OrderBook(),
+        buys: new Map(),
+        sells: new Map(),
+      };
+      this.entries.set(id, e);
+    }
+    return e;
+  }
+
+  /**
+   * Forgets every book of `exchange` (its connection restarted).
+   * @param exchange exchange id.
+   */
+  reset(exchange: string): void {
+    for (const [id, e] of this.entries) {
+      if (e.exchange === exchange) this.entries.delete(id);
+    }
+  }
+
+  /** The bucket size of a consolidation key, fixed at its first sample. */
+  bucketSize(key: string, mid: number): number {
+    let bs = this.#bucketSizes.get(key);
+    if (bs === undefined) {
+      const base = key.slice(0, key.lastIndexOf("-"));
+      bs = this.#cfg.buckets[key] ?? this.#cfg.buckets[base] ??
+        defaultBucketSize(mid);
+      this.#bucketSizes.set(key, bs);
+    }
+    return bs;
+  }
+
+  /**
+   * Samples every book into columns.
+   * @param ts tick time, ms.
+   * @param close true to end the tick: trade volumes restart from zero.
+   */
+  sample(ts: number, close: boolean): ColumnInit[] {
+    const out: ColumnInit[] = [];
+    for (const e of this.entries.values()) {
+      const bb = e.book.bids.best();
+      const ba = e.book.asks.best();
+      const mid = bb === bb ? (ba === ba ? (bb + ba) / 2 : bb) : ba;
+      if (mid !== mid) continue;
+      const bucketSize = this.bucketSize(e.key, mid);
+      const s = sampleBook(e.book, { bucketSize, range: this.#cfg.range })!;
+      const n = s.bids.length;
+      const buys = new Float64Array(n);
+      const sells = new Float64Array(n);
+      for (const [k, v] of e.buys) {
+        if (k >= s.lo && k < s.lo + n) buys[k - s.lo] += v;
+      }
+      for (const [k, v] of e.sells) {
+        if (k >= s.lo && k < s.lo + n) sells[k - s.lo] += v;
+      }
+      if (close) {
+        e.buys.clear();
+        e.sells.clear();
+      }
+      out.push({
+        exchange: e.exchange,
+        exchangeSymbol: e.ref.exchangeSymbol,
+        symbol: e.key,
+        market: e.ref.market,
+        ts,
+        bucketSize,
+        lo: s.lo,
+        n,
+        bestBid: s.bestBid,
+        bestAsk: s.bestAsk,
+        bids: s.bids,
+        asks: s.asks,
+        buys,
+        sells,
+      });
+    }
+    return out;
+  }
+}
+
+if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
+  let agg: Aggregator;
+  let out: MessagePort | null = null;
+  const peers = new Map<
+    string,
+    { port: MessagePort; exchanges: Set<string> }
+  >();
+  runActor({
+    init(config, ctx) {
+      const cfg = AggregatorConfig.parse(config);
+      agg = new Aggregator(cfg);
+      setInterval(() => {
+        const ts = Math.floor(Date.now() / cfg.tickMs) * cfg.tickMs;
+        const batch = encodeColumns(ts, agg.sample(ts, true));
+        out?.postMessage(batch, [batch.buf]);
+        ctx.stats({ counters: {}, books: agg.entries.size });
+      }, cfg.tickMs);
+    },
+    link(_name, peer, role, port) {
+      if (role === "out") {
+        out?.close();
+        out = port;
+        return;
+      }
+      const old = peers.get(peer);
+      if (old) {
+        old.port.close();
+        for (const ex of old.exchanges) agg.reset(ex);
+      }
+      const p = { port, exchanges: new Set<string>() };
+      peers.set(peer, p);
+      port.onmessage = (ev) => {
+        const b = ev.data as EventBatch;
+        p.exchanges.add(b.exchange);
+        agg.onBatch(b);
+      };
+    },
+    request(method) {
+      if (method !== "columns") throw new Error(`Unknown request ${method}`);
+      const ts = Date.now();
+      return decodeColumns(encodeColumns(ts, agg.sample(ts, false)));
+    },
+  });
+}

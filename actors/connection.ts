@@ -1,0 +1,525 @@
+/**
+ * Connection actor: one per exchange connection. Fetches instrument metadata,
+ * runs the WebSocket session with reconnect and backoff, feeds frames to the
+ * venue's pure adapter, keeps every followed book exact with the shared sync
+ * algorithm (fetching REST snapshots as needed), and streams applied changes
+ * to the aggregator as columnar batches.
+ *
+ * Requests: `book {symbol, depth}`, `books {depth}`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { type ActorContext, runActor } from "../runtime/actor.ts";
+import { backoffDelay, sleep } from "../runtime/backoff.ts";
+import { BatchBuilder, Kind } from "../runtime/batch.ts";
+import { OrderBook } from "../runtime/book.ts";
+import { BookSync } from "../runtime/book_sync.ts";
+import type {
+  BookDelta,
+  BookSnapshot,
+  Instrument,
+  Levels,
+  MarketEvent,
+} from "../runtime/events.ts";
+import type { Adapter, Parser } from "./adapters/adapter.ts";
+import { adapterFor } from "./adapters/mod.ts";
+import { runSocket } from "./ws_client.ts";
+
+/** Config of a connection actor. */
+export const ConnectionConfig = z.object({
+  exchange: z.string(),
+  /** Exchange symbols (`BTCUSDT`) or normalized ones (`BTC-USDT`). */
+  symbols: z.array(z.string()).min(1),
+  /** Replaces the adapter's WebSocket origin (simulator, proxy). */
+  wsOrigin: z.string().optional(),
+  /** Replaces the adapter's REST origin. */
+  restOrigin: z.string().optional(),
+  flushMs: z.number().positive().default(20),
+  statsMs: z.number().positive().default(1000),
+  silenceMs: z.number().positive().default(30_000),
+  /** Also send every applied event as NDJSON on the `events` output channel. */
+  emitEvents: z.boolean().default(false),
+});
+/** Parsed connection actor config. */
+export type ConnectionConfig = z.infer<typeof ConnectionConfig>;
+
+/** Counters a connection actor publishes; summed across restarts by the supervisor. */
+export interface ConnectionCounters {
+  frames: number;
+  bookUpdates: number;
+  trades: number;
+  liquidations: number;
+  gaps: number;
+  resyncs: number;
+  checksumFailures: number;
+  malformed: number;
+  reconnects: number;
+}
+
+interface Followed {
+  inst: Instrument;
+  book: OrderBook;
+  sync: BookSync;
+  fetching: boolean;
+}
+
+/**
+ * Resolves configured symbols against the venue's instruments: an exact
+ * exchange symbol first, else a normalized `BASE-QUOTE` (spot or perpetual
+ * preferred over dated futures).
+ * @param wanted configured symbols.
+ * @param instruments the venue's instruments.
+ * @returns the matched instruments and the names that matched nothing.
+ */
+export function resolveSymbols(
+  wanted: readonly string[],
+  instruments: readonly Instrument[],
+): { found: Instrument[]; missing: string[] } {
+  const byExchange = new Map(instruments.map((i) => [i.exchangeSymbol, i]));
+  const found: Instrument[] = [];
+  const missing: string[] = [];
+  for (const w of wanted) {
+    const exact = byExchange.get(w);
+    const norm = exact ??
+      instruments.filter((i) => i.symbol === w).sort((a, b) =>
+        (a.market === "future" ? 1 : 0) - (b.market === "future" ? 1 : 0)
+      )[0];
+    if (norm) found.push(norm);
+    else missing.push(w);
+  }
+  return { found, missing };
+}
+
+/** Replaces the origin of `url` with `origin` when given. */
+function rewrite(url: string, origin: string | undefined): string {
+  if (!origin) return url;
+  const u = new URL(url);
+  return origin.replace(/\/$/, "") + u.pathname + u.search;
+}
+
+class Connection {
+  readonly #cfg: ConnectionConfig;
+  readonly #ad: Adapter;
+  readonly #ctx: ActorContext;
+  readonly #abort = new AbortController();
+  readonly #batch: BatchBuilder;
+  readonly counters: ConnectionCounters = {
+    frames: 0,
+    bookUpdates: 0,
+    trades: 0,
+    liquidations: 0,
+    gaps: 0,
+    resyncs: 0,
+    checksumFailures: 0,
+    malformed: 0,
+    reconnects: 0,
+  };
+  readonly followed = new Map<string, Followed>();
+  #parser: Parser | null = null;
+  #port: MessagePort | null = null;
+  #events: string[] = [];
+  #state: "connecting" | "connected" | "disconnected" = "connecting";
+  #lastMessageTs = 0;
+  #lastError = "";
+  #timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(cfg: ConnectionConfig, ctx: ActorContext) {
+    this.#cfg = cfg;
+    this.#ad = adapterFor(cfg.exchange);
+    this.#ctx = ctx;
+    this.#batch = new BatchBuilder(cfg.exchange);
+  }
+
+  start(): void {
+    this.#timers.push(setInterval(() => this.flush(), this.#cfg.flushMs));
+    this.#timers.push(setInterval(() => this.#publish(), this.#cfg.statsMs));
+    this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    let attempt = 0;
+    while (!signal.aborted) {
+      try {
+        if (!this.#parser) await this.#loadInstruments();
+        this.#setState("connecting", "");
+        const symbols = [...this.followed.keys()];
+        const why = await runSocket({
+          url: rewrite(this.#ad.url(symbols), this.#cfg.wsOrigin),
+          subscribe: this.#ad.subscribe(symbols),
+          silenceMs: this.#cfg.silenceMs,
+          maxAgeMs: this.#ad.maxConnectionAgeMs,
+          signal,
+          onOpen: () => {
+            attempt = 0;
+            this.#setState("connected", "");
+          },
+          onFrame: (f, ts) => this.#onFrame(f, ts),
+        });
+        this.#lastError = why;
+      } catch (e) {
+        const err = e as Error;
+        const cause = (err.cause as Error | undefined)?.message;
+        this.#lastError = cause ? `${err.message}: ${cause}` : err.message;
+      }
+      if (signal.aborted) break;
+      this.counters.reconnects++;
+      this.#disconnect(this.#lastError);
+      const delay = backoffDelay(attempt++);
+      this.#ctx.log(
+        "warn",
+        `${this.#cfg.exchange}: ${this.#lastError}; retrying in ${
+          Math.round(delay)
+        } ms`,
+      );
+      await sleep(delay, signal);
+    }
+  }
+
+  async #loadInstruments(): Promise<void> {
+    const bodies = await Promise.all(
+      this.#ad.metadataUrls.map((u) => this.#get(u)),
+    );
+    const all = this.#ad.instruments(bodies);
+    const { found, missing } = resolveSymbols(this.#cfg.symbols, all);
+    if (missing.length) {
+      this.#ctx.log(
+        "warn",
+        `${this.#cfg.exchange}: unknown symbols ${missing.join(", ")}`,
+      );
+    }
+    if (!found.length) {
+      throw new Error(
+        `None of the symbols ${this.#cfg.symbols.join(", ")} is listed`,
+      );
+    }
+    for (const inst of found) {
+      this.followed.set(inst.exchangeSymbol, {
+        inst,
+        book: new OrderBook(),
+        sync: new BookSync(this.#ad.book.sync),
+        fetching: false,
+      });
+    }
+    this.#parser = this.#ad.parser(
+      new Map(found.map((i) => [i.exchangeSymbol, i])),
+    );
+  }
+
+  async #get(url: string): Promise<string> {
+    const res = await fetch(rewrite(url, this.#cfg.restOrigin), {
+      signal: this.#abort.signal,
+    });
+    const body = await res.text();
+    if (!res.ok) {
+      throw new Error(`GET ${url}: HTTP ${res.status} ${body.slice(0, 120)}`);
+    }
+    return body;
+  }
+
+  #onFrame(frame: string, recvTs: number): void {
+    this.counters.frames++;
+    this.#lastMessageTs = recvTs;
+    let events: MarketEvent[];
+    try {
+      events = this.#parser!.parse(frame, recvTs);
+    } catch (e) {
+      this.counters.malformed++;
+      this.#ctx.log(
+        "warn",
+        `${this.#cfg.exchange}: malformed frame (${(e as Error).message})`,
+      );
+      return;
+    }
+    for (const ev of events) this.#onEvent(ev);
+  }
+
+  #onEvent(ev: MarketEvent): void {
+    switch (ev.type) {
+      case "book_delta": {
+        const f = this.followed.get(ev.exchangeSymbol);
+        if (!f) return;
+        const verdict = f.sync.delta(ev);
+        if (verdict === "apply") this.#applyDelta(f, ev);
+        else if (verdict === "gap") {
+          this.counters.gaps++;
+          this.#resync(f, `sequence gap at ${ev.first} after ${ev.prev}`);
+        } else if (verdict === "buffered") this.#fetchSnapshot(f);
+        break;
+      }
+      case "trade":
+      case "liquidation": {
+        const f = this.followed.get(ev.exchangeSymbol);
+        if (!f) return;
+        const liq = ev.type === "liquidation";
+        if (liq) this.counters.liquidations++;
+        else this.counters.trades++;
+        const kind = liq
+          ? (ev.side === "buy" ? Kind.LiquidationBuy : Kind.LiquidationSell)
+          : (ev.side === "buy" ? Kind.Buy : Kind.Sell);
+        this.#batch.push(
+          this.#batch.symbol(f.inst),
+          kind,
+          ev.price,
+          ev.size,
+          ev.exchangeTs,
+        );
+        this.#emit(ev);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #applyDelta(f: Followed, d: BookDelta): void {
+    f.book.apply(d.bids, d.asks);
+    this.counters.bookUpdates++;
+    const s = this.#batch.symbol(f.inst);
+    this.#pushLevels(s, Kind.Bid, d.bids, d.exchangeTs);
+    this.#pushLevels(s, Kind.Ask, d.asks, d.exchangeTs);
+    this.#emit(d);
+    if (f.book.crossed()) {
+      this.#resync(
+        f,
+        `crossed book ${f.book.bids.best()} >= ${f.book.asks.best()}`,
+      );
+    }
+  }
+
+  #pushLevels(sym: number, kind: number, levels: Levels, ts: number): void {
+    for (let i = 0; i < levels.length; i += 2) {
+      this.#batch.push(sym, kind, levels[i], levels[i + 1], ts);
+    }
+  }
+
+  #resync(f: Followed, why: string): void {
+    this.counters.resyncs++;
+    this.#ctx.log(
+      "warn",
+      `${this.#cfg.exchange} ${f.inst.exchangeSymbol}: resync (${why})`,
+    );
+    f.book.clear();
+    this.#batch.push(this.#batch.symbol(f.inst), Kind.Clear, 0, 0, Date.now());
+    if (f.sync.state === "synced") f.sync.reset();
+    this.#fetchSnapshot(f);
+  }
+
+  async #fetchSnapshot(f: Followed): Promise<void> {
+    if (f.fetching) return;
+    f.fetching = true;
+    const signal = this.#abort.signal;
+    try {
+      for (
+        let attempt = 0;
+        !signal.aborted && f.sync.state === "buffering";
+        attempt++
+      ) {
+        try {
+          const body = await this.#get(
+            this.#ad.book.snapshotUrl(f.inst.exchangeSymbol),
+          );
+          const snap = this.#ad.book.parseSnapshot(body, Date.now(), f.inst);
+          const v = f.sync.snapshot(snap);
+          if (v.result === "synced") {
+            this.#applySnapshot(f, snap, v.apply);
+            return;
+          }
+          this.counters.resyncs++;
+          this.#ctx.log(
+            "warn",
+            `${this.#cfg.exchange} ${f.inst.exchangeSymbol}: snapshot ${v.result}, refetching`,
+          );
+        } catch (e) {
+          if (signal.aborted) return;
+          this.#ctx.log(
+            "warn",
+            `${this.#cfg.exchange} ${f.inst.exchangeSymbol}: snapshot failed (${
+              (e as Error).message
+            })`,
+          );
+        }
+        await sleep(
+          backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }),
+          signal,
+        );
+      }
+    } finally {
+      f.fetching = false;
+    }
+  }
+
+  #applySnapshot(f: Followed, snap: BookSnapshot, pending: BookDelta[]): void {
+    f.book.clear();
+    f.book.apply(snap.bids, snap.asks);
+    this.counters.bookUpdates++;
+    this.#emit(snap);
+    const s = this.#batch.symbol(f.inst);
+    this.#batch.push(s, Kind.Clear, 0, 0, snap.exchangeTs);
+    for (const d of pending) {
+      f.book.apply(d.bids, d.asks);
+      this.counters.bookUpdates++;
+      this.#emit(d);
+    }
+    this.#pushBook(s, f, snap.exchangeTs);
+  }
+
+  /** Sends the whole book as levels (after a snapshot or to a new aggregator). */
+  #pushBook(sym: number, f: Followed, ts: number): void {
+    const { bids, asks } = f.book;
+    for (let i = 0; i < bids.length; i++) {
+      this.#batch.push(sym, Kind.Bid, bids.prices[i], bids.sizes[i], ts);
+    }
+    for (let i = 0; i < asks.length; i++) {
+      this.#batch.push(sym, Kind.Ask, asks.prices[i], asks.sizes[i], ts);
+    }
+  }
+
+  #disconnect(reason: string): void {
+    this.#setState("disconnected", reason);
+    for (const f of this.followed.values()) {
+      f.book.clear();
+      f.sync.reset();
+      this.#batch.push(
+        this.#batch.symbol(f.inst),
+        Kind.Clear,
+        0,
+        0,
+        Date.now(),
+      );
+    }
+    this.#emit({
+      type: "disconnect",
+      exchange: this.#cfg.exchange,
+      localTs: Date.now(),
+      reason,
+    });
+  }
+
+  #emit(ev: MarketEvent): void {
+    if (!this.#cfg.emitEvents) return;
+    this.#events.push(JSON.stringify(eventJson(ev)));
+  }
+
+  #setState(
+    state: "connecting" | "connected" | "disconnected",
+    why: string,
+  ): void {
+    this.#state = state;
+    this.#ctx.status(
+      state === "connected" ? "running" : "degraded",
+      why ? `${state}: ${why}` : state,
+    );
+  }
+
+  /** Attaches the aggregator link; a new aggregator gets every book in full. */
+  attach(port: MessagePort): void {
+    this.#port?.close();
+    this.#port = port;
+    for (const f of this.followed.values()) {
+      const s = this.#batch.symbol(f.inst);
+      this.#batch.push(s, Kind.Clear, 0, 0, Date.now());
+      if (f.sync.state === "synced") this.#pushBook(s, f, Date.now());
+    }
+  }
+
+  flush(): void {
+    if (this.#events.length) {
+      this.#ctx.output("events", this.#events.join("\n") + "\n");
+      this.#events = [];
+    }
+    if (!this.#port || this.#batch.length === 0) return;
+    const b = this.#batch.take();
+    this.#port.postMessage(b, [b.buf]);
+  }
+
+  /** Publishes stats now (so the supervisor is current) and returns the counters. */
+  publish(): ConnectionCounters {
+    this.#publish();
+    return { ...this.counters };
+  }
+
+  #publish(): void {
+    const books: Record<string, { state: string; lastSequence: number }> = {};
+    for (const [sym, f] of this.followed) {
+      books[sym] = { state: f.sync.state, lastSequence: f.sync.lastSeq };
+    }
+    this.#ctx.stats({
+      exchange: this.#cfg.exchange,
+      connection: this.#state,
+      lastMessageTs: this.#lastMessageTs,
+      lastError: this.#lastError,
+      counters: { ...this.counters },
+      books,
+    });
+  }
+
+  book(symbol: string, depth: number): unknown {
+    const f = this.followed.get(symbol) ??
+      [...this.followed.values()].find((x) => x.inst.symbol === symbol);
+    if (!f) {
+      throw new Error(
+        `Symbol ${symbol} is not followed on ${this.#cfg.exchange}`,
+      );
+    }
+    return {
+      exchange: this.#cfg.exchange,
+      exchangeSymbol: f.inst.exchangeSymbol,
+      symbol: f.inst.symbol,
+      market: f.inst.market,
+      state: f.sync.state,
+      lastSequence: f.sync.lastSeq,
+      bids: f.book.bids.top(depth),
+      asks: f.book.asks.top(depth),
+    };
+  }
+
+  stop(): void {
+    this.#abort.abort();
+    this.flush();
+    this.#publish();
+    for (const t of this.#timers) clearInterval(t);
+  }
+}
+
+/** JSON form of an event for NDJSON output: levels as `[price, size, rawSize]`. */
+function eventJson(ev: MarketEvent): unknown {
+  if (ev.type !== "book_snapshot" && ev.type !== "book_delta") return ev;
+  const triples = (l: Levels) => {
+    const out: number[][] = [];
+    for (let i = 0; i < l.length; i += 2) {
+      out.push([l[i], l[i + 1], l[i + 1] / ev.contractSize]);
+    }
+    return out;
+  };
+  return { ...ev, bids: triples(ev.bids), asks: triples(ev.asks) };
+}
+
+if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
+  let conn: Connection | null = null;
+  runActor({
+    init(config, ctx) {
+      conn = new Connection(ConnectionConfig.parse(config), ctx);
+      conn.start();
+    },
+    link(_name, _peer, role, port) {
+      if (role === "out") conn?.attach(port);
+    },
+    request(method, params) {
+      const p = (params ?? {}) as { symbol?: string; depth?: number };
+      if (method === "book") return conn!.book(String(p.symbol), p.depth ?? 50);
+      if (method === "stats") return conn!.publish();
+      if (method === "books") {
+        return [...conn!.followed.keys()].map((s) =>
+          conn!.book(s, p.depth ?? Infinity)
+        );
+      }
+      throw new Error(`Unknown request ${method}`);
+    },
+    stop() {
+      conn?.stop();
+    },
+  });
+}

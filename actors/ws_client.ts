@@ -1,0 +1,104 @@
+/**
+ * Generic WebSocket session handling for connection actors: open, subscribe,
+ * keepalive, silence watchdog and the proactive reconnect some venues
+ * require. Knows nothing of any venue's frames.
+ *
+ * @module
+ */
+
+/** Options for {@link runSocket}. */
+export interface SocketOptions {
+  /** ws:// or wss:// URL. */
+  url: string;
+  /** Frames sent right after the socket opens. */
+  subscribe: readonly string[];
+  /** Called for every received text frame with its local receive time (ms). */
+  onFrame(frame: string, recvTs: number): void;
+  /** Called once the socket is open and subscriptions are sent. */
+  onOpen?(): void;
+  /**
+   * Close and reconnect after this many ms without a frame.
+   * @default 30000
+   */
+  silenceMs?: number;
+  /** Close and reconnect before the venue does, ms since open. */
+  maxAgeMs?: number;
+  /** An application-level ping frame and its period, for venues that need one. */
+  keepalive?: { frame: string; intervalMs: number };
+  /** Aborting closes the socket. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one WebSocket session until it closes for any reason.
+ * @param options the session.
+ * @returns why the session ended, e.g. `closed 1006` or `silent for 30000 ms`.
+ * @example
+ * ```ts
+ * const why = await runSocket({ url, subscribe: [], onFrame: console.log, signal });
+ * ```
+ */
+export function runSocket(options: SocketOptions): Promise<string> {
+  const { promise, resolve } = Promise.withResolvers<string>();
+  const silenceMs = options.silenceMs ?? 30_000;
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(options.url);
+  } catch (e) {
+    return Promise.resolve(`cannot open: ${(e as Error).message}`);
+  }
+  let last = Date.now();
+  let reason = "";
+  const timers: ReturnType<typeof setInterval>[] = [];
+  const close = (why: string) => {
+    if (reason) return;
+    reason = why;
+    try {
+      ws.close(1000);
+    } catch { /* already closing */ }
+    finish();
+  };
+  const finish = () => {
+    for (const t of timers) clearInterval(t);
+    options.signal.removeEventListener("abort", onAbort);
+    resolve(reason || "closed");
+  };
+  const onAbort = () => close("stopped");
+  options.signal.addEventListener("abort", onAbort);
+  ws.onopen = () => {
+    last = Date.now();
+    for (const f of options.subscribe) ws.send(f);
+    if (options.keepalive) {
+      const k = options.keepalive;
+      timers.push(setInterval(() => ws.send(k.frame), k.intervalMs));
+    }
+    if (options.maxAgeMs) {
+      timers.push(
+        setTimeout(
+          () => close(`proactive reconnect after ${options.maxAgeMs} ms`),
+          options.maxAgeMs,
+        ),
+      );
+    }
+    options.onOpen?.();
+  };
+  timers.push(setInterval(() => {
+    if (Date.now() - last > silenceMs) close(`silent for ${silenceMs} ms`);
+  }, Math.min(silenceMs, 1000)));
+  ws.onmessage = (ev) => {
+    last = Date.now();
+    if (typeof ev.data === "string") options.onFrame(ev.data, last);
+  };
+  ws.onerror = (ev) => {
+    if (!reason) {
+      reason = `error: ${(ev as ErrorEvent).message ?? "socket error"}`;
+    }
+  };
+  ws.onclose = (ev) => {
+    if (!reason) {
+      reason = `closed ${ev.code}${ev.reason ? ` ${ev.reason}` : ""}`;
+    }
+    finish();
+  };
+  return promise;
+}

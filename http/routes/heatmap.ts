@@ -1,0 +1,64 @@
+/**
+ * `GET /api/v1/heatmap/stream?symbol=&exchanges=`: an SSE stream of heatmap
+ * columns (event `column`, JSON {@link ColumnPayload}); the kept history
+ * first, then one column per tick. `GET /api/v1/symbols` lists what can be
+ * streamed.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import type { ColumnPayload } from "../../runtime/hub.ts";
+import type { AppDeps } from "../deps.ts";
+import { validate } from "../validate.ts";
+
+/**
+ * Heatmap routes.
+ * @param deps services.
+ * @returns routes for `/symbols` and `/heatmap/stream`.
+ */
+export function heatmapRoutes(deps: AppDeps) {
+  const Query = z.object({
+    symbol: z.string().regex(
+      /^[A-Z0-9]+-[A-Z0-9]+$/,
+      "symbol must look like BTC-USDT",
+    ),
+    exchanges: z.string().optional().transform((s) =>
+      s ? s.split(",").map((x) => x.trim()).filter(Boolean) : null
+    ),
+  });
+  return new Hono()
+    .get("/symbols", (c) => c.json({ symbols: deps.hub.symbols() }))
+    .get("/heatmap/stream", validate("query", Query), (c) => {
+      const q = c.req.valid("query");
+      return streamSSE(c, async (stream) => {
+        const queue: ColumnPayload[] = [];
+        let wake: (() => void) | null = null;
+        const off = deps.hub.subscribe(q.symbol, q.exchanges, (p) => {
+          queue.push(p);
+          wake?.();
+        });
+        stream.onAbort(() => {
+          off();
+          wake?.();
+        });
+        while (!stream.aborted && !stream.closed) {
+          while (queue.length) {
+            await stream.writeSSE({
+              event: "column",
+              data: JSON.stringify(queue.shift()),
+            });
+          }
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, 15_000);
+          });
+          wake = null;
+          if (!queue.length) await stream.writeSSE({ event: "ping", data: "" });
+        }
+        off();
+      });
+    });
+}

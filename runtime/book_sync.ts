@@ -1,0 +1,149 @@
+/**
+ * Order-book synchronisation, written once for every venue. Adapters declare
+ * their rule as data ({@link SyncRule}); this module buffers deltas until a
+ * snapshot arrives, aligns the snapshot with the buffered deltas, and checks
+ * the sequence of every later delta. A failed check is reported as a gap so
+ * the caller resyncs; it never throws.
+ *
+ * @module
+ */
+
+import type { BookDelta, BookSnapshot } from "./events.ts";
+
+/**
+ * How a venue's deltas line up with its REST snapshot and with each other.
+ * - `link: "next"`: each delta's `first` is the previous delta's `last + 1`
+ *   (Binance spot `U == prev u + 1`).
+ * - `link: "prev"`: each delta's `prev` equals the previous delta's `last`
+ *   (Binance USD-M `pu == prev u`).
+ * - `align`: the first delta applied after a snapshot with sequence `S` must
+ *   cover `S + align`, i.e. `first <= S + align <= last`; deltas with
+ *   `last < S + align` are older than the snapshot and dropped.
+ *   Binance spot uses 1, Binance USD-M uses 0.
+ */
+export interface SyncRule {
+  readonly kind: "rest";
+  readonly link: "next" | "prev";
+  readonly align: 0 | 1;
+}
+
+/** Result of feeding a delta: apply it, it was buffered, it was older than the book, or a gap. */
+export type DeltaVerdict = "apply" | "buffered" | "stale" | "gap";
+
+/** Result of feeding a snapshot. */
+export interface SnapshotVerdict {
+  /** `synced`: apply the snapshot then `apply`; `too_old`: fetch a newer snapshot. */
+  readonly result: "synced" | "too_old" | "gap";
+  /** Buffered deltas to apply after the snapshot, in order. */
+  readonly apply: BookDelta[];
+}
+
+/** Options for {@link BookSync}. */
+export interface BookSyncOptions {
+  /**
+   * Most deltas buffered while waiting for a snapshot; the oldest are dropped.
+   * @default 10000
+   */
+  maxBuffer?: number;
+}
+
+/**
+ * Per-symbol sequence state machine.
+ *
+ * @example Binance spot
+ * ```ts
+ * const sync = new BookSync({ kind: "rest", link: "next", align: 1 });
+ * sync.delta(d1);            // "buffered"
+ * const v = sync.snapshot(s); // { result: "synced", apply: [d1] }
+ * ```
+ */
+export class BookSync {
+  /** `buffering` until a snapshot aligns; then `synced`. */
+  state: "buffering" | "synced" = "buffering";
+  /** Venue sequence the book is at, or -1 when not synced. */
+  lastSeq = -1;
+  readonly #rule: SyncRule;
+  readonly #maxBuffer: number;
+  #buffer: BookDelta[] = [];
+  /** True right after a snapshot, before the first delta is applied. */
+  #fresh = false;
+
+  /**
+   * @param rule the venue's sync rule.
+   * @param options buffering limits.
+   */
+  constructor(rule: SyncRule, options: BookSyncOptions = {}) {
+    this.#rule = rule;
+    this.#maxBuffer = options.maxBuffer ?? 10_000;
+  }
+
+  /**
+   * Feeds one delta.
+   * @param d the delta, in arrival order.
+   * @returns what the caller must do with it; on `gap` the state is back to
+   * buffering (with `d` buffered) and the caller must fetch a snapshot.
+   */
+  delta(d: BookDelta): DeltaVerdict {
+    if (this.state === "buffering") {
+      if (this.#buffer.length >= this.#maxBuffer) this.#buffer.shift();
+      this.#buffer.push(d);
+      return "buffered";
+    }
+    // Right after a snapshot S, the first delta to apply covers S + align;
+    // later, anything ending at or before the book's sequence is old news.
+    const edge = this.#fresh
+      ? this.lastSeq + this.#rule.align
+      : this.lastSeq + 1;
+    if (d.last < edge) return "stale";
+    const ok = this.#fresh ? d.first <= edge : this.#linked(d, this.lastSeq);
+    if (!ok) {
+      this.reset();
+      this.#buffer.push(d);
+      return "gap";
+    }
+    this.#fresh = false;
+    this.lastSeq = d.last;
+    return "apply";
+  }
+
+  /**
+   * Feeds a snapshot and aligns the buffered deltas with it.
+   * @param s the snapshot.
+   * @returns the verdict; on `synced` the caller applies `s` then `apply`.
+   */
+  snapshot(s: BookSnapshot): SnapshotVerdict {
+    const edge = s.sequence + this.#rule.align;
+    let i = 0;
+    while (i < this.#buffer.length && this.#buffer[i].last < edge) i++;
+    const pending = this.#buffer.slice(i);
+    if (pending.length > 0 && pending[0].first > edge) {
+      this.#buffer = pending;
+      return { result: "too_old", apply: [] };
+    }
+    for (let j = 1; j < pending.length; j++) {
+      if (!this.#linked(pending[j], pending[j - 1].last)) {
+        this.#buffer = pending.slice(j);
+        return { result: "gap", apply: [] };
+      }
+    }
+    this.#buffer = [];
+    this.state = "synced";
+    this.#fresh = pending.length === 0;
+    this.lastSeq = pending.length
+      ? pending[pending.length - 1].last
+      : s.sequence;
+    return { result: "synced", apply: pending };
+  }
+
+  /** Drops the book state; deltas are buffered until the next snapshot. */
+  reset(): void {
+    this.state = "buffering";
+    this.lastSeq = -1;
+    this.#fresh = false;
+    this.#buffer = [];
+  }
+
+  #linked(d: BookDelta, last: number): boolean {
+    return this.#rule.link === "next" ? d.first === last + 1 : d.prev === last;
+  }
+}

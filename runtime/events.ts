@@ -1,0 +1,141 @@
+/**
+ * Normalized market events: the one vocabulary every adapter emits and every
+ * actor consumes.
+ *
+ * Semantics (shared by live and replayed data):
+ * - Prices are in quote currency, sizes in base currency. Venues that quote
+ *   sizes in contracts are converted with the instrument's `contractSize`;
+ *   `rawSize` keeps the venue's own figure.
+ * - `exchangeTs` is the venue's event time and `localTs` the local receive
+ *   time, both milliseconds since the Unix epoch (UTC). A venue that sends no
+ *   event time reports `exchangeTs = localTs`.
+ * - Book levels are flat arrays `[price0, size0, price1, size1, …]`. A size of
+ *   0 in a delta removes the level.
+ * - A `book_snapshot` replaces the whole book; `book_delta` updates it. The
+ *   sequence fields follow the venue's own numbering (see each adapter).
+ * - `disconnect` means every book of that exchange is void until the next
+ *   snapshot: downstream state for the exchange resets on it.
+ *
+ * @module
+ */
+
+/** Market type of an instrument. */
+export type Market = "spot" | "perpetual" | "future";
+
+/** Flat book levels `[price, size, price, size, …]`; price in quote, size in base. */
+export type Levels = number[];
+
+/**
+ * One tradable instrument of one venue, from the venue's REST metadata.
+ * `symbol` is the normalized `BASE-QUOTE`; `exchangeSymbol` the venue's name.
+ */
+export interface Instrument {
+  readonly exchange: string;
+  readonly exchangeSymbol: string;
+  readonly symbol: string;
+  readonly base: string;
+  readonly quote: string;
+  readonly market: Market;
+  /** Base units per contract; 1 where sizes are already in base. */
+  readonly contractSize: number;
+  /** Expiry of a future, ms since epoch. */
+  readonly expiry?: number;
+}
+
+/** Fields every market event carries. */
+export interface EventBase {
+  readonly exchange: string;
+  readonly exchangeSymbol: string;
+  /** Normalized `BASE-QUOTE`. */
+  readonly symbol: string;
+  readonly market: Market;
+  /** Venue event time, ms since epoch. */
+  readonly exchangeTs: number;
+  /** Local receive time, ms since epoch. */
+  readonly localTs: number;
+}
+
+/**
+ * The venue's own strings for book levels, `[price0, size0, price1, size1, …]`
+ * aligned with `bids`/`asks`; kept by venues whose checksums are computed over
+ * the strings as sent.
+ */
+export interface RawLevels {
+  readonly bids: readonly string[];
+  readonly asks: readonly string[];
+}
+
+/**
+ * A full L2 book image; `sequence` is the venue's update id it is valid at
+ * (-1 when the venue numbers nothing).
+ */
+export interface BookSnapshot extends EventBase {
+  readonly type: "book_snapshot";
+  readonly sequence: number;
+  readonly bids: Levels;
+  readonly asks: Levels;
+  /** Base units per contract (raw size = size / contractSize). */
+  readonly contractSize: number;
+  /** The venue's checksum of the book after this event, when it sends one. */
+  readonly checksum?: number;
+  /** Level strings as sent, for checksum venues. */
+  readonly raw?: RawLevels;
+}
+
+/**
+ * An L2 update covering venue update ids `first..last`. `prev` is the `last`
+ * of the venue's previous update where the venue sends it (Binance USD-M `pu`,
+ * OKX `prevSeqId`), otherwise -1. Venues without sequence numbers send -1 for
+ * all three.
+ */
+export interface BookDelta extends EventBase {
+  readonly type: "book_delta";
+  readonly first: number;
+  readonly last: number;
+  readonly prev: number;
+  readonly bids: Levels;
+  readonly asks: Levels;
+  readonly contractSize: number;
+  /** The venue's checksum of the book after this event, when it sends one. */
+  readonly checksum?: number;
+  /** Level strings as sent, for checksum venues. */
+  readonly raw?: RawLevels;
+}
+
+/** A trade; `side` is the taker side. */
+export interface Trade extends EventBase {
+  readonly type: "trade";
+  readonly id: string;
+  readonly price: number;
+  readonly size: number;
+  readonly rawSize: number;
+  readonly side: "buy" | "sell";
+}
+
+/**
+ * A forced liquidation; `side` is the side of the liquidation order
+ * (`sell` liquidates a long).
+ */
+export interface Liquidation extends EventBase {
+  readonly type: "liquidation";
+  readonly price: number;
+  readonly size: number;
+  readonly rawSize: number;
+  readonly side: "buy" | "sell";
+}
+
+/** The connection to `exchange` was lost or restarted; its books are void. */
+export interface Disconnect {
+  readonly type: "disconnect";
+  readonly exchange: string;
+  readonly localTs: number;
+  readonly reason: string;
+}
+
+/** Every normalized market event, discriminated on `type`. */
+export type MarketEvent =
+  | BookSnapshot
+  | BookDelta
+  | Trade
+  | Liquidation
+  | Disconnect;

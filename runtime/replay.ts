@@ -1,0 +1,175 @@
+/**
+ * Capture replay: serves recorded exchange traffic through the exchange
+ * simulator and runs the same actors as live mode against it, with only the
+ * endpoints pointing at the simulator. Used by `deno task replay` and the
+ * scenario tests.
+ *
+ * @module
+ */
+
+import { type Capture, readCaptures } from "./capture.ts";
+import { type Coby, startCoby, type StartOptions } from "./coby.ts";
+import { parseConfig } from "./config.ts";
+import { connectionId } from "./pipeline.ts";
+import { ExchangeSimulator, type Injection } from "./simulator.ts";
+
+/** Options for {@link startReplay}. */
+export interface ReplayOptions extends StartOptions {
+  /** Playback speed: a multiple of real time, or `max`. */
+  speed: number | "max";
+  /**
+   * Heatmap tick, ms.
+   * @default 1000
+   */
+  tickMs?: number;
+  /** Extra frames per exchange, for bad-input scenarios. */
+  inject?: Record<string, Injection[]>;
+}
+
+/** Books and counters at the end of a replay (the `--dump` JSON). */
+export interface ReplayDump {
+  books: Record<string, Record<string, DumpBook>>;
+  stats: Record<string, Record<string, number>>;
+}
+
+/** One book of a dump: best prices first. */
+export interface DumpBook {
+  state: string;
+  bids: [number, number][];
+  asks: [number, number][];
+  lastSequence: number;
+}
+
+/**
+ * The symbols cryptofeed followed in a capture, as normalized `BASE-QUOTE`
+ * (its `-PERP` suffix dropped: the exchange's market type decides).
+ * @param cap the capture.
+ * @throws {Error} when the capture has no configuration line with `l2_book`.
+ */
+export function captureSymbols(cap: Capture): string[] {
+  const books = (cap.config as { l2_book?: string[] } | undefined)?.l2_book;
+  if (!books?.length) {
+    throw new Error(`Capture of ${cap.exchange} names no l2_book symbols`);
+  }
+  return books.map((s) => s.replace(/-PERP$/, ""));
+}
+
+/** A running replay. */
+export class Replay {
+  /** The actors, as in live mode. */
+  readonly coby: Coby;
+  /** One simulator per exchange. */
+  readonly sims: ReadonlyMap<string, ExchangeSimulator>;
+
+  private constructor(coby: Coby, sims: Map<string, ExchangeSimulator>) {
+    this.coby = coby;
+    this.sims = sims;
+  }
+
+  /**
+   * Starts simulators for the captures and the actors against them.
+   * @param paths capture files of one or more exchanges.
+   * @param options speed, tick and event output.
+   * @throws {Error} for unreadable captures or an exchange without an adapter.
+   */
+  static async start(
+    paths: readonly string[],
+    options: ReplayOptions,
+  ): Promise<Replay> {
+    const caps = await readCaptures(paths);
+    const sims = new Map<string, ExchangeSimulator>();
+    const exchanges: Record<string, unknown> = {};
+    try {
+      for (const cap of caps) {
+        const sim = await ExchangeSimulator.start(cap, {
+          speed: options.speed,
+          inject: options.inject?.[cap.exchange],
+          log: () => {},
+        });
+        sims.set(cap.exchange, sim);
+        exchanges[cap.exchange] = {
+          symbols: captureSymbols(cap),
+          wsOrigin: sim.wsOrigin,
+          restOrigin: sim.origin,
+        };
+      }
+      const cfg = parseConfig({ exchanges, tickMs: options.tickMs ?? 1000 });
+      return new Replay(await startCoby(cfg, options), sims);
+    } catch (e) {
+      for (const s of sims.values()) await s.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Resolves when every simulator has delivered its capture and every
+   * connection actor has processed what it received (its frame count stopped
+   * moving).
+   * @param timeoutMs give up after this long.
+   * @throws {Error} on timeout.
+   */
+  async finished(timeoutMs = 120_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`Replay did not finish in ${timeoutMs} ms`)),
+        timeoutMs,
+      )
+    );
+    await Promise.race([
+      Promise.all([...this.sims.values()].map((s) => s.done)),
+      timeout,
+    ]);
+    let last = "";
+    let stable = 0;
+    while (stable < 3) {
+      if (Date.now() > end) {
+        throw new Error(`Replay did not settle in ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 150));
+      const counts = await Promise.all(
+        [...this.sims.keys()].map((ex) =>
+          this.coby.supervisor.request(connectionId(ex), "stats", {})
+        ),
+      );
+      const now = JSON.stringify(counts);
+      stable = now === last ? stable + 1 : 0;
+      last = now;
+    }
+  }
+
+  /**
+   * Every followed book (top `depth` levels) and every exchange's counters.
+   * @param depth levels per side.
+   */
+  async dump(depth = 50): Promise<ReplayDump> {
+    const out: ReplayDump = { books: {}, stats: {} };
+    for (const ex of this.sims.keys()) {
+      const id = connectionId(ex);
+      await this.coby.supervisor.request(id, "stats", {});
+      const books = await this.coby.supervisor.request(id, "books", {
+        depth,
+      }) as (DumpBook & {
+        exchangeSymbol: string;
+      })[];
+      out.books[ex] = {};
+      for (const b of books) {
+        out.books[ex][b.exchangeSymbol] = {
+          state: b.state,
+          bids: b.bids,
+          asks: b.asks,
+          lastSequence: b.lastSequence,
+        };
+      }
+      const info = this.coby.supervisor.actors().find((a) => a.id === id);
+      out.stats[ex] = info?.stats.counters as Record<string, number>;
+    }
+    return out;
+  }
+
+  /** Stops the actors (writers flush) and the simulators. */
+  async stop(): Promise<void> {
+    await this.coby.supervisor.stop();
+    for (const s of this.sims.values()) await s.close();
+  }
+}

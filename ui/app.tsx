@@ -1,0 +1,397 @@
+/**
+ * The coby viewer: a Preact island with a symbol picker, an exchange filter,
+ * exchange health badges and the live order-book heatmap.
+ *
+ * Data: `GET /api/v1/symbols` (on load and every 10 s),
+ * `GET /api/v1/exchanges` (every 2 s) and the SSE stream
+ * `GET /api/v1/heatmap/stream?symbol=&exchanges=` (event `column`).
+ *
+ * For browser tests it sets `globalThis.__cobyColumns` (columns received
+ * since the page loaded) and `globalThis.__cobyCellsDrawn` (non-empty cells
+ * painted by the last draw), and marks the chart with
+ * `data-testid="heatmap"`.
+ *
+ * @module
+ */
+
+import { render } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import {
+  type ChartUpdate,
+  createHeatmapChart,
+  type HeatmapChart,
+  priceDecimals,
+} from "./chart.ts";
+import type { HeatColumn } from "./columns.ts";
+import type { HeatScale } from "./plugins/heatmap.ts";
+
+/** One entry of `GET /api/v1/symbols`. */
+interface SymbolInfo {
+  symbol: string;
+  exchanges: string[];
+}
+
+/** One entry of `GET /api/v1/exchanges`. */
+interface ExchangeStatus {
+  exchange: string;
+  connection: "connected" | "connecting" | "disconnected";
+  state: string;
+  lastMessageTs: number;
+  counters: Record<string, number>;
+}
+
+/** What the last heatmap draw did. */
+interface DrawInfo {
+  cells: number;
+  rects: number;
+  ms: number;
+}
+
+type StreamState = "idle" | "connecting" | "open" | "reconnecting";
+
+/** Hooks for browser tests. */
+interface CobyGlobals {
+  __cobyColumns: number;
+  __cobyCellsDrawn: number;
+}
+
+const EXCHANGE_POLL_MS = 2_000;
+const SYMBOL_POLL_MS = 10_000;
+const ZOOMS: readonly { label: string; value: number }[] = [
+  { label: "±0.25%", value: 0.0025 },
+  { label: "±0.5%", value: 0.005 },
+  { label: "±1%", value: 0.01 },
+  { label: "±2%", value: 0.02 },
+  { label: "±5%", value: 0.05 },
+  { label: "all", value: Infinity },
+];
+
+const NONE: ReadonlySet<string> = new Set();
+
+const hooks = globalThis as unknown as CobyGlobals;
+hooks.__cobyColumns = 0;
+hooks.__cobyCellsDrawn = 0;
+
+async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(url, {
+    signal,
+    headers: { accept: "application/json" },
+  });
+  if (!res.ok) throw new Error(`GET ${url} failed with status ${res.status}`);
+  return await res.json() as T;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function formatAge(ms: number): string {
+  if (!(ms >= 0)) return "–";
+  if (ms < 1_000) return "now";
+  if (ms < 60_000) return `${Math.round(ms / 1_000)}s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)}m`;
+  return `${Math.round(ms / 3_600_000)}h`;
+}
+
+/** Runs `task` now and then every `ms` until unmounted. */
+function usePoll(
+  task: (signal: AbortSignal) => Promise<void>,
+  ms: number,
+): void {
+  useEffect(() => {
+    const ac = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async () => {
+      await task(ac.signal);
+      if (!ac.signal.aborted) timer = setTimeout(run, ms);
+    };
+    run();
+    return () => {
+      ac.abort();
+      clearTimeout(timer);
+    };
+  }, []);
+}
+
+function Badges(props: { statuses: ExchangeStatus[] }) {
+  const now = Date.now();
+  return (
+    <div class="badges">
+      {props.statuses.map((s) => {
+        const age = s.lastMessageTs > 0
+          ? formatAge(now - s.lastMessageTs)
+          : "–";
+        const counters = Object.entries(s.counters ?? {})
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\n");
+        return (
+          <span
+            key={s.exchange}
+            class={`badge ${s.connection}`}
+            title={`${s.exchange} ${s.connection} (${s.state})\nlast message ${age} ago\n${counters}`}
+          >
+            <i class="dot" />
+            {s.exchange}
+            <small>{age}</small>
+          </span>
+        );
+      })}
+    </div>
+  );
+}
+
+function Status(
+  props: {
+    stream: StreamState;
+    info: ChartUpdate | null;
+    drawn: DrawInfo | null;
+    note: string | null;
+  },
+) {
+  const { stream, info, drawn, note } = props;
+  const last = info?.last ?? null;
+  const d = last ? priceDecimals(last.bucketSize) : 2;
+  const px = (v: number | null | undefined) => (v == null ? "–" : v.toFixed(d));
+  const spread = last?.bestBid != null && last.bestAsk != null
+    ? (last.bestAsk - last.bestBid).toFixed(d)
+    : "–";
+  return (
+    <div class="status">
+      <span class={`stream ${stream}`}>
+        <i class="dot" />
+        {stream}
+      </span>
+      {note ? <span class="note">{note}</span> : null}
+      <span>{info?.columns ?? 0} columns</span>
+      {last
+        ? (
+          <>
+            <span>bucket {px(last.bucketSize)}</span>
+            <span class="bid">bid {px(last.bestBid)}</span>
+            <span class="ask">ask {px(last.bestAsk)}</span>
+            <span>spread {spread}</span>
+            <span>{new Date(last.ts).toLocaleTimeString()}</span>
+          </>
+        )
+        : null}
+      {drawn
+        ? (
+          <span class="perf">
+            {drawn.cells.toLocaleString()} cells ·{" "}
+            {drawn.rects.toLocaleString()} rects · {drawn.ms.toFixed(1)} ms
+          </span>
+        )
+        : null}
+    </div>
+  );
+}
+
+function App() {
+  const [symbols, setSymbols] = useState<SymbolInfo[] | null>(null);
+  const [symbol, setSymbol] = useState(
+    new URLSearchParams(location.search).get("symbol") ?? "",
+  );
+  // Exchanges switched off, per symbol: a new symbol starts with all on.
+  const [off, setOff] = useState<{ symbol: string; set: ReadonlySet<string> }>({
+    symbol: "",
+    set: new Set(),
+  });
+  const [statuses, setStatuses] = useState<ExchangeStatus[]>([]);
+  const [scale, setScale] = useState<HeatScale>("log");
+  const [trades, setTrades] = useState(true);
+  const [zoom, setZoom] = useState(0.01);
+  const [stream, setStream] = useState<StreamState>("idle");
+  const [info, setInfo] = useState<ChartUpdate | null>(null);
+  const [drawn, setDrawn] = useState<DrawInfo | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const chartEl = useRef<HTMLDivElement>(null);
+  const chart = useRef<HeatmapChart | null>(null);
+
+  usePoll(async (signal) => {
+    try {
+      const r = await getJson<{ symbols: SymbolInfo[] }>(
+        "/api/v1/symbols",
+        signal,
+      );
+      setSymbols(r.symbols);
+      setError(null);
+    } catch (e) {
+      if (!signal.aborted) setError(message(e));
+    }
+  }, SYMBOL_POLL_MS);
+
+  usePoll(async (signal) => {
+    try {
+      const r = await getJson<{ exchanges: ExchangeStatus[] }>(
+        "/api/v1/exchanges",
+        signal,
+      );
+      setStatuses(r.exchanges);
+    } catch {
+      // Badges keep their last state; the symbols poll reports errors.
+    }
+  }, EXCHANGE_POLL_MS);
+
+  // Fall back to the first symbol when none (or an unknown one) is chosen.
+  useEffect(() => {
+    if (
+      symbols && symbols.length > 0 && !symbols.some((s) => s.symbol === symbol)
+    ) {
+      setSymbol(symbols[0].symbol);
+    }
+  }, [symbols, symbol]);
+
+  useEffect(() => {
+    if (!symbol) return;
+    const url = new URL(location.href);
+    url.searchParams.set("symbol", symbol);
+    history.replaceState(null, "", url);
+  }, [symbol]);
+
+  // The chart lives as long as the page; it follows its element's size.
+  useEffect(() => {
+    const el = chartEl.current!;
+    const c = createHeatmapChart(el, {
+      onUpdate: setInfo,
+      onDraw: (s) => {
+        hooks.__cobyCellsDrawn = s.cells;
+        setDrawn({ cells: s.cells, rects: s.rects, ms: s.ms });
+      },
+    });
+    chart.current = c;
+    const ro = new ResizeObserver(() =>
+      c.resize(el.clientWidth, el.clientHeight)
+    );
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      c.destroy();
+      chart.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    chart.current?.configure({ scale, trades, zoom });
+  }, [scale, trades, zoom]);
+
+  const known = symbols?.find((s) => s.symbol === symbol) ?? null;
+  const venues = known ? known.exchanges : [];
+  const offSet = off.symbol === symbol ? off.set : NONE;
+  const selected = venues.filter((e) => !offSet.has(e));
+  const selectedKey = selected.join(",");
+  const nothingSelected = venues.length > 0 && selected.length === 0;
+
+  // One EventSource per (symbol, exchanges); re-opened when either changes.
+  useEffect(() => {
+    const c = chart.current;
+    c?.clear();
+    if (!known || nothingSelected) {
+      setStream("idle");
+      return;
+    }
+    const params = new URLSearchParams({ symbol });
+    if (selectedKey) params.set("exchanges", selectedKey);
+    const es = new EventSource(`/api/v1/heatmap/stream?${params}`);
+    setStream("connecting");
+    es.onopen = () => setStream("open");
+    es.onerror = () =>
+      setStream(es.readyState === EventSource.CLOSED ? "idle" : "reconnecting");
+    es.addEventListener("column", (ev: MessageEvent<string>) => {
+      let col: HeatColumn;
+      try {
+        col = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (col.symbol !== symbol) return;
+      hooks.__cobyColumns++;
+      c?.push(col);
+    });
+    return () => es.close();
+  }, [symbol, selectedKey, known !== null, nothingSelected]);
+
+  const toggle = (exchange: string) => {
+    const next = new Set(offSet);
+    if (next.has(exchange)) next.delete(exchange);
+    else next.add(exchange);
+    setOff({ symbol, set: next });
+  };
+
+  const note = error ??
+    (symbols && symbols.length === 0 ? "no symbols yet" : null) ??
+    (nothingSelected ? "select at least one exchange" : null);
+
+  return (
+    <div class="coby">
+      <header>
+        <span class="brand">coby</span>
+        <label>
+          symbol
+          <select
+            value={symbol}
+            onChange={(e) =>
+              setSymbol((e.currentTarget as HTMLSelectElement).value)}
+          >
+            {(symbols ?? []).map((s) => (
+              <option key={s.symbol} value={s.symbol}>{s.symbol}</option>
+            ))}
+          </select>
+        </label>
+        <span class="exchanges">
+          {venues.map((e) => (
+            <label key={e} class="check">
+              <input
+                type="checkbox"
+                checked={!offSet.has(e)}
+                onChange={() => toggle(e)}
+              />
+              {e}
+            </label>
+          ))}
+        </span>
+        <span class="group">
+          <button
+            type="button"
+            class={scale === "log" ? "on" : ""}
+            onClick={() => setScale("log")}
+          >
+            log
+          </button>
+          <button
+            type="button"
+            class={scale === "linear" ? "on" : ""}
+            onClick={() => setScale("linear")}
+          >
+            linear
+          </button>
+        </span>
+        <label>
+          range
+          <select
+            value={String(zoom)}
+            onChange={(e) =>
+              setZoom(Number((e.currentTarget as HTMLSelectElement).value))}
+          >
+            {ZOOMS.map((z) => (
+              <option key={z.label} value={String(z.value)}>{z.label}</option>
+            ))}
+          </select>
+        </label>
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={trades}
+            onChange={(e) =>
+              setTrades((e.currentTarget as HTMLInputElement).checked)}
+          />
+          trades
+        </label>
+        <Badges statuses={statuses} />
+      </header>
+      <div class="chart" data-testid="heatmap" ref={chartEl} />
+      <Status stream={stream} info={info} drawn={drawn} note={note} />
+    </div>
+  );
+}
+
+render(<App />, document.getElementById("app")!);

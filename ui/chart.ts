@@ -1,0 +1,326 @@
+/**
+ * The heatmap chart: a uPlot instance (time × price, best bid / ask lines)
+ * with the heatmap plugin, fed from a ring of recent columns. Columns can be
+ * pushed at any rate; the chart calls `setData` at most once per animation
+ * frame.
+ *
+ * @module
+ */
+
+import uPlot from "uplot";
+import { ColumnRing, type HeatColumn } from "./columns.ts";
+import {
+  type HeatmapDrawStats,
+  heatmapPlugin,
+  type HeatScale,
+} from "./plugins/heatmap.ts";
+
+/** Display settings that can change while the chart runs. */
+export interface ChartSettings {
+  /** Colour scale of resting size. */
+  scale: HeatScale;
+  /** Whether trades are drawn as circles. */
+  trades: boolean;
+  /**
+   * Price axis half-width around the mid range, as a fraction of mid
+   * (`0.01` = ±1 %). `Infinity` shows every bucket with resting size.
+   */
+  zoom: number;
+}
+
+/** Summary handed to {@linkcode HeatmapChartOptions.onUpdate} after each `setData`. */
+export interface ChartUpdate {
+  /** Columns held. */
+  columns: number;
+  /** The newest column, `null` when empty. */
+  last: HeatColumn | null;
+}
+
+/** Options for {@linkcode createHeatmapChart}. */
+export interface HeatmapChartOptions {
+  /**
+   * Columns kept; older ones are dropped.
+   * @default {600}
+   */
+  capacity?: number;
+  /**
+   * Tick width in ms.
+   * @default {1000}
+   */
+  tickMs?: number;
+  /**
+   * Initial settings.
+   * @default {{ scale: "log", trades: true, zoom: 0.01 }}
+   */
+  settings?: Partial<ChartSettings>;
+  /** Called after each `setData` (at most once per animation frame). */
+  onUpdate?: (update: ChartUpdate) => void;
+  /** Called after each heatmap draw. */
+  onDraw?: (stats: HeatmapDrawStats) => void;
+}
+
+/** A running heatmap chart. */
+export interface HeatmapChart {
+  /**
+   * Adds a column; the chart redraws on the next animation frame.
+   * @param col the column.
+   */
+  push(col: HeatColumn): void;
+  /** Drops every column (for a new symbol or exchange selection). */
+  clear(): void;
+  /**
+   * Changes display settings.
+   * @param settings the settings to change.
+   */
+  configure(settings: Partial<ChartSettings>): void;
+  /**
+   * Resizes the chart.
+   * @param width CSS pixels.
+   * @param height CSS pixels.
+   */
+  resize(width: number, height: number): void;
+  /** Removes the chart from the page and stops pending redraws. */
+  destroy(): void;
+}
+
+/**
+ * The middle of a column's book.
+ * @param col the column.
+ * @returns mid, else whichever best price is known, else `null`.
+ */
+function midOf(col: HeatColumn): number | null {
+  if (col.mid != null) return col.mid;
+  if (col.bestBid != null && col.bestAsk != null) {
+    return (col.bestBid + col.bestAsk) / 2;
+  }
+  return col.bestBid ?? col.bestAsk;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/**
+ * Formats a time as local `HH:MM` or `HH:MM:SS`.
+ * @param ms ms since epoch.
+ * @param seconds whether to show seconds.
+ * @returns the text.
+ */
+function formatTime(ms: number, seconds: boolean): string {
+  const d = new Date(ms);
+  const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  return seconds ? `${hm}:${pad2(d.getSeconds())}` : hm;
+}
+
+/**
+ * Decimals needed to print prices on a bucket grid.
+ * @param bucketSize the bucket width.
+ * @returns a digit count in `[0, 10]`.
+ * @example Decimals of a bucket size
+ * ```ts
+ * priceDecimals(0.0001); // 4
+ * priceDecimals(10); // 0
+ * ```
+ */
+export function priceDecimals(bucketSize: number): number {
+  if (!(bucketSize > 0)) return 2;
+  const d = Math.ceil(-Math.log10(bucketSize) - 1e-9);
+  return d < 0 ? 0 : d > 10 ? 10 : d;
+}
+
+/**
+ * Creates a heatmap chart inside an element, sized to the element.
+ * @param el the element to draw in; the chart appends its root to it.
+ * @param options capacity, tick width, initial settings and callbacks.
+ * @returns the chart.
+ * @throws {RangeError} if `capacity` is not a positive integer.
+ * @example Feed it from the heatmap stream
+ * ```ts
+ * const chart = createHeatmapChart(document.getElementById("chart")!);
+ * source.addEventListener("column", (e) => chart.push(JSON.parse(e.data)));
+ * ```
+ */
+export function createHeatmapChart(
+  el: HTMLElement,
+  options: HeatmapChartOptions = {},
+): HeatmapChart {
+  const tickMs = options.tickMs ?? 1000;
+  const ring = new ColumnRing(options.capacity ?? 600);
+  const settings: ChartSettings = {
+    scale: "log",
+    trades: true,
+    zoom: 0.01,
+    ...options.settings,
+  };
+  let decimals = 2;
+  let frame = 0;
+
+  const readout = document.createElement("div");
+  readout.className = "coby-readout";
+
+  function xRange(): uPlot.Range.MinMax {
+    const n = ring.length;
+    if (n === 0) {
+      const now = Date.now() / 1000;
+      return [now - 60, now];
+    }
+    return [ring.at(0).ts / 1000, ring.at(n - 1).ts / 1000 + tickMs / 1000];
+  }
+
+  function yRange(
+    _u: uPlot,
+    dataMin: number,
+    dataMax: number,
+  ): uPlot.Range.MinMax {
+    const n = ring.length;
+    let lo = Infinity, hi = -Infinity, mLo = Infinity, mHi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const pl = ring.priceLow(i), ph = ring.priceHigh(i);
+      if (pl < lo) lo = pl;
+      if (ph > hi) hi = ph;
+      const m = midOf(ring.at(i));
+      if (m != null) {
+        if (m < mLo) mLo = m;
+        if (m > mHi) mHi = m;
+      }
+    }
+    const z = settings.zoom;
+    if (mLo <= mHi && Number.isFinite(z)) {
+      const bLo = mLo * (1 - z), bHi = mHi * (1 + z);
+      if (lo < bLo) lo = bLo;
+      if (hi > bHi) hi = bHi;
+      if (!(lo < hi)) {
+        lo = bLo;
+        hi = bHi;
+      }
+    }
+    if (lo < hi) return [lo, hi];
+    if (dataMin != null && dataMax != null && dataMin < dataMax) {
+      return [dataMin, dataMax];
+    }
+    if (dataMin != null && Number.isFinite(dataMin)) {
+      return [dataMin * 0.99, dataMin * 1.01];
+    }
+    return [0, 1];
+  }
+
+  const opts: uPlot.Options = {
+    width: Math.max(100, el.clientWidth),
+    height: Math.max(100, el.clientHeight),
+    legend: { show: false },
+    // The price axis is on the right; leave room on the left for the first
+    // time label.
+    padding: [12, null, null, 36],
+    cursor: { drag: { x: false, y: false }, points: { show: false } },
+    scales: {
+      x: { time: true, range: xRange },
+      y: { range: yRange },
+    },
+    series: [
+      {},
+      {
+        label: "best bid",
+        stroke: "#2ecc71",
+        width: 1.5,
+        points: { show: false },
+      },
+      {
+        label: "best ask",
+        stroke: "#ff4d4d",
+        width: 1.5,
+        points: { show: false },
+      },
+    ],
+    axes: [
+      {
+        stroke: "#8b95a7",
+        grid: { stroke: "rgba(255,255,255,0.06)", width: 1 },
+        ticks: { stroke: "rgba(255,255,255,0.15)", width: 1 },
+        // Local wall-clock time only: the columns cover minutes, not days.
+        values: (_u, splits, _axis, _space, incr) =>
+          splits.map((v) => formatTime(v * 1000, incr < 60)),
+      },
+      {
+        side: 1,
+        size: 80,
+        stroke: "#8b95a7",
+        grid: { stroke: "rgba(255,255,255,0.06)", width: 1 },
+        ticks: { stroke: "rgba(255,255,255,0.15)", width: 1 },
+        values: (_u, splits) => splits.map((v) => v.toFixed(decimals)),
+      },
+    ],
+    plugins: [
+      heatmapPlugin({
+        columns: () => ring,
+        scale: () => settings.scale,
+        trades: () => settings.trades,
+        tickMs,
+        onDraw: options.onDraw,
+      }),
+    ],
+    hooks: {
+      setCursor: [(u) => {
+        const { left, top } = u.cursor;
+        if (
+          left == null || top == null || left < 0 || top < 0 ||
+          ring.length === 0
+        ) {
+          readout.textContent = "";
+          return;
+        }
+        const t = formatTime(u.posToVal(left, "x") * 1000, true);
+        const p = u.posToVal(top, "y").toFixed(decimals);
+        readout.textContent = `${t}  ${p}`;
+      }],
+    },
+  };
+
+  const u = new uPlot(opts, [[], [], []], el);
+  u.over.appendChild(readout);
+
+  function flush(): void {
+    frame = 0;
+    const n = ring.length;
+    const xs = new Array<number>(n);
+    const bids = new Array<number | null>(n);
+    const asks = new Array<number | null>(n);
+    for (let i = 0; i < n; i++) {
+      const c = ring.at(i);
+      xs[i] = c.ts / 1000;
+      bids[i] = c.bestBid;
+      asks[i] = c.bestAsk;
+    }
+    const last = n > 0 ? ring.at(n - 1) : null;
+    if (last) decimals = priceDecimals(last.bucketSize);
+    u.setData([xs, bids, asks]);
+    options.onUpdate?.({ columns: n, last });
+  }
+
+  function schedule(): void {
+    if (frame === 0) frame = requestAnimationFrame(flush);
+  }
+
+  return {
+    push(col) {
+      if (ring.push(col)) schedule();
+    },
+    clear() {
+      ring.clear();
+      schedule();
+    },
+    configure(next) {
+      const rerange = next.zoom !== undefined && next.zoom !== settings.zoom;
+      Object.assign(settings, next);
+      if (rerange) schedule();
+      else u.redraw(false);
+    },
+    resize(width, height) {
+      u.setSize({ width: Math.max(100, width), height: Math.max(100, height) });
+    },
+    destroy() {
+      if (frame !== 0) cancelAnimationFrame(frame);
+      frame = 0;
+      u.destroy();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Heatmap columns as the browser receives them, and the ring that keeps the
+ * most recent ones for the chart.
+ *
+ * @module
+ */
+
+/**
+ * One heatmap column (one tick of one symbol), as sent by
+ * `GET /api/v1/heatmap/stream` in `column` events. Bucket `i` covers prices
+ * `[(lo + i) · bucketSize, (lo + i + 1) · bucketSize)`. `bids` / `asks` are the
+ * resting size in base currency at the end of the tick, `buys` / `sells` the
+ * volume traded during the tick. All four arrays have the same length.
+ */
+export interface HeatColumn {
+  /** Tick time, ms since epoch. */
+  readonly ts: number;
+  /** Symbol, such as `BTC-USDT`. */
+  readonly symbol: string;
+  /** Price width of one bucket. */
+  readonly bucketSize: number;
+  /** Index of bucket 0 in units of `bucketSize`. */
+  readonly lo: number;
+  /** Resting bid size per bucket. */
+  readonly bids: readonly number[];
+  /** Resting ask size per bucket. */
+  readonly asks: readonly number[];
+  /** Taker buy volume per bucket during the tick. */
+  readonly buys: readonly number[];
+  /** Taker sell volume per bucket during the tick. */
+  readonly sells: readonly number[];
+  /** Best bid at the end of the tick, `null` when unknown. */
+  readonly bestBid: number | null;
+  /** Best ask at the end of the tick, `null` when unknown. */
+  readonly bestAsk: number | null;
+  /** Mid price, `null` when unknown. */
+  readonly mid: number | null;
+  /** Exchanges summed into this column. */
+  readonly exchanges: readonly string[];
+}
+
+/** Read access to an ordered run of columns, oldest first. */
+export interface ColumnSource {
+  /** Number of columns. */
+  readonly length: number;
+  /**
+   * The column at a position.
+   * @param i position, `0` is the oldest.
+   * @returns the column.
+   */
+  at(i: number): HeatColumn;
+}
+
+/**
+ * A fixed-capacity ring of columns in time order. Pushing past capacity drops
+ * the oldest column. It also remembers, per column, the lowest and highest
+ * price with resting size, so the chart can range its price axis without
+ * scanning every bucket on every frame.
+ *
+ * @example Keep the last two columns
+ * ```ts
+ * const ring = new ColumnRing(2);
+ * ring.push(col1); ring.push(col2); ring.push(col3);
+ * ring.length; // 2
+ * ring.at(0) === col2; // true
+ * ```
+ */
+export class ColumnRing implements ColumnSource {
+  /** Maximum number of columns kept. */
+  readonly capacity: number;
+  readonly #cols: (HeatColumn | undefined)[];
+  readonly #lo: Float64Array;
+  readonly #hi: Float64Array;
+  #head = 0;
+  #len = 0;
+
+  /**
+   * Creates an empty ring.
+   * @param capacity maximum number of columns kept.
+   * @throws {RangeError} if `capacity` is not a positive integer.
+   */
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(
+        `Capacity must be a positive integer, got ${capacity}`,
+      );
+    }
+    this.capacity = capacity;
+    this.#cols = new Array(capacity);
+    this.#lo = new Float64Array(capacity);
+    this.#hi = new Float64Array(capacity);
+  }
+
+  /** Number of columns held. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /**
+   * The column at a position.
+   * @param i position, `0` is the oldest; must be below {@linkcode length}.
+   * @returns the column.
+   */
+  at(i: number): HeatColumn {
+    return this.#cols[(this.#head + i) % this.capacity]!;
+  }
+
+  /**
+   * Lowest price with resting size in a column.
+   * @param i position, `0` is the oldest.
+   * @returns the price, or `Infinity` when the column is empty.
+   */
+  priceLow(i: number): number {
+    return this.#lo[(this.#head + i) % this.capacity];
+  }
+
+  /**
+   * Highest price with resting size in a column (top edge of its bucket).
+   * @param i position, `0` is the oldest.
+   * @returns the price, or `-Infinity` when the column is empty.
+   */
+  priceHigh(i: number): number {
+    return this.#hi[(this.#head + i) % this.capacity];
+  }
+
+  /**
+   * Appends a column. A column older than the newest one is ignored (the
+   * stream replays its backlog after a reconnect); one with the same `ts`
+   * replaces the newest.
+   * @param col the column.
+   * @returns `true` if the column was stored.
+   */
+  push(col: HeatColumn): boolean {
+    let slot: number;
+    if (this.#len > 0) {
+      const last = (this.#head + this.#len - 1) % this.capacity;
+      const lastTs = this.#cols[last]!.ts;
+      if (col.ts < lastTs) return false;
+      if (col.ts === lastTs) slot = last;
+      else slot = this.#append();
+    } else {
+      slot = this.#append();
+    }
+    this.#cols[slot] = col;
+    // Extent of non-empty buckets, computed once per column.
+    const bids = col.bids, asks = col.asks, n = bids.length;
+    let first = -1, last = -1;
+    for (let i = 0; i < n; i++) {
+      if (bids[i] + asks[i] > 0) {
+        if (first < 0) first = i;
+        last = i;
+      }
+    }
+    if (first < 0) {
+      this.#lo[slot] = Infinity;
+      this.#hi[slot] = -Infinity;
+    } else {
+      this.#lo[slot] = (col.lo + first) * col.bucketSize;
+      this.#hi[slot] = (col.lo + last + 1) * col.bucketSize;
+    }
+    return true;
+  }
+
+  /** Drops every column. */
+  clear(): void {
+    this.#cols.fill(undefined);
+    this.#head = 0;
+    this.#len = 0;
+  }
+
+  #append(): number {
+    if (this.#len < this.capacity) {
+      return (this.#head + this.#len++) % this.capacity;
+    }
+    const slot = this.#head;
+    this.#head = (this.#head + 1) % this.capacity;
+    return slot;
+  }
+}
