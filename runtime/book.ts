@@ -127,20 +127,29 @@ export class BookSide {
 
 /** An L2 book with bid and ask sides. */
 export class OrderBook {
-  readonly bids = new BookSide(true);
-  readonly asks = new BookSide(false);
+  readonly bids: BookSide;
+  readonly asks: BookSide;
+
+  /** @param keepRaw also keep the venue's level strings, for checksums. */
+  constructor(keepRaw = false) {
+    this.bids = new BookSide(true, keepRaw);
+    this.asks = new BookSide(false, keepRaw);
+  }
 
   /**
    * Applies flat levels `[price, size, …]` to both sides.
    * @param bids bid levels; size 0 removes.
    * @param asks ask levels; size 0 removes.
+   * @param raw the venue's strings for the same levels (checksum venues).
    */
-  apply(bids: Levels, asks: Levels): void {
+  apply(bids: Levels, asks: Levels, raw?: RawLevels): void {
+    const rb = raw?.bids;
+    const ra = raw?.asks;
     for (let i = 0; i < bids.length; i += 2) {
-      this.bids.set(bids[i], bids[i + 1]);
+      this.bids.set(bids[i], bids[i + 1], rb?.[i], rb?.[i + 1]);
     }
     for (let i = 0; i < asks.length; i += 2) {
-      this.asks.set(asks[i], asks[i + 1]);
+      this.asks.set(asks[i], asks[i + 1], ra?.[i], ra?.[i + 1]);
     }
   }
 
