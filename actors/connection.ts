@@ -1,11 +1,12 @@
 /**
  * Connection actor: one per exchange connection. Fetches instrument metadata,
- * runs the WebSocket session with reconnect and backoff, feeds frames to the
- * venue's pure adapter, keeps every followed book exact with the shared sync
- * algorithm (fetching REST snapshots as needed), and streams applied changes
- * to the aggregator as columnar batches.
+ * runs the WebSocket session with keepalive, reconnect and backoff, feeds
+ * frames to the venue's pure adapter, keeps every followed book exact with
+ * the shared sync algorithm (REST or in-stream snapshots, sequence and
+ * checksum checks, resync on any failure), and streams applied changes to the
+ * aggregator as columnar batches.
  *
- * Requests: `book {symbol, depth}`, `books {depth}`.
+ * Requests: `book {symbol, depth}`, `books {depth}`, `stats`.
  *
  * @module
  */
@@ -23,14 +24,15 @@ import type {
   Levels,
   MarketEvent,
 } from "../runtime/events.ts";
-import type { Adapter, Parser } from "./adapters/adapter.ts";
+import { type Adapter, type Parser, ResyncError } from "./adapters/adapter.ts";
 import { adapterFor } from "./adapters/mod.ts";
+import { resolveSymbols } from "./symbols.ts";
 import { runSocket } from "./ws_client.ts";
 
 /** Config of a connection actor. */
 export const ConnectionConfig = z.object({
   exchange: z.string(),
-  /** Exchange symbols (`BTCUSDT`) or normalized ones (`BTC-USDT`). */
+  /** Symbols: exchange names (`BTCUSDT`) or selectors (`BTC-USDT`, `BTC-USD-PERP`, `BTC-USD-220527`). */
   symbols: z.array(z.string()).min(1),
   /** Replaces the adapter's WebSocket origin (simulator, proxy). */
   wsOrigin: z.string().optional(),
@@ -39,8 +41,12 @@ export const ConnectionConfig = z.object({
   flushMs: z.number().positive().default(20),
   statsMs: z.number().positive().default(1000),
   silenceMs: z.number().positive().default(30_000),
+  /** A book unsynced for longer marks the connection degraded. */
+  syncTimeoutMs: z.number().positive().default(30_000),
   /** Also send every applied event as NDJSON on the `events` output channel. */
   emitEvents: z.boolean().default(false),
+  /** Speak the API version in force at this date, ms (a replayed capture's date); default now. */
+  apiDate: z.number().optional(),
 });
 /** Parsed connection actor config. */
 export type ConnectionConfig = z.infer<typeof ConnectionConfig>;
@@ -63,33 +69,8 @@ interface Followed {
   book: OrderBook;
   sync: BookSync;
   fetching: boolean;
-}
-
-/**
- * Resolves configured symbols against the venue's instruments: an exact
- * exchange symbol first, else a normalized `BASE-QUOTE` (spot or perpetual
- * preferred over dated futures).
- * @param wanted configured symbols.
- * @param instruments the venue's instruments.
- * @returns the matched instruments and the names that matched nothing.
- */
-export function resolveSymbols(
-  wanted: readonly string[],
-  instruments: readonly Instrument[],
-): { found: Instrument[]; missing: string[] } {
-  const byExchange = new Map(instruments.map((i) => [i.exchangeSymbol, i]));
-  const found: Instrument[] = [];
-  const missing: string[] = [];
-  for (const w of wanted) {
-    const exact = byExchange.get(w);
-    const norm = exact ??
-      instruments.filter((i) => i.symbol === w).sort((a, b) =>
-        (a.market === "future" ? 1 : 0) - (b.market === "future" ? 1 : 0)
-      )[0];
-    if (norm) found.push(norm);
-    else missing.push(w);
-  }
-  return { found, missing };
+  /** When the book last lost sync (or was created), ms; 0 while synced. */
+  unsyncedSince: number;
 }
 
 /** Replaces the origin of `url` with `origin` when given. */
@@ -97,6 +78,12 @@ function rewrite(url: string, origin: string | undefined): string {
   if (!origin) return url;
   const u = new URL(url);
   return origin.replace(/\/$/, "") + u.pathname + u.search;
+}
+
+function errorText(e: unknown): string {
+  const err = e as Error;
+  const cause = (err.cause as Error | undefined)?.message;
+  return cause ? `${err.message}: ${cause}` : String(err.message ?? e);
 }
 
 class Connection {
@@ -118,6 +105,8 @@ class Connection {
   };
   readonly followed = new Map<string, Followed>();
   #parser: Parser | null = null;
+  #send: ((frame: string) => void) | null = null;
+  #session: AbortController | null = null;
   #port: MessagePort | null = null;
   #events: string[] = [];
   #state: "connecting" | "connected" | "disconnected" = "connecting";
@@ -127,7 +116,7 @@ class Connection {
 
   constructor(cfg: ConnectionConfig, ctx: ActorContext) {
     this.#cfg = cfg;
-    this.#ad = adapterFor(cfg.exchange);
+    this.#ad = adapterFor(cfg.exchange, cfg.apiDate);
     this.#ctx = ctx;
     this.#batch = new BatchBuilder(cfg.exchange);
   }
@@ -142,28 +131,36 @@ class Connection {
     const signal = this.#abort.signal;
     let attempt = 0;
     while (!signal.aborted) {
+      this.#session = new AbortController();
+      const session = AbortSignal.any([signal, this.#session.signal]);
       try {
-        if (!this.#parser) await this.#loadInstruments();
+        if (this.followed.size === 0) await this.#loadInstruments();
         this.#setState("connecting", "");
         const symbols = [...this.followed.keys()];
-        const why = await runSocket({
-          url: rewrite(this.#ad.url(symbols), this.#cfg.wsOrigin),
+        const c = this.#ad.connect;
+        const endpoint = c ? await this.#get(c.url, c.method) : undefined;
+        const url = this.#ad.url(symbols, endpoint);
+        this.#parser = this.#ad.parser(
+          new Map([...this.followed].map(([s, f]) => [s, f.inst])),
+        );
+        this.#lastError = await runSocket({
+          url: rewrite(url, this.#cfg.wsOrigin),
           subscribe: this.#ad.subscribe(symbols),
+          keepalive: this.#ad.keepalive,
           silenceMs: this.#cfg.silenceMs,
           maxAgeMs: this.#ad.maxConnectionAgeMs,
-          signal,
-          onOpen: () => {
+          signal: session,
+          onOpen: (send) => {
             attempt = 0;
+            this.#send = send;
             this.#setState("connected", "");
           },
           onFrame: (f, ts) => this.#onFrame(f, ts),
         });
-        this.#lastError = why;
       } catch (e) {
-        const err = e as Error;
-        const cause = (err.cause as Error | undefined)?.message;
-        this.#lastError = cause ? `${err.message}: ${cause}` : err.message;
+        this.#lastError = errorText(e);
       }
+      this.#send = null;
       if (signal.aborted) break;
       this.counters.reconnects++;
       this.#disconnect(this.#lastError);
@@ -182,8 +179,10 @@ class Connection {
     const bodies = await Promise.all(
       this.#ad.metadataUrls.map((u) => this.#get(u)),
     );
-    const all = this.#ad.instruments(bodies);
-    const { found, missing } = resolveSymbols(this.#cfg.symbols, all);
+    const { found, missing } = resolveSymbols(
+      this.#cfg.symbols,
+      this.#ad.instruments(bodies),
+    );
     if (missing.length) {
       this.#ctx.log(
         "warn",
@@ -195,64 +194,88 @@ class Connection {
         `None of the symbols ${this.#cfg.symbols.join(", ")} is listed`,
       );
     }
+    const keepRaw = this.#ad.book.checksum !== undefined;
     for (const inst of found) {
       this.followed.set(inst.exchangeSymbol, {
         inst,
-        book: new OrderBook(),
+        book: new OrderBook(keepRaw),
         sync: new BookSync(this.#ad.book.sync),
         fetching: false,
+        unsyncedSince: Date.now(),
       });
     }
-    this.#parser = this.#ad.parser(
-      new Map(found.map((i) => [i.exchangeSymbol, i])),
-    );
   }
 
-  async #get(url: string): Promise<string> {
+  async #get(url: string, method = "GET"): Promise<string> {
     const res = await fetch(rewrite(url, this.#cfg.restOrigin), {
+      method,
       signal: this.#abort.signal,
     });
     const body = await res.text();
     if (!res.ok) {
-      throw new Error(`GET ${url}: HTTP ${res.status} ${body.slice(0, 120)}`);
+      throw new Error(
+        `${method} ${url}: HTTP ${res.status} ${body.slice(0, 120)}`,
+      );
     }
     return body;
   }
 
-  #onFrame(frame: string, recvTs: number): void {
+  #onFrame(frame: string | Uint8Array, recvTs: number): void {
     this.counters.frames++;
     this.#lastMessageTs = recvTs;
+    const parser = this.#parser!;
     let events: MarketEvent[];
     try {
-      events = this.#parser!.parse(frame, recvTs);
+      events = parser.parse(frame, recvTs);
     } catch (e) {
+      if (e instanceof ResyncError) {
+        this.counters.gaps++;
+        this.counters.resyncs++;
+        this.#ctx.log(
+          "warn",
+          `${this.#cfg.exchange}: resync by reconnect (${e.message})`,
+        );
+        this.#session?.abort();
+        return;
+      }
+      // A frame we cannot read is counted and logged; it never stops the actor.
       this.counters.malformed++;
       this.#ctx.log(
         "warn",
-        `${this.#cfg.exchange}: malformed frame (${(e as Error).message})`,
+        `${this.#cfg.exchange}: malformed frame (${errorText(e)})`,
       );
       return;
+    } finally {
+      const out = parser.outbox;
+      if (out?.length) {
+        for (const f of out) this.#send?.(f);
+        out.length = 0;
+      }
     }
     for (const ev of events) this.#onEvent(ev);
   }
 
   #onEvent(ev: MarketEvent): void {
+    if (ev.type === "disconnect") return;
+    const f = this.followed.get(ev.exchangeSymbol);
+    if (!f) return;
     switch (ev.type) {
+      case "book_snapshot":
+        // In-stream snapshot (stream and snapshots sync rules).
+        f.sync.snapshot(ev);
+        this.#applySnapshot(f, ev, []);
+        break;
       case "book_delta": {
-        const f = this.followed.get(ev.exchangeSymbol);
-        if (!f) return;
         const verdict = f.sync.delta(ev);
         if (verdict === "apply") this.#applyDelta(f, ev);
         else if (verdict === "gap") {
           this.counters.gaps++;
-          this.#resync(f, `sequence gap at ${ev.first} after ${ev.prev}`);
+          this.#resync(f, `sequence gap at ${ev.first} (prev ${ev.prev})`);
         } else if (verdict === "buffered") this.#fetchSnapshot(f);
         break;
       }
       case "trade":
       case "liquidation": {
-        const f = this.followed.get(ev.exchangeSymbol);
-        if (!f) return;
         const liq = ev.type === "liquidation";
         if (liq) this.counters.liquidations++;
         else this.counters.trades++;
@@ -269,18 +292,30 @@ class Connection {
         this.#emit(ev);
         break;
       }
-      default:
-        break;
     }
   }
 
   #applyDelta(f: Followed, d: BookDelta): void {
-    f.book.apply(d.bids, d.asks);
+    f.book.apply(d.bids, d.asks, d.raw);
     this.counters.bookUpdates++;
     const s = this.#batch.symbol(f.inst);
     this.#pushLevels(s, Kind.Bid, d.bids, d.exchangeTs);
     this.#pushLevels(s, Kind.Ask, d.asks, d.exchangeTs);
     this.#emit(d);
+    this.#verify(f, d.checksum);
+  }
+
+  /** Checks the venue checksum and an uncrossed book; resyncs on failure. */
+  #verify(f: Followed, checksum: number | undefined): void {
+    const fn = this.#ad.book.checksum;
+    if (checksum !== undefined && fn) {
+      const ours = fn(f.book);
+      if (ours !== checksum) {
+        this.counters.checksumFailures++;
+        this.#resync(f, `checksum ${ours} != venue ${checksum}`);
+        return;
+      }
+    }
     if (f.book.crossed()) {
       this.#resync(
         f,
@@ -302,13 +337,22 @@ class Connection {
       `${this.#cfg.exchange} ${f.inst.exchangeSymbol}: resync (${why})`,
     );
     f.book.clear();
+    f.unsyncedSince ||= Date.now();
     this.#batch.push(this.#batch.symbol(f.inst), Kind.Clear, 0, 0, Date.now());
-    if (f.sync.state === "synced") f.sync.reset();
-    this.#fetchSnapshot(f);
+    f.sync.reset();
+    const rule = this.#ad.book.sync.kind;
+    if (rule === "rest") this.#fetchSnapshot(f);
+    else if (rule === "stream") {
+      const frames = this.#ad.book.resubscribe?.(f.inst.exchangeSymbol);
+      if (frames && this.#send) { for (const fr of frames) this.#send(fr); }
+      else this.#session?.abort(); // no way to ask for one book: reconnect
+    }
+    // `snapshots`: the next message is a full book.
   }
 
   async #fetchSnapshot(f: Followed): Promise<void> {
-    if (f.fetching) return;
+    const { snapshotUrl, parseSnapshot } = this.#ad.book;
+    if (f.fetching || !snapshotUrl || !parseSnapshot) return;
     f.fetching = true;
     const signal = this.#abort.signal;
     try {
@@ -318,10 +362,8 @@ class Connection {
         attempt++
       ) {
         try {
-          const body = await this.#get(
-            this.#ad.book.snapshotUrl(f.inst.exchangeSymbol),
-          );
-          const snap = this.#ad.book.parseSnapshot(body, Date.now(), f.inst);
+          const body = await this.#get(snapshotUrl(f.inst.exchangeSymbol));
+          const snap = parseSnapshot(body, Date.now(), f.inst);
           const v = f.sync.snapshot(snap);
           if (v.result === "synced") {
             this.#applySnapshot(f, snap, v.apply);
@@ -337,7 +379,7 @@ class Connection {
           this.#ctx.log(
             "warn",
             `${this.#cfg.exchange} ${f.inst.exchangeSymbol}: snapshot failed (${
-              (e as Error).message
+              errorText(e)
             })`,
           );
         }
@@ -353,17 +395,22 @@ class Connection {
 
   #applySnapshot(f: Followed, snap: BookSnapshot, pending: BookDelta[]): void {
     f.book.clear();
-    f.book.apply(snap.bids, snap.asks);
+    f.book.apply(snap.bids, snap.asks, snap.raw);
+    f.unsyncedSince = 0;
     this.counters.bookUpdates++;
     this.#emit(snap);
     const s = this.#batch.symbol(f.inst);
     this.#batch.push(s, Kind.Clear, 0, 0, snap.exchangeTs);
     for (const d of pending) {
-      f.book.apply(d.bids, d.asks);
+      f.book.apply(d.bids, d.asks, d.raw);
       this.counters.bookUpdates++;
       this.#emit(d);
     }
     this.#pushBook(s, f, snap.exchangeTs);
+    this.#verify(
+      f,
+      pending.length ? pending[pending.length - 1].checksum : snap.checksum,
+    );
   }
 
   /** Sends the whole book as levels (after a snapshot or to a new aggregator). */
@@ -379,21 +426,17 @@ class Connection {
 
   #disconnect(reason: string): void {
     this.#setState("disconnected", reason);
+    const now = Date.now();
     for (const f of this.followed.values()) {
       f.book.clear();
       f.sync.reset();
-      this.#batch.push(
-        this.#batch.symbol(f.inst),
-        Kind.Clear,
-        0,
-        0,
-        Date.now(),
-      );
+      f.unsyncedSince ||= now;
+      this.#batch.push(this.#batch.symbol(f.inst), Kind.Clear, 0, 0, now);
     }
     this.#emit({
       type: "disconnect",
       exchange: this.#cfg.exchange,
-      localTs: Date.now(),
+      localTs: now,
       reason,
     });
   }
@@ -442,9 +485,19 @@ class Connection {
   }
 
   #publish(): void {
+    const now = Date.now();
     const books: Record<string, { state: string; lastSequence: number }> = {};
+    let stuck = 0;
     for (const [sym, f] of this.followed) {
       books[sym] = { state: f.sync.state, lastSequence: f.sync.lastSeq };
+      if (f.unsyncedSince && now - f.unsyncedSince > this.#cfg.syncTimeoutMs) {
+        stuck++;
+      }
+    }
+    if (this.#state === "connected") {
+      if (stuck) {
+        this.#ctx.status("degraded", `connected: ${stuck} book(s) cannot sync`);
+      } else this.#ctx.status("running", "connected");
     }
     this.#ctx.stats({
       exchange: this.#cfg.exchange,
@@ -494,7 +547,8 @@ function eventJson(ev: MarketEvent): unknown {
     }
     return out;
   };
-  return { ...ev, bids: triples(ev.bids), asks: triples(ev.asks) };
+  const { raw: _raw, ...rest } = ev;
+  return { ...rest, bids: triples(ev.bids), asks: triples(ev.asks) };
 }
 
 if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {

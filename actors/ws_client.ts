@@ -12,10 +12,13 @@ export interface SocketOptions {
   url: string;
   /** Frames sent right after the socket opens. */
   subscribe: readonly string[];
-  /** Called for every received text frame with its local receive time (ms). */
-  onFrame(frame: string, recvTs: number): void;
-  /** Called once the socket is open and subscriptions are sent. */
-  onOpen?(): void;
+  /**
+   * Called for every received frame (text, or bytes for binary frames) with
+   * its local receive time (ms).
+   */
+  onFrame(frame: string | Uint8Array, recvTs: number): void;
+  /** Called once the socket is open and subscriptions are sent, with a sender. */
+  onOpen?(send: (frame: string) => void): void;
   /**
    * Close and reconnect after this many ms without a frame.
    * @default 30000
@@ -44,6 +47,7 @@ export function runSocket(options: SocketOptions): Promise<string> {
   let ws: WebSocket;
   try {
     ws = new WebSocket(options.url);
+    ws.binaryType = "arraybuffer";
   } catch (e) {
     return Promise.resolve(`cannot open: ${(e as Error).message}`);
   }
@@ -80,14 +84,20 @@ export function runSocket(options: SocketOptions): Promise<string> {
         ),
       );
     }
-    options.onOpen?.();
+    options.onOpen?.((f) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(f);
+    });
   };
   timers.push(setInterval(() => {
     if (Date.now() - last > silenceMs) close(`silent for ${silenceMs} ms`);
   }, Math.min(silenceMs, 1000)));
   ws.onmessage = (ev) => {
     last = Date.now();
-    if (typeof ev.data === "string") options.onFrame(ev.data, last);
+    const d = ev.data;
+    options.onFrame(
+      typeof d === "string" ? d : new Uint8Array(d as ArrayBuffer),
+      last,
+    );
   };
   ws.onerror = (ev) => {
     if (!reason) {

@@ -89,7 +89,7 @@ const batch = new BatchBuilder("binance");
 const agg = new Aggregator(AggregatorConfig.parse({}));
 
 const t0 = performance.now();
-const snap = binanceAdapter.book.parseSnapshot(snapshot, 0, inst);
+const snap = binanceAdapter.book.parseSnapshot!(snapshot, 0, inst);
 sync.snapshot(snap);
 book.apply(snap.bids, snap.asks);
 let applied = 0;

@@ -11,7 +11,9 @@
 import type { BookDelta, BookSnapshot } from "./events.ts";
 
 /**
- * How a venue's deltas line up with its REST snapshot and with each other.
+ * How a venue's books synchronise.
+ *
+ * `rest`: deltas are sequenced and a REST snapshot is fetched to start from.
  * - `link: "next"`: each delta's `first` is the previous delta's `last + 1`
  *   (Binance spot `U == prev u + 1`).
  * - `link: "prev"`: each delta's `prev` equals the previous delta's `last`
@@ -20,15 +22,29 @@ import type { BookDelta, BookSnapshot } from "./events.ts";
  *   cover `S + align`, i.e. `first <= S + align <= last`; deltas with
  *   `last < S + align` are older than the snapshot and dropped.
  *   Binance spot uses 1, Binance USD-M uses 0.
+ *
+ * `stream`: the venue sends the snapshot in the stream when subscribing;
+ * deltas before it are ignored. `link` checks deltas as above, or `none` for
+ * venues that number nothing (their checksums, if any, guard the book).
+ *
+ * `snapshots`: every book message is a full snapshot (HTX `depth.step0`,
+ * Hyperliquid `l2Book`); nothing to link.
  */
-export interface SyncRule {
-  readonly kind: "rest";
-  readonly link: "next" | "prev";
-  readonly align: 0 | 1;
-}
+export type SyncRule =
+  | {
+    readonly kind: "rest";
+    readonly link: "next" | "prev";
+    readonly align: 0 | 1;
+  }
+  | { readonly kind: "stream"; readonly link: "next" | "prev" | "none" }
+  | { readonly kind: "snapshots" };
 
-/** Result of feeding a delta: apply it, it was buffered, it was older than the book, or a gap. */
-export type DeltaVerdict = "apply" | "buffered" | "stale" | "gap";
+/**
+ * Result of feeding a delta: apply it; it was buffered until a REST snapshot
+ * (fetch one); it was ignored while waiting for an in-stream snapshot; it was
+ * older than the book; or a gap (resync).
+ */
+export type DeltaVerdict = "apply" | "buffered" | "waiting" | "stale" | "gap";
 
 /** Result of feeding a snapshot. */
 export interface SnapshotVerdict {
@@ -84,6 +100,18 @@ export class BookSync {
    * buffering (with `d` buffered) and the caller must fetch a snapshot.
    */
   delta(d: BookDelta): DeltaVerdict {
+    const rule = this.#rule;
+    if (rule.kind !== "rest") {
+      if (this.state === "buffering") return "waiting";
+      if (rule.kind === "snapshots" || rule.link === "none") return "apply";
+      if (d.last <= this.lastSeq) return "stale";
+      if (!this.#linked(d, this.lastSeq)) {
+        this.reset();
+        return "gap";
+      }
+      this.lastSeq = d.last;
+      return "apply";
+    }
     if (this.state === "buffering") {
       if (this.#buffer.length >= this.#maxBuffer) this.#buffer.shift();
       this.#buffer.push(d);
@@ -91,9 +119,7 @@ export class BookSync {
     }
     // Right after a snapshot S, the first delta to apply covers S + align;
     // later, anything ending at or before the book's sequence is old news.
-    const edge = this.#fresh
-      ? this.lastSeq + this.#rule.align
-      : this.lastSeq + 1;
+    const edge = this.#fresh ? this.lastSeq + rule.align : this.lastSeq + 1;
     if (d.last < edge) return "stale";
     const ok = this.#fresh ? d.first <= edge : this.#linked(d, this.lastSeq);
     if (!ok) {
@@ -112,7 +138,13 @@ export class BookSync {
    * @returns the verdict; on `synced` the caller applies `s` then `apply`.
    */
   snapshot(s: BookSnapshot): SnapshotVerdict {
-    const edge = s.sequence + this.#rule.align;
+    const rule = this.#rule;
+    if (rule.kind !== "rest") {
+      this.state = "synced";
+      this.lastSeq = s.sequence;
+      return { result: "synced", apply: [] };
+    }
+    const edge = s.sequence + rule.align;
     let i = 0;
     while (i < this.#buffer.length && this.#buffer[i].last < edge) i++;
     const pending = this.#buffer.slice(i);
@@ -144,6 +176,7 @@ export class BookSync {
   }
 
   #linked(d: BookDelta, last: number): boolean {
-    return this.#rule.link === "next" ? d.first === last + 1 : d.prev === last;
+    const link = (this.#rule as { link: string }).link;
+    return link === "next" ? d.first === last + 1 : d.prev === last;
   }
 }

@@ -33,7 +33,7 @@ async function sushiStream() {
   const http = (await Deno.readTextFile(`${CAPTURES}/BINANCE_FUTURES.http.0.0`))
     .split("\n")
     .find((l) => l.includes("symbol=SUSHIUSDT"))!;
-  const snap = binanceFuturesAdapter.book.parseSnapshot(
+  const snap = binanceFuturesAdapter.book.parseSnapshot!(
     http.slice(http.indexOf(": ") + 2),
     0,
     sushi,

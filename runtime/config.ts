@@ -9,6 +9,7 @@
  */
 
 import { z } from "zod";
+import { ADAPTERS } from "../actors/adapters/mod.ts";
 
 /** Schema of the whole configuration. */
 export const Config = z.object({
@@ -19,6 +20,8 @@ export const Config = z.object({
       symbols: z.array(z.string()).min(1),
       wsOrigin: z.string().url().optional(),
       restOrigin: z.string().url().optional(),
+      /** Speak the API version in force at this date (ms); replay sets the capture's date. */
+      apiDate: z.number().optional(),
     }).strict(),
   ).default({
     "binance": { symbols: ["BTC-USDT", "ETH-USDT"] },
@@ -62,10 +65,21 @@ export class ConfigError extends Error {
  */
 export function parseConfig(raw: unknown): Config {
   const r = Config.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const key = issue.path.join(".") || "(root)";
-  throw new ConfigError(`Invalid config at ${key}: ${issue.message}`);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const key = issue.path.join(".") || "(root)";
+    throw new ConfigError(`Invalid config at ${key}: ${issue.message}`);
+  }
+  for (const id of Object.keys(r.data.exchanges)) {
+    if (!ADAPTERS.has(id)) {
+      throw new ConfigError(
+        `Invalid config at exchanges.${id}: unknown exchange; known: ${
+          [...ADAPTERS.keys()].join(", ")
+        }`,
+      );
+    }
+  }
+  return r.data;
 }
 
 /**

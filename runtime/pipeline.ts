@@ -7,6 +7,7 @@
  * @module
  */
 
+import { adapterFor } from "../actors/adapters/mod.ts";
 import type { Config } from "./config.ts";
 import type { ChildSpec, LinkSpec } from "./supervisor.ts";
 
@@ -53,21 +54,69 @@ export function pipeline(
     to: "consolidator",
   }];
   for (const [exchange, ex] of Object.entries(cfg.exchanges)) {
-    const id = connectionId(exchange);
-    specs.push({
-      id,
-      module: new URL("connection.ts", actors),
-      config: { exchange, ...ex, emitEvents: options.emitEvents ?? false },
-    });
-    links.push({ name: "events", from: id, to: "aggregator" });
+    for (
+      const [group, symbols] of connectionGroups(
+        exchange,
+        ex.symbols,
+        ex.apiDate,
+      )
+    ) {
+      const id = connectionId(exchange, group);
+      specs.push({
+        id,
+        module: new URL("connection.ts", actors),
+        config: {
+          exchange,
+          ...ex,
+          symbols,
+          emitEvents: options.emitEvents ?? false,
+        },
+      });
+      links.push({ name: "events", from: id, to: "aggregator" });
+    }
   }
   return { specs, links };
 }
 
 /**
- * The actor id of an exchange's connection actor.
+ * Splits an exchange's symbols into its connections (see
+ * `Adapter.connectionGroup`); one group `""` for most venues.
+ * @param exchange exchange id.
+ * @param symbols configured symbols.
+ * @param apiDate the date whose API version applies.
+ * @returns group name → its symbols.
+ */
+export function connectionGroups(
+  exchange: string,
+  symbols: readonly string[],
+  apiDate?: number,
+): Map<string, string[]> {
+  const ad = adapterFor(exchange, apiDate);
+  const groups = new Map<string, string[]>();
+  for (const s of symbols) {
+    const g = ad.connectionGroup?.(s) ?? "";
+    const list = groups.get(g);
+    if (list) list.push(s);
+    else groups.set(g, [s]);
+  }
+  return groups;
+}
+
+/**
+ * The actor id of one of an exchange's connection actors.
+ * @param exchange exchange id.
+ * @param group connection group, `""` for venues with one connection.
+ * @returns e.g. `conn:binance` or `conn:huobi-swap:linear`.
+ */
+export function connectionId(exchange: string, group = ""): string {
+  return group ? `conn:${exchange}:${group}` : `conn:${exchange}`;
+}
+
+/**
+ * Whether an actor id is one of an exchange's connection actors.
+ * @param id actor id.
  * @param exchange exchange id.
  */
-export function connectionId(exchange: string): string {
-  return `conn:${exchange}`;
+export function isConnectionOf(id: string, exchange: string): boolean {
+  return id === `conn:${exchange}` || id.startsWith(`conn:${exchange}:`);
 }

@@ -10,7 +10,7 @@
 import { type Capture, readCaptures } from "./capture.ts";
 import { type Coby, startCoby, type StartOptions } from "./coby.ts";
 import { parseConfig } from "./config.ts";
-import { connectionId } from "./pipeline.ts";
+import { isConnectionOf } from "./pipeline.ts";
 import { ExchangeSimulator, type Injection } from "./simulator.ts";
 
 /** Options for {@link startReplay}. */
@@ -91,6 +91,7 @@ export class Replay {
           symbols: captureSymbols(cap),
           wsOrigin: sim.wsOrigin,
           restOrigin: sim.origin,
+          apiDate: cap.records[0]?.ts,
         };
       }
       const cfg = parseConfig({ exchanges, tickMs: options.tickMs ?? 1000 });
@@ -128,8 +129,8 @@ export class Replay {
       }
       await new Promise((r) => setTimeout(r, 150));
       const counts = await Promise.all(
-        [...this.sims.keys()].map((ex) =>
-          this.coby.supervisor.request(connectionId(ex), "stats", {})
+        this.#connections().map((id) =>
+          this.coby.supervisor.request(id, "stats", {})
         ),
       );
       const now = JSON.stringify(counts);
@@ -144,27 +145,40 @@ export class Replay {
    */
   async dump(depth = 50): Promise<ReplayDump> {
     const out: ReplayDump = { books: {}, stats: {} };
+    const sup = this.coby.supervisor;
     for (const ex of this.sims.keys()) {
-      const id = connectionId(ex);
-      await this.coby.supervisor.request(id, "stats", {});
-      const books = await this.coby.supervisor.request(id, "books", {
-        depth,
-      }) as (DumpBook & {
-        exchangeSymbol: string;
-      })[];
       out.books[ex] = {};
-      for (const b of books) {
-        out.books[ex][b.exchangeSymbol] = {
-          state: b.state,
-          bids: b.bids,
-          asks: b.asks,
-          lastSequence: b.lastSequence,
-        };
+      const stats: Record<string, number> = {};
+      for (const id of this.#connections(ex)) {
+        await sup.request(id, "stats", {});
+        const books = await sup.request(id, "books", { depth }) as (DumpBook & {
+          exchangeSymbol: string;
+        })[];
+        for (const b of books) {
+          out.books[ex][b.exchangeSymbol] = {
+            state: b.state,
+            bids: b.bids,
+            asks: b.asks,
+            lastSequence: b.lastSequence,
+          };
+        }
+        const counters = sup.actors().find((a) =>
+          a.id === id
+        )?.stats.counters ?? {};
+        for (const [k, v] of Object.entries(counters)) {
+          stats[k] = (stats[k] ?? 0) + (v as number);
+        }
       }
-      const info = this.coby.supervisor.actors().find((a) => a.id === id);
-      out.stats[ex] = info?.stats.counters as Record<string, number>;
+      out.stats[ex] = stats;
     }
     return out;
+  }
+
+  /** Connection actor ids, of one exchange or of every replayed exchange. */
+  #connections(exchange?: string): string[] {
+    const exchanges = exchange ? [exchange] : [...this.sims.keys()];
+    return this.coby.supervisor.actors().map((a) => a.id)
+      .filter((id) => exchanges.some((ex) => isConnectionOf(id, ex)));
   }
 
   /** Stops the actors (writers flush) and the simulators. */

@@ -7,12 +7,13 @@
  * @module
  */
 
+import type { OrderBook } from "../../runtime/book.ts";
+import type { SyncRule } from "../../runtime/book_sync.ts";
 import type {
   BookSnapshot,
   Instrument,
   MarketEvent,
 } from "../../runtime/events.ts";
-import type { SyncRule } from "../../runtime/book_sync.ts";
 
 /** Thrown by a parser for a frame it cannot read; the frame is counted as malformed. */
 export class MalformedFrameError extends Error {
@@ -23,6 +24,19 @@ export class MalformedFrameError extends Error {
   }
 }
 
+/**
+ * Thrown by a parser when the connection's stream is no longer trustworthy
+ * (a connection-wide sequence gap, a venue error that voids the books): the
+ * connection actor counts a gap and reconnects, which resyncs every book.
+ */
+export class ResyncError extends Error {
+  /** @param message the reason, naming the bad value. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ResyncError";
+  }
+}
+
 /** Instruments of one venue keyed by exchange symbol. */
 export type InstrumentTable = ReadonlyMap<string, Instrument>;
 
@@ -30,12 +44,18 @@ export type InstrumentTable = ReadonlyMap<string, Instrument>;
 export interface Parser {
   /**
    * Parses one received frame.
-   * @param frame the frame's text.
+   * @param frame the frame: text, or bytes for binary frames (gzip, protobuf).
    * @param recvTs local receive time, ms since epoch.
    * @returns normalized events, empty for acks, heartbeats and unfollowed channels.
    * @throws {MalformedFrameError} when the frame cannot be read.
+   * @throws {ResyncError} when the whole connection must resync.
    */
-  parse(frame: string, recvTs: number): MarketEvent[];
+  parse(frame: string | Uint8Array, recvTs: number): MarketEvent[];
+  /**
+   * Frames the parser wants sent in reply (e.g. HTX `{"pong": ts}` for a
+   * server ping). The connection sends and empties it after every parse.
+   */
+  readonly outbox?: string[];
 }
 
 /** What one venue looks like to coby. */
@@ -44,6 +64,11 @@ export interface Adapter {
   readonly id: string;
   /** Official API documentation the adapter follows. */
   readonly docs: string;
+  /**
+   * For a retired API version: the last day it was served, ms since epoch.
+   * Absent on the current version. See `adapterFor`.
+   */
+  readonly until?: number;
   /** REST origin, e.g. `https://api.binance.com`. */
   readonly restOrigin: string;
   /** URLs of the REST instrument metadata, fetched before connecting. */
@@ -54,27 +79,57 @@ export interface Adapter {
    * @throws {MalformedFrameError} when a body cannot be read.
    */
   instruments(bodies: readonly string[]): Instrument[];
-  /** WebSocket URL for following `symbols` (exchange symbols). */
-  url(symbols: readonly string[]): string;
+  /**
+   * WebSocket URL for following `symbols` (exchange symbols). When the venue
+   * hands out its endpoint over REST (`connect`), `endpoint` is that
+   * response's body.
+   */
+  url(symbols: readonly string[], endpoint?: string): string;
+  /**
+   * A REST call made before every connection whose body names the WebSocket
+   * endpoint (KuCoin's bullet token).
+   */
+  readonly connect?: { readonly method: "GET" | "POST"; readonly url: string };
   /** Frames to send after the socket opens. */
   subscribe(symbols: readonly string[]): string[];
+  /** An application-level ping the venue needs, and its period in ms. */
+  readonly keepalive?: { readonly frame: string; readonly intervalMs: number };
   /** Reconnect before the venue drops a connection of this age, ms. */
   readonly maxConnectionAgeMs?: number;
+  /**
+   * Which connection an exchange symbol belongs to, for venues that serve
+   * symbols on different endpoints (HTX coin- vs USDT-margined swaps). One
+   * connection actor runs per group. Absent: one connection for all.
+   */
+  connectionGroup?(symbol: string): string;
   /** A new frame parser for one connection. */
   parser(instruments: InstrumentTable): Parser;
   /** How the venue's books are synchronised. */
-  readonly book: {
-    readonly sync: SyncRule;
-    /** REST snapshot URL for an exchange symbol. */
-    snapshotUrl(symbol: string): string;
-    /**
-     * Reads a REST snapshot.
-     * @throws {MalformedFrameError} when the body cannot be read.
-     */
-    parseSnapshot(
-      body: string,
-      recvTs: number,
-      instrument: Instrument,
-    ): BookSnapshot;
-  };
+  readonly book: BookSpec;
+}
+
+/** How a venue's books are synchronised and checked. */
+export interface BookSpec {
+  readonly sync: SyncRule;
+  /** REST snapshot URL for an exchange symbol (`rest` sync only). */
+  snapshotUrl?(symbol: string): string;
+  /**
+   * Reads a REST snapshot (`rest` sync only).
+   * @throws {MalformedFrameError} when the body cannot be read.
+   */
+  parseSnapshot?(
+    body: string,
+    recvTs: number,
+    instrument: Instrument,
+  ): BookSnapshot;
+  /**
+   * The venue's checksum of a book, compared with the `checksum` that
+   * snapshots and deltas carry. The book keeps the venue's level strings.
+   */
+  checksum?(book: OrderBook): number;
+  /**
+   * Frames that make the venue send a fresh in-stream snapshot of one symbol
+   * (unsubscribe + subscribe). Absent: a resync reconnects.
+   */
+  resubscribe?(symbol: string): string[];
 }

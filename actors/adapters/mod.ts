@@ -1,6 +1,11 @@
 /**
- * The adapter registry: one line per venue. Validated at load so a broken
- * entry fails at start-up, not on the first frame.
+ * The adapter registry: one line per venue API version. Validated at load so
+ * a broken entry fails at start-up, not on the first frame.
+ *
+ * A venue whose API changed registers each version as its own adapter with
+ * the same `id`; the older ones carry `until`, the last day they were served.
+ * `adapterFor(id, at)` picks the version in force at `at` — the live date, or
+ * the recording date of a replayed capture.
  *
  * @module
  */
@@ -9,35 +14,47 @@ import type { Adapter } from "./adapter.ts";
 import { binanceAdapter } from "./binance.ts";
 import { binanceFuturesAdapter } from "./binance_futures.ts";
 
-/** Every adapter, keyed by exchange id. */
-export const ADAPTERS: ReadonlyMap<string, Adapter> = register([
+/** Every adapter version, keyed by exchange id, oldest first. */
+export const ADAPTERS: ReadonlyMap<string, readonly Adapter[]> = register([
   binanceAdapter,
   binanceFuturesAdapter,
 ]);
 
-function register(list: Adapter[]): Map<string, Adapter> {
-  const map = new Map<string, Adapter>();
+function register(list: Adapter[]): Map<string, Adapter[]> {
+  const map = new Map<string, Adapter[]>();
   for (const a of list) {
-    if (map.has(a.id)) throw new Error(`Duplicate adapter id ${a.id}`);
     if (!a.docs.startsWith("https://")) {
       throw new Error(`Adapter ${a.id} has no docs URL`);
     }
-    map.set(a.id, a);
+    const versions = map.get(a.id) ?? [];
+    versions.push(a);
+    versions.sort((x, y) => (x.until ?? Infinity) - (y.until ?? Infinity));
+    if (versions.filter((v) => v.until === undefined).length > 1) {
+      throw new Error(`Adapter ${a.id} has two current versions`);
+    }
+    map.set(a.id, versions);
   }
   return map;
 }
 
 /**
- * Looks up an adapter.
+ * Looks up the adapter version in force at a date.
  * @param id exchange id, e.g. `binance`.
+ * @param at ms since epoch; the live date by default.
+ * @returns the first version whose `until` is not before `at`, else the current one.
  * @throws {Error} naming the id when no adapter has it.
+ * @example
+ * ```ts
+ * adapterFor("coinbase", Date.UTC(2021, 3, 17)); // the 2021 Pro feed
+ * ```
  */
-export function adapterFor(id: string): Adapter {
-  const a = ADAPTERS.get(id);
-  if (!a) {
+export function adapterFor(id: string, at: number = Date.now()): Adapter {
+  const versions = ADAPTERS.get(id);
+  if (!versions) {
     throw new Error(
       `Unknown exchange "${id}"; known: ${[...ADAPTERS.keys()].join(", ")}`,
     );
   }
-  return a;
+  return versions.find((v) => v.until === undefined || at <= v.until) ??
+    versions[versions.length - 1];
 }

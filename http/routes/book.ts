@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
-import { connectionId } from "../../runtime/pipeline.ts";
+import { isConnectionOf } from "../../runtime/pipeline.ts";
 import type { AppDeps } from "../deps.ts";
 import { validate } from "../validate.ts";
 
@@ -17,7 +17,8 @@ import { validate } from "../validate.ts";
  * @param deps services.
  * @returns `{exchange, exchangeSymbol, symbol, market, state, lastSequence,
  * bids: [[price, size]…], asks: […]}`; 400 for bad parameters, 404 for a
- * symbol not followed, 503 when the exchange's actor is down.
+ * symbol not followed, 503 when the exchange's actor is down or the book is
+ * not synced.
  */
 export function bookRoutes(deps: AppDeps) {
   const Query = z.object({
@@ -27,22 +28,40 @@ export function bookRoutes(deps: AppDeps) {
   });
   return new Hono().get("/", validate("query", Query), async (c) => {
     const q = c.req.valid("query");
-    const id = connectionId(q.exchange);
-    const actor = deps.actors().find((a) => a.id === id);
-    if (actor?.state !== "running" && actor?.state !== "degraded") {
+    const actors = deps.actors().filter((a) =>
+      isConnectionOf(a.id, q.exchange)
+    );
+    const up = actors.filter((a) =>
+      a.state === "running" || a.state === "degraded"
+    );
+    if (up.length === 0) {
+      const states = actors.map((a) => a.state).join(", ") || "unknown";
       throw new HTTPException(503, {
-        message: `Exchange ${q.exchange} is ${actor?.state ?? "unknown"}`,
+        message: `Exchange ${q.exchange} is ${states}`,
       });
     }
-    try {
-      return c.json(
-        await deps.request(id, "book", {
+    let why = "";
+    for (const a of up) {
+      try {
+        const book = await deps.request(a.id, "book", {
           symbol: q.symbol,
           depth: q.depth,
-        }) as object,
-      );
-    } catch (e) {
-      throw new HTTPException(404, { message: (e as Error).message });
+        }) as {
+          state: string;
+        };
+        // An unsynced book is never served as if it were the market.
+        if (book.state !== "synced") {
+          throw new HTTPException(503, {
+            message:
+              `Book ${q.symbol} on ${q.exchange} is not synced (${book.state})`,
+          });
+        }
+        return c.json(book);
+      } catch (e) {
+        if (e instanceof HTTPException) throw e;
+        why = (e as Error).message;
+      }
     }
+    throw new HTTPException(404, { message: why });
   });
 }
