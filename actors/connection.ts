@@ -543,7 +543,10 @@ function eventJson(ev: MarketEvent): unknown {
   const triples = (l: Levels) => {
     const out: number[][] = [];
     for (let i = 0; i < l.length; i += 2) {
-      out.push([l[i], l[i + 1], l[i + 1] / ev.contractSize]);
+      const raw = ev.inverse
+        ? l[i + 1] * l[i] / ev.contractSize
+        : l[i + 1] / ev.contractSize;
+      out.push([l[i], l[i + 1], raw]);
     }
     return out;
   };

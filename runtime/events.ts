@@ -4,8 +4,10 @@
  *
  * Semantics (shared by live and replayed data):
  * - Prices are in quote currency, sizes in base currency. Venues that quote
- *   sizes in contracts are converted with the instrument's `contractSize`;
- *   `rawSize` keeps the venue's own figure.
+ *   sizes in contracts are converted with the instrument's `contractSize`:
+ *   linear contracts `size = raw × contractSize`, inverse contracts (contract
+ *   value in quote currency) `size = raw × contractSize / price`. `rawSize`
+ *   keeps the venue's own figure.
  * - `exchangeTs` is the venue's event time and `localTs` the local receive
  *   time, both milliseconds since the Unix epoch (UTC). A venue that sends no
  *   event time reports `exchangeTs = localTs`.
@@ -36,8 +38,13 @@ export interface Instrument {
   readonly base: string;
   readonly quote: string;
   readonly market: Market;
-  /** Base units per contract; 1 where sizes are already in base. */
+  /**
+   * Base units per contract (1 where sizes are already in base); for an
+   * inverse contract, quote units per contract.
+   */
   readonly contractSize: number;
+  /** True for inverse contracts (sized in quote currency, e.g. BTC-USD 100 USD). */
+  readonly inverse?: boolean;
   /** Expiry of a future, ms since epoch. */
   readonly expiry?: number;
 }
@@ -74,8 +81,10 @@ export interface BookSnapshot extends EventBase {
   readonly sequence: number;
   readonly bids: Levels;
   readonly asks: Levels;
-  /** Base units per contract (raw size = size / contractSize). */
+  /** The instrument's contract size (see {@link Instrument.contractSize}). */
   readonly contractSize: number;
+  /** True for an inverse contract: raw size = size × price / contractSize. */
+  readonly inverse?: boolean;
   /** The venue's checksum of the book after this event, when it sends one. */
   readonly checksum?: number;
   /** Level strings as sent, for checksum venues. */
@@ -95,7 +104,10 @@ export interface BookDelta extends EventBase {
   readonly prev: number;
   readonly bids: Levels;
   readonly asks: Levels;
+  /** The instrument's contract size (see {@link Instrument.contractSize}). */
   readonly contractSize: number;
+  /** True for an inverse contract: raw size = size × price / contractSize. */
+  readonly inverse?: boolean;
   /** The venue's checksum of the book after this event, when it sends one. */
   readonly checksum?: number;
   /** Level strings as sent, for checksum venues. */
