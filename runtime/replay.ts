@@ -22,6 +22,8 @@ export interface ReplayOptions extends StartOptions {
    * @default 1000
    */
   tickMs?: number;
+  /** Quote currencies consolidated as one, e.g. `{USDT: "USD"}`. */
+  quoteAliases?: Record<string, string>;
   /** Extra frames per exchange, for bad-input scenarios. */
   inject?: Record<string, Injection[]>;
 }
@@ -94,7 +96,11 @@ export class Replay {
           apiDate: cap.records[0]?.ts,
         };
       }
-      const cfg = parseConfig({ exchanges, tickMs: options.tickMs ?? 1000 });
+      const cfg = parseConfig({
+        exchanges,
+        tickMs: options.tickMs ?? 1000,
+        quoteAliases: options.quoteAliases ?? {},
+      });
       return new Replay(await startCoby(cfg, options), sims);
     } catch (e) {
       for (const s of sims.values()) await s.close();

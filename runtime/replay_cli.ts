@@ -1,5 +1,5 @@
 /**
- * `deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--port N]`
+ * `deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--port N] [--tick ms] [--alias USDT=USD …]`
  *
  * Serves cryptofeed captures through the exchange simulator and runs coby's
  * actors against it. With `--dump` it exits when the captures end and writes
@@ -20,6 +20,10 @@ const Args = z.object({
   depth: z.coerce.number().int().positive().default(50),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   tick: z.coerce.number().int().positive().default(1000),
+  alias: z.array(
+    z.string().regex(/^[A-Z0-9]+=[A-Z0-9]+$/, "alias must look like USDT=USD"),
+  )
+    .default([]),
 });
 
 if (import.meta.main) {
@@ -33,6 +37,7 @@ if (import.meta.main) {
       depth: { type: "string" },
       port: { type: "string" },
       tick: { type: "string" },
+      alias: { type: "string", multiple: true },
     },
   });
   const parsed = Args.safeParse(values);
@@ -43,7 +48,7 @@ if (import.meta.main) {
         : z.prettifyError(parsed.error),
     );
     console.error(
-      "usage: deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--port N] [--tick ms]",
+      "usage: deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--port N] [--tick ms] [--alias USDT=USD …]",
     );
     Deno.exit(2);
   }
@@ -60,6 +65,7 @@ if (import.meta.main) {
   const replay = await Replay.start(positionals, {
     speed: args.speed,
     tickMs: args.tick,
+    quoteAliases: Object.fromEntries(args.alias.map((a) => a.split("="))),
     onEvents: events
       ? (chunk) => {
         const bytes = enc.encode(chunk);
