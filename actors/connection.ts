@@ -112,6 +112,8 @@ class Connection {
   #state: "connecting" | "connected" | "disconnected" = "connecting";
   #lastMessageTs = 0;
   #lastError = "";
+  /** Frames and time at the last stats publish, for the message rate. */
+  #rateMark = { frames: 0, ts: Date.now() };
   #timers: ReturnType<typeof setInterval>[] = [];
 
   constructor(cfg: ConnectionConfig, ctx: ActorContext) {
@@ -177,7 +179,10 @@ class Connection {
 
   async #loadInstruments(): Promise<void> {
     const bodies = await Promise.all(
-      this.#ad.metadataUrls.map((u) => this.#get(u)),
+      this.#ad.metadataUrls.map((u, i) => {
+        const body = this.#ad.metadataBodies?.[i];
+        return body == null ? this.#get(u) : this.#get(u, "POST", body);
+      }),
     );
     const { found, missing } = resolveSymbols(
       this.#cfg.symbols,
@@ -206,9 +211,13 @@ class Connection {
     }
   }
 
-  async #get(url: string, method = "GET"): Promise<string> {
+  async #get(url: string, method = "GET", payload?: string): Promise<string> {
     const res = await fetch(rewrite(url, this.#cfg.restOrigin), {
       method,
+      body: payload,
+      headers: payload === undefined
+        ? undefined
+        : { "content-type": "application/json" },
       signal: this.#abort.signal,
     });
     const body = await res.text();
@@ -260,11 +269,14 @@ class Connection {
     const f = this.followed.get(ev.exchangeSymbol);
     if (!f) return;
     switch (ev.type) {
-      case "book_snapshot":
-        // In-stream snapshot (stream and snapshots sync rules).
-        f.sync.snapshot(ev);
-        this.#applySnapshot(f, ev, []);
+      case "book_snapshot": {
+        // An in-stream snapshot; under the `rest` rule it aligns with the
+        // buffered deltas like a REST one (Gate.io `full` pushes).
+        const v = f.sync.snapshot(ev);
+        if (v.result === "synced") this.#applySnapshot(f, ev, v.apply);
+        else this.#fetchSnapshot(f);
         break;
+      }
       case "book_delta": {
         const verdict = f.sync.delta(ev);
         if (verdict === "apply") this.#applyDelta(f, ev);
@@ -301,6 +313,22 @@ class Connection {
     const s = this.#batch.symbol(f.inst);
     this.#pushLevels(s, Kind.Bid, d.bids, d.exchangeTs);
     this.#pushLevels(s, Kind.Ask, d.asks, d.exchangeTs);
+    const depth = this.#ad.book.maxDepth;
+    if (
+      depth !== undefined &&
+      (f.book.bids.length > depth || f.book.asks.length > depth)
+    ) {
+      // Levels pushed out of the venue's depth get no delete: drop them here
+      // and tell the aggregator.
+      const dropped: Levels = [];
+      if (f.book.bids.truncate(depth, dropped)) {
+        this.#pushLevels(s, Kind.Bid, dropped, d.exchangeTs);
+        dropped.length = 0;
+      }
+      if (f.book.asks.truncate(depth, dropped)) {
+        this.#pushLevels(s, Kind.Ask, dropped, d.exchangeTs);
+      }
+    }
     this.#emit(d);
     this.#verify(f, d.checksum);
   }
@@ -406,6 +434,11 @@ class Connection {
       this.counters.bookUpdates++;
       this.#emit(d);
     }
+    const depth = this.#ad.book.maxDepth;
+    if (depth !== undefined) {
+      f.book.bids.truncate(depth);
+      f.book.asks.truncate(depth);
+    }
     this.#pushBook(s, f, snap.exchangeTs);
     this.#verify(
       f,
@@ -499,9 +532,15 @@ class Connection {
         this.#ctx.status("degraded", `connected: ${stuck} book(s) cannot sync`);
       } else this.#ctx.status("running", "connected");
     }
+    const dt = (now - this.#rateMark.ts) / 1000;
+    const messageRate = dt > 0
+      ? (this.counters.frames - this.#rateMark.frames) / dt
+      : 0;
+    this.#rateMark = { frames: this.counters.frames, ts: now };
     this.#ctx.stats({
       exchange: this.#cfg.exchange,
       connection: this.#state,
+      messageRate: Math.round(messageRate * 10) / 10,
       lastMessageTs: this.#lastMessageTs,
       lastError: this.#lastError,
       counters: { ...this.counters },

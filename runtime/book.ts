@@ -104,6 +104,27 @@ export class BookSide {
     return this.length ? this.prices[this.length - 1] : NaN;
   }
 
+  /**
+   * Drops the worst levels so that at most `depth` remain.
+   * @param depth levels to keep.
+   * @param dropped receives the dropped levels as deletes `[price, 0, …]`.
+   * @returns how many levels were dropped.
+   */
+  truncate(depth: number, dropped?: Levels): number {
+    const excess = this.length - depth;
+    if (excess <= 0) return 0;
+    // The worst levels sit at the front (best last).
+    if (dropped) {
+      for (let i = 0; i < excess; i++) dropped.push(this.prices[i], 0);
+    }
+    this.prices.copyWithin(0, excess, this.length);
+    this.sizes.copyWithin(0, excess, this.length);
+    this.length -= excess;
+    this.rawPrices?.splice(0, excess);
+    this.rawSizes?.splice(0, excess);
+    return excess;
+  }
+
   /** Removes every level. */
   clear(): void {
     this.length = 0;

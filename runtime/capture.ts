@@ -132,6 +132,8 @@ const HOST_RULES: readonly (readonly [RegExp, string])[] = [
   [/kucoin/, "kucoin"],
   [/gateio/, "gateio"],
   [/bitfinex/, "bitfinex"],
+  [/(^|\.)contract\.mexc\.com$/, "mexc-futures"],
+  [/(^|\.)mexc\.com$/, "mexc"],
 ];
 
 /**

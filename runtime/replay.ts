@@ -42,9 +42,14 @@ export interface DumpBook {
   lastSequence: number;
 }
 
+/** cryptofeed's futures month codes: F = January … Z = December. */
+const MONTH_CODES = "FGHJKMNQUVXZ";
+
 /**
  * The symbols cryptofeed followed in a capture, as normalized `BASE-QUOTE`
- * (its `-PERP` suffix dropped: the exchange's market type decides).
+ * (its `-PERP` suffix dropped: the exchange's market type decides), or
+ * `BASE-QUOTE-YYMMDD` selectors for its dated futures (`BTC-USD-22K27`, year,
+ * month code, day → `BTC-USD-220527`).
  * @param cap the capture.
  * @throws {Error} when the capture has no configuration line with `l2_book`.
  */
@@ -53,7 +58,13 @@ export function captureSymbols(cap: Capture): string[] {
   if (!books?.length) {
     throw new Error(`Capture of ${cap.exchange} names no l2_book symbols`);
   }
-  return books.map((s) => s.replace(/-PERP$/, ""));
+  return books.map((s) =>
+    s.replace(/-PERP$/, "").replace(
+      /-(\d{2})([FGHJKMNQUVXZ])(\d{2})$/,
+      (_, yy, m, dd) =>
+        `-${yy}${String(MONTH_CODES.indexOf(m) + 1).padStart(2, "0")}${dd}`,
+    )
+  );
 }
 
 /** A running replay. */

@@ -16,6 +16,10 @@
  *   passed (then it is skipped, with one log line). A request for it is held
  *   until the playback clock reaches it, and answered at once when the record
  *   was already passed in the current run.
+ * - Synthesized REST: a few venues need a REST call before connecting that
+ *   the recordings lack (cryptofeed made it before recording began); the
+ *   simulator answers those from {@link SYNTHESIZED}, per exchange, with a
+ *   body pointing at itself.
  *
  * @module
  */
@@ -61,6 +65,53 @@ export interface SimulatorOptions {
 const YIELD_EVERY = 200;
 /** Longest single sleep while waiting for the playback clock, ms. */
 const SLEEP_CHUNK_MS = 100;
+
+/** What a synthesized route can use to build its body. */
+interface SynthContext {
+  /** The simulator's WebSocket origin, e.g. `ws://127.0.0.1:PORT`. */
+  readonly wsOrigin: string;
+  /** The recorded WebSocket paths, earliest-opened first. */
+  readonly wsPaths: readonly string[];
+}
+
+/** Builds the JSON body of a synthesized route. */
+type Synthesize = (ctx: SynthContext) => unknown;
+
+/**
+ * REST routes synthesized per exchange, keyed by `METHOD path`.
+ *
+ * KuCoin hands out its WebSocket endpoint and a connection token from
+ * `POST /api/v1/bullet-public` (`bullet-private` with API keys); see
+ * https://www.kucoin.com/docs/websocket/basic-info/apply-connect-token/public-token-no-authentication-required-.
+ * The answer, in KuCoin's format, names the simulator's own WebSocket origin
+ * with the recorded path (`/endpoint`) and the token the captures show
+ * (`TOKEN`).
+ */
+const SYNTHESIZED: Readonly<
+  Record<string, Readonly<Record<string, Synthesize>>>
+> = {
+  kucoin: {
+    "POST /api/v1/bullet-public": kucoinBullet,
+    "POST /api/v1/bullet-private": kucoinBullet,
+  },
+};
+
+/** KuCoin's bullet response for the simulator's endpoint. */
+function kucoinBullet(ctx: SynthContext): unknown {
+  return {
+    code: "200000",
+    data: {
+      token: "TOKEN",
+      instanceServers: [{
+        endpoint: ctx.wsOrigin + (ctx.wsPaths[0] ?? "/"),
+        encrypt: false,
+        protocol: "websocket",
+        pingInterval: 18_000,
+        pingTimeout: 10_000,
+      }],
+    },
+  };
+}
 
 /** A timeline REST record with its request key. */
 interface RestStep {
@@ -152,6 +203,8 @@ export class ExchangeSimulator {
   readonly #log: (message: string) => void;
   /** REST records served at any time, by key. */
   readonly #static: Map<string, string>;
+  /** Synthesized routes of the capture's exchange, by `METHOD path`. */
+  readonly #synth: Readonly<Record<string, Synthesize>>;
   /** Timelines by WebSocket path. */
   readonly #timelines: Map<string, Timeline>;
   /** Timeline owning each timeline REST key. */
@@ -192,6 +245,7 @@ export class ExchangeSimulator {
 
     const { statics, timelines, restOwner } = buildTimelines(capture);
     this.#static = statics;
+    this.#synth = SYNTHESIZED[capture.exchange] ?? {};
     this.#timelines = timelines;
     this.#restOwner = restOwner;
 
@@ -336,6 +390,13 @@ export class ExchangeSimulator {
       });
       // Client frames (subscriptions, pings) are accepted and ignored.
       return response;
+    }
+    const synth = this.#synth[`${req.method} ${url.pathname}`];
+    if (synth) {
+      return json(
+        200,
+        synth({ wsOrigin: this.wsOrigin, wsPaths: this.wsPaths }),
+      );
     }
     if (req.method !== "GET") {
       return json(405, { error: `Method ${req.method} not recorded` });

@@ -288,3 +288,65 @@ Deno.test("simulator plays each WebSocket path as its own timeline", async () =>
     await sim.close();
   }
 });
+
+Deno.test("simulator synthesizes KuCoin's bullet-public endpoint pointing at itself", async () => {
+  const conn = "wss://push-private.kucoin.com/endpoint?token=TOKEN";
+  const t0 = 1_619_378_325_000;
+  const records: TimedRecord[] = [
+    {
+      kind: "http",
+      url: "https://api.kucoin.com/api/v1/symbols",
+      ts: t0 - 5,
+      body: '{"code":"200000","data":[]}',
+      file: "f",
+    },
+    { kind: "open", url: conn, ts: t0, file: "f" },
+    { kind: "recv", conn, ts: t0 + 1, text: '{"type":"welcome"}', file: "f" },
+  ];
+  const sim = await ExchangeSimulator.start(
+    { exchange: "kucoin", files: ["f"], records },
+    { speed: "max" },
+  );
+  let client: Client | undefined;
+  try {
+    for (const path of ["/api/v1/bullet-public", "/api/v1/bullet-private"]) {
+      const res = await fetch(`${sim.origin}${path}`, { method: "POST" });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "application/json");
+      const body = await res.json();
+      assert.equal(body.code, "200000");
+      assert.equal(body.data.token, "TOKEN");
+      assert.equal(body.data.instanceServers.length, 1);
+      assert.equal(
+        body.data.instanceServers[0].endpoint,
+        `${sim.wsOrigin}/endpoint`,
+      );
+      assert.equal(body.data.instanceServers[0].pingInterval, 18_000);
+    }
+    // Only POST is synthesized; other exchanges get no such route.
+    const get = await fetch(`${sim.origin}/api/v1/bullet-public`);
+    assert.equal(get.status, 404);
+    await get.body?.cancel();
+    // The endpoint it names is the recorded connection's path.
+    client = new Client(`${sim.wsOrigin}/endpoint?token=TOKEN&connectId=x`);
+    assert.equal(await client.received(1), 1);
+    assert.deepEqual(client.frames, ['{"type":"welcome"}']);
+  } finally {
+    await client?.close();
+    await sim.close();
+  }
+
+  const binance = await ExchangeSimulator.start(
+    { exchange: "binance", files: [], records: [] },
+    { speed: "max" },
+  );
+  try {
+    const res = await fetch(`${binance.origin}/api/v1/bullet-public`, {
+      method: "POST",
+    });
+    assert.equal(res.status, 405);
+    await res.body?.cancel();
+  } finally {
+    await binance.close();
+  }
+});

@@ -5,21 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
 import { createApp } from "../http/app.ts";
 import { Replay } from "../runtime/replay.ts";
+import { launchChromium } from "./_browser.ts";
 import { CAPTURES } from "./_rebuild.ts";
-
-/** Flags for a sandboxed machine without network. */
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 Deno.test("viewer: Chromium shows a live heatmap with non-empty cells during a replay", async () => {
   const replay = await Replay.start(
@@ -30,10 +19,7 @@ Deno.test("viewer: Chromium shows a live heatmap with non-empty cells during a r
     { port: 0, hostname: "127.0.0.1", onListen() {} },
     createApp(replay.coby.deps).fetch,
   );
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({
       viewport: { width: 1200, height: 700 },

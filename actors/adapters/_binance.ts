@@ -1,7 +1,10 @@
 /**
- * Frame parsing shared by Binance spot, Binance.US and Binance USD-M/COIN-M.
+ * Frame parsing shared by Binance spot, Binance.US and Binance USD-M/COIN-M,
+ * and the adapter shape shared by Binance spot and Binance.US.
  * Spot: https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams
+ * Binance.US: https://docs.binance.us/
  * USD-M: https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams
+ * COIN-M: https://developers.binance.com/docs/derivatives/coin-margined-futures/websocket-market-streams
  *
  * @module
  */
@@ -13,25 +16,44 @@ import type {
   MarketEvent,
 } from "../../runtime/events.ts";
 import {
+  type Adapter,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
 
+/** Spread into events of inverse instruments. */
+const INVERSE = { inverse: true } as const;
+
 /**
  * Converts Binance `[["price","qty"], …]` levels to flat numbers.
  * @param raw the venue's level array.
- * @param contractSize base units per contract (1 for spot and USD-M).
+ * @param contractSize base units per contract (1 for spot and USD-M); for an
+ *   inverse contract (COIN-M), quote units per contract.
+ * @param inverse whether the quantities are inverse contracts: size in base =
+ *   contracts × contractSize / price.
+ * @returns flat `[price, size, …]` levels, sizes in base.
  * @throws {MalformedFrameError} when `raw` is not an array of pairs.
+ * @example
+ * ```ts
+ * binanceLevels([["100.5", "2"]], 1); // [100.5, 2]
+ * binanceLevels([["40000", "4"]], 100, true); // [40000, 0.01]
+ * ```
  */
-export function binanceLevels(raw: unknown, contractSize: number): Levels {
+export function binanceLevels(
+  raw: unknown,
+  contractSize: number,
+  inverse = false,
+): Levels {
   if (!Array.isArray(raw)) {
     throw new MalformedFrameError(`Levels are not an array: ${raw}`);
   }
   const out: Levels = new Array(raw.length * 2);
   for (let i = 0; i < raw.length; i++) {
     const p = +raw[i][0];
-    const s = +raw[i][1] * contractSize;
+    const s = inverse
+      ? +raw[i][1] * contractSize / p
+      : +raw[i][1] * contractSize;
     if (p !== p || s !== s) {
       throw new MalformedFrameError(`Bad level ${raw[i]}`);
     }
@@ -44,9 +66,19 @@ export function binanceLevels(raw: unknown, contractSize: number): Levels {
 /**
  * A parser for Binance combined-stream frames (`{"stream","data"}`) or raw
  * stream frames: `depthUpdate`, `aggTrade`, `trade` and `forceOrder`. Other
- * events (bookTicker, kline) and subscription acks yield nothing.
+ * events (bookTicker, kline) and subscription acks yield nothing. Contract
+ * quantities are converted with the instrument's `contractSize` (inverse
+ * instruments divide by the price as well).
  * @param exchange exchange id stamped on events.
  * @param instruments instruments keyed by upper-case exchange symbol.
+ * @returns a parser for one connection.
+ * @throws {never} building the parser does not throw; `parse` throws
+ *   {@link MalformedFrameError} for unreadable frames.
+ * @example
+ * ```ts
+ * const p = binanceParser("binance", new Map([["BTCUSDT", btcusdt]]));
+ * p.parse(frame, Date.now());
+ * ```
  */
 export function binanceParser(
   exchange: string,
@@ -79,6 +111,7 @@ export function binanceParser(
         market: inst.market,
       };
       const cs = inst.contractSize;
+      const inv = inst.inverse === true;
       switch (d.e) {
         case "depthUpdate":
           if (typeof d.U !== "number" || typeof d.u !== "number") {
@@ -94,12 +127,16 @@ export function binanceParser(
             first: d.U,
             last: d.u,
             prev: d.pu ?? -1,
-            bids: binanceLevels(d.b, cs),
-            asks: binanceLevels(d.a, cs),
+            bids: binanceLevels(d.b, cs, inv),
+            asks: binanceLevels(d.a, cs, inv),
             contractSize: cs,
+            ...(inv ? INVERSE : undefined),
           }];
         case "aggTrade":
         case "trade": {
+          // Futures `trade` events also report off-book fills (auto-deleverage,
+          // insurance fund) with X != "MARKET": they did not cross the book.
+          if (d.X === "ADL" || d.X === "INSURANCE_FUND") return [];
           const raw = +d.q!;
           const price = +d.p!;
           if (raw !== raw || price !== price) {
@@ -114,7 +151,7 @@ export function binanceParser(
             localTs: recvTs,
             id: String(d.e === "aggTrade" ? d.a : d.t),
             price,
-            size: raw * cs,
+            size: inv ? raw * cs / price : raw * cs,
             rawSize: raw,
             // m: the buyer is the maker, so the taker sold.
             side: d.m ? "sell" : "buy",
@@ -131,7 +168,7 @@ export function binanceParser(
             exchangeTs: o.T ?? d.E,
             localTs: recvTs,
             price,
-            size: raw * cs,
+            size: inv ? raw * cs / price : raw * cs,
             rawSize: raw,
             side: o.S === "BUY" ? "buy" : "sell",
           }];
@@ -144,12 +181,18 @@ export function binanceParser(
 }
 
 /**
- * Reads a REST depth snapshot (`GET /api/v3/depth`, `/fapi/v1/depth`).
+ * Reads a REST depth snapshot (`GET /api/v3/depth`, `/fapi/v1/depth`,
+ * `/dapi/v1/depth`).
  * @param exchange exchange id.
  * @param body response body `{lastUpdateId, bids, asks, E?, T?}`.
  * @param recvTs local receive time, ms.
  * @param inst the instrument.
+ * @returns the snapshot at `lastUpdateId`, sizes in base.
  * @throws {MalformedFrameError} when the body has no lastUpdateId.
+ * @example
+ * ```ts
+ * binanceSnapshot("binance", body, Date.now(), btcusdt).sequence;
+ * ```
  */
 export function binanceSnapshot(
   exchange: string,
@@ -177,9 +220,10 @@ export function binanceSnapshot(
     exchangeTs: s.T ?? s.E ?? recvTs,
     localTs: recvTs,
     sequence: s.lastUpdateId,
-    bids: binanceLevels(s.bids, inst.contractSize),
-    asks: binanceLevels(s.asks, inst.contractSize),
+    bids: binanceLevels(s.bids, inst.contractSize, inst.inverse),
+    asks: binanceLevels(s.asks, inst.contractSize, inst.inverse),
     contractSize: inst.contractSize,
+    ...(inst.inverse ? INVERSE : undefined),
   };
 }
 
@@ -188,6 +232,13 @@ export function binanceSnapshot(
  * @param origin e.g. `wss://stream.binance.com:9443`.
  * @param streams per-symbol stream suffixes, e.g. `["depth@100ms", "aggTrade"]`.
  * @param symbols exchange symbols.
+ * @returns `origin/stream?streams=sym@stream/…`.
+ * @throws {never} does not throw.
+ * @example
+ * ```ts
+ * binanceStreamUrl("wss://stream.binance.com:9443", ["aggTrade"], ["BTCUSDT"]);
+ * // "wss://stream.binance.com:9443/stream?streams=btcusdt@aggTrade"
+ * ```
  */
 export function binanceStreamUrl(
   origin: string,
@@ -201,13 +252,89 @@ export function binanceStreamUrl(
   return `${origin}/stream?streams=${names.join("/")}`;
 }
 
-/** Parses a JSON metadata body or throws {@link MalformedFrameError}. */
+/**
+ * Parses a JSON metadata body.
+ * @param body the response body.
+ * @param what what the body is, for the error message.
+ * @returns the parsed value.
+ * @throws {MalformedFrameError} when the body is not JSON.
+ * @example
+ * ```ts
+ * parseJson<{ symbols: unknown[] }>(body, "exchangeInfo").symbols;
+ * ```
+ */
 export function parseJson<T>(body: string, what: string): T {
   try {
     return JSON.parse(body) as T;
   } catch {
     throw new MalformedFrameError(`${what} is not JSON: ${body.slice(0, 80)}`);
   }
+}
+
+/** Options for {@link binanceSpotAdapter}. */
+export interface BinanceSpotOptions {
+  /** Exchange id, e.g. `binance`, `binance-us`. */
+  readonly id: string;
+  /** Official API documentation. */
+  readonly docs: string;
+  /** REST origin, e.g. `https://api.binance.com`. */
+  readonly rest: string;
+  /** WebSocket origin, e.g. `wss://stream.binance.com:9443`. */
+  readonly ws: string;
+}
+
+/**
+ * A Binance spot-style adapter (Binance spot, Binance.US): `/api/v3`
+ * exchangeInfo and depth, 100 ms depth diffs synced to the REST snapshot under
+ * the spot rule, and aggTrades, over one combined-stream URL.
+ * @param options the venue's id, docs and origins.
+ * @returns the adapter.
+ * @throws {never} does not throw.
+ * @example
+ * ```ts
+ * const a = binanceSpotAdapter({
+ *   id: "binance-us",
+ *   docs: "https://docs.binance.us/",
+ *   rest: "https://api.binance.us",
+ *   ws: "wss://stream.binance.us:9443",
+ * });
+ * ```
+ */
+export function binanceSpotAdapter(options: BinanceSpotOptions): Adapter {
+  const { id, docs, rest, ws } = options;
+  return {
+    id,
+    docs,
+    restOrigin: rest,
+    metadataUrls: [`${rest}/api/v3/exchangeInfo`],
+    instruments(bodies: readonly string[]): Instrument[] {
+      const info = parseJson<SpotExchangeInfo>(bodies[0], "exchangeInfo");
+      return info.symbols.map((s) => ({
+        exchange: id,
+        exchangeSymbol: s.symbol,
+        symbol: `${s.baseAsset}-${s.quoteAsset}`,
+        base: s.baseAsset,
+        quote: s.quoteAsset,
+        market: "spot",
+        contractSize: 1,
+      }));
+    },
+    url: (symbols) =>
+      binanceStreamUrl(ws, ["depth@100ms", "aggTrade"], symbols),
+    // Streams are named in the URL; nothing to send.
+    subscribe: () => [],
+    // Binance closes every connection after 24 h.
+    maxConnectionAgeMs: 23 * 3600_000,
+    parser: (instruments) => binanceParser(id, instruments),
+    book: {
+      // First diff: U <= lastUpdateId + 1 <= u; then U == previous u + 1.
+      sync: { kind: "rest", link: "next", align: 1 },
+      snapshotUrl: (symbol) =>
+        `${rest}/api/v3/depth?symbol=${symbol}&limit=1000`,
+      parseSnapshot: (body, recvTs, inst) =>
+        binanceSnapshot(id, body, recvTs, inst),
+    },
+  };
 }
 
 // ---- raw frame types ----
@@ -231,6 +358,8 @@ interface BinanceEvent {
   q?: string;
   t?: number;
   m?: boolean;
+  /** Trade type on futures `trade` events: MARKET, ADL, INSURANCE_FUND, NA. */
+  X?: string;
   o?: {
     s: string;
     S: "BUY" | "SELL";
@@ -240,6 +369,10 @@ interface BinanceEvent {
     z?: string;
     T?: number;
   };
+}
+
+interface SpotExchangeInfo {
+  symbols: { symbol: string; baseAsset: string; quoteAsset: string }[];
 }
 
 interface BinanceDepth {

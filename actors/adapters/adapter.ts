@@ -74,6 +74,12 @@ export interface Adapter {
   /** URLs of the REST instrument metadata, fetched before connecting. */
   readonly metadataUrls: readonly string[];
   /**
+   * JSON bodies to POST to `metadataUrls`, index for index, for venues whose
+   * metadata is POST-only (Hyperliquid `/info {"type":"meta"}`); a missing or
+   * null entry means a plain GET. Absent: every metadata URL is a GET.
+   */
+  readonly metadataBodies?: readonly (string | null)[];
+  /**
    * Reads instruments from the metadata responses.
    * @param bodies response bodies, in `metadataUrls` order.
    * @throws {MalformedFrameError} when a body cannot be read.
@@ -127,6 +133,14 @@ export interface BookSpec {
    * snapshots and deltas carry. The book keeps the venue's level strings.
    */
   checksum?(book: OrderBook): number;
+  /**
+   * Levels per side the venue keeps each book at (the subscribed depth), for
+   * venues that send no delete for a level pushed out of scope by an insert
+   * (Kraken `book` depth 1000: "after each update, truncate your book to the
+   * subscribed depth"). The connection drops the levels past it after every
+   * applied snapshot or delta. Absent: books are unbounded.
+   */
+  readonly maxDepth?: number;
   /**
    * Frames that make the venue send a fresh in-stream snapshot of one symbol
    * (unsubscribe + subscribe). Absent: a resync reconnects.

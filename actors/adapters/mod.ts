@@ -12,12 +12,50 @@
 
 import type { Adapter } from "./adapter.ts";
 import { binanceAdapter } from "./binance.ts";
+import { binanceDeliveryAdapter } from "./binance_delivery.ts";
 import { binanceFuturesAdapter } from "./binance_futures.ts";
+import { binanceUsAdapter } from "./binance_us.ts";
+import { bitfinexAdapter } from "./bitfinex.ts";
+import { bybitAdapter } from "./bybit.ts";
+import { bybitSpotAdapter } from "./bybit_spot.ts";
+import { bybitV2Adapter } from "./bybit_v2.ts";
+import { coinbaseAdapter } from "./coinbase.ts";
+import { coinbaseProAdapter } from "./coinbase_pro.ts";
+import { huobiAdapter } from "./huobi.ts";
+import { huobiSwapAdapter } from "./huobi_swap.ts";
+import { hyperliquidAdapter } from "./hyperliquid.ts";
+import { krakenAdapter } from "./kraken.ts";
+import { krakenV1Adapter } from "./kraken_v1.ts";
+import { kucoinAdapter } from "./kucoin.ts";
+import { mexcAdapter } from "./mexc.ts";
+import { mexcFuturesAdapter } from "./mexc_futures.ts";
+import { gateioAdapter } from "./gateio.ts";
+import { okxAdapter } from "./okx.ts";
+import { okxChecksumAdapter } from "./okx_checksum.ts";
 
 /** Every adapter version, keyed by exchange id, oldest first. */
 export const ADAPTERS: ReadonlyMap<string, readonly Adapter[]> = register([
   binanceAdapter,
+  binanceDeliveryAdapter,
+  binanceUsAdapter,
+  bitfinexAdapter,
+  bybitAdapter,
+  bybitSpotAdapter,
+  bybitV2Adapter,
+  hyperliquidAdapter,
+  mexcAdapter,
+  mexcFuturesAdapter,
   binanceFuturesAdapter,
+  coinbaseAdapter,
+  coinbaseProAdapter,
+  huobiAdapter,
+  huobiSwapAdapter,
+  krakenAdapter,
+  krakenV1Adapter,
+  kucoinAdapter,
+  gateioAdapter,
+  okxAdapter,
+  okxChecksumAdapter,
 ]);
 
 function register(list: Adapter[]): Map<string, Adapter[]> {

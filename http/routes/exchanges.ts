@@ -12,7 +12,7 @@ import type { AppDeps } from "../deps.ts";
  * Exchange routes.
  * @param deps services.
  * @returns `{exchanges: [{exchange, actor, state, circuit, connection,
- * lastMessageTs, lastMessageAgeMs, restarts, lastError, counters, books}]}`.
+ * lastMessageTs, lastMessageAgeMs, messageRate (frames/s), restarts, lastError, counters, books}]}`.
  */
 export function exchangeRoutes(deps: AppDeps) {
   return new Hono().get("/", (c) => {
@@ -34,6 +34,7 @@ export function exchangeRoutes(deps: AppDeps) {
             : "disconnected",
           lastMessageTs: last,
           lastMessageAgeMs: last === null ? null : now - last,
+          messageRate: s.messageRate ?? 0,
           restarts: a.restarts,
           lastError: (s.lastError as string) || a.lastError,
           counters: s.counters ?? {},

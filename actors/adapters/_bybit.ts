@@ -1,0 +1,445 @@
+/**
+ * Frame parsing shared by the Bybit v5 adapters (`bybit` derivatives and
+ * `bybit-spot`), and the linear/inverse split the v2 adapter also uses.
+ * Order book: https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook
+ * Trades: https://bybit-exchange.github.io/docs/v5/websocket/public/trade
+ * Liquidations: https://bybit-exchange.github.io/docs/v5/websocket/public/all-liquidation
+ * Instruments: https://bybit-exchange.github.io/docs/v5/market/instrument
+ *
+ * @module
+ */
+
+import type { Instrument, Levels, MarketEvent } from "../../runtime/events.ts";
+import {
+  type InstrumentTable,
+  MalformedFrameError,
+  type Parser,
+} from "./adapter.ts";
+
+/** Bybit v5 REST origin. */
+export const BYBIT_REST = "https://api.bybit.com";
+
+/** Bybit caps one `subscribe` request at 10 topics on spot; we chunk everywhere. */
+const ARGS_PER_FRAME = 10;
+
+/**
+ * Which Bybit derivatives endpoint serves a symbol. Inverse contracts are the
+ * ones quoted in USD (`BTCUSD`, `BTCUSDH25`, selector `BTC-USD…`); everything
+ * else (USDT and USDC perpetuals and futures: `BTCUSDT`, `BTCPERP`,
+ * `BTC-27JUN25`) is linear. Works on both configured selectors and exchange
+ * symbols, so the connection group chosen before the instruments are known
+ * and the URL chosen after agree.
+ * @param symbol a configured selector (`BTC-USD-PERP`) or an exchange symbol (`BTCUSD`).
+ * @returns `inverse` or `linear`.
+ * @example
+ * ```ts
+ * bybitCategory("BTC-USD-PERP"); // "inverse"
+ * bybitCategory("BTCUSDT"); // "linear"
+ * ```
+ */
+export function bybitCategory(symbol: string): "linear" | "inverse" {
+  const s = symbol.toUpperCase();
+  const dash = s.indexOf("-");
+  if (dash > 0) {
+    // Selector BASE-QUOTE[-PERP|-YYMMDD]; Bybit's own dashed names
+    // (BTC-27JUN25, BTCUSDT-27JUN25) are linear and never have quote USD.
+    const rest = s.slice(dash + 1);
+    const end = rest.indexOf("-");
+    return (end < 0 ? rest : rest.slice(0, end)) === "USD"
+      ? "inverse"
+      : "linear";
+  }
+  // Inverse perpetual BTCUSD or inverse future BTCUSD + month code + year.
+  return /USD([FGHJKMNQUVXZ]\d\d)?$/.test(s) ? "inverse" : "linear";
+}
+
+/**
+ * `{"op":"subscribe"}` frames for `topics` of every symbol, at most 10
+ * topics per frame.
+ * @param symbols exchange symbols.
+ * @param channels topic prefixes, e.g. `["orderbook.200", "publicTrade"]`.
+ * @returns the frames to send.
+ * @example
+ * ```ts
+ * bybitSubscribe(["BTCUSDT"], ["publicTrade"]); // ['{"op":"subscribe","args":["publicTrade.BTCUSDT"]}']
+ * ```
+ */
+export function bybitSubscribe(
+  symbols: readonly string[],
+  channels: readonly string[],
+): string[] {
+  const args: string[] = [];
+  for (const s of symbols) for (const c of channels) args.push(`${c}.${s}`);
+  const frames: string[] = [];
+  for (let i = 0; i < args.length; i += ARGS_PER_FRAME) {
+    frames.push(
+      JSON.stringify({
+        op: "subscribe",
+        args: args.slice(i, i + ARGS_PER_FRAME),
+      }),
+    );
+  }
+  return frames;
+}
+
+/**
+ * Parses JSON text or throws {@link MalformedFrameError} naming it.
+ * @param text the text.
+ * @param what what it is, for the error message.
+ * @returns the parsed value.
+ * @throws {MalformedFrameError} when `text` is not JSON.
+ * @example
+ * ```ts
+ * bybitJson<{ retCode: number }>('{"retCode":0}', "instruments").retCode; // 0
+ * ```
+ */
+export function bybitJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new MalformedFrameError(`${what} is not JSON: ${text.slice(0, 80)}`);
+  }
+}
+
+/**
+ * Reads `GET /v5/market/instruments-info` bodies (any category). Linear
+ * contracts are sized in base (contract size 1); inverse contracts in USD, 1
+ * USD each; spot in base.
+ * @param exchange exchange id stamped on the instruments.
+ * @param bodies response bodies.
+ * @returns the instruments.
+ * @throws {MalformedFrameError} when a body is not JSON or has no `result.list`.
+ * @example
+ * ```ts
+ * bybitV5Instruments("bybit", [body]); // [{ exchangeSymbol: "BTCUSDT", market: "perpetual", … }]
+ * ```
+ */
+export function bybitV5Instruments(
+  exchange: string,
+  bodies: readonly string[],
+): Instrument[] {
+  const out: Instrument[] = [];
+  for (const body of bodies) {
+    const r = bybitJson<V5InstrumentsResponse>(body, "instruments-info");
+    const list = r?.result?.list;
+    if (!Array.isArray(list)) {
+      throw new MalformedFrameError(
+        `instruments-info without result.list: ${body.slice(0, 80)}`,
+      );
+    }
+    for (const s of list) {
+      // Spot entries carry no contractType.
+      const ct = s.contractType ?? "";
+      const future = ct.endsWith("Futures");
+      out.push({
+        exchange,
+        exchangeSymbol: s.symbol,
+        symbol: `${s.baseCoin}-${s.quoteCoin}`,
+        base: s.baseCoin,
+        quote: s.quoteCoin,
+        market: ct === "" ? "spot" : future ? "future" : "perpetual",
+        contractSize: 1,
+        ...(ct.startsWith("Inverse") ? { inverse: true } : {}),
+        ...(future ? { expiry: +s.deliveryTime! } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Converts Bybit v5 `[["price","size"], …]` levels to flat numbers in base.
+ * @param raw the venue's level array.
+ * @param inst the instrument (inverse contracts: size = raw × contractSize / price).
+ * @returns flat `[price, size, …]` levels.
+ * @throws {MalformedFrameError} when `raw` is not an array of numeric pairs.
+ * @example
+ * ```ts
+ * bybitLevels([["27450.00", "0.5"]], inst); // [27450, 0.5]
+ * ```
+ */
+export function bybitLevels(raw: unknown, inst: Instrument): Levels {
+  if (!Array.isArray(raw)) {
+    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
+  }
+  const cs = inst.contractSize;
+  const inverse = inst.inverse === true;
+  const out: Levels = new Array(raw.length * 2);
+  for (let i = 0; i < raw.length; i++) {
+    const l = raw[i];
+    const p = +l[0];
+    const q = +l[1];
+    if (p !== p || q !== q || p <= 0) {
+      throw new MalformedFrameError(`Bad level ${l}`);
+    }
+    out[2 * i] = p;
+    out[2 * i + 1] = inverse ? q * cs / p : q * cs;
+  }
+  return out;
+}
+
+/**
+ * A parser for Bybit v5 public frames: `orderbook.{depth}.{symbol}`
+ * snapshots and deltas, `publicTrade.{symbol}`, `allLiquidation.{symbol}` and
+ * the older `liquidation.{symbol}`. Subscription acks, pongs and other topics
+ * (tickers, kline) yield nothing.
+ * @param exchange exchange id stamped on events.
+ * @param instruments instruments keyed by exchange symbol.
+ * @returns the parser.
+ * @throws {MalformedFrameError} from `parse`, for unreadable frames and rejected requests.
+ * @example
+ * ```ts
+ * const p = bybitV5Parser("bybit", table);
+ * p.parse('{"topic":"publicTrade.BTCUSDT","data":[…]}', Date.now());
+ * ```
+ */
+export function bybitV5Parser(
+  exchange: string,
+  instruments: InstrumentTable,
+): Parser {
+  return {
+    parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
+      const text = typeof frame === "string"
+        ? frame
+        : new TextDecoder().decode(frame);
+      const msg = bybitJson<V5Frame>(text, "Frame");
+      if (msg === null || typeof msg !== "object") {
+        throw new MalformedFrameError(
+          `Frame is not an object: ${text.slice(0, 80)}`,
+        );
+      }
+      const topic = msg.topic;
+      if (typeof topic !== "string") {
+        // Op replies: {"success":true,"op":"subscribe"}, the linear pong
+        // {"success":true,"ret_msg":"pong","op":"ping"}, the spot pong
+        // {"op":"pong"}. A rejected subscription is worth a log line.
+        if (msg.success === false) {
+          throw new MalformedFrameError(
+            `Bybit rejected ${msg.op}: ${msg.ret_msg}`,
+          );
+        }
+        return [];
+      }
+      const channel = topic.slice(0, topic.indexOf("."));
+      switch (channel) {
+        case "orderbook":
+          return book(msg as V5BookFrame, text, recvTs);
+        case "publicTrade":
+          return trades(msg as V5TradeFrame, recvTs);
+        case "allLiquidation":
+          return allLiquidations(msg as V5AllLiquidationFrame, recvTs);
+        case "liquidation":
+          return liquidation(msg as V5LiquidationFrame, recvTs);
+        default:
+          return []; // tickers, kline, …
+      }
+    },
+  };
+
+  function book(msg: V5BookFrame, text: string, recvTs: number): MarketEvent[] {
+    const d = msg.data;
+    const inst = d && instruments.get(d.s);
+    if (!inst) return [];
+    if (typeof d.u !== "number") {
+      throw new MalformedFrameError(`Book without u: ${text.slice(0, 80)}`);
+    }
+    const base = {
+      exchange,
+      exchangeSymbol: inst.exchangeSymbol,
+      symbol: inst.symbol,
+      market: inst.market,
+      // cts is the matching engine's time (comparable with trades' T); ts
+      // the time the feed generated the message.
+      exchangeTs: msg.cts ?? msg.ts ?? recvTs,
+      localTs: recvTs,
+      bids: bybitLevels(d.b, inst),
+      asks: bybitLevels(d.a, inst),
+      contractSize: inst.contractSize,
+      ...(inst.inverse ? { inverse: true } : {}),
+    };
+    // u = 1 means the book service restarted: the message is a full book,
+    // whatever its type says, and overwrites the local one.
+    if (msg.type === "snapshot" || d.u === 1) {
+      return [{ type: "book_snapshot", ...base, sequence: d.u }];
+    }
+    // Deltas number each message: u is the previous message's u + 1.
+    return [{ type: "book_delta", ...base, first: d.u, last: d.u, prev: -1 }];
+  }
+
+  function trades(msg: V5TradeFrame, recvTs: number): MarketEvent[] {
+    const data = msg.data;
+    if (!Array.isArray(data)) {
+      throw new MalformedFrameError(`publicTrade without data: ${msg.topic}`);
+    }
+    const out: MarketEvent[] = [];
+    for (let i = 0; i < data.length; i++) {
+      const t = data[i];
+      const inst = instruments.get(t.s);
+      if (!inst) continue;
+      const price = +t.p;
+      const raw = +t.v;
+      if (price !== price || raw !== raw || price <= 0) {
+        throw new MalformedFrameError(`Bad trade ${t.p} x ${t.v} (${t.i})`);
+      }
+      out.push({
+        type: "trade",
+        exchange,
+        exchangeSymbol: inst.exchangeSymbol,
+        symbol: inst.symbol,
+        market: inst.market,
+        exchangeTs: t.T,
+        localTs: recvTs,
+        id: t.i,
+        price,
+        size: baseSize(raw, price, inst),
+        rawSize: raw,
+        // S is the taker's side.
+        side: t.S === "Buy" ? "buy" : "sell",
+      });
+    }
+    return out;
+  }
+
+  function allLiquidations(
+    msg: V5AllLiquidationFrame,
+    recvTs: number,
+  ): MarketEvent[] {
+    const data = msg.data;
+    if (!Array.isArray(data)) {
+      throw new MalformedFrameError(
+        `allLiquidation without data: ${msg.topic}`,
+      );
+    }
+    const out: MarketEvent[] = [];
+    for (let i = 0; i < data.length; i++) {
+      const l = data[i];
+      const ev = liq(l.s, l.S, l.p, l.v, l.T, recvTs);
+      if (ev) out.push(ev);
+    }
+    return out;
+  }
+
+  // The `liquidation` topic, replaced by allLiquidation in February 2025.
+  function liquidation(msg: V5LiquidationFrame, recvTs: number): MarketEvent[] {
+    const d = msg.data;
+    if (!d || typeof d !== "object") {
+      throw new MalformedFrameError(`liquidation without data: ${msg.topic}`);
+    }
+    const ev = liq(d.symbol, d.side, d.price, d.size, d.updatedTime, recvTs);
+    return ev ? [ev] : [];
+  }
+
+  function liq(
+    symbol: string,
+    positionSide: string,
+    p: string,
+    v: string,
+    ts: number,
+    recvTs: number,
+  ): MarketEvent | null {
+    const inst = instruments.get(symbol);
+    if (!inst) return null;
+    const price = +p;
+    const raw = +v;
+    if (price !== price || raw !== raw || price <= 0) {
+      throw new MalformedFrameError(`Bad liquidation ${p} x ${v} (${symbol})`);
+    }
+    return {
+      type: "liquidation",
+      exchange,
+      exchangeSymbol: inst.exchangeSymbol,
+      symbol: inst.symbol,
+      market: inst.market,
+      exchangeTs: ts,
+      localTs: recvTs,
+      price,
+      size: baseSize(raw, price, inst),
+      rawSize: raw,
+      // Bybit names the liquidated position: "Buy" means a long was
+      // liquidated, i.e. the liquidation order sells.
+      side: positionSide === "Buy" ? "sell" : "buy",
+    };
+  }
+}
+
+/**
+ * A venue size in base currency: linear `raw × contractSize`, inverse
+ * `raw × contractSize / price`.
+ * @param raw the venue's size.
+ * @param price the price.
+ * @param inst the instrument.
+ * @returns the size in base currency.
+ * @example
+ * ```ts
+ * baseSize(100, 50_000, inverseBtcUsd); // 0.002
+ * ```
+ */
+export function baseSize(raw: number, price: number, inst: Instrument): number {
+  return inst.inverse
+    ? raw * inst.contractSize / price
+    : raw * inst.contractSize;
+}
+
+// ---- raw frame types ----
+
+interface V5Frame {
+  topic?: string;
+  type?: "snapshot" | "delta";
+  ts?: number;
+  op?: string;
+  success?: boolean;
+  ret_msg?: string;
+}
+
+interface V5BookFrame extends V5Frame {
+  cts?: number;
+  data: {
+    s: string;
+    b: [string, string][];
+    a: [string, string][];
+    u: number;
+    seq: number;
+  };
+}
+
+interface V5TradeFrame extends V5Frame {
+  data: {
+    T: number;
+    s: string;
+    S: "Buy" | "Sell";
+    v: string;
+    p: string;
+    i: string;
+    BT?: boolean;
+  }[];
+}
+
+interface V5AllLiquidationFrame extends V5Frame {
+  data: { T: number; s: string; S: "Buy" | "Sell"; v: string; p: string }[];
+}
+
+interface V5LiquidationFrame extends V5Frame {
+  data: {
+    updatedTime: number;
+    symbol: string;
+    side: "Buy" | "Sell";
+    size: string;
+    price: string;
+  };
+}
+
+interface V5InstrumentsResponse {
+  retCode: number;
+  result: {
+    category: string;
+    list: {
+      symbol: string;
+      contractType?: string;
+      status: string;
+      baseCoin: string;
+      quoteCoin: string;
+      deliveryTime?: string;
+    }[];
+    nextPageCursor?: string;
+  };
+}

@@ -1,0 +1,472 @@
+/**
+ * Frame parsing shared by HTX (Huobi) spot and HTX coin-/USDT-margined swaps.
+ * Docs: https://www.htx.com/en-us/opend/newApiPages/ (the former
+ * https://huobiapi.github.io/docs/spot/v1/en/#websocket-market-data,
+ * https://huobiapi.github.io/docs/coin_margined_swap/v1/en/#subscribe-incremental-market-depth-data,
+ * https://huobiapi.github.io/docs/usdt_swap/v1/en/#general-subscribe-incremental-market-depth-data).
+ * USDT-margined liquidations: https://www.htx.com/en-us/opend/newApiPages/?id=8cb89359-77b5-11ed-9966-0242ac110003
+ *
+ * Every HTX frame is gzip-compressed JSON sent as a binary frame; the parser
+ * also takes the decoded text (recordings, tests).
+ *
+ * @module
+ */
+
+import { gunzipSync } from "node:zlib";
+import type {
+  BookDelta,
+  BookSnapshot,
+  Instrument,
+  Levels,
+  Liquidation,
+  MarketEvent,
+  Trade,
+} from "../../runtime/events.ts";
+import {
+  type InstrumentTable,
+  MalformedFrameError,
+  type Parser,
+} from "./adapter.ts";
+
+const decoder = new TextDecoder();
+
+/**
+ * Decodes one HTX frame: gunzips a binary frame, passes text through.
+ * @param frame a received frame.
+ * @returns the frame's JSON text.
+ * @throws {MalformedFrameError} when a binary frame is not gzip.
+ * @example
+ * ```ts
+ * huobiText('{"ping":1}'); // '{"ping":1}'
+ * ```
+ */
+export function huobiText(frame: string | Uint8Array): string {
+  if (typeof frame === "string") return frame;
+  try {
+    return decoder.decode(gunzipSync(frame));
+  } catch (e) {
+    throw new MalformedFrameError(
+      `Binary frame of ${frame.length} bytes is not gzip: ${
+        (e as Error).message
+      }`,
+    );
+  }
+}
+
+/**
+ * Converts HTX `[[price, size], …]` levels (JSON numbers) to flat base-unit
+ * levels. Spot sizes are in base already (`contractSize` 1); linear swap
+ * sizes are contracts of `contractSize` base; inverse swap sizes are
+ * contracts of `contractSize` quote (USD), so base = contracts × cs / price.
+ * @param raw the venue's level array.
+ * @param inst the instrument, for its contract size and kind.
+ * @returns flat `[price, size, …]` levels.
+ * @throws {MalformedFrameError} when `raw` is not an array of number pairs.
+ * @example
+ * ```ts
+ * huobiLevels([[26.5766, 50]], atomUsd); // [26.5766, 50 * 10 / 26.5766]
+ * ```
+ */
+export function huobiLevels(raw: unknown, inst: Instrument): Levels {
+  if (!Array.isArray(raw)) {
+    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
+  }
+  const cs = inst.contractSize;
+  const inverse = inst.inverse === true;
+  const out: Levels = new Array(raw.length * 2);
+  for (let i = 0; i < raw.length; i++) {
+    const l = raw[i];
+    const p = Array.isArray(l) ? +l[0] : NaN;
+    const q = Array.isArray(l) ? +l[1] : NaN;
+    const s = inverse ? q * cs / p : q * cs;
+    if (!(p > 0) || !(s >= 0) || s === Infinity) {
+      throw new MalformedFrameError(`Bad level ${JSON.stringify(l)}`);
+    }
+    out[2 * i] = p;
+    out[2 * i + 1] = s;
+  }
+  return out;
+}
+
+/** Size in base currency of `raw` contracts (or base units, for spot) at `price`. */
+function baseSize(raw: number, price: number, inst: Instrument): number {
+  return inst.inverse
+    ? raw * inst.contractSize / price
+    : raw * inst.contractSize;
+}
+
+/**
+ * A parser for one HTX connection: spot `/ws`, swap `/swap-ws`,
+ * `/linear-swap-ws`, or the swap notification endpoints. Reads
+ * `depth.step0` full books, `depth.size_N.high_freq` incremental books,
+ * spot `mbp.N` increments and their `req` refresh replies, `trade.detail`
+ * trades and `liquidation_orders` notifications. Server pings are answered
+ * through `outbox`. Acks, other channels and unknown symbols yield nothing.
+ * @param exchange exchange id stamped on events (`huobi`, `huobi-swap`).
+ * @param instruments instruments keyed by exchange symbol (`btcusdt`, `BTC-USD`).
+ * @returns the parser.
+ * @throws {MalformedFrameError} from `parse`, for unreadable frames and HTX
+ *   error replies (building the parser never throws).
+ * @example
+ * ```ts
+ * const p = huobiParser("huobi", instruments);
+ * p.parse('{"ping":1618678073643}', Date.now()); // []; p.outbox: ['{"pong":1618678073643}']
+ * ```
+ */
+export function huobiParser(
+  exchange: string,
+  instruments: InstrumentTable,
+): Parser {
+  const outbox: string[] = [];
+
+  function channel(msg: HuobiFrame, recvTs: number): MarketEvent[] {
+    const ch = msg.ch!;
+    // `market.<symbol>.<topic>`; symbols hold no dot (`trioeth`, `ATOM-USD`).
+    const dot = ch.indexOf(".", 7);
+    if (!ch.startsWith("market.") || dot < 0) return [];
+    const inst = instruments.get(ch.slice(7, dot));
+    if (inst === undefined) return [];
+    const topic = ch.slice(dot + 1);
+    const book = topic === "depth.step0" || topic.startsWith("mbp.") ||
+      (topic.startsWith("depth.size_") && topic.endsWith(".high_freq"));
+    // bbo, detail, kline, basis, open_interest (no tick): not followed.
+    if (!book && topic !== "trade.detail") return [];
+    const tick = msg.tick;
+    if (tick === null || typeof tick !== "object") {
+      throw new MalformedFrameError(`${ch} frame without tick`);
+    }
+    if (!book) return trades(inst, tick, recvTs);
+    const ts = tick.ts ?? msg.ts ?? recvTs;
+    if (topic === "depth.step0") {
+      // Full book image on every push. Old recordings carry `"update": true`
+      // frames on this channel with only the changed levels.
+      if (msg.update === true) {
+        return delta(inst, tick, ts, recvTs, -1, -1, -1);
+      }
+      return [snapshot(inst, tick, ts, recvTs, tick.version ?? -1)];
+    }
+    if (topic.startsWith("depth.size_") && topic.endsWith(".high_freq")) {
+      // Swap incremental book (`data_type: "incremental"`): the first push
+      // after subscribing is `event: "snapshot"`, then `event: "update"`
+      // frames whose `version` goes up by exactly 1.
+      const v = tick.version;
+      if (typeof v !== "number") {
+        throw new MalformedFrameError(`${ch} frame without version`);
+      }
+      if (tick.event === "snapshot") {
+        return [snapshot(inst, tick, ts, recvTs, v)];
+      }
+      return delta(inst, tick, ts, recvTs, v, v, -1);
+    }
+    // mbp.N (increments) and mbp.refresh.N (images)
+    const seq = tick.seqNum;
+    if (typeof seq !== "number") {
+      throw new MalformedFrameError(`${ch} frame without seqNum`);
+    }
+    // `mbp.refresh.N`: a full image at `seqNum`.
+    if (topic.startsWith("mbp.refresh.")) {
+      return [snapshot(inst, tick, ts, recvTs, seq)];
+    }
+    // `mbp.N`: changes since `prevSeqNum` (numbers are not contiguous), so
+    // the update covers (prevSeqNum, seqNum].
+    const prev = tick.prevSeqNum;
+    if (typeof prev !== "number") {
+      throw new MalformedFrameError(`${ch} frame without prevSeqNum`);
+    }
+    return delta(inst, tick, ts, recvTs, prev + 1, seq, prev);
+  }
+
+  function snapshot(
+    inst: Instrument,
+    tick: HuobiTick,
+    exchangeTs: number,
+    recvTs: number,
+    sequence: number,
+  ): BookSnapshot {
+    const ev: Mutable<BookSnapshot> = {
+      type: "book_snapshot",
+      exchange,
+      exchangeSymbol: inst.exchangeSymbol,
+      symbol: inst.symbol,
+      market: inst.market,
+      exchangeTs,
+      localTs: recvTs,
+      sequence,
+      // An empty side is sent as [] (or left out): an empty book side.
+      bids: huobiLevels(tick.bids ?? [], inst),
+      asks: huobiLevels(tick.asks ?? [], inst),
+      contractSize: inst.contractSize,
+    };
+    if (inst.inverse) ev.inverse = true;
+    return ev;
+  }
+
+  function delta(
+    inst: Instrument,
+    tick: HuobiTick,
+    exchangeTs: number,
+    recvTs: number,
+    first: number,
+    last: number,
+    prev: number,
+  ): BookDelta[] {
+    const bids = huobiLevels(tick.bids ?? [], inst);
+    const asks = huobiLevels(tick.asks ?? [], inst);
+    // An unsequenced update that changes nothing is dropped; a sequenced
+    // one is kept, since it moves the sequence the next update links to.
+    if (first < 0 && bids.length === 0 && asks.length === 0) return [];
+    const ev: Mutable<BookDelta> = {
+      type: "book_delta",
+      exchange,
+      exchangeSymbol: inst.exchangeSymbol,
+      symbol: inst.symbol,
+      market: inst.market,
+      exchangeTs,
+      localTs: recvTs,
+      first,
+      last,
+      prev,
+      bids,
+      asks,
+      contractSize: inst.contractSize,
+    };
+    if (inst.inverse) ev.inverse = true;
+    return [ev];
+  }
+
+  function trades(inst: Instrument, tick: HuobiTick, recvTs: number): Trade[] {
+    const data = tick.data;
+    if (!Array.isArray(data)) {
+      throw new MalformedFrameError(
+        `trade.detail of ${inst.exchangeSymbol} without data`,
+      );
+    }
+    const out: Trade[] = [];
+    for (let i = 0; i < data.length; i++) {
+      const t = data[i];
+      // `direction` is the taker side. Some swap trades carry "" (no taker,
+      // e.g. a delivery or ADL fill); with no side they are not counted.
+      if (t.direction !== "buy" && t.direction !== "sell") continue;
+      const price = +t.price;
+      // Spot `amount` is base; swap `amount` is contracts (`quantity` is base).
+      const raw = +t.amount;
+      const size = baseSize(raw, price, inst);
+      if (!(price > 0) || !(size >= 0) || size === Infinity) {
+        throw new MalformedFrameError(
+          `Bad trade price/amount ${t.price}/${t.amount} of ${inst.exchangeSymbol}`,
+        );
+      }
+      out.push({
+        type: "trade",
+        exchange,
+        exchangeSymbol: inst.exchangeSymbol,
+        symbol: inst.symbol,
+        market: inst.market,
+        exchangeTs: t.ts ?? tick.ts ?? recvTs,
+        localTs: recvTs,
+        // Spot `id` exceeds 2^53 and loses digits in JSON; `tradeId` is exact.
+        id: String(t.tradeId ?? t.id),
+        price,
+        size,
+        rawSize: raw,
+        side: t.direction,
+      });
+    }
+    return out;
+  }
+
+  function notification(msg: HuobiFrame, recvTs: number): MarketEvent[] {
+    switch (msg.op) {
+      case "ping":
+        // Notification endpoints ping with `op`; the reply echoes `ts`.
+        outbox.push(JSON.stringify({ op: "pong", ts: msg.ts }));
+        return [];
+      case "notify":
+        break;
+      default: {
+        // `sub`/`unsub` acks carry `err-code` 0.
+        const code = msg["err-code"];
+        if (code !== undefined && code !== 0) {
+          throw new MalformedFrameError(
+            `HTX error ${code} for ${msg.topic}: ${msg["err-msg"]}`,
+          );
+        }
+        return [];
+      }
+    }
+    const topic = msg.topic ?? "";
+    if (!topic.endsWith(".liquidation_orders")) return [];
+    const data = msg.data;
+    if (!Array.isArray(data)) {
+      throw new MalformedFrameError(`${topic} notification without data`);
+    }
+    const out: Liquidation[] = [];
+    for (let i = 0; i < data.length; i++) {
+      const l = data[i] as HuobiLiquidation;
+      const inst = instruments.get(l.contract_code);
+      if (inst === undefined) continue;
+      const price = +l.price;
+      // `volume` is contracts; `direction` is the liquidation order's side.
+      const raw = +l.volume;
+      const size = baseSize(raw, price, inst);
+      if (!(price > 0) || !(size >= 0) || size === Infinity) {
+        throw new MalformedFrameError(
+          `Bad liquidation price/volume ${l.price}/${l.volume} of ${l.contract_code}`,
+        );
+      }
+      out.push({
+        type: "liquidation",
+        exchange,
+        exchangeSymbol: inst.exchangeSymbol,
+        symbol: inst.symbol,
+        market: inst.market,
+        exchangeTs: l.created_at ?? (msg.ts as number) ?? recvTs,
+        localTs: recvTs,
+        price,
+        size,
+        rawSize: raw,
+        side: l.direction === "buy" ? "buy" : "sell",
+      });
+    }
+    return out;
+  }
+
+  function rep(msg: HuobiFrame, recvTs: number): MarketEvent[] {
+    const ch = msg.rep!;
+    const dot = ch.indexOf(".", 7);
+    const inst = dot < 0 ? undefined : instruments.get(ch.slice(7, dot));
+    if (inst === undefined) return [];
+    const data = msg.data as HuobiTick | undefined;
+    if (typeof data?.seqNum !== "number") {
+      throw new MalformedFrameError(`${ch} reply without seqNum`);
+    }
+    return [snapshot(inst, data, msg.ts ?? recvTs, recvTs, data.seqNum)];
+  }
+
+  return {
+    outbox,
+    parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
+      const text = huobiText(frame);
+      let msg: HuobiFrame;
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        throw new MalformedFrameError(
+          `Frame is not JSON: ${text.slice(0, 80)}`,
+        );
+      }
+      if (msg === null || typeof msg !== "object") {
+        throw new MalformedFrameError(
+          `Frame is not an object: ${text.slice(0, 80)}`,
+        );
+      }
+      // Market endpoints ping every 5 s and close the connection after two
+      // unanswered pings.
+      if (msg.ping !== undefined) {
+        outbox.push(JSON.stringify({ pong: msg.ping }));
+        return [];
+      }
+      try {
+        if (typeof msg.ch === "string") return channel(msg, recvTs);
+        if (msg.op !== undefined) return notification(msg, recvTs);
+        if (msg.status === "error") {
+          throw new MalformedFrameError(
+            `HTX error ${msg["err-code"]}: ${msg["err-msg"]}`,
+          );
+        }
+        // The reply to a `req` for an `mbp` book: a full image at `seqNum`.
+        if (typeof msg.rep === "string" && msg.rep.includes(".mbp.")) {
+          return rep(msg, recvTs);
+        }
+        return []; // `subbed`/`unsubbed` acks
+      } catch (e) {
+        // A missing field deep in a frame surfaces as a TypeError.
+        if (e instanceof TypeError) {
+          throw new MalformedFrameError(
+            `Unreadable frame (${e.message}): ${text.slice(0, 80)}`,
+          );
+        }
+        throw e;
+      }
+    },
+  };
+}
+
+/**
+ * Parses a JSON metadata body.
+ * @param body the response body.
+ * @param what what the body is, for the error message.
+ * @returns the parsed value.
+ * @throws {MalformedFrameError} when the body is not JSON or its `status` is not `ok`.
+ * @example
+ * ```ts
+ * huobiMetadata<{ data: unknown[] }>('{"status":"ok","data":[]}', "symbols");
+ * ```
+ */
+export function huobiMetadata<T>(body: string, what: string): T {
+  let v: { status?: string };
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw new MalformedFrameError(`${what} is not JSON: ${body.slice(0, 80)}`);
+  }
+  if (v?.status !== "ok") {
+    throw new MalformedFrameError(
+      `${what} status is not ok: ${body.slice(0, 80)}`,
+    );
+  }
+  return v as T;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// ---- raw frame types ----
+
+interface HuobiFrame {
+  /** Market endpoint ping. */
+  ping?: number;
+  /** Notification endpoint operation: ping, notify, sub, unsub, error. */
+  op?: string;
+  topic?: string;
+  ch?: string;
+  rep?: string;
+  ts?: number;
+  status?: string;
+  "err-code"?: string | number;
+  "err-msg"?: string;
+  /** Old `depth.step0` recordings: only the changed levels. */
+  update?: boolean;
+  tick?: HuobiTick;
+  data?: unknown;
+}
+
+interface HuobiTick {
+  ts?: number;
+  bids?: [number, number][];
+  asks?: [number, number][];
+  /** step0: book version; high_freq: update number, +1 per update. */
+  version?: number;
+  event?: "snapshot" | "update";
+  seqNum?: number;
+  prevSeqNum?: number;
+  data?: HuobiTrade[];
+}
+
+interface HuobiTrade {
+  id: number | string;
+  tradeId?: number;
+  ts: number;
+  price: number;
+  amount: number;
+  quantity?: number;
+  direction: "buy" | "sell" | "";
+}
+
+interface HuobiLiquidation {
+  contract_code: string;
+  direction: "buy" | "sell";
+  volume: number;
+  price: number;
+  created_at: number;
+  amount?: number;
+}

@@ -1,0 +1,216 @@
+/**
+ * Helpers shared by the Kraken spot adapters (WebSocket v2 in `kraken.ts`,
+ * the retired v1 feed in `kraken_v1.ts`): AssetPairs metadata, asset
+ * renames, the CRC32 book checksum and timestamp parsing.
+ * Metadata: https://docs.kraken.com/api/docs/rest-api/get-tradable-asset-pairs
+ * Checksum v2: https://docs.kraken.com/api/docs/guides/spot-ws-book-v2
+ * Checksum v1: https://docs.kraken.com/api/docs/guides/spot-ws-book-v1
+ *
+ * @module
+ */
+
+import type { BookSide, OrderBook } from "../../runtime/book.ts";
+import type { Instrument } from "../../runtime/events.ts";
+import { MalformedFrameError } from "./adapter.ts";
+
+/** Kraken's REST origin. */
+export const KRAKEN_REST = "https://api.kraken.com";
+
+/** The tradable asset pairs, the instrument metadata of both feed versions. */
+export const KRAKEN_ASSET_PAIRS = `${KRAKEN_REST}/0/public/AssetPairs`;
+
+/**
+ * Book depth subscribed on both feed versions (the deepest Kraken offers).
+ * Kraken keeps each side at this many levels and sends no delete for a level
+ * pushed out of scope by an insert: the client must drop levels past the
+ * depth after every update. An adapter is pure and cannot see the book, so
+ * that belongs to the connection (a `maxDepth` in the book spec, not in the
+ * core yet); until then such levels linger below the top 10 (checksums still
+ * pass). The 2021 capture never fills 1000 levels.
+ */
+export const KRAKEN_BOOK_DEPTH = 1000;
+
+/**
+ * Kraken's legacy asset codes in `wsname` (and in v1 frames) and the common
+ * codes WebSocket v2 and coby use instead.
+ */
+const ASSET_RENAMES: Readonly<Record<string, string>> = {
+  XBT: "BTC",
+  XDG: "DOGE",
+};
+
+/**
+ * The common code of a Kraken asset as written in `wsname`.
+ * @param code the asset as in `wsname`, e.g. `XBT`.
+ * @returns the common code, e.g. `BTC`; other codes unchanged.
+ * @example Bitcoin
+ * ```ts
+ * krakenAsset("XBT"); // "BTC"
+ * ```
+ */
+export function krakenAsset(code: string): string {
+  return ASSET_RENAMES[code] ?? code;
+}
+
+/**
+ * Reads AssetPairs into spot instruments. Pairs without `wsname` (the `.d`
+ * dark-pool books) cannot be subscribed over WebSocket and are skipped.
+ * @param body the AssetPairs response body.
+ * @param naming `v1`: the exchange symbol is `wsname` as v1 frames name it
+ *   (`XBT/CHF`); `v2`: the v2 symbol with common asset codes (`BTC/CHF`).
+ * @returns the instruments; `symbol` is `BASE-QUOTE` with common codes.
+ * @throws {MalformedFrameError} when the body is not JSON, reports an error
+ *   or has no `result` object.
+ * @example The capture's metadata
+ * ```ts
+ * krakenInstruments(body, "v1").find((i) => i.symbol === "BTC-CHF")?.exchangeSymbol; // "XBT/CHF"
+ * ```
+ */
+export function krakenInstruments(
+  body: string,
+  naming: "v1" | "v2",
+): Instrument[] {
+  let msg: AssetPairsResponse;
+  try {
+    msg = JSON.parse(body);
+  } catch {
+    throw new MalformedFrameError(
+      `AssetPairs is not JSON: ${body.slice(0, 80)}`,
+    );
+  }
+  if (msg?.error?.length) {
+    throw new MalformedFrameError(`AssetPairs error: ${msg.error.join("; ")}`);
+  }
+  const result = msg?.result;
+  if (result === null || typeof result !== "object") {
+    throw new MalformedFrameError(
+      `AssetPairs without result: ${body.slice(0, 80)}`,
+    );
+  }
+  const out: Instrument[] = [];
+  for (const key in result) {
+    const ws = result[key].wsname;
+    if (typeof ws !== "string") continue; // dark pool: not on WebSocket
+    const slash = ws.indexOf("/");
+    if (slash <= 0) {
+      throw new MalformedFrameError(`AssetPairs ${key} has wsname ${ws}`);
+    }
+    const base = krakenAsset(ws.slice(0, slash));
+    const quote = krakenAsset(ws.slice(slash + 1));
+    out.push({
+      exchange: "kraken",
+      exchangeSymbol: naming === "v1" ? ws : `${base}/${quote}`,
+      symbol: `${base}-${quote}`,
+      base,
+      quote,
+      market: "spot",
+      contractSize: 1,
+    });
+  }
+  return out;
+}
+
+/** CRC-32 (IEEE 802.3, reflected 0xEDB88320) lookup table. */
+const CRC_TABLE: Uint32Array = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/**
+ * CRC-32 of an ASCII string, as zlib's `crc32` computes it.
+ * @param s the string (one byte per character; only ASCII is meaningful).
+ * @returns the unsigned 32-bit checksum.
+ * @example The check value of CRC-32
+ * ```ts
+ * crc32("123456789"); // 0xcbf43926
+ * ```
+ */
+export function crc32(s: string): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < s.length; i++) {
+    c = CRC_TABLE[(c ^ s.charCodeAt(i)) & 0xff] ^ (c >>> 8);
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Appends a level string with its `.` removed and leading zeros stripped. */
+function appendDigits(acc: string, s: string): string {
+  let lead = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e) continue; // "."
+    if (lead && c === 0x30) continue; // leading "0"
+    lead = false;
+    acc += s[i];
+  }
+  return acc;
+}
+
+/** Levels of each side the checksum covers. */
+const CHECKSUM_LEVELS = 10;
+
+/**
+ * Kraken's book checksum (identical on v1 and v2): for the best 10 asks from
+ * low to high, then the best 10 bids from high to low, each price and size
+ * string as sent with `.` removed and leading zeros stripped, concatenated;
+ * CRC-32 of that, unsigned. The book keeps its best level last.
+ * @param book a book that keeps the venue's level strings.
+ * @returns the unsigned checksum to compare with the venue's.
+ * @throws {Error} when the book keeps no level strings.
+ * @example
+ * ```ts
+ * const book = new OrderBook(true);
+ * book.apply([], [0.05, 0.00000304], { bids: [], asks: ["0.05000", "0.00000304"] });
+ * krakenChecksum(book); // crc32("5000304")
+ * ```
+ */
+export function krakenChecksum(book: OrderBook): number {
+  return crc32(appendSide(appendSide("", book.asks), book.bids));
+}
+
+/** Appends the best {@link CHECKSUM_LEVELS} levels of a side, best first. */
+function appendSide(acc: string, side: BookSide): string {
+  const prices = side.rawPrices;
+  const sizes = side.rawSizes;
+  if (prices === null || sizes === null) {
+    throw new Error("Kraken checksum needs a book that keeps level strings");
+  }
+  const end = Math.max(0, side.length - CHECKSUM_LEVELS);
+  for (let i = side.length - 1; i >= end; i--) {
+    acc = appendDigits(appendDigits(acc, prices[i]), sizes[i]);
+  }
+  return acc;
+}
+
+/**
+ * Reads a v1 timestamp, decimal seconds with microseconds as a string, into
+ * whole milliseconds without binary rounding (`"1618678133.384218"` →
+ * `1618678133384`).
+ * @param s the timestamp string.
+ * @returns ms since epoch, truncated; NaN when `s` is not a decimal number.
+ * @example
+ * ```ts
+ * krakenSeconds("1618678142.557535"); // 1618678142557
+ * ```
+ */
+export function krakenSeconds(s: string): number {
+  const dot = s.indexOf(".");
+  if (dot < 0) return /^\d+$/.test(s) ? +s * 1000 : NaN;
+  const frac = s.slice(dot + 1);
+  if (!/^\d+$/.test(frac)) return NaN;
+  const whole = s.slice(0, dot);
+  if (!/^\d+$/.test(whole)) return NaN;
+  return +whole * 1000 + +(frac + "00").slice(0, 3);
+}
+
+// ---- raw frame types ----
+
+interface AssetPairsResponse {
+  error?: string[];
+  result?: Record<string, { wsname?: string; base: string; quote: string }>;
+}

@@ -1,0 +1,346 @@
+/**
+ * Bybit v2 derivatives (retired): inverse contracts on `/realtime`, USDT
+ * perpetuals on `/realtime_public`. The cryptofeed captures (2021) speak it.
+ * Docs: https://bybit-exchange.github.io/docs-legacy/futuresV2/inverse/#t-websocket
+ * USDT perpetual: https://bybit-exchange.github.io/docs-legacy/futuresV2/linear/#t-websocket
+ *
+ * @module
+ */
+
+import type { Instrument, Levels, MarketEvent } from "../../runtime/events.ts";
+import {
+  type Adapter,
+  type InstrumentTable,
+  MalformedFrameError,
+  type Parser,
+} from "./adapter.ts";
+import {
+  baseSize,
+  BYBIT_REST,
+  bybitCategory,
+  bybitJson,
+  bybitSubscribe,
+} from "./_bybit.ts";
+
+const BOOK = "orderBookL2_25";
+
+/**
+ * Bybit v2 adapter: 25-level books snapshotted in-stream, trades and
+ * liquidations. Inverse and USDT contracts are served on different paths,
+ * so each gets its own connection (`connectionGroup`).
+ */
+export const bybitV2Adapter: Adapter = {
+  id: "bybit",
+  docs:
+    "https://bybit-exchange.github.io/docs-legacy/futuresV2/inverse/#t-websocket",
+  // Bybit took the v2 public market data (REST and WebSocket) offline on
+  // 16 Oct 2023 (announcement "OpenAPI services transition from legacy
+  // version to new V5 API", quoted in hummingbot/hummingbot#6763).
+  until: Date.UTC(2023, 9, 15),
+  restOrigin: BYBIT_REST,
+  metadataUrls: [`${BYBIT_REST}/v2/public/symbols`],
+  instruments(bodies: readonly string[]): Instrument[] {
+    const r = bybitJson<V2Symbols>(bodies[0], "v2 symbols");
+    if (!Array.isArray(r?.result)) {
+      throw new MalformedFrameError(
+        `v2 symbols without result: ${bodies[0].slice(0, 80)}`,
+      );
+    }
+    const out: Instrument[] = [];
+    for (const s of r.result) {
+      // Inverse contracts are quoted in USD and sized in 1 USD contracts;
+      // USDT perpetuals are sized in base.
+      const inverse = s.quote_currency === "USD";
+      const perpetual = s.name === s.base_currency + s.quote_currency;
+      out.push({
+        exchange: "bybit",
+        exchangeSymbol: s.name,
+        symbol: `${s.base_currency}-${s.quote_currency}`,
+        base: s.base_currency,
+        quote: s.quote_currency,
+        market: perpetual ? "perpetual" : "future",
+        contractSize: 1,
+        ...(inverse ? { inverse: true } : {}),
+        ...(perpetual ? {} : { expiry: v2Expiry(s.name, s.alias) }),
+      });
+    }
+    return out;
+  },
+  connectionGroup: (symbol) => bybitCategory(symbol),
+  url(symbols) {
+    return bybitCategory(symbols[0] ?? "") === "inverse"
+      ? "wss://stream.bybit.com/realtime"
+      : "wss://stream.bybit.com/realtime_public";
+  },
+  subscribe: (symbols) =>
+    bybitSubscribe(symbols, [BOOK, "trade", "liquidation"]),
+  keepalive: { frame: '{"op":"ping"}', intervalMs: 20_000 },
+  parser: (instruments) => bybitV2Parser(instruments),
+  book: {
+    // Snapshot in-stream after subscribing. cross_seq is the matching
+    // engine's sequence, shared by all its symbols: it rises but skips, so
+    // there is nothing to link deltas with.
+    sync: { kind: "stream", link: "none" },
+    resubscribe: (symbol) => [
+      JSON.stringify({ op: "unsubscribe", args: [`${BOOK}.${symbol}`] }),
+      JSON.stringify({ op: "subscribe", args: [`${BOOK}.${symbol}`] }),
+    ],
+  },
+};
+
+/**
+ * Expiry of a v2 inverse future: the year from the name (`BTCUSDM21`), month
+ * and day from the alias (`BTCUSD0625`); Bybit delivers at 08:00 UTC.
+ */
+function v2Expiry(name: string, alias: string): number {
+  const year = 2000 + +name.slice(-2);
+  const month = +alias.slice(-4, -2);
+  const day = +alias.slice(-2);
+  return Date.UTC(year, month - 1, day, 8);
+}
+
+/** A parser for v2 `orderBookL2_25`, `trade` and `liquidation` frames. */
+function bybitV2Parser(instruments: InstrumentTable): Parser {
+  return {
+    parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
+      const text = typeof frame === "string"
+        ? frame
+        : new TextDecoder().decode(frame);
+      const msg = bybitJson<V2Frame>(text, "Frame");
+      if (msg === null || typeof msg !== "object") {
+        throw new MalformedFrameError(
+          `Frame is not an object: ${text.slice(0, 80)}`,
+        );
+      }
+      const topic = msg.topic;
+      if (typeof topic !== "string") {
+        // Acks {"success":true,"request":{…}} and pongs.
+        if (msg.success === false) {
+          throw new MalformedFrameError(
+            `Bybit rejected ${JSON.stringify(msg.request)}: ${msg.ret_msg}`,
+          );
+        }
+        return [];
+      }
+      const channel = topic.slice(0, topic.indexOf("."));
+      const inst = instruments.get(topic.slice(topic.lastIndexOf(".") + 1));
+      if (!inst) return [];
+      switch (channel) {
+        case BOOK:
+          return book(msg as V2BookFrame, inst, text, recvTs);
+        case "trade":
+          return trades(msg as V2TradeFrame, inst, recvTs);
+        case "liquidation":
+          return liquidation(msg as V2LiquidationFrame, inst, recvTs);
+        default:
+          return []; // orderBook_200, instrument_info, klineV2, …
+      }
+    },
+  };
+}
+
+function book(
+  msg: V2BookFrame,
+  inst: Instrument,
+  text: string,
+  recvTs: number,
+): MarketEvent[] {
+  const bids: Levels = [];
+  const asks: Levels = [];
+  const d = msg.data;
+  if (msg.type === "snapshot") {
+    // Inverse snapshots are an array; USDT ones wrap it in `order_book`.
+    const rows = Array.isArray(d) ? d : (d as { order_book: V2Row[] })
+      ?.order_book;
+    if (!Array.isArray(rows)) {
+      throw new MalformedFrameError(
+        `Snapshot without levels: ${text.slice(0, 80)}`,
+      );
+    }
+    rows2levels(rows, false, inst, bids, asks);
+  } else if (msg.type === "delta") {
+    const delta = d as V2Delta;
+    if (!delta || !Array.isArray(delta.update)) {
+      throw new MalformedFrameError(
+        `Delta without update: ${text.slice(0, 80)}`,
+      );
+    }
+    // Applied in this order: deleted levels (size 0), updated, inserted.
+    rows2levels(delta.delete ?? [], true, inst, bids, asks);
+    rows2levels(delta.update, false, inst, bids, asks);
+    rows2levels(delta.insert ?? [], false, inst, bids, asks);
+  } else {
+    throw new MalformedFrameError(`Unknown book type ${msg.type}`);
+  }
+  // cross_seq and timestamp_e6 are numbers on /realtime, strings on
+  // /realtime_public.
+  const seq = msg.cross_seq === undefined ? -1 : +msg.cross_seq;
+  const ts = msg.timestamp_e6 === undefined
+    ? recvTs
+    : Math.floor(+msg.timestamp_e6 / 1000);
+  const base = {
+    exchange: "bybit",
+    exchangeSymbol: inst.exchangeSymbol,
+    symbol: inst.symbol,
+    market: inst.market,
+    exchangeTs: ts,
+    localTs: recvTs,
+    bids,
+    asks,
+    contractSize: inst.contractSize,
+    ...(inst.inverse ? { inverse: true } : {}),
+  };
+  if (msg.type === "snapshot") {
+    return [{ type: "book_snapshot", ...base, sequence: seq }];
+  }
+  return [{ type: "book_delta", ...base, first: seq, last: seq, prev: -1 }];
+}
+
+/** Appends v2 level rows (`{price, side, size}`) to flat bid/ask levels. */
+function rows2levels(
+  rows: readonly V2Row[],
+  deleted: boolean,
+  inst: Instrument,
+  bids: Levels,
+  asks: Levels,
+): void {
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    const p = +r.price;
+    const raw = deleted ? 0 : +r.size!;
+    if (p !== p || raw !== raw || p <= 0) {
+      throw new MalformedFrameError(`Bad level ${r.price} x ${r.size}`);
+    }
+    const out = r.side === "Buy" ? bids : asks;
+    out.push(p, baseSize(raw, p, inst));
+  }
+}
+
+function trades(
+  msg: V2TradeFrame,
+  inst: Instrument,
+  recvTs: number,
+): MarketEvent[] {
+  const data = msg.data;
+  if (!Array.isArray(data)) {
+    throw new MalformedFrameError(`trade without data: ${msg.topic}`);
+  }
+  const out: MarketEvent[] = [];
+  for (let i = 0; i < data.length; i++) {
+    const t = data[i];
+    const price = +t.price;
+    const raw = +t.size;
+    if (price !== price || raw !== raw || price <= 0) {
+      throw new MalformedFrameError(
+        `Bad trade ${t.price} x ${t.size} (${t.trade_id})`,
+      );
+    }
+    out.push({
+      type: "trade",
+      exchange: "bybit",
+      exchangeSymbol: inst.exchangeSymbol,
+      symbol: inst.symbol,
+      market: inst.market,
+      // trade_time_ms (number or string) came later; older frames only
+      // carry the ISO time to the second.
+      exchangeTs: t.trade_time_ms !== undefined
+        ? +t.trade_time_ms
+        : Date.parse(t.timestamp),
+      localTs: recvTs,
+      id: t.trade_id,
+      price,
+      size: baseSize(raw, price, inst),
+      rawSize: raw,
+      side: t.side === "Buy" ? "buy" : "sell", // taker side
+    });
+  }
+  return out;
+}
+
+function liquidation(
+  msg: V2LiquidationFrame,
+  inst: Instrument,
+  recvTs: number,
+): MarketEvent[] {
+  const d = msg.data;
+  const price = +d?.price;
+  const raw = +d?.qty;
+  if (price !== price || raw !== raw || price <= 0) {
+    throw new MalformedFrameError(`Bad liquidation on ${msg.topic}`);
+  }
+  return [{
+    type: "liquidation",
+    exchange: "bybit",
+    exchangeSymbol: inst.exchangeSymbol,
+    symbol: inst.symbol,
+    market: inst.market,
+    exchangeTs: d.time,
+    localTs: recvTs,
+    price,
+    size: baseSize(raw, price, inst),
+    rawSize: raw,
+    // "Buy" is the liquidated long position: the liquidation order sells.
+    side: d.side === "Buy" ? "sell" : "buy",
+  }];
+}
+
+// ---- raw frame types ----
+
+interface V2Frame {
+  topic?: string;
+  success?: boolean;
+  ret_msg?: string;
+  request?: { op: string; args: string[] };
+}
+
+interface V2Row {
+  price: string;
+  symbol: string;
+  id: number | string;
+  side: "Buy" | "Sell";
+  size?: number;
+}
+
+interface V2Delta {
+  delete?: V2Row[];
+  update: V2Row[];
+  insert?: V2Row[];
+}
+
+interface V2BookFrame extends V2Frame {
+  type: "snapshot" | "delta";
+  data: V2Row[] | { order_book: V2Row[] } | V2Delta;
+  cross_seq?: number | string;
+  timestamp_e6?: number | string;
+}
+
+interface V2TradeFrame extends V2Frame {
+  data: {
+    symbol: string;
+    side: "Buy" | "Sell";
+    size: number;
+    price: number | string;
+    timestamp: string;
+    trade_time_ms?: number | string;
+    trade_id: string;
+  }[];
+}
+
+interface V2LiquidationFrame extends V2Frame {
+  data: {
+    symbol: string;
+    side: "Buy" | "Sell";
+    price: string;
+    qty: string;
+    time: number;
+  };
+}
+
+interface V2Symbols {
+  result: {
+    name: string;
+    alias: string;
+    base_currency: string;
+    quote_currency: string;
+  }[];
+}

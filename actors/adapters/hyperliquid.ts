@@ -1,0 +1,271 @@
+/**
+ * Hyperliquid perpetuals and spot.
+ * Docs: https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket/subscriptions
+ * Metadata: https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/info-endpoint/perpetuals
+ *
+ * No liquidations: the public `trades` feed does not mark them, and the
+ * `liquidation` field exists only on a user's own fills (`userFills`).
+ *
+ * @module
+ */
+
+import type { Instrument, Levels, MarketEvent } from "../../runtime/events.ts";
+import {
+  type Adapter,
+  type InstrumentTable,
+  MalformedFrameError,
+  type Parser,
+} from "./adapter.ts";
+
+const REST = "https://api.hyperliquid.xyz";
+
+/**
+ * Hyperliquid adapter: `l2Book` (a full 20-level book in every message) and
+ * `trades`, for perpetuals (coin `BTC`) and spot pairs (coin `PURR/USDC` or
+ * `@107`).
+ */
+export const hyperliquidAdapter: Adapter = {
+  id: "hyperliquid",
+  docs:
+    "https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket/subscriptions",
+  restOrigin: REST,
+  // The info endpoint is POST-only: perpetuals, then spot.
+  metadataUrls: [`${REST}/info`, `${REST}/info`],
+  metadataBodies: ['{"type":"meta"}', '{"type":"spotMeta"}'],
+  instruments(bodies: readonly string[]): Instrument[] {
+    const meta = json<PerpMeta>(bodies[0], "meta");
+    const spot = json<SpotMeta>(bodies[1], "spotMeta");
+    if (!Array.isArray(meta?.universe) || !Array.isArray(spot?.universe)) {
+      throw new MalformedFrameError(
+        `meta/spotMeta without universe: ${bodies[0].slice(0, 80)}`,
+      );
+    }
+    const out: Instrument[] = [];
+    for (const a of meta.universe) {
+      if (a.isDelisted) continue;
+      // Perpetuals are margined, priced and settled in USDC; sz is in coins.
+      out.push({
+        exchange: "hyperliquid",
+        exchangeSymbol: a.name,
+        symbol: `${a.name}-USDC`,
+        base: a.name,
+        quote: "USDC",
+        market: "perpetual",
+        contractSize: 1,
+      });
+    }
+    const tokens = new Map<number, string>();
+    for (const t of spot.tokens ?? []) tokens.set(t.index, t.name);
+    for (const p of spot.universe) {
+      const base = tokens.get(p.tokens[0]);
+      const quote = tokens.get(p.tokens[1]);
+      if (base === undefined || quote === undefined) continue;
+      // A spot pair's coin is its name: "PURR/USDC" for the first ones,
+      // "@<index>" for the rest.
+      out.push({
+        exchange: "hyperliquid",
+        exchangeSymbol: p.name,
+        symbol: `${base}-${quote}`,
+        base,
+        quote,
+        market: "spot",
+        contractSize: 1,
+      });
+    }
+    return out;
+  },
+  url: () => "wss://api.hyperliquid.xyz/ws",
+  subscribe(symbols) {
+    const frames: string[] = [];
+    for (const coin of symbols) {
+      for (const type of ["l2Book", "trades"]) {
+        frames.push(
+          JSON.stringify({ method: "subscribe", subscription: { type, coin } }),
+        );
+      }
+    }
+    return frames;
+  },
+  // The server closes a connection it has heard nothing from for 60 s.
+  keepalive: { frame: '{"method":"ping"}', intervalMs: 30_000 },
+  parser: (instruments) => hyperliquidParser(instruments),
+  book: { sync: { kind: "snapshots" } },
+};
+
+/** A parser for `l2Book` and `trades` frames; acks and pongs yield nothing. */
+function hyperliquidParser(instruments: InstrumentTable): Parser {
+  /** Coins whose first `trades` message (the recent-trades backlog) has passed. */
+  const live = new Set<string>();
+  return {
+    parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
+      const text = typeof frame === "string"
+        ? frame
+        : new TextDecoder().decode(frame);
+      // The server greets every connection with this plain-text line (the
+      // python SDK's websocket_manager skips it too).
+      if (text === "Websocket connection established.") return [];
+      const msg = json<HlFrame>(text, "Frame");
+      if (msg === null || typeof msg !== "object") {
+        throw new MalformedFrameError(
+          `Frame is not an object: ${text.slice(0, 80)}`,
+        );
+      }
+      switch (msg.channel) {
+        case "l2Book":
+          return book(msg.data as HlBook, text, recvTs);
+        case "trades":
+          return trades(msg.data as HlTrade[], text, recvTs);
+        case "error":
+          throw new MalformedFrameError(`Hyperliquid error: ${msg.data}`);
+        default:
+          return []; // subscriptionResponse, pong, bbo, activeAssetCtx, …
+      }
+    },
+  };
+
+  function book(d: HlBook, text: string, recvTs: number): MarketEvent[] {
+    const inst = d && instruments.get(d.coin);
+    if (!inst) return [];
+    if (!Array.isArray(d.levels) || d.levels.length !== 2) {
+      throw new MalformedFrameError(
+        `l2Book without levels: ${text.slice(0, 80)}`,
+      );
+    }
+    return [{
+      type: "book_snapshot",
+      exchange: "hyperliquid",
+      exchangeSymbol: inst.exchangeSymbol,
+      symbol: inst.symbol,
+      market: inst.market,
+      exchangeTs: d.time,
+      localTs: recvTs,
+      // Nothing numbers the books: each message is the whole book.
+      sequence: -1,
+      bids: levels(d.levels[0]),
+      asks: levels(d.levels[1]),
+      contractSize: 1,
+    }];
+  }
+
+  function trades(
+    data: HlTrade[],
+    text: string,
+    recvTs: number,
+  ): MarketEvent[] {
+    if (!Array.isArray(data)) {
+      throw new MalformedFrameError(
+        `trades without data: ${text.slice(0, 80)}`,
+      );
+    }
+    if (data.length === 0) return [];
+    // Subscribing first replays the coin's recent trades; tardis-node skips
+    // that message too. Live trades follow.
+    const coin = data[0].coin;
+    if (!live.has(coin)) {
+      live.add(coin);
+      return [];
+    }
+    const out: MarketEvent[] = [];
+    for (let i = 0; i < data.length; i++) {
+      const t = data[i];
+      const inst = instruments.get(t.coin);
+      if (!inst) continue;
+      const price = +t.px;
+      const size = +t.sz;
+      if (price !== price || size !== size || price <= 0) {
+        throw new MalformedFrameError(`Bad trade ${t.px} x ${t.sz} (${t.tid})`);
+      }
+      out.push({
+        type: "trade",
+        exchange: "hyperliquid",
+        exchangeSymbol: inst.exchangeSymbol,
+        symbol: inst.symbol,
+        market: inst.market,
+        exchangeTs: t.time,
+        localTs: recvTs,
+        id: String(t.tid),
+        price,
+        size,
+        rawSize: size,
+        // side is the aggressor's: B(id) buys, A(sk) sells.
+        side: t.side === "B" ? "buy" : "sell",
+      });
+    }
+    return out;
+  }
+}
+
+/** `[{px, sz, n}, …]` → flat `[price, size, …]`. */
+function levels(raw: HlLevel[]): Levels {
+  if (!Array.isArray(raw)) {
+    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
+  }
+  const out: Levels = new Array(raw.length * 2);
+  for (let i = 0; i < raw.length; i++) {
+    const p = +raw[i].px;
+    const s = +raw[i].sz;
+    if (p !== p || s !== s || p <= 0) {
+      throw new MalformedFrameError(`Bad level ${raw[i].px} x ${raw[i].sz}`);
+    }
+    out[2 * i] = p;
+    out[2 * i + 1] = s;
+  }
+  return out;
+}
+
+function json<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new MalformedFrameError(`${what} is not JSON: ${text.slice(0, 80)}`);
+  }
+}
+
+// ---- raw frame types ----
+
+interface HlFrame {
+  channel: string;
+  data: unknown;
+}
+
+interface HlLevel {
+  px: string;
+  sz: string;
+  n: number;
+}
+
+interface HlBook {
+  coin: string;
+  time: number;
+  levels: [HlLevel[], HlLevel[]];
+}
+
+interface HlTrade {
+  coin: string;
+  side: "A" | "B";
+  px: string;
+  sz: string;
+  hash: string;
+  time: number;
+  tid: number;
+  users?: [string, string];
+}
+
+interface PerpMeta {
+  universe: {
+    name: string;
+    szDecimals: number;
+    maxLeverage?: number;
+    isDelisted?: boolean;
+  }[];
+}
+
+interface SpotMeta {
+  universe: {
+    name: string;
+    tokens: [number, number];
+    index: number;
+    isCanonical?: boolean;
+  }[];
+  tokens: { name: string; index: number; szDecimals: number }[];
+}

@@ -1,0 +1,308 @@
+/**
+ * Kraken spot, WebSocket v1 (the feed of the 2021 capture; still served, but
+ * frozen since v2 took over).
+ * Docs: https://docs.kraken.com/api/docs/websocket-v1/book
+ * Book maintenance and checksum: https://docs.kraken.com/api/docs/guides/spot-ws-book-v1
+ *
+ * Channel frames are arrays `[channelID, payload…, channelName, pair]`;
+ * events (heartbeat, systemStatus, subscriptionStatus, pong) are objects.
+ * Books come from the `book` channel at depth 1000 (`book-1000`): a snapshot
+ * (`as`/`bs`) on subscribing, then updates (`a` and/or `b`, possibly one
+ * object per side in one frame) whose last object carries the CRC32 `c` of
+ * the top 10 levels. Nothing is numbered: the checksum guards the book.
+ *
+ * @module
+ */
+
+import type {
+  BookDelta,
+  BookSnapshot,
+  Instrument,
+  Levels,
+  MarketEvent,
+  Trade,
+} from "../../runtime/events.ts";
+import {
+  type Adapter,
+  type InstrumentTable,
+  MalformedFrameError,
+  type Parser,
+} from "./adapter.ts";
+import {
+  KRAKEN_ASSET_PAIRS,
+  KRAKEN_BOOK_DEPTH,
+  KRAKEN_REST,
+  krakenChecksum,
+  krakenInstruments,
+  krakenSeconds,
+} from "./_kraken.ts";
+
+const WS = "wss://ws.kraken.com";
+
+/** The v1 book subscription of {@link KRAKEN_BOOK_DEPTH} levels. */
+const BOOK_SUB = { name: "book", depth: KRAKEN_BOOK_DEPTH };
+
+/**
+ * Reads v1 levels `[price, volume, timestamp(, "r")]` onto flat numbers and
+ * the strings as sent; an `r` (republish: a level back in scope after levels
+ * above it went) is applied like any update.
+ * @returns the latest level timestamp, ms (0 when there is none).
+ */
+function readLevels(
+  raw: unknown,
+  out: Levels,
+  strings: string[],
+  frame: string,
+): number {
+  if (!Array.isArray(raw)) {
+    throw new MalformedFrameError(
+      `Kraken levels are not an array: ${frame.slice(0, 80)}`,
+    );
+  }
+  let ts = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const l = raw[i] as V1Level;
+    const p = +l[0];
+    const s = +l[1];
+    const t = krakenSeconds(l[2]);
+    if (
+      typeof l[0] !== "string" || typeof l[1] !== "string" || p !== p ||
+      s !== s || t !== t
+    ) {
+      throw new MalformedFrameError(`Bad Kraken level ${JSON.stringify(l)}`);
+    }
+    out.push(p, s);
+    strings.push(l[0], l[1]);
+    if (t > ts) ts = t;
+  }
+  return ts;
+}
+
+/** Parses one v1 frame; per-connection state: none (frames name their pair). */
+function parseV1(
+  instruments: InstrumentTable,
+  frame: string | Uint8Array,
+  recvTs: number,
+): MarketEvent[] {
+  if (typeof frame !== "string") {
+    throw new MalformedFrameError(
+      `Kraken sends text frames, got ${frame.length} bytes`,
+    );
+  }
+  let msg: unknown;
+  try {
+    msg = JSON.parse(frame);
+  } catch {
+    throw new MalformedFrameError(`Frame is not JSON: ${frame.slice(0, 80)}`);
+  }
+  if (!Array.isArray(msg)) {
+    // Events: heartbeat, systemStatus, subscriptionStatus (also on error: a
+    // pair that failed to subscribe stays unsynced and is reported stuck), pong.
+    if (msg !== null && typeof msg === "object") return [];
+    throw new MalformedFrameError(
+      `Frame is not an array or object: ${frame.slice(0, 80)}`,
+    );
+  }
+  const n = msg.length;
+  const channel = msg[n - 2];
+  const pair = msg[n - 1];
+  if (n < 4 || typeof channel !== "string" || typeof pair !== "string") {
+    throw new MalformedFrameError(
+      `Channel frame without channel name and pair: ${frame.slice(0, 80)}`,
+    );
+  }
+  const inst = instruments.get(pair);
+  if (inst === undefined) return [];
+  if (channel === "trade") return trades(inst, msg[1], recvTs, frame);
+  // `book-1000` (the name carries the subscribed depth).
+  if (channel.startsWith("book")) return [book(inst, msg, recvTs, frame)];
+  return []; // ticker, spread, ohlc: not normalized
+}
+
+/** A v1 book frame: snapshot (`as`/`bs`) or update (`a`/`b`, `c`). */
+function book(
+  inst: Instrument,
+  msg: unknown[],
+  recvTs: number,
+  frame: string,
+): BookSnapshot | BookDelta {
+  const bids: Levels = [];
+  const asks: Levels = [];
+  const raw = { bids: [] as string[], asks: [] as string[] };
+  const base = {
+    exchange: "kraken",
+    exchangeSymbol: inst.exchangeSymbol,
+    symbol: inst.symbol,
+    market: inst.market,
+    localTs: recvTs,
+  };
+  const first = msg[1] as V1BookPayload | null;
+  if (
+    first !== null && typeof first === "object" &&
+    (first.as !== undefined || first.bs !== undefined)
+  ) {
+    // Snapshot: asks and bids in one object; no checksum (v1 sends `c` on
+    // updates only; the first update checks the snapshot too).
+    const ta = readLevels(first.as ?? [], asks, raw.asks, frame);
+    const tb = readLevels(first.bs ?? [], bids, raw.bids, frame);
+    return {
+      type: "book_snapshot",
+      ...base,
+      exchangeTs: Math.max(ta, tb) || recvTs,
+      sequence: -1,
+      bids,
+      asks,
+      contractSize: 1,
+      raw,
+    };
+  }
+  // Update: one object per side (`[id, {a}, {b, c}, name, pair]` when both
+  // sides changed); the checksum sits in the last one. Levels of a side are
+  // in the venue's order: applied in order, the latest wins.
+  let ts = 0;
+  let checksum: number | undefined;
+  for (let i = 1; i < msg.length - 2; i++) {
+    const o = msg[i] as V1BookPayload | null;
+    if (o === null || typeof o !== "object") continue;
+    if (o.a !== undefined) {
+      ts = Math.max(ts, readLevels(o.a, asks, raw.asks, frame));
+    }
+    if (o.b !== undefined) {
+      ts = Math.max(ts, readLevels(o.b, bids, raw.bids, frame));
+    }
+    if (o.c !== undefined) {
+      checksum = +o.c;
+      if (typeof o.c !== "string" || checksum !== checksum) {
+        throw new MalformedFrameError(`Bad Kraken checksum ${o.c}`);
+      }
+    }
+  }
+  return {
+    type: "book_delta",
+    ...base,
+    exchangeTs: ts || recvTs,
+    first: -1,
+    last: -1,
+    prev: -1,
+    bids,
+    asks,
+    contractSize: 1,
+    ...(checksum === undefined ? {} : { checksum }),
+    raw,
+  };
+}
+
+/** A v1 trade frame: `[[price, volume, time, side, ordType, misc], …]`. */
+function trades(
+  inst: Instrument,
+  list: unknown,
+  recvTs: number,
+  frame: string,
+): Trade[] {
+  if (!Array.isArray(list)) {
+    throw new MalformedFrameError(
+      `Kraken trades are not an array: ${frame.slice(0, 80)}`,
+    );
+  }
+  const out: Trade[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i] as V1Trade;
+    const price = +t[0];
+    const size = +t[1];
+    const ts = krakenSeconds(t[2]);
+    if (price !== price || size !== size || ts !== ts) {
+      throw new MalformedFrameError(`Bad Kraken trade ${JSON.stringify(t)}`);
+    }
+    out[i] = {
+      type: "trade",
+      exchange: "kraken",
+      exchangeSymbol: inst.exchangeSymbol,
+      symbol: inst.symbol,
+      market: inst.market,
+      exchangeTs: ts,
+      localTs: recvTs,
+      // v1 trades carry no id (a `trade_id` 7th element on later feeds).
+      id: t[6] === undefined ? "" : String(t[6]),
+      price,
+      size,
+      rawSize: size,
+      // `b`/`s` is the side of the taker order.
+      side: t[3] === "b" ? "buy" : "sell",
+    };
+  }
+  return out;
+}
+
+/**
+ * Kraken spot over WebSocket v1: `book` at depth 1000 synced in-stream and
+ * checked by CRC32, and `trade`. Picked for dates up to the v2 cutover.
+ */
+export const krakenV1Adapter: Adapter = {
+  id: "kraken",
+  docs: "https://docs.kraken.com/api/docs/websocket-v1/book",
+  // v1 is still served, but Kraken made v2 its primary public API at the
+  // start of 2024 and develops only v2 since: captures recorded before then
+  // (the 2021 cryptofeed capture) replay with v1, live runs speak v2.
+  until: Date.UTC(2023, 11, 31, 23, 59, 59, 999),
+  restOrigin: KRAKEN_REST,
+  metadataUrls: [KRAKEN_ASSET_PAIRS],
+  // v1 frames name pairs by `wsname` (`XBT/CHF`): that is the exchange symbol.
+  instruments: (bodies) => krakenInstruments(bodies[0], "v1"),
+  url: () => WS,
+  subscribe: (symbols) => [
+    JSON.stringify({
+      event: "subscribe",
+      pair: symbols,
+      subscription: BOOK_SUB,
+    }),
+    JSON.stringify({
+      event: "subscribe",
+      pair: symbols,
+      subscription: { name: "trade" },
+    }),
+  ],
+  // Kraken sends a heartbeat every second while subscribed; a ping also
+  // proves the socket works both ways.
+  keepalive: { frame: JSON.stringify({ event: "ping" }), intervalMs: 30_000 },
+  parser: (instruments): Parser => ({
+    parse: (frame, recvTs) => parseV1(instruments, frame, recvTs),
+  }),
+  book: {
+    // Snapshot on subscribing, updates unnumbered: the checksum guards them.
+    sync: { kind: "stream", link: "none" },
+    checksum: krakenChecksum,
+    // Kraken sends no delete for a level an insert pushes past the depth.
+    maxDepth: KRAKEN_BOOK_DEPTH,
+    // A fresh snapshot of one pair: resubscribe its book.
+    resubscribe: (symbol) => [
+      JSON.stringify({
+        event: "unsubscribe",
+        pair: [symbol],
+        subscription: BOOK_SUB,
+      }),
+      JSON.stringify({
+        event: "subscribe",
+        pair: [symbol],
+        subscription: BOOK_SUB,
+      }),
+    ],
+  },
+};
+
+// ---- raw frame types ----
+
+/** `[price, volume, timestamp]`, plus `"r"` on a republished level. */
+type V1Level = [string, string, string, "r"?];
+
+/** A book payload object: snapshot `as`/`bs`, update `a`/`b` and `c`. */
+interface V1BookPayload {
+  as?: V1Level[];
+  bs?: V1Level[];
+  a?: V1Level[];
+  b?: V1Level[];
+  /** CRC32 of the top 10 levels after this update, decimal string. */
+  c?: string;
+}
+
+/** `[price, volume, time, side b|s, orderType l|m, misc, trade_id?]`. */
+type V1Trade = [string, string, string, "b" | "s", string, string, number?];

@@ -1,0 +1,92 @@
+/**
+ * Every shared capture replayed at once, viewed in Chromium: the consolidated
+ * BTC-USD heatmap (USDT and USDC stated as USD) merges several exchanges, and
+ * switching one exchange off re-opens the stream without it while the heatmap
+ * keeps drawing. Saves test-output/viewer_all.png.
+ */
+
+import assert from "node:assert/strict";
+import { createApp } from "../http/app.ts";
+import { Replay } from "../runtime/replay.ts";
+import { launchChromium } from "./_browser.ts";
+import { CAPTURES } from "./_rebuild.ts";
+
+Deno.test("viewer: a replay of all captures serves a consolidated heatmap with exchange toggles", async () => {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(CAPTURES)) {
+    if (e.isFile && /\.(0|ws\.\d+\.0|http\.0\.0)$/.test(e.name)) {
+      files.push(`${CAPTURES}/${e.name}`);
+    }
+  }
+  const replay = await Replay.start(files, {
+    speed: 2,
+    tickMs: 250,
+    quoteAliases: { USDT: "USD", USDC: "USD" },
+    supervisor: { onLog: () => {} },
+  });
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    createApp(replay.coby.deps).fetch,
+  );
+  const browser = await launchChromium();
+  try {
+    // Wait until BTC-USD has columns from several exchanges.
+    let venues: string[] = [];
+    for (let i = 0; i < 200 && venues.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      venues = replay.coby.hub.symbols().find((s) =>
+        s.symbol === "BTC-USD"
+      )?.exchanges ?? [];
+    }
+    assert.ok(venues.length >= 3, `BTC-USD consolidates ${venues.join(", ")}`);
+
+    const streams: string[] = [];
+    const page = await browser.newPage({
+      viewport: { width: 1200, height: 700 },
+    });
+    page.on("request", (r) => {
+      if (r.url().includes("/heatmap/stream")) {
+        streams.push(decodeURIComponent(r.url()));
+      }
+    });
+    await page.goto(`http://127.0.0.1:${server.addr.port}/?symbol=BTC-USD`);
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { __cobyCellsDrawn: number })
+          .__cobyCellsDrawn > 0,
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
+    for (const v of venues) {
+      assert.ok(await page.getByLabel(v, { exact: true }).isChecked(), v);
+    }
+
+    // Switch the first exchange off: the stream re-opens without it and still draws.
+    const off = venues[0];
+    await page.getByLabel(off, { exact: true }).uncheck();
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { __cobyCellsDrawn: number })
+          .__cobyCellsDrawn > 0,
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
+    const last = streams[streams.length - 1];
+    assert.match(last, /exchanges=/);
+    const selected = last.split("exchanges=")[1].split("&")[0].split(",");
+    assert.ok(!selected.includes(off), `${off} is still streamed: ${last}`);
+    assert.deepEqual(selected.sort(), venues.filter((v) => v !== off).sort());
+
+    await page.waitForTimeout(1000);
+    await Deno.mkdir("test-output", { recursive: true });
+    await page.screenshot({ path: "test-output/viewer_all.png" });
+  } finally {
+    await browser.close();
+    await server.shutdown();
+    await replay.stop();
+  }
+});
