@@ -21,6 +21,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
+import { parseJson } from "./_common.ts";
 
 /** Spread into events of inverse instruments. */
 const INVERSE = { inverse: true } as const;
@@ -250,25 +251,6 @@ export function binanceStreamUrl(
     for (const st of streams) names.push(`${s.toLowerCase()}@${st}`);
   }
   return `${origin}/stream?streams=${names.join("/")}`;
-}
-
-/**
- * Parses a JSON metadata body.
- * @param body the response body.
- * @param what what the body is, for the error message.
- * @returns the parsed value.
- * @throws {MalformedFrameError} when the body is not JSON.
- * @example
- * ```ts
- * parseJson<{ symbols: unknown[] }>(body, "exchangeInfo").symbols;
- * ```
- */
-export function parseJson<T>(body: string, what: string): T {
-  try {
-    return JSON.parse(body) as T;
-  } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${body.slice(0, 80)}`);
-  }
 }
 
 /** Options for {@link binanceSpotAdapter}. */

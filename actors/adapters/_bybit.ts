@@ -15,6 +15,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
+import { parseJson, toBase } from "./_common.ts";
 
 /** Bybit v5 REST origin. */
 export const BYBIT_REST = "https://api.bybit.com";
@@ -83,25 +84,6 @@ export function bybitSubscribe(
 }
 
 /**
- * Parses JSON text or throws {@link MalformedFrameError} naming it.
- * @param text the text.
- * @param what what it is, for the error message.
- * @returns the parsed value.
- * @throws {MalformedFrameError} when `text` is not JSON.
- * @example
- * ```ts
- * bybitJson<{ retCode: number }>('{"retCode":0}', "instruments").retCode; // 0
- * ```
- */
-export function bybitJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${text.slice(0, 80)}`);
-  }
-}
-
-/**
  * Reads `GET /v5/market/instruments-info` bodies (any category). Linear
  * contracts are sized in base (contract size 1); inverse contracts in USD, 1
  * USD each; spot in base.
@@ -120,7 +102,7 @@ export function bybitV5Instruments(
 ): Instrument[] {
   const out: Instrument[] = [];
   for (const body of bodies) {
-    const r = bybitJson<V5InstrumentsResponse>(body, "instruments-info");
+    const r = parseJson<V5InstrumentsResponse>(body, "instruments-info");
     const list = r?.result?.list;
     if (!Array.isArray(list)) {
       throw new MalformedFrameError(
@@ -202,7 +184,7 @@ export function bybitV5Parser(
       const text = typeof frame === "string"
         ? frame
         : new TextDecoder().decode(frame);
-      const msg = bybitJson<V5Frame>(text, "Frame");
+      const msg = parseJson<V5Frame>(text, "Frame");
       if (msg === null || typeof msg !== "object") {
         throw new MalformedFrameError(
           `Frame is not an object: ${text.slice(0, 80)}`,
@@ -291,7 +273,7 @@ export function bybitV5Parser(
         localTs: recvTs,
         id: t.i,
         price,
-        size: baseSize(raw, price, inst),
+        size: toBase(raw, price, inst),
         rawSize: raw,
         // S is the taker's side.
         side: t.S === "Buy" ? "buy" : "sell",
@@ -353,31 +335,13 @@ export function bybitV5Parser(
       exchangeTs: ts,
       localTs: recvTs,
       price,
-      size: baseSize(raw, price, inst),
+      size: toBase(raw, price, inst),
       rawSize: raw,
       // Bybit names the liquidated position: "Buy" means a long was
       // liquidated, i.e. the liquidation order sells.
       side: positionSide === "Buy" ? "sell" : "buy",
     };
   }
-}
-
-/**
- * A venue size in base currency: linear `raw × contractSize`, inverse
- * `raw × contractSize / price`.
- * @param raw the venue's size.
- * @param price the price.
- * @param inst the instrument.
- * @returns the size in base currency.
- * @example
- * ```ts
- * baseSize(100, 50_000, inverseBtcUsd); // 0.002
- * ```
- */
-export function baseSize(raw: number, price: number, inst: Instrument): number {
-  return inst.inverse
-    ? raw * inst.contractSize / price
-    : raw * inst.contractSize;
 }
 
 // ---- raw frame types ----

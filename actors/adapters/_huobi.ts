@@ -27,6 +27,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
+import { toBase } from "./_common.ts";
 
 const decoder = new TextDecoder();
 
@@ -86,13 +87,6 @@ export function huobiLevels(raw: unknown, inst: Instrument): Levels {
     out[2 * i + 1] = s;
   }
   return out;
-}
-
-/** Size in base currency of `raw` contracts (or base units, for spot) at `price`. */
-function baseSize(raw: number, price: number, inst: Instrument): number {
-  return inst.inverse
-    ? raw * inst.contractSize / price
-    : raw * inst.contractSize;
 }
 
 /**
@@ -250,7 +244,7 @@ export function huobiParser(
       const price = +t.price;
       // Spot `amount` is base; swap `amount` is contracts (`quantity` is base).
       const raw = +t.amount;
-      const size = baseSize(raw, price, inst);
+      const size = toBase(raw, price, inst);
       if (!(price > 0) || !(size >= 0) || size === Infinity) {
         throw new MalformedFrameError(
           `Bad trade price/amount ${t.price}/${t.amount} of ${inst.exchangeSymbol}`,
@@ -308,7 +302,7 @@ export function huobiParser(
       const price = +l.price;
       // `volume` is contracts; `direction` is the liquidation order's side.
       const raw = +l.volume;
-      const size = baseSize(raw, price, inst);
+      const size = toBase(raw, price, inst);
       if (!(price > 0) || !(size >= 0) || size === Infinity) {
         throw new MalformedFrameError(
           `Bad liquidation price/volume ${l.price}/${l.volume} of ${l.contract_code}`,

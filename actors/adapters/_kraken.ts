@@ -9,6 +9,7 @@
  * @module
  */
 
+import { crc32 } from "node:zlib";
 import type { BookSide, OrderBook } from "../../runtime/book.ts";
 import type { Instrument } from "../../runtime/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
@@ -108,34 +109,6 @@ export function krakenInstruments(
     });
   }
   return out;
-}
-
-/** CRC-32 (IEEE 802.3, reflected 0xEDB88320) lookup table. */
-const CRC_TABLE: Uint32Array = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/**
- * CRC-32 of an ASCII string, as zlib's `crc32` computes it.
- * @param s the string (one byte per character; only ASCII is meaningful).
- * @returns the unsigned 32-bit checksum.
- * @example The check value of CRC-32
- * ```ts
- * crc32("123456789"); // 0xcbf43926
- * ```
- */
-export function crc32(s: string): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < s.length; i++) {
-    c = CRC_TABLE[(c ^ s.charCodeAt(i)) & 0xff] ^ (c >>> 8);
-  }
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** Appends a level string with its `.` removed and leading zeros stripped. */

@@ -25,6 +25,7 @@ import {
   type Parser,
   ResyncError,
 } from "./adapter.ts";
+import { toBase } from "./_common.ts";
 
 /** OKX REST origin. */
 export const OKX_REST = "https://www.okx.com";
@@ -312,13 +313,6 @@ function base(inst: Instrument) {
     symbol: inst.symbol,
     market: inst.market,
   };
-}
-
-/** Base-currency size of `raw` venue units at `price`. */
-function toBase(raw: number, price: number, inst: Instrument): number {
-  return inst.inverse
-    ? raw * inst.contractSize / price
-    : raw * inst.contractSize;
 }
 
 /**

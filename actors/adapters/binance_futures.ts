@@ -12,8 +12,8 @@ import {
   binanceParser,
   binanceSnapshot,
   binanceStreamUrl,
-  parseJson,
 } from "./_binance.ts";
+import { parseJson } from "./_common.ts";
 
 const REST = "https://fapi.binance.com";
 

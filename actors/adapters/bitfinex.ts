@@ -10,6 +10,7 @@
  * @module
  */
 
+import { crc32 } from "node:zlib";
 import type { OrderBook } from "../../runtime/book.ts";
 import type {
   Instrument,
@@ -24,6 +25,7 @@ import {
   type Parser,
   ResyncError,
 } from "./adapter.ts";
+import { parseJson } from "./_common.ts";
 
 const REST = "https://api-pub.bitfinex.com";
 
@@ -516,35 +518,6 @@ function bitfinexChecksum(b: OrderBook): number {
     }
   }
   return crc32(parts.join(":")) | 0;
-}
-
-/** CRC-32 (IEEE, zlib's) lookup table. */
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
-/** CRC-32 of an ASCII string, unsigned. */
-function crc32(s: string): number {
-  let c = -1;
-  for (let i = 0; i < s.length; i++) {
-    c = CRC_TABLE[(c ^ s.charCodeAt(i)) & 0xff] ^ (c >>> 8);
-  }
-  return (c ^ -1) >>> 0;
-}
-
-/** Parses JSON or throws {@link MalformedFrameError} naming `what`. */
-function parseJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${text.slice(0, 80)}`);
-  }
 }
 
 // ---- raw frame types ----

@@ -14,13 +14,8 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import {
-  baseSize,
-  BYBIT_REST,
-  bybitCategory,
-  bybitJson,
-  bybitSubscribe,
-} from "./_bybit.ts";
+import { BYBIT_REST, bybitCategory, bybitSubscribe } from "./_bybit.ts";
+import { parseJson, toBase } from "./_common.ts";
 
 const BOOK = "orderBookL2_25";
 
@@ -40,7 +35,7 @@ export const bybitV2Adapter: Adapter = {
   restOrigin: BYBIT_REST,
   metadataUrls: [`${BYBIT_REST}/v2/public/symbols`],
   instruments(bodies: readonly string[]): Instrument[] {
-    const r = bybitJson<V2Symbols>(bodies[0], "v2 symbols");
+    const r = parseJson<V2Symbols>(bodies[0], "v2 symbols");
     if (!Array.isArray(r?.result)) {
       throw new MalformedFrameError(
         `v2 symbols without result: ${bodies[0].slice(0, 80)}`,
@@ -106,7 +101,7 @@ function bybitV2Parser(instruments: InstrumentTable): Parser {
       const text = typeof frame === "string"
         ? frame
         : new TextDecoder().decode(frame);
-      const msg = bybitJson<V2Frame>(text, "Frame");
+      const msg = parseJson<V2Frame>(text, "Frame");
       if (msg === null || typeof msg !== "object") {
         throw new MalformedFrameError(
           `Frame is not an object: ${text.slice(0, 80)}`,
@@ -212,7 +207,7 @@ function rows2levels(
       throw new MalformedFrameError(`Bad level ${r.price} x ${r.size}`);
     }
     const out = r.side === "Buy" ? bids : asks;
-    out.push(p, baseSize(raw, p, inst));
+    out.push(p, toBase(raw, p, inst));
   }
 }
 
@@ -249,7 +244,7 @@ function trades(
       localTs: recvTs,
       id: t.trade_id,
       price,
-      size: baseSize(raw, price, inst),
+      size: toBase(raw, price, inst),
       rawSize: raw,
       side: t.side === "Buy" ? "buy" : "sell", // taker side
     });
@@ -277,7 +272,7 @@ function liquidation(
     exchangeTs: d.time,
     localTs: recvTs,
     price,
-    size: baseSize(raw, price, inst),
+    size: toBase(raw, price, inst),
     rawSize: raw,
     // "Buy" is the liquidated long position: the liquidation order sells.
     side: d.side === "Buy" ? "sell" : "buy",

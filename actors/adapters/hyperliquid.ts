@@ -16,6 +16,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
+import { parseJson } from "./_common.ts";
 
 const REST = "https://api.hyperliquid.xyz";
 
@@ -33,8 +34,8 @@ export const hyperliquidAdapter: Adapter = {
   metadataUrls: [`${REST}/info`, `${REST}/info`],
   metadataBodies: ['{"type":"meta"}', '{"type":"spotMeta"}'],
   instruments(bodies: readonly string[]): Instrument[] {
-    const meta = json<PerpMeta>(bodies[0], "meta");
-    const spot = json<SpotMeta>(bodies[1], "spotMeta");
+    const meta = parseJson<PerpMeta>(bodies[0], "meta");
+    const spot = parseJson<SpotMeta>(bodies[1], "spotMeta");
     if (!Array.isArray(meta?.universe) || !Array.isArray(spot?.universe)) {
       throw new MalformedFrameError(
         `meta/spotMeta without universe: ${bodies[0].slice(0, 80)}`,
@@ -104,7 +105,7 @@ function hyperliquidParser(instruments: InstrumentTable): Parser {
       // The server greets every connection with this plain-text line (the
       // python SDK's websocket_manager skips it too).
       if (text === "Websocket connection established.") return [];
-      const msg = json<HlFrame>(text, "Frame");
+      const msg = parseJson<HlFrame>(text, "Frame");
       if (msg === null || typeof msg !== "object") {
         throw new MalformedFrameError(
           `Frame is not an object: ${text.slice(0, 80)}`,
@@ -211,14 +212,6 @@ function levels(raw: HlLevel[]): Levels {
     out[2 * i + 1] = s;
   }
   return out;
-}
-
-function json<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${text.slice(0, 80)}`);
-  }
 }
 
 // ---- raw frame types ----

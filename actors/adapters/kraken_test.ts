@@ -10,7 +10,8 @@ import { MalformedFrameError } from "./adapter.ts";
 import { adapterFor } from "./mod.ts";
 import { krakenAdapter } from "./kraken.ts";
 import { krakenV1Adapter } from "./kraken_v1.ts";
-import { crc32, krakenChecksum, krakenSeconds } from "./_kraken.ts";
+import { crc32 } from "node:zlib";
+import { krakenChecksum, krakenSeconds } from "./_kraken.ts";
 
 const SAMPLES =
   "../shared/data/samples/nautilus_trader/crates/adapters/kraken/test_data";

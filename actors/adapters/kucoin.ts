@@ -20,6 +20,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
+import { parseJson } from "./_common.ts";
 
 const REST = "https://api.kucoin.com";
 /** KuCoin's success code on every REST body. */
@@ -282,15 +283,6 @@ function kucoinSnapshot(
     asks: changes(d.asks ?? [], inst.exchangeSymbol),
     contractSize: 1,
   };
-}
-
-/** Parses JSON or throws {@link MalformedFrameError} naming `what`. */
-function parseJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${text.slice(0, 80)}`);
-  }
 }
 
 // ---- raw frame types ----

@@ -22,6 +22,7 @@ import {
   type Parser,
 } from "./adapter.ts";
 import { MEXC_PUSH_DESCRIPTOR } from "./mexc_proto/descriptor.ts";
+import { parseJson } from "./_common.ts";
 
 const REST = "https://api.mexc.com";
 const DEPTH = "spot@public.aggre.depth.v3.api.pb@100ms@";
@@ -44,7 +45,7 @@ export const mexcAdapter: Adapter = {
   restOrigin: REST,
   metadataUrls: [`${REST}/api/v3/exchangeInfo`],
   instruments(bodies: readonly string[]): Instrument[] {
-    const info = json<ExchangeInfo>(bodies[0], "exchangeInfo");
+    const info = parseJson<ExchangeInfo>(bodies[0], "exchangeInfo");
     if (!Array.isArray(info?.symbols)) {
       throw new MalformedFrameError(
         `exchangeInfo without symbols: ${bodies[0].slice(0, 80)}`,
@@ -85,7 +86,7 @@ export const mexcAdapter: Adapter = {
     // so that fewer levels lie outside the snapshot and are never updated.
     snapshotUrl: (symbol) => `${REST}/api/v3/depth?symbol=${symbol}&limit=5000`,
     parseSnapshot(body, recvTs, inst): BookSnapshot {
-      const s = json<RestDepth>(body, "Depth snapshot");
+      const s = parseJson<RestDepth>(body, "Depth snapshot");
       if (typeof s?.lastUpdateId !== "number") {
         throw new MalformedFrameError(
           `Snapshot without lastUpdateId: ${body.slice(0, 80)}`,
@@ -265,15 +266,6 @@ function pairLevels(raw: unknown): Levels {
     out[2 * i + 1] = s;
   }
   return out;
-}
-
-/** Parses a JSON body or throws {@link MalformedFrameError} naming `what`. */
-function json<T>(body: string, what: string): T {
-  try {
-    return JSON.parse(body) as T;
-  } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${body.slice(0, 80)}`);
-  }
 }
 
 // ---- raw frame types ----

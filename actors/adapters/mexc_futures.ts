@@ -20,6 +20,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
+import { parseJson } from "./_common.ts";
 
 const REST = "https://contract.mexc.com";
 const UTF8 = new TextDecoder();
@@ -36,7 +37,7 @@ export const mexcFuturesAdapter: Adapter = {
   restOrigin: REST,
   metadataUrls: [`${REST}/api/v1/contract/detail`],
   instruments(bodies: readonly string[]): Instrument[] {
-    const info = json<ContractDetail>(bodies[0], "Contract detail");
+    const info = parseJson<ContractDetail>(bodies[0], "Contract detail");
     if (!Array.isArray(info?.data)) {
       throw new MalformedFrameError(
         `Contract detail without data: ${bodies[0].slice(0, 80)}`,
@@ -96,7 +97,7 @@ export const mexcFuturesAdapter: Adapter = {
     snapshotUrl: (symbol) =>
       `${REST}/api/v1/contract/depth/${symbol}?limit=1000`,
     parseSnapshot(body, recvTs, inst): BookSnapshot {
-      const r = json<RestDepth>(body, "Depth snapshot");
+      const r = parseJson<RestDepth>(body, "Depth snapshot");
       const d = r?.data;
       if (d == null || typeof d.version !== "number") {
         throw new MalformedFrameError(
@@ -243,15 +244,6 @@ function contractLevels(raw: unknown, contractSize: number): Levels {
     out[2 * i + 1] = v * contractSize;
   }
   return out;
-}
-
-/** Parses a JSON body or throws {@link MalformedFrameError} naming `what`. */
-function json<T>(body: string, what: string): T {
-  try {
-    return JSON.parse(body) as T;
-  } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${body.slice(0, 80)}`);
-  }
 }
 
 // ---- raw frame types ----
