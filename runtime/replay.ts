@@ -89,7 +89,8 @@ export class Replay {
     paths: readonly string[],
     options: ReplayOptions,
   ): Promise<Replay> {
-    const caps = await readCaptures(paths);
+    // A file named twice (overlapping shell globs) would replay every frame twice.
+    const caps = await readCaptures([...new Set(paths)]);
     const sims = new Map<string, ExchangeSimulator>();
     const exchanges: Record<string, unknown> = {};
     try {

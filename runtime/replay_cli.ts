@@ -62,19 +62,25 @@ if (import.meta.main) {
     : null;
   const enc = new TextEncoder();
   let writes = Promise.resolve();
-  const replay = await Replay.start(positionals, {
-    speed: args.speed,
-    tickMs: args.tick,
-    quoteAliases: Object.fromEntries(args.alias.map((a) => a.split("="))),
-    onEvents: events
-      ? (chunk) => {
-        const bytes = enc.encode(chunk);
-        writes = writes.then(async () => {
-          await events.write(bytes);
-        });
-      }
-      : undefined,
-  });
+  let replay: Replay;
+  try {
+    replay = await Replay.start(positionals, {
+      speed: args.speed,
+      tickMs: args.tick,
+      quoteAliases: Object.fromEntries(args.alias.map((a) => a.split("="))),
+      onEvents: events
+        ? (chunk) => {
+          const bytes = enc.encode(chunk);
+          writes = writes.then(async () => {
+            await events.write(bytes);
+          });
+        }
+        : undefined,
+    });
+  } catch (e) {
+    console.error(`replay: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
   if (args.dump) {
     await replay.finished();
     const dump = await replay.dump(args.depth);
