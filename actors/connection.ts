@@ -34,6 +34,8 @@ export const ConnectionConfig = z.object({
   exchange: z.string(),
   /** Symbols: exchange names (`BTCUSDT`) or selectors (`BTC-USDT`, `BTC-USD-PERP`, `BTC-USD-220527`). */
   symbols: z.array(z.string()).min(1),
+  /** The connection group (see `Adapter.connectionGroup`); "" for most venues. */
+  group: z.string().default(""),
   /** Replaces the adapter's WebSocket origin (simulator, proxy). */
   wsOrigin: z.string().optional(),
   /** Replaces the adapter's REST origin. */
@@ -104,6 +106,8 @@ class Connection {
     reconnects: 0,
   };
   readonly followed = new Map<string, Followed>();
+  /** False on a connection group that carries no books (trades, liquidations only). */
+  readonly #books: boolean;
   #parser: Parser | null = null;
   #send: ((frame: string) => void) | null = null;
   #session: AbortController | null = null;
@@ -119,6 +123,7 @@ class Connection {
   constructor(cfg: ConnectionConfig, ctx: ActorContext) {
     this.#cfg = cfg;
     this.#ad = adapterFor(cfg.exchange, cfg.apiDate);
+    this.#books = !this.#ad.booklessGroups?.includes(cfg.group);
     this.#ctx = ctx;
     this.#batch = new BatchBuilder(cfg.exchange);
   }
@@ -141,13 +146,13 @@ class Connection {
         const symbols = [...this.followed.keys()];
         const c = this.#ad.connect;
         const endpoint = c ? await this.#get(c.url, c.method) : undefined;
-        const url = this.#ad.url(symbols, endpoint);
+        const url = this.#ad.url(symbols, endpoint, this.#cfg.group);
         this.#parser = this.#ad.parser(
           new Map([...this.followed].map(([s, f]) => [s, f.inst])),
         );
         this.#lastError = await runSocket({
           url: rewrite(url, this.#cfg.wsOrigin),
-          subscribe: this.#ad.subscribe(symbols),
+          subscribe: this.#ad.subscribe(symbols, this.#cfg.group),
           keepalive: this.#ad.keepalive,
           silenceMs: this.#cfg.silenceMs,
           maxAgeMs: this.#ad.maxConnectionAgeMs,
@@ -206,7 +211,7 @@ class Connection {
         book: new OrderBook(keepRaw),
         sync: new BookSync(this.#ad.book.sync),
         fetching: false,
-        unsyncedSince: Date.now(),
+        unsyncedSince: this.#books ? Date.now() : 0,
       });
     }
   }
@@ -267,7 +272,11 @@ class Connection {
   #onEvent(ev: MarketEvent): void {
     if (ev.type === "disconnect") return;
     const f = this.followed.get(ev.exchangeSymbol);
-    if (!f) return;
+    if (
+      !f ||
+      (!this.#books &&
+        (ev.type === "book_snapshot" || ev.type === "book_delta"))
+    ) return;
     switch (ev.type) {
       case "book_snapshot": {
         // An in-stream snapshot; under the `rest` rule it aligns with the
@@ -379,8 +388,10 @@ class Connection {
   }
 
   async #fetchSnapshot(f: Followed): Promise<void> {
-    const { snapshotUrl, parseSnapshot } = this.#ad.book;
-    if (f.fetching || !snapshotUrl || !parseSnapshot) return;
+    const { snapshotUrl, parseSnapshot, requestSnapshot } = this.#ad.book;
+    if (f.fetching) return;
+    if (requestSnapshot) return this.#requestSnapshot(f, requestSnapshot);
+    if (!snapshotUrl || !parseSnapshot) return;
     f.fetching = true;
     const signal = this.#abort.signal;
     try {
@@ -413,6 +424,32 @@ class Connection {
         }
         await sleep(
           backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }),
+          signal,
+        );
+      }
+    } finally {
+      f.fetching = false;
+    }
+  }
+
+  /** Asks for a snapshot over the socket until one aligns (the reply is an event). */
+  async #requestSnapshot(
+    f: Followed,
+    frames: (symbol: string) => string[],
+  ): Promise<void> {
+    f.fetching = true;
+    const signal = this.#abort.signal;
+    try {
+      for (
+        let attempt = 0;
+        !signal.aborted && f.sync.state === "buffering";
+        attempt++
+      ) {
+        if (this.#send) {
+          for (const fr of frames(f.inst.exchangeSymbol)) this.#send(fr);
+        }
+        await sleep(
+          backoffDelay(attempt, { baseMs: 1000, maxMs: 10_000 }),
           signal,
         );
       }
@@ -460,7 +497,7 @@ class Connection {
   #disconnect(reason: string): void {
     this.#setState("disconnected", reason);
     const now = Date.now();
-    for (const f of this.followed.values()) {
+    for (const f of this.#books ? this.followed.values() : []) {
       f.book.clear();
       f.sync.reset();
       f.unsyncedSince ||= now;
@@ -494,7 +531,7 @@ class Connection {
   attach(port: MessagePort): void {
     this.#port?.close();
     this.#port = port;
-    for (const f of this.followed.values()) {
+    for (const f of this.#books ? this.followed.values() : []) {
       const s = this.#batch.symbol(f.inst);
       this.#batch.push(s, Kind.Clear, 0, 0, Date.now());
       if (f.sync.state === "synced") this.#pushBook(s, f, Date.now());
@@ -521,7 +558,7 @@ class Connection {
     const now = Date.now();
     const books: Record<string, { state: string; lastSequence: number }> = {};
     let stuck = 0;
-    for (const [sym, f] of this.followed) {
+    for (const [sym, f] of this.#books ? this.followed : []) {
       books[sym] = { state: f.sync.state, lastSequence: f.sync.lastSeq };
       if (f.unsyncedSince && now - f.unsyncedSince > this.#cfg.syncTimeoutMs) {
         stuck++;
@@ -548,9 +585,16 @@ class Connection {
     });
   }
 
+  /** Exchange symbols whose books this connection keeps. */
+  bookSymbols(): string[] {
+    return this.#books ? [...this.followed.keys()] : [];
+  }
+
   book(symbol: string, depth: number): unknown {
-    const f = this.followed.get(symbol) ??
-      [...this.followed.values()].find((x) => x.inst.symbol === symbol);
+    const f = this.#books
+      ? this.followed.get(symbol) ??
+        [...this.followed.values()].find((x) => x.inst.symbol === symbol)
+      : undefined;
     if (!f) {
       throw new Error(
         `Symbol ${symbol} is not followed on ${this.#cfg.exchange}`,
@@ -608,7 +652,7 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       if (method === "book") return conn!.book(String(p.symbol), p.depth ?? 50);
       if (method === "stats") return conn!.publish();
       if (method === "books") {
-        return [...conn!.followed.keys()].map((s) =>
+        return conn!.bookSymbols().map((s) =>
           conn!.book(s, p.depth ?? Infinity)
         );
       }

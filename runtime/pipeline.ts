@@ -69,6 +69,7 @@ export function pipeline(
           exchange,
           ...ex,
           symbols,
+          group,
           emitEvents: options.emitEvents ?? false,
         },
       });
@@ -94,10 +95,12 @@ export function connectionGroups(
   const ad = adapterFor(exchange, apiDate);
   const groups = new Map<string, string[]>();
   for (const s of symbols) {
-    const g = ad.connectionGroup?.(s) ?? "";
-    const list = groups.get(g);
-    if (list) list.push(s);
-    else groups.set(g, [s]);
+    const gs = ad.connectionGroup?.(s) ?? "";
+    for (const g of typeof gs === "string" ? [gs] : gs) {
+      const list = groups.get(g);
+      if (list) list.push(s);
+      else groups.set(g, [s]);
+    }
   }
   return groups;
 }

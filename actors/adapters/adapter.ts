@@ -86,28 +86,35 @@ export interface Adapter {
    */
   instruments(bodies: readonly string[]): Instrument[];
   /**
-   * WebSocket URL for following `symbols` (exchange symbols). When the venue
-   * hands out its endpoint over REST (`connect`), `endpoint` is that
-   * response's body.
+   * WebSocket URL for following `symbols` (exchange symbols) on connection
+   * `group` (see `connectionGroup`; `""` by default). When the venue hands
+   * out its endpoint over REST (`connect`), `endpoint` is that response's body.
    */
-  url(symbols: readonly string[], endpoint?: string): string;
+  url(symbols: readonly string[], endpoint?: string, group?: string): string;
   /**
    * A REST call made before every connection whose body names the WebSocket
    * endpoint (KuCoin's bullet token).
    */
   readonly connect?: { readonly method: "GET" | "POST"; readonly url: string };
-  /** Frames to send after the socket opens. */
-  subscribe(symbols: readonly string[]): string[];
+  /** Frames to send after the socket opens on connection `group`. */
+  subscribe(symbols: readonly string[], group?: string): string[];
   /** An application-level ping the venue needs, and its period in ms. */
   readonly keepalive?: { readonly frame: string; readonly intervalMs: number };
   /** Reconnect before the venue drops a connection of this age, ms. */
   readonly maxConnectionAgeMs?: number;
   /**
-   * Which connection an exchange symbol belongs to, for venues that serve
-   * symbols on different endpoints (HTX coin- vs USDT-margined swaps). One
-   * connection actor runs per group. Absent: one connection for all.
+   * Which connections a configured symbol belongs to, for venues that serve
+   * symbols on different endpoints (HTX coin- vs USDT-margined swaps), or one
+   * symbol's data on several (HTX liquidations come from a notification
+   * endpoint). One connection actor runs per group. Absent: one connection
+   * for all.
    */
-  connectionGroup?(symbol: string): string;
+  connectionGroup?(symbol: string): string | readonly string[];
+  /**
+   * Groups that carry no books (only trades or liquidations): their
+   * connections keep no book state and report none.
+   */
+  readonly booklessGroups?: readonly string[];
   /** A new frame parser for one connection. */
   parser(instruments: InstrumentTable): Parser;
   /** How the venue's books are synchronised. */
@@ -128,6 +135,12 @@ export interface BookSpec {
     recvTs: number,
     instrument: Instrument,
   ): BookSnapshot;
+  /**
+   * Frames that ask for a snapshot over the socket instead of REST (HTX
+   * `req` for `mbp` books; `rest` sync). The reply arrives as a
+   * `book_snapshot` event and aligns with the buffered deltas.
+   */
+  requestSnapshot?(symbol: string): string[];
   /**
    * The venue's checksum of a book, compared with the `checksum` that
    * snapshots and deltas carry. The book keeps the venue's level strings.
