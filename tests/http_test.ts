@@ -55,6 +55,12 @@ Deno.test("http: book, exchanges, metrics, health and the heatmap stream on a re
       assert.equal(exchanges[0].connection, "connected");
       assert.equal(exchanges[0].counters.bookUpdates, 176);
       assert.ok(exchanges[0].lastMessageAgeMs >= 0);
+      assert.equal(typeof exchanges[0].messageRate, "number");
+      assert.deepEqual(
+        exchanges[0].connections.map((c: { actor: string }) => c.actor),
+        ["conn:binance"],
+      );
+      assert.equal(exchanges[0].books.NKNUSDT.state, "synced");
     });
 
     await t.step(
