@@ -11,6 +11,21 @@
 import { z } from "zod";
 import { ADAPTERS } from "../actors/adapters/mod.ts";
 
+/**
+ * Default: BTC and ETH against USDT and USD on every exchange; a venue that
+ * lists only some of them follows those (the others are logged as unknown).
+ * Hyperliquid's perpetuals settle in USDC, so it follows BTC-USDC and ETH-USDC.
+ */
+function defaultExchanges(): Record<string, { symbols: string[] }> {
+  const pairs = ["BTC-USDT", "ETH-USDT", "BTC-USD", "ETH-USD"];
+  return Object.fromEntries(
+    [...ADAPTERS.keys()].map((id) => [
+      id,
+      { symbols: id === "hyperliquid" ? ["BTC-USDC", "ETH-USDC"] : pairs },
+    ]),
+  );
+}
+
 /** Schema of the whole configuration. */
 export const Config = z.object({
   /** Exchanges to follow: exchange id → symbols and optional endpoint overrides. */
@@ -23,10 +38,7 @@ export const Config = z.object({
       /** Speak the API version in force at this date (ms); replay sets the capture's date. */
       apiDate: z.number().optional(),
     }).strict(),
-  ).default({
-    "binance": { symbols: ["BTC-USDT", "ETH-USDT"] },
-    "binance-futures": { symbols: ["BTC-USDT", "ETH-USDT"] },
-  }),
+  ).default(defaultExchanges),
   /** Heatmap tick, ms. */
   tickMs: z.number().int().positive().default(1000),
   /** Half-width of the heatmap price range around mid, fraction of mid. */

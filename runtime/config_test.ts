@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
+import { ADAPTERS } from "../actors/adapters/mod.ts";
 import { ConfigError, loadConfig, parseConfig } from "./config.ts";
 
-Deno.test("config: defaults follow BTC and ETH on Binance spot and USD-M", () => {
+Deno.test("config: defaults follow BTC and ETH against USDT/USD on every exchange", () => {
   const cfg = parseConfig({});
-  assert.deepEqual(Object.keys(cfg.exchanges), ["binance", "binance-futures"]);
-  assert.deepEqual(cfg.exchanges.binance.symbols, ["BTC-USDT", "ETH-USDT"]);
+  assert.deepEqual(
+    Object.keys(cfg.exchanges).sort(),
+    [...ADAPTERS.keys()].sort(),
+  );
+  assert.ok(Object.keys(cfg.exchanges).length >= 14);
+  assert.deepEqual(cfg.exchanges.kraken.symbols, [
+    "BTC-USDT",
+    "ETH-USDT",
+    "BTC-USD",
+    "ETH-USD",
+  ]);
+  assert.deepEqual(cfg.exchanges.hyperliquid.symbols, ["BTC-USDC", "ETH-USDC"]);
   assert.equal(cfg.tickMs, 1000);
   assert.deepEqual(cfg.buckets, { BTC: 10, ETH: 1 });
 });
