@@ -53,7 +53,11 @@ export const ConnectionConfig = z.object({
 /** Parsed connection actor config. */
 export type ConnectionConfig = z.infer<typeof ConnectionConfig>;
 
-/** Counters a connection actor publishes; summed across restarts by the supervisor. */
+/**
+ * Counters a connection actor publishes; summed across restarts by the
+ * supervisor. `resyncs` counts every resync; its causes are counted in
+ * `gaps`, `checksumFailures` and `crossedBooks` (and the log names each).
+ */
 export interface ConnectionCounters {
   frames: number;
   bookUpdates: number;
@@ -62,6 +66,8 @@ export interface ConnectionCounters {
   gaps: number;
   resyncs: number;
   checksumFailures: number;
+  /** Books found crossed after an update (each resynced). */
+  crossedBooks: number;
   malformed: number;
   reconnects: number;
 }
@@ -102,6 +108,7 @@ class Connection {
     gaps: 0,
     resyncs: 0,
     checksumFailures: 0,
+    crossedBooks: 0,
     malformed: 0,
     reconnects: 0,
   };
@@ -354,6 +361,7 @@ class Connection {
       }
     }
     if (f.book.crossed()) {
+      this.counters.crossedBooks++;
       this.#resync(
         f,
         `crossed book ${f.book.bids.best()} >= ${f.book.asks.best()}`,

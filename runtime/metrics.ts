@@ -24,6 +24,7 @@ const COUNTERS: Record<string, [string, string]> = {
   gaps: ["coby_sequence_gaps", "Sequence gaps detected"],
   resyncs: ["coby_resyncs", "Book resyncs from a fresh snapshot"],
   checksumFailures: ["coby_checksum_failures", "Book checksum mismatches"],
+  crossedBooks: ["coby_crossed_books", "Books found crossed after an update"],
   malformed: ["coby_malformed_frames", "Frames that could not be parsed"],
   reconnects: ["coby_reconnects", "WebSocket reconnects"],
 };

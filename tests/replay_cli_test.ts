@@ -42,6 +42,8 @@ Deno.test("replay CLI: all captures at once dump synced books and log every appl
       assert.equal(s.gaps, 0, `${ex} gaps`);
       assert.equal(s.checksumFailures, 0, `${ex} checksum failures`);
       assert.equal(s.malformed, 0, `${ex} malformed`);
+      assert.equal(s.crossedBooks, 0, `${ex} crossed books`);
+      assert.equal(s.resyncs, 0, `${ex} resyncs`);
       assert.ok(s.bookUpdates > 0, `${ex} applied no book update`);
       applied += s.bookUpdates + s.trades + s.liquidations;
     }
