@@ -119,7 +119,7 @@ if (applied !== FRAMES) {
     `Applied ${applied} of ${FRAMES} frames: the stream lost sync`,
   );
 }
-console.log(`deno task bench ${FRAMES}`);
+console.log(`deno task bench  (deno run -A bench/ingest.ts ${FRAMES})`);
 console.log(
   `ingest: ${
     Math.round(FRAMES / secs).toLocaleString("en")
