@@ -96,7 +96,7 @@ if (import.meta.main) {
     ]);
   }
   console.log(
-    "deno task bench  (per adapter: parse → book on each capture, looped ≥1 s, one core)",
+    "deno task bench  (deno run -A bench/adapters.ts: per adapter, parse → book on each capture, looped ≥1 s, one core)",
   );
   for (const prefix of [...groups.keys()].sort()) {
     const [cap] = await readCaptures(groups.get(prefix)!);
