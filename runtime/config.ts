@@ -37,6 +37,8 @@ export const Config = z.object({
       restOrigin: z.string().url().optional(),
       /** Speak the API version in force at this date (ms); replay sets the capture's date. */
       apiDate: z.number().optional(),
+      /** Run only these connection groups (see `Adapter.connectionGroup`); default all. */
+      groups: z.array(z.string()).optional(),
     }).strict(),
   ).default(defaultExchanges),
   /** Heatmap tick, ms. */

@@ -61,6 +61,7 @@ export function pipeline(
         ex.apiDate,
       )
     ) {
+      if (ex.groups && !ex.groups.includes(group)) continue;
       const id = connectionId(exchange, group);
       specs.push({
         id,

@@ -10,7 +10,8 @@
 import { type Capture, readCaptures } from "./capture.ts";
 import { type Coby, startCoby, type StartOptions } from "./coby.ts";
 import { parseConfig } from "./config.ts";
-import { isConnectionOf } from "./pipeline.ts";
+import { adapterFor } from "../actors/adapters/mod.ts";
+import { connectionGroups, isConnectionOf } from "./pipeline.ts";
 import { ExchangeSimulator, type Injection } from "./simulator.ts";
 
 /** Options for {@link startReplay}. */
@@ -67,6 +68,39 @@ export function captureSymbols(cap: Capture): string[] {
   );
 }
 
+/**
+ * The connection groups a capture has recordings for: a group whose
+ * WebSocket path the capture never opened (HTX's liquidation notification
+ * endpoint, say) would only fail to connect, so the replay leaves it out.
+ * Groups whose URL needs a REST handshake first are kept.
+ * @param exchange exchange id.
+ * @param symbols the capture's symbol selectors.
+ * @param apiDate the capture's recording date.
+ * @param paths WebSocket paths the simulator serves.
+ * @returns the groups to run.
+ */
+export function recordedGroups(
+  exchange: string,
+  symbols: readonly string[],
+  apiDate: number | undefined,
+  paths: readonly string[],
+): string[] {
+  const ad = adapterFor(exchange, apiDate);
+  const groups: string[] = [];
+  for (
+    const [group, selectors] of connectionGroups(exchange, symbols, apiDate)
+  ) {
+    let path: string | null = null;
+    try {
+      path = new URL(ad.url(selectors, undefined, group)).pathname;
+    } catch {
+      // The URL depends on a REST handshake (KuCoin's bullet token): keep it.
+    }
+    if (path === null || paths.includes(path)) groups.push(group);
+  }
+  return groups;
+}
+
 /** A running replay. */
 export class Replay {
   /** The actors, as in live mode. */
@@ -101,11 +135,14 @@ export class Replay {
           log: () => {},
         });
         sims.set(cap.exchange, sim);
+        const symbols = captureSymbols(cap);
+        const apiDate = cap.records[0]?.ts;
         exchanges[cap.exchange] = {
-          symbols: captureSymbols(cap),
+          symbols,
           wsOrigin: sim.wsOrigin,
           restOrigin: sim.origin,
-          apiDate: cap.records[0]?.ts,
+          apiDate,
+          groups: recordedGroups(cap.exchange, symbols, apiDate, sim.wsPaths),
         };
       }
       const cfg = parseConfig({

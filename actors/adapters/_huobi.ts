@@ -4,7 +4,10 @@
  * https://huobiapi.github.io/docs/spot/v1/en/#websocket-market-data,
  * https://huobiapi.github.io/docs/coin_margined_swap/v1/en/#subscribe-incremental-market-depth-data,
  * https://huobiapi.github.io/docs/usdt_swap/v1/en/#general-subscribe-incremental-market-depth-data).
- * USDT-margined liquidations: https://www.htx.com/en-us/opend/newApiPages/?id=8cb89359-77b5-11ed-9966-0242ac110003
+ * Spot MBP: https://www.htx.com/en-us/opend/newApiPages/?id=7ec5362b-7773-11ed-9966-0242ac110003
+ * Liquidations: https://www.htx.com/en-us/opend/newApiPages/?id=5d51592a-77b6-11ed-9966-0242ac110003
+ * (coin-margined), https://www.htx.com/en-us/opend/newApiPages/?id=8cb7e25d-77b5-11ed-9966-0242ac110003
+ * (USDT-margined)
  *
  * Every HTX frame is gzip-compressed JSON sent as a binary frame; the parser
  * also takes the decoded text (recordings, tests).
@@ -28,6 +31,9 @@ import {
   type Parser,
 } from "./adapter.ts";
 import { toBase } from "./_common.ts";
+
+/** HTX spot REST origin. */
+export const HUOBI_SPOT_REST = "https://api.huobi.pro";
 
 const decoder = new TextDecoder();
 
@@ -90,7 +96,7 @@ export function huobiLevels(raw: unknown, inst: Instrument): Levels {
 }
 
 /**
- * A parser for one HTX connection: spot `/ws`, swap `/swap-ws`,
+ * A parser for one HTX connection: spot `/ws` or `/feed`, swap `/swap-ws`,
  * `/linear-swap-ws`, or the swap notification endpoints. Reads
  * `depth.step0` full books, `depth.size_N.high_freq` incremental books,
  * spot `mbp.N` increments and their `req` refresh replies, `trade.detail`
@@ -162,7 +168,10 @@ export function huobiParser(
       return [snapshot(inst, tick, ts, recvTs, seq)];
     }
     // `mbp.N`: changes since `prevSeqNum` (numbers are not contiguous), so
-    // the update covers (prevSeqNum, seqNum].
+    // the update covers (prevSeqNum, seqNum]: `first = prevSeqNum + 1`,
+    // `last = seqNum`, and it links to the previous update by
+    // `prevSeqNum == its seqNum` (HTX's steps 2 and 4). A 150/400-level push
+    // with nothing changed still comes, with empty sides; it is kept.
     const prev = tick.prevSeqNum;
     if (typeof prev !== "number") {
       throw new MalformedFrameError(`${ch} frame without prevSeqNum`);
@@ -368,7 +377,9 @@ export function huobiParser(
             `HTX error ${msg["err-code"]}: ${msg["err-msg"]}`,
           );
         }
-        // The reply to a `req` for an `mbp` book: a full image at `seqNum`.
+        // The reply to a `req` for an `mbp` book (`requestSnapshot`): a full
+        // image at `seqNum`, which equals the `prevSeqNum` of the increment
+        // that follows it on the same connection.
         if (typeof msg.rep === "string" && msg.rep.includes(".mbp.")) {
           return rep(msg, recvTs);
         }
@@ -384,6 +395,43 @@ export function huobiParser(
       }
     },
   };
+}
+
+/**
+ * Reads HTX spot pairs from a `/v1/common/symbols` body; pairs the venue
+ * keeps listed as `offline` (delisted) are left out.
+ * @param body the response body.
+ * @returns spot instruments, `BASE-QUOTE` symbols, contract size 1.
+ * @throws {MalformedFrameError} when the body is not JSON, its `status` is
+ *   not `ok` or it holds no `data` list.
+ * @example
+ * ```ts
+ * huobiSpotInstruments(body)[0]; // { exchangeSymbol: "btcusdt", symbol: "BTC-USDT", … }
+ * ```
+ */
+export function huobiSpotInstruments(body: string): Instrument[] {
+  const info = huobiMetadata<SymbolsResponse>(body, "v1/common/symbols");
+  if (!Array.isArray(info.data)) {
+    throw new MalformedFrameError(
+      `v1/common/symbols without data: ${body.slice(0, 80)}`,
+    );
+  }
+  const out: Instrument[] = [];
+  for (const s of info.data) {
+    if (s.state === "offline") continue;
+    const base = s["base-currency"].toUpperCase();
+    const quote = s["quote-currency"].toUpperCase();
+    out.push({
+      exchange: "huobi",
+      exchangeSymbol: s.symbol,
+      symbol: `${base}-${quote}`,
+      base,
+      quote,
+      market: "spot",
+      contractSize: 1,
+    });
+  }
+  return out;
 }
 
 /**
@@ -415,6 +463,15 @@ export function huobiMetadata<T>(body: string, what: string): T {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 // ---- raw frame types ----
+
+interface SymbolsResponse {
+  data: {
+    symbol: string;
+    "base-currency": string;
+    "quote-currency": string;
+    state: string;
+  }[];
+}
 
 interface HuobiFrame {
   /** Market endpoint ping. */

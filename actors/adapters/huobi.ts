@@ -1,77 +1,91 @@
 /**
  * HTX (Huobi) spot.
- * Docs: https://www.htx.com/en-us/opend/newApiPages/ (market WebSocket, formerly
- * https://huobiapi.github.io/docs/spot/v1/en/#websocket-market-data)
+ * Docs: https://www.htx.com/en-us/opend/newApiPages/ (market WebSocket; MBP:
+ * https://www.htx.com/en-us/opend/newApiPages/?id=7ec5362b-7773-11ed-9966-0242ac110003)
  *
- * Books follow `market.$symbol.depth.step0`: a full 150-level image on every
- * push, so there is nothing to sequence. The incremental `mbp.$levels` feed is
- * not used: its snapshot only comes from a `req` on the same WebSocket
- * (no REST snapshot shares its `seqNum`), and deltas must be buffered until
- * that reply arrives, which the core's sync rules do not offer yet. The
- * parser already reads `mbp` frames and `req` replies.
+ * Books follow `market.$symbol.mbp.150`: the changes between two 150-level
+ * images taken 100 ms apart, each numbered `seqNum` and linked to the one
+ * before by `prevSeqNum`. The venue serves no REST snapshot on that
+ * numbering: the full image comes from a `req` for the same topic on the
+ * same connection, and its `seqNum` equals the `prevSeqNum` of an increment
+ * (HTX: subscribe, cache the increments, request the refresh, align them).
+ * Levels 5 and 20 are tick by tick but only for some symbols; 400 is served
+ * but has no `req` refresh; 150 is served for every symbol with one.
+ *
+ * The MBP channel and its `req` are served only on `/feed`, and `/feed`
+ * serves nothing else, so trades come over a second connection to `/ws`.
  *
  * @module
  */
 
-import type { Instrument } from "../../runtime/events.ts";
 import type { Adapter } from "./adapter.ts";
-import { huobiMetadata, huobiParser } from "./_huobi.ts";
+import {
+  HUOBI_SPOT_REST,
+  huobiParser,
+  huobiSpotInstruments,
+} from "./_huobi.ts";
 
-const REST = "https://api.huobi.pro";
+/** Levels of the MBP book followed. */
+const LEVELS = 150;
 
-/** HTX spot adapter: `depth.step0` full books and `trade.detail` trades. */
+/** The connection carrying books (`/feed`) and the one carrying trades (`/ws`). */
+const GROUPS = ["books", "trades"] as const;
+
+function mbpTopic(symbol: string): string {
+  return `market.${symbol}.mbp.${LEVELS}`;
+}
+
+function checkGroup(group: string | undefined): "books" | "trades" {
+  if (group === "books" || group === "trades") return group;
+  throw new Error(
+    `Unknown HTX spot connection group "${group}"; known: ${GROUPS.join(", ")}`,
+  );
+}
+
+/**
+ * HTX spot adapter: `mbp.150` incremental books synced with `req` refreshes
+ * on `/feed`, and `trade.detail` trades on `/ws`.
+ */
 export const huobiAdapter: Adapter = {
   id: "huobi",
   docs: "https://www.htx.com/en-us/opend/newApiPages/",
-  restOrigin: REST,
-  metadataUrls: [`${REST}/v1/common/symbols`],
-  instruments(bodies: readonly string[]): Instrument[] {
-    const info = huobiMetadata<SymbolsResponse>(bodies[0], "v1/common/symbols");
-    const out: Instrument[] = [];
-    for (const s of info.data) {
-      // Delisted pairs stay in the list as `offline`.
-      if (s.state === "offline") continue;
-      const base = s["base-currency"].toUpperCase();
-      const quote = s["quote-currency"].toUpperCase();
-      out.push({
-        exchange: "huobi",
-        exchangeSymbol: s.symbol,
-        symbol: `${base}-${quote}`,
-        base,
-        quote,
-        market: "spot",
-        contractSize: 1,
-      });
-    }
-    return out;
+  restOrigin: HUOBI_SPOT_REST,
+  metadataUrls: [`${HUOBI_SPOT_REST}/v1/common/symbols`],
+  instruments: (bodies) => huobiSpotInstruments(bodies[0]),
+  // Every symbol has its book on `/feed` and its trades on `/ws`.
+  connectionGroup: () => GROUPS,
+  booklessGroups: ["trades"],
+  url(_symbols: readonly string[], _endpoint?: string, group?: string) {
+    return checkGroup(group) === "books"
+      ? "wss://api.huobi.pro/feed"
+      : "wss://api.huobi.pro/ws";
   },
-  url: () => "wss://api.huobi.pro/ws",
-  subscribe(symbols: readonly string[]): string[] {
+  subscribe(symbols: readonly string[], group?: string): string[] {
+    const books = checkGroup(group) === "books";
     const out: string[] = [];
     for (const s of symbols) {
       out.push(
-        JSON.stringify({ sub: `market.${s}.depth.step0`, id: `${s}.b` }),
-      );
-      out.push(
-        JSON.stringify({ sub: `market.${s}.trade.detail`, id: `${s}.t` }),
+        books
+          ? JSON.stringify({ sub: mbpTopic(s), id: `${s}.b` })
+          : JSON.stringify({ sub: `market.${s}.trade.detail`, id: `${s}.t` }),
       );
     }
     return out;
   },
   parser: (instruments) => huobiParser("huobi", instruments),
   book: {
-    // Every depth.step0 push is the whole book.
-    sync: { kind: "snapshots" },
+    // An increment covers (prevSeqNum, seqNum] and links by prevSeqNum; the
+    // first one applied after a refresh at S has prevSeqNum == S, i.e.
+    // covers S + 1.
+    sync: { kind: "rest", link: "prev", align: 1 },
+    // The refresh: `{"req": "market.$symbol.mbp.150"}` on the book
+    // connection, answered with `{"rep": …, "data": {seqNum, bids, asks}}`.
+    requestSnapshot: (symbol) => [
+      JSON.stringify({ req: mbpTopic(symbol), id: `${symbol}.r` }),
+    ],
+    // The increments are differences between two 150-level images, so a
+    // level leaving the top 150 should come as a delete; trimming to 150
+    // after each update guards against one that does not.
+    maxDepth: LEVELS,
   },
 };
-
-// ---- raw frame types ----
-
-interface SymbolsResponse {
-  data: {
-    symbol: string;
-    "base-currency": string;
-    "quote-currency": string;
-    state: string;
-  }[];
-}

@@ -11,11 +11,16 @@
  * `version` goes up by 1. The parser also reads `depth.step0` full images,
  * the channel cryptofeed's recordings subscribe.
  *
- * Liquidations (`public.$contract_code.liquidation_orders`) are published on
- * the notification endpoints (`/swap-notification`,
- * `/linear-swap-notification`), not the market ones; the parser reads them,
- * but following them needs a second connection per symbol, which connection
- * groups cannot express yet.
+ * Liquidations (`public.$contract_code.liquidation_orders`, no
+ * authentication) are published on the notification endpoints
+ * (`/swap-notification`, `/linear-swap-notification`), not the market ones,
+ * so every symbol is followed by two connections: its family's market
+ * connection (`swap`, `linear`) and its notification connection
+ * (`swap-notify`, `linear-notify`), which keeps no books. Notification
+ * endpoints speak `op` frames: `{"op":"sub","topic":…}` to subscribe, and
+ * their pings are `{"op":"ping","ts":…}`, answered `{"op":"pong","ts":…}`.
+ * Docs: https://www.htx.com/en-us/opend/newApiPages/?id=5d51592a-77b6-11ed-9966-0242ac110003
+ * and https://www.htx.com/en-us/opend/newApiPages/?id=8cb7e25d-77b5-11ed-9966-0242ac110003
  *
  * @module
  */
@@ -37,13 +42,32 @@ function family(symbol: string): "swap" | "linear" {
   return parts[1] === "USD" ? "swap" : "linear";
 }
 
+/** Connection groups: market data per family, then notifications per family. */
+const ENDPOINTS: Readonly<Record<string, string>> = {
+  swap: `${WS}/swap-ws`,
+  linear: `${WS}/linear-swap-ws`,
+  "swap-notify": `${WS}/swap-notification`,
+  "linear-notify": `${WS}/linear-swap-notification`,
+};
+
+/** The groups of a symbol: its family's market and notification connections. */
+const GROUPS_OF = {
+  swap: ["swap", "swap-notify"],
+  linear: ["linear", "linear-notify"],
+} as const;
+
+function isNotify(group: string): boolean {
+  return group.endsWith("-notify");
+}
+
 function bookTopic(symbol: string): string {
   return `market.${symbol}.depth.size_150.high_freq`;
 }
 
 /**
  * HTX swaps adapter: incremental 150-level books and `trade.detail` trades,
- * one connection per margin family.
+ * one market connection per margin family, and liquidations from one
+ * notification connection per family.
  */
 export const huobiSwapAdapter: Adapter = {
   id: "huobi-swap",
@@ -81,22 +105,41 @@ export const huobiSwapAdapter: Adapter = {
     }
     return out;
   },
-  connectionGroup: family,
-  url(symbols: readonly string[]): string {
-    const f = family(symbols[0] ?? "");
+  connectionGroup: (symbol) => GROUPS_OF[family(symbol)],
+  booklessGroups: ["swap-notify", "linear-notify"],
+  url(symbols: readonly string[], _endpoint?: string, group?: string): string {
+    // Without a group: the market endpoint of the symbols' family.
+    const g = group || family(symbols[0] ?? "");
+    const url = ENDPOINTS[g];
+    if (url === undefined) {
+      throw new Error(
+        `Unknown HTX swap connection group "${g}"; known: ${
+          Object.keys(ENDPOINTS).join(", ")
+        }`,
+      );
+    }
+    const f = g.startsWith("swap") ? "swap" : "linear";
     for (const s of symbols) {
       if (family(s) !== f) {
         throw new Error(
-          `Symbols ${
-            symbols[0]
-          } and ${s} are served on different HTX endpoints`,
+          `Symbol ${s} is not served on the HTX ${g} endpoint ${url}`,
         );
       }
     }
-    return f === "swap" ? `${WS}/swap-ws` : `${WS}/linear-swap-ws`;
+    return url;
   },
-  subscribe(symbols: readonly string[]): string[] {
+  subscribe(symbols: readonly string[], group = ""): string[] {
     const out: string[] = [];
+    if (isNotify(group)) {
+      for (const s of symbols) {
+        out.push(JSON.stringify({
+          op: "sub",
+          cid: `${s}.l`,
+          topic: `public.${s}.liquidation_orders`,
+        }));
+      }
+      return out;
+    }
     for (const s of symbols) {
       out.push(JSON.stringify({
         sub: bookTopic(s),

@@ -7,10 +7,13 @@
  * (inverse); a USDT-margined contract is `contract_size` base
  * (base = contracts × contract_size). Trades also carry HTX's own base
  * `quantity` and liquidations their base `amount`, which the conversion must
- * reproduce.
+ * reproduce. Liquidations come from the notification endpoints, whose
+ * frames (subscription acks, `op` pings, notifications) are read by the same
+ * parser on the bookless notification connections.
  */
 
 import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { BookSync } from "../../runtime/book_sync.ts";
 import { parseCaptureText, type RecvRecord } from "../../runtime/capture.ts";
 import type {
@@ -101,29 +104,54 @@ Deno.test("huobi-swap: instruments: coin-margined are inverse (USD per contract)
   assert.deepEqual(huobiSwapAdapter.instruments([futures]), []);
 });
 
-Deno.test("huobi-swap: connection groups by margin family, one endpoint each", () => {
-  const g = huobiSwapAdapter.connectionGroup!;
-  assert.equal(g("BTC-USD"), "swap");
-  assert.equal(g("BTC-USD-PERP"), "swap");
-  assert.equal(g("BTC-USDT"), "linear");
-  assert.equal(g("ETH-USDT-PERP"), "linear");
-  assert.equal(
-    huobiSwapAdapter.url(["ATOM-USD", "SHIB-USD"]),
-    "wss://api.hbdm.com/swap-ws",
-  );
-  assert.equal(
-    huobiSwapAdapter.url(["GRT-USDT"]),
-    "wss://api.hbdm.com/linear-swap-ws",
-  );
+Deno.test("huobi-swap: each symbol has its family's market connection and its notification connection", () => {
+  const a = huobiSwapAdapter;
+  const g = a.connectionGroup!;
+  assert.deepEqual(g("BTC-USD"), ["swap", "swap-notify"]);
+  assert.deepEqual(g("BTC-USD-PERP"), ["swap", "swap-notify"]);
+  assert.deepEqual(g("BTC-USDT"), ["linear", "linear-notify"]);
+  assert.deepEqual(g("ETH-USDT-PERP"), ["linear", "linear-notify"]);
+  // Notification connections carry liquidations only.
+  assert.deepEqual(a.booklessGroups, ["swap-notify", "linear-notify"]);
+  const urls: [string[], string, string][] = [
+    [["ATOM-USD", "SHIB-USD"], "swap", "wss://api.hbdm.com/swap-ws"],
+    [["GRT-USDT"], "linear", "wss://api.hbdm.com/linear-swap-ws"],
+    [["BTC-USD"], "swap-notify", "wss://api.hbdm.com/swap-notification"],
+    [
+      ["BTC-USDT", "ETH-USDT"],
+      "linear-notify",
+      "wss://api.hbdm.com/linear-swap-notification",
+    ],
+  ];
+  for (const [symbols, group, url] of urls) {
+    assert.equal(a.url(symbols, undefined, group), url, group);
+  }
+  // Without a group: the symbols' market endpoint.
+  assert.equal(a.url(["ATOM-USD"]), "wss://api.hbdm.com/swap-ws");
+  assert.throws(() => a.url(["BTC-USD", "BTC-USDT"]), /BTC-USDT/);
   assert.throws(
-    () => huobiSwapAdapter.url(["BTC-USD", "BTC-USDT"]),
-    /BTC-USDT/,
+    () => a.url(["BTC-USDT"], undefined, "swap-notify"),
+    /BTC-USDT is not served on the HTX swap-notify endpoint/,
   );
+  assert.throws(() => a.url(["BTC-USD"], undefined, "options"), /"options"/);
+});
+
+Deno.test("huobi-swap: notification connections subscribe public liquidation_orders per contract", () => {
+  // The documented request: {"op":"sub","cid":…,"topic":"public.BTC-USD.liquidation_orders"}.
+  for (const group of ["swap-notify", "linear-notify"]) {
+    const s = group === "swap-notify" ? "BTC-USD" : "BTC-USDT";
+    assert.deepEqual(
+      huobiSwapAdapter.subscribe([s], group).map((f) => JSON.parse(f)),
+      [{ op: "sub", cid: `${s}.l`, topic: `public.${s}.liquidation_orders` }],
+    );
+  }
 });
 
 Deno.test("huobi-swap: subscriptions ask for incremental 150-level books; resync re-subscribes", () => {
   assert.deepEqual(
-    huobiSwapAdapter.subscribe(["BTC-USDT"]).map((f) => JSON.parse(f)),
+    huobiSwapAdapter.subscribe(["BTC-USDT"], "linear").map((f) =>
+      JSON.parse(f)
+    ),
     [
       {
         sub: "market.BTC-USDT.depth.size_150.high_freq",
@@ -350,6 +378,64 @@ Deno.test("huobi-swap: tardis huobi-dm-linear-swap inputs: linear liquidation, t
   assert.equal(l.exchangeTs, 1608226502284);
   // A BTC-USDT trade with `direction: ""` has no taker side: no event.
   assert.deepEqual(out[10], []);
+});
+
+Deno.test("huobi-swap: a notification connection's frames: liquidations from both tardis inputs and HTX's example; acks, funding and pings yield none", async () => {
+  const insts = await instruments();
+  // What /swap-notification and /linear-swap-notification send: `op` frames.
+  const notify: string[] = [];
+  for (const f of ["huobi-dm-swap.ndjson", "huobi-dm-linear-swap.ndjson"]) {
+    for (const l of (await Deno.readTextFile(`${TARDIS}/${f}`)).split("\n")) {
+      if (l.startsWith('{"op":')) notify.push(l);
+    }
+  }
+  // HTX's coin-margined data update example (BTC-USD, 100 USD contracts),
+  // gzip-compressed as the endpoint sends every frame.
+  notify.push(JSON.stringify({
+    op: "notify",
+    topic: "public.BTC-USD.liquidation_orders",
+    ts: 1603879731301,
+    data: [{
+      contract_code: "BTC-USD",
+      symbol: "BTC",
+      direction: "buy",
+      offset: "close",
+      volume: 173,
+      price: 17102.9,
+      created_at: 1606381842485,
+      amount: 1.0115243613656164,
+    }],
+  }));
+  notify.push('{"op":"ping","ts":"1603879731301"}');
+  const p = huobiSwapAdapter.parser(insts);
+  const out = notify.map((l, i) =>
+    p.parse(i === notify.length - 2 ? gzipSync(l) : l, 5)
+  );
+  for (const e of out) assertSane(e);
+  // 0 sub ack (err-code 0), 1 funding_rate, 4 sub ack, 5 funding_rate, 8 ping.
+  assert.equal(out.length, 9);
+  for (const i of [0, 1, 4, 5, 8]) assert.deepEqual(out[i], [], `frame ${i}`);
+  assert.deepEqual(p.outbox, ['{"op":"pong","ts":"1603879731301"}']);
+  const liq = out.flat().filter((e) => e.type === "liquidation");
+  assert.equal(liq.length, 4);
+  assert.deepEqual(
+    liq.map((
+      l,
+    ) => [l.exchangeSymbol, l.side, l.price, l.rawSize, l.exchangeTs]),
+    [
+      ["ETH-USD", "buy", 229.95, 231, 1593610492167],
+      ["BSV-USD", "sell", 153.28, 3, 1593585531562],
+      ["BTC-USDT", "sell", 23350.5, 227, 1608226502284],
+      ["BTC-USD", "buy", 17102.9, 173, 1606381842485],
+    ],
+  );
+  // Sizes in base: 231 × 10 USD / 229.95; 3 × 10 USD / 153.28; 227 × 0.001
+  // BTC (HTX's amount 0.227); 173 × 100 USD / 17102.9 (HTX's amount).
+  assertClose(liq[0].size, 231 * 10 / 229.95, "ETH-USD");
+  assertClose(liq[1].size, 3 * 10 / 153.28, "BSV-USD");
+  assertClose(liq[2].size, 0.227, "BTC-USDT");
+  assertClose(liq[3].size, 1.0115243613656164, "BTC-USD");
+  assert.ok(liq.every((l) => l.market === "perpetual"));
 });
 
 Deno.test("huobi-swap: high_freq snapshot then version + 1 updates sync; a skipped version is a gap", () => {

@@ -1,23 +1,27 @@
 /**
- * HTX spot adapter on real frames: the April 2021 cryptofeed capture (gzip
- * binary frames and their decoded text) and tardis-node's HTX test inputs.
- * Expected values follow the HTX market WebSocket docs: `depth.step0` is a
- * full image (bids best first), sizes in base; `trade.detail` `direction` is
- * the taker side; `mbp.N` increments link `prevSeqNum` to the previous
- * `seqNum`.
+ * HTX spot adapters on real frames: the April 2021 cryptofeed capture (gzip
+ * binary frames and their decoded text, `depth.step0`: huobi_step0.ts) and
+ * tardis-node's HTX test inputs (`mbp.150` increments and a `req` refresh:
+ * huobi.ts). Expected values follow the HTX market WebSocket docs:
+ * `depth.step0` is a full image (bids best first), sizes in base;
+ * `trade.detail` `direction` is the taker side; an `mbp.N` increment links
+ * its `prevSeqNum` to the previous `seqNum`, and a refresh at `seqNum` S is
+ * followed by the increment whose `prevSeqNum` is S.
  */
 
 import assert from "node:assert/strict";
+import { OrderBook } from "../../runtime/book.ts";
 import { BookSync } from "../../runtime/book_sync.ts";
 import { parseCaptureText, type RecvRecord } from "../../runtime/capture.ts";
 import type {
-  BookDelta,
   BookSnapshot,
   Instrument,
   MarketEvent,
 } from "../../runtime/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { huobiAdapter } from "./huobi.ts";
+import { huobiStep0Adapter } from "./huobi_step0.ts";
+import { adapterFor } from "./mod.ts";
 
 const CAPTURES = "../shared/data/captures/cryptofeed";
 const TARDIS = "../shared/data/samples/tardis-node-inputs/huobi.ndjson";
@@ -62,7 +66,10 @@ async function captureInstruments(): Promise<Map<string, Instrument>> {
   const line = (await Deno.readTextFile(`${CAPTURES}/HUOBI.0`)).split("\n")
     .find((l) => l.includes("/v1/common/symbols -> "))!;
   const body = line.slice(line.indexOf(": ") + 2);
-  return table(...huobiAdapter.instruments([body]));
+  const insts = huobiAdapter.instruments([body]);
+  // Both versions read the same symbol list.
+  assert.deepEqual(huobiStep0Adapter.instruments([body]), insts);
+  return table(...insts);
 }
 
 Deno.test("huobi: instruments from v1/common/symbols, offline pairs left out", async () => {
@@ -77,25 +84,74 @@ Deno.test("huobi: instruments from v1/common/symbols, offline pairs left out", a
   );
 });
 
-Deno.test("huobi: url and subscriptions (depth.step0 and trade.detail per symbol)", () => {
-  assert.equal(huobiAdapter.url(["btcusdt"]), "wss://api.huobi.pro/ws");
+Deno.test("huobi: the capture's date picks the depth.step0 version; today picks mbp", async () => {
+  const [first] = await received(`${CAPTURES}/HUOBI.ws.44.0`);
+  assert.equal(adapterFor("huobi", first.ts), huobiStep0Adapter);
+  assert.equal(
+    adapterFor("huobi", Date.UTC(2021, 11, 31, 12)),
+    huobiStep0Adapter,
+  );
+  assert.equal(adapterFor("huobi", Date.UTC(2022, 0, 1)), huobiAdapter);
+  assert.equal(adapterFor("huobi"), huobiAdapter);
+});
+
+Deno.test("huobi step0: one connection, depth.step0 and trade.detail per symbol", () => {
+  const a = huobiStep0Adapter;
+  assert.equal(a.connectionGroup, undefined);
+  assert.equal(a.url(["btcusdt"]), "wss://api.huobi.pro/ws");
   assert.deepEqual(
-    huobiAdapter.subscribe(["btcusdt"]).map((f) => JSON.parse(f)),
+    a.subscribe(["btcusdt"]).map((f) => JSON.parse(f)),
     [
       { sub: "market.btcusdt.depth.step0", id: "btcusdt.b" },
       { sub: "market.btcusdt.trade.detail", id: "btcusdt.t" },
     ],
   );
-  assert.deepEqual(huobiAdapter.book.sync, { kind: "snapshots" });
+  assert.deepEqual(a.book.sync, { kind: "snapshots" });
 });
 
-Deno.test("huobi: every gzip frame of the capture parses like its decoded text; pings get the recorded pongs", async () => {
+Deno.test("huobi: books (mbp.150) on /feed, trades on /ws; the trades connection keeps no books", () => {
+  const a = huobiAdapter;
+  assert.deepEqual(a.connectionGroup!("btcusdt"), ["books", "trades"]);
+  assert.deepEqual(a.booklessGroups, ["trades"]);
+  assert.equal(
+    a.url(["btcusdt", "ethusdt"], undefined, "books"),
+    "wss://api.huobi.pro/feed",
+  );
+  assert.equal(
+    a.url(["btcusdt", "ethusdt"], undefined, "trades"),
+    "wss://api.huobi.pro/ws",
+  );
+  assert.deepEqual(
+    a.subscribe(["btcusdt", "ethusdt"], "books").map((f) => JSON.parse(f)),
+    [
+      { sub: "market.btcusdt.mbp.150", id: "btcusdt.b" },
+      { sub: "market.ethusdt.mbp.150", id: "ethusdt.b" },
+    ],
+  );
+  assert.deepEqual(
+    a.subscribe(["btcusdt"], "trades").map((f) => JSON.parse(f)),
+    [{ sub: "market.btcusdt.trade.detail", id: "btcusdt.t" }],
+  );
+  assert.throws(() => a.url(["btcusdt"]), /Unknown HTX spot connection group/);
+  assert.throws(() => a.subscribe(["btcusdt"], "x"), /"x"/);
+  // Increments cover (prevSeqNum, seqNum]; the refresh is asked for with a
+  // `req` of the subscribed topic on the same connection.
+  assert.deepEqual(a.book.sync, { kind: "rest", link: "prev", align: 1 });
+  assert.equal(a.book.snapshotUrl, undefined);
+  assert.deepEqual(
+    a.book.requestSnapshot!("btcusdt").map((f) => JSON.parse(f)),
+    [{ req: "market.btcusdt.mbp.150", id: "btcusdt.r" }],
+  );
+  assert.equal(a.book.maxDepth, 150);
+});
+
+Deno.test("huobi step0: every gzip frame of the capture parses like its decoded text; pings get the recorded pongs", async () => {
   const insts = await captureInstruments();
   const bin = await received(`${CAPTURES}/HUOBI.ws.44.0`);
   const txt = await received(`${CAPTURES}/decoded/HUOBI.ws.44.0`);
   assert.equal(bin.length, txt.length);
-  const a = huobiAdapter.parser(insts);
-  const b = huobiAdapter.parser(insts);
+  const a = huobiStep0Adapter.parser(insts);
+  const b = huobiStep0Adapter.parser(insts);
   const pongs: string[] = [];
   let snapshots = 0;
   let trades = 0;
@@ -126,8 +182,8 @@ Deno.test("huobi: every gzip frame of the capture parses like its decoded text; 
   assert.deepEqual(pongs, sent);
 });
 
-Deno.test("huobi: depth.step0 image → book_snapshot, bids and asks best first, sizes in base", async () => {
-  const p = huobiAdapter.parser(table(spot("trioeth", "TRIO", "ETH")));
+Deno.test("huobi step0: depth.step0 image → book_snapshot, bids and asks best first, sizes in base", async () => {
+  const p = huobiStep0Adapter.parser(table(spot("trioeth", "TRIO", "ETH")));
   const frame = (await received(`${CAPTURES}/HUOBI.ws.44.0`))[1];
   const [s] = p.parse(frame.binary!, 1618678070733.5591) as BookSnapshot[];
   assert.equal(s.type, "book_snapshot");
@@ -148,8 +204,8 @@ Deno.test("huobi: depth.step0 image → book_snapshot, bids and asks best first,
   assert.deepEqual(s.asks.slice(-2), [4.3e-5, 260.37]);
 });
 
-Deno.test("huobi: trade.detail → trades: tradeId, taker direction, amount in base", async () => {
-  const p = huobiAdapter.parser(table(spot("borusdt", "BOR", "USDT")));
+Deno.test("huobi step0: trade.detail → trades: tradeId, taker direction, amount in base", async () => {
+  const p = huobiStep0Adapter.parser(table(spot("borusdt", "BOR", "USDT")));
   const frames = (await received(`${CAPTURES}/decoded/HUOBI.ws.44.0`)).filter(
     (r) => r.text!.startsWith('{"ch":"market.borusdt.trade.detail"'),
   );
@@ -227,32 +283,235 @@ Deno.test("huobi: tardis-node inputs: images, old-style step0 updates, trades wi
   }]);
 });
 
-Deno.test("huobi: mbp increments cover (prevSeqNum, seqNum]; a req reply aligns under rest/prev/align 1", async () => {
+Deno.test("huobi: mbp.150 increment and req refresh → book_delta over (prevSeqNum, seqNum], book_snapshot at seqNum", async () => {
   const lines = (await Deno.readTextFile(TARDIS)).trim().split("\n");
   const p = huobiAdapter.parser(table(spot("btcusdt", "BTC", "USDT")));
-  const [d] = p.parse(lines[16], 1) as BookDelta[];
-  assert.equal(d.type, "book_delta");
-  assert.equal(d.prev, 109409288078);
-  assert.equal(d.first, 109409288079);
-  assert.equal(d.last, 109409288130);
-  const [snap] = p.parse(lines[20], 2) as BookSnapshot[];
-  assert.equal(snap.type, "book_snapshot");
-  assert.equal(snap.sequence, 109409288160);
-  assert.equal(snap.exchangeTs, 1593561601666);
-  // The docs' procedure: buffer increments, take the `req` image, drop
-  // increments up to its seqNum, continue from the one whose prevSeqNum is
-  // that seqNum. Line 16 of the file, recorded out of order, is the
-  // increment that follows.
-  const sync = new BookSync({ kind: "rest", link: "prev", align: 1 });
-  for (const i of [16, 17, 18, 19]) {
-    assert.equal(sync.delta(p.parse(lines[i], 0)[0] as BookDelta), "buffered");
+  const [d] = p.parse(lines[18], 7);
+  assert.deepEqual(d, {
+    type: "book_delta",
+    exchange: "huobi",
+    exchangeSymbol: "btcusdt",
+    symbol: "BTC-USDT",
+    market: "spot",
+    exchangeTs: 1593561600901, // the frame's ts (the tick has none)
+    localTs: 7,
+    first: 109409288161, // prevSeqNum + 1
+    last: 109409288204, // seqNum
+    prev: 109409288160, // prevSeqNum
+    bids: [9134.5, 0.002232, 9134.4, 0.164064, 9126.94, 0],
+    asks: [
+      9138.6,
+      0,
+      9138.61,
+      0,
+      9138.67,
+      0.033924,
+      9144,
+      0.05,
+      9146.84,
+      1,
+      9146.9,
+      0.001598,
+    ],
+    contractSize: 1,
+  });
+  // The reply to {"req":"market.btcusdt.mbp.150"}: the image at seqNum.
+  const [s] = p.parse(lines[20], 8);
+  assert.deepEqual(s, {
+    type: "book_snapshot",
+    exchange: "huobi",
+    exchangeSymbol: "btcusdt",
+    symbol: "BTC-USDT",
+    market: "spot",
+    exchangeTs: 1593561601666,
+    localTs: 8,
+    sequence: 109409288160,
+    bids: [
+      9137.67,
+      4.683547,
+      9137.35,
+      0.0089,
+      9137.17,
+      0.00606,
+      9137.06,
+      0.11,
+    ],
+    asks: [
+      9137.68,
+      0.190075,
+      9137.75,
+      0.01,
+      9138.23,
+      0.010945,
+      9138.27,
+      0.131941,
+      9138.47,
+      0.003,
+      9138.6,
+      0.010259,
+      9138.61,
+      0.01767,
+      9138.62,
+      0.0074,
+      9138.67,
+      0.014126,
+    ],
+    contractSize: 1,
+  });
+  assertSane([d, s]);
+  // A refresh for a symbol not followed, and a failed req, as HTX words it.
+  assert.deepEqual(
+    p.parse(
+      '{"id":"x","rep":"market.ethusdt.mbp.150","status":"ok","ts":1,"data":{"seqNum":1,"bids":[],"asks":[]}}',
+      1,
+    ),
+    [],
+  );
+  assert.throws(
+    () =>
+      p.parse(
+        '{"id":"btcusdt.r","rep":"market.btcusdt.mbp.150","status":"ok","ts":1,"data":{"bids":[],"asks":[]}}',
+        1,
+      ),
+    (e: Error) => e instanceof MalformedFrameError && /seqNum/.test(e.message),
+  );
+});
+
+/**
+ * What the connection actor does with the book events of one symbol, without
+ * the actor: BookSync under the adapter's rule, an OrderBook, and the frames
+ * it would send to ask for a refresh whenever the book is buffering.
+ */
+class MbpBook {
+  readonly sync = new BookSync(huobiAdapter.book.sync);
+  readonly book = new OrderBook();
+  readonly sent: string[] = [];
+
+  feed(events: MarketEvent[]): string[] {
+    const verdicts: string[] = [];
+    for (const e of events) {
+      if (e.type === "book_delta") {
+        const v = this.sync.delta(e);
+        if (v === "apply") this.book.apply(e.bids, e.asks);
+        if (v === "gap") this.book.clear();
+        verdicts.push(v);
+      } else if (e.type === "book_snapshot") {
+        const v = this.sync.snapshot(e);
+        if (v.result === "synced") {
+          this.book.clear();
+          this.book.apply(e.bids, e.asks);
+          for (const d of v.apply) this.book.apply(d.bids, d.asks);
+        }
+        verdicts.push(`${v.result}:${v.apply.map((d) => d.last).join(",")}`);
+      }
+    }
+    // Asked again (with backoff) for as long as the book buffers.
+    if (this.sync.state === "buffering") {
+      this.sent.push(...huobiAdapter.book.requestSnapshot!("btcusdt"));
+    }
+    return verdicts;
   }
-  const v = sync.snapshot(snap);
-  assert.equal(v.result, "synced");
-  assert.deepEqual(v.apply.map((x) => x.last), [109409288204, 109409288226]);
-  assert.equal(sync.delta(p.parse(lines[15], 0)[0] as BookDelta), "apply");
-  // prevSeqNum 109409288500 does not follow 109409288253: a gap.
-  assert.equal(sync.delta(p.parse(lines[21], 0)[0] as BookDelta), "gap");
+}
+
+Deno.test("huobi: mbp.150 sync: buffer, align the req refresh, apply, gap → buffer and ask again", async () => {
+  const lines = (await Deno.readTextFile(TARDIS)).trim().split("\n");
+  const p = huobiAdapter.parser(table(spot("btcusdt", "BTC", "USDT")));
+  const m = new MbpBook();
+  const req = '{"req":"market.btcusdt.mbp.150","id":"btcusdt.r"}';
+  // HTX's procedure: subscribe, cache the increments, ask for the refresh.
+  // seqNums 130, 160, 204, 226 (…109409288xxx) arrive before the reply.
+  for (const i of [16, 17, 18, 19]) {
+    assert.deepEqual(m.feed(p.parse(lines[i], 0)), ["buffered"]);
+  }
+  assert.deepEqual(m.sent, [req, req, req, req]);
+  // The refresh at 160: increments up to 160 are older and dropped; 204
+  // (prevSeqNum 160) and 226 (prevSeqNum 204) are applied on top.
+  assert.deepEqual(m.feed(p.parse(lines[20], 0)), [
+    "synced:109409288204,109409288226",
+  ]);
+  // 253 (prevSeqNum 226; recorded first in the file) follows.
+  assert.deepEqual(m.feed(p.parse(lines[15], 0)), ["apply"]);
+  m.sent.length = 0;
+  // The book worked out by hand: the refresh, then 204, 226 and 253.
+  assert.deepEqual(m.book.bids.top(Infinity), [
+    [9137.67, 4.683547],
+    [9137.35, 0.0089],
+    [9137.17, 0.00606],
+    [9137.06, 0.11],
+    [9135.96, 0.0622], // added by 226
+    [9134.5, 0.002232], // added by 204
+    [9134.4, 0.164064], // added by 204
+    [9131.7, 0.007665], // added by 226
+  ]);
+  assert.deepEqual(m.book.asks.top(Infinity), [
+    [9137.68, 0.190075],
+    [9137.75, 0.01],
+    [9138.23, 0.010945],
+    [9138.27, 0.131941],
+    [9138.47, 0.003],
+    // 9138.6 and 9138.61 deleted by 204
+    [9138.62, 0.0074],
+    [9138.67, 0.036178], // 204, 226, then 253
+    [9144, 0.069238], // 204 then 226
+    [9145.4, 0.030582], // 226
+    [9146.18, 0.132209], // 226
+    [9146.84, 1], // 204; 9146.9 added by 204, deleted by 226
+  ]);
+  assert.equal(m.book.crossed(), false);
+  // An increment with nothing changed (both sides empty, as the 150-level
+  // feed pushes every 100 ms) still moves the sequence.
+  const empty = (seq: number, prev: number) =>
+    JSON.stringify({
+      ch: "market.btcusdt.mbp.150",
+      ts: 1593561601200,
+      tick: { seqNum: seq, prevSeqNum: prev, bids: [], asks: [] },
+    });
+  assert.deepEqual(m.feed(p.parse(empty(109409288260, 109409288253), 0)), [
+    "apply",
+  ]);
+  assert.deepEqual(m.sent, []);
+  // 576 links to 500, not 260: a gap. The book is dropped, 576 buffered,
+  // and the refresh asked for again.
+  assert.deepEqual(m.feed(p.parse(lines[21], 0)), ["gap"]);
+  assert.equal(m.sync.state, "buffering");
+  assert.equal(m.book.bids.length + m.book.asks.length, 0);
+  assert.deepEqual(m.sent, [req]);
+  // A hand-made refresh older than the buffered increment (its seqNum 400 is
+  // before 576's prevSeqNum 500): too old, so the request is repeated.
+  const refresh = (seq: number) =>
+    JSON.stringify({
+      id: "btcusdt.r",
+      rep: "market.btcusdt.mbp.150",
+      status: "ok",
+      ts: 1593561601800,
+      data: {
+        seqNum: seq,
+        bids: [[9137.5, 1], [9137.67, 0.5]],
+        asks: [[9137.68, 2], [9137.9, 0.25]],
+      },
+    });
+  assert.deepEqual(m.feed(p.parse(refresh(109409288400), 0)), ["too_old:"]);
+  assert.deepEqual(m.sent, [req, req]);
+  // The hand-made refresh at 500 aligns with 576 (prevSeqNum 500).
+  assert.deepEqual(m.feed(p.parse(refresh(109409288500), 0)), [
+    "synced:109409288576",
+  ]);
+  assert.deepEqual(m.sent, [req, req]);
+  assert.equal(m.sync.lastSeq, 109409288576);
+  assert.deepEqual(m.book.bids.top(Infinity), [
+    [9137.67, 2.389677], // 576
+    [9137.5, 1],
+  ]);
+  assert.deepEqual(m.book.asks.top(Infinity), [
+    [9137.68, 3.691799], // 576
+    [9137.9, 0.25],
+  ]);
+  // A refresh with no increment after it: the next one must link to it.
+  const fresh = new MbpBook();
+  assert.deepEqual(fresh.feed(p.parse(refresh(109409288500), 0)), [
+    "synced:",
+  ]);
+  assert.deepEqual(fresh.feed(p.parse(lines[21], 0)), ["apply"]);
 });
 
 Deno.test("huobi: pings are answered, errors and unreadable frames are malformed", () => {

@@ -22,6 +22,7 @@ import { bybitV2Adapter } from "./bybit_v2.ts";
 import { coinbaseAdapter } from "./coinbase.ts";
 import { coinbaseProAdapter } from "./coinbase_pro.ts";
 import { huobiAdapter } from "./huobi.ts";
+import { huobiStep0Adapter } from "./huobi_step0.ts";
 import { huobiSwapAdapter } from "./huobi_swap.ts";
 import { hyperliquidAdapter } from "./hyperliquid.ts";
 import { krakenAdapter } from "./kraken.ts";
@@ -49,6 +50,7 @@ export const ADAPTERS: ReadonlyMap<string, readonly Adapter[]> = register([
   coinbaseAdapter,
   coinbaseProAdapter,
   huobiAdapter,
+  huobiStep0Adapter,
   huobiSwapAdapter,
   krakenAdapter,
   krakenV1Adapter,
