@@ -188,3 +188,47 @@ Deno.test("bad input: a malformed frame is counted, logged, and the actor surviv
     await replay.stop();
   }
 });
+
+Deno.test("sequence gap: a skipped update id triggers a counted resync, and the book is never served wrong", async () => {
+  // A well-formed diff for NKNUSDT whose U jumps far ahead of the book.
+  const skip = JSON.stringify({
+    stream: "nknusdt@depth@100ms",
+    data: {
+      e: "depthUpdate",
+      E: 1633998513000,
+      s: "NKNUSDT",
+      U: 599869755,
+      u: 599869756,
+      b: [],
+      a: [],
+    },
+  });
+  const replay = await Replay.start(files("BINANCE"), {
+    speed: "max",
+    inject: { binance: [{ afterFrame: 30, text: skip }] },
+    supervisor: quiet,
+  });
+  try {
+    await replay.finished();
+    const dump = await replay.dump(50);
+    const s = dump.stats.binance;
+    assert.equal(s.gaps, 1);
+    assert.ok(s.resyncs >= 1, `resyncs ${s.resyncs}`);
+    // The capture holds no snapshot newer than the gap: NKNUSDT cannot resync
+    // and is reported as buffering with no levels, not as a stale book.
+    const nkn = dump.books.binance.NKNUSDT;
+    assert.equal(nkn.state, "buffering");
+    assert.deepEqual([nkn.bids, nkn.asks], [[], []]);
+    // The other books are untouched and exact.
+    const expected = await rebuildBinance("BINANCE", false);
+    for (const sym of ["BLZETH", "LRCBTC", "RUNEEUR"]) {
+      assert.equal(dump.books.binance[sym].state, "synced");
+      assert.deepEqual(
+        dump.books.binance[sym].bids,
+        expected.get(sym)!.bids.slice(0, 50),
+      );
+    }
+  } finally {
+    await replay.stop();
+  }
+});
