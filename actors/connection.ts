@@ -604,8 +604,11 @@ class Connection {
         [...this.followed.values()].find((x) => x.inst.symbol === symbol)
       : undefined;
     if (!f) {
+      const why = this.followed.size === 0
+        ? ` (instruments not loaded yet: ${this.#lastError || "connecting"})`
+        : "";
       throw new Error(
-        `Symbol ${symbol} is not followed on ${this.#cfg.exchange}`,
+        `Symbol ${symbol} is not followed on ${this.#cfg.exchange}${why}`,
       );
     }
     return {
