@@ -21,7 +21,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson } from "./_common.ts";
+import { parseJson, parseObject } from "./_common.ts";
 
 /** Spread into events of inverse instruments. */
 const INVERSE = { inverse: true } as const;
@@ -87,19 +87,7 @@ export function binanceParser(
 ): Parser {
   return {
     parse(frame: string, recvTs: number): MarketEvent[] {
-      let msg: BinanceFrame;
-      try {
-        msg = JSON.parse(frame);
-      } catch {
-        throw new MalformedFrameError(
-          `Frame is not JSON: ${frame.slice(0, 80)}`,
-        );
-      }
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${frame.slice(0, 80)}`,
-        );
-      }
+      const msg = parseObject<BinanceFrame>(frame);
       const d = (msg.data ?? msg) as BinanceEvent;
       if (typeof d.e !== "string") return []; // subscription ack {"result":null,"id":1}
       const sym = d.e === "forceOrder" ? d.o?.s : d.s;

@@ -15,7 +15,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson, toBase } from "./_common.ts";
+import { frameText, parseJson, parseObject, toBase } from "./_common.ts";
 
 /** Bybit v5 REST origin. */
 export const BYBIT_REST = "https://api.bybit.com";
@@ -181,15 +181,8 @@ export function bybitV5Parser(
 ): Parser {
   return {
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
-      const text = typeof frame === "string"
-        ? frame
-        : new TextDecoder().decode(frame);
-      const msg = parseJson<V5Frame>(text, "Frame");
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${text.slice(0, 80)}`,
-        );
-      }
+      const text = frameText(frame);
+      const msg = parseObject<V5Frame>(text);
       const topic = msg.topic;
       if (typeof topic !== "string") {
         // Op replies: {"success":true,"op":"subscribe"}, the linear pong

@@ -45,3 +45,32 @@ export function toBase(raw: number, price: number, inst: Instrument): number {
     ? raw * inst.contractSize / price
     : raw * inst.contractSize;
 }
+
+/**
+ * The text of a frame; binary frames are decoded as UTF-8.
+ * @param frame a received frame.
+ * @returns its text.
+ */
+export function frameText(frame: string | Uint8Array): string {
+  return typeof frame === "string" ? frame : new TextDecoder().decode(frame);
+}
+
+/**
+ * Parses a frame that must be a JSON object (or array).
+ * @param text the frame's text.
+ * @returns the parsed value.
+ * @throws {MalformedFrameError} when `text` is not JSON or not an object.
+ * @example
+ * ```ts
+ * parseObject<{ e: string }>('{"e":"trade"}').e; // "trade"
+ * ```
+ */
+export function parseObject<T>(text: string): T {
+  const msg = parseJson<T>(text, "Frame");
+  if (msg === null || typeof msg !== "object") {
+    throw new MalformedFrameError(
+      `Frame is not an object: ${text.slice(0, 80)}`,
+    );
+  }
+  return msg;
+}

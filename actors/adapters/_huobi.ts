@@ -30,7 +30,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { toBase } from "./_common.ts";
+import { parseObject, toBase } from "./_common.ts";
 
 /** HTX spot REST origin. */
 export const HUOBI_SPOT_REST = "https://api.huobi.pro";
@@ -350,19 +350,7 @@ export function huobiParser(
     outbox,
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       const text = huobiText(frame);
-      let msg: HuobiFrame;
-      try {
-        msg = JSON.parse(text);
-      } catch {
-        throw new MalformedFrameError(
-          `Frame is not JSON: ${text.slice(0, 80)}`,
-        );
-      }
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${text.slice(0, 80)}`,
-        );
-      }
+      const msg = parseObject<HuobiFrame>(text);
       // Market endpoints ping every 5 s and close the connection after two
       // unanswered pings.
       if (msg.ping !== undefined) {

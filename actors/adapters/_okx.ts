@@ -25,7 +25,7 @@ import {
   type Parser,
   ResyncError,
 } from "./adapter.ts";
-import { toBase } from "./_common.ts";
+import { parseObject, toBase } from "./_common.ts";
 
 /** OKX REST origin. */
 export const OKX_REST = "https://www.okx.com";
@@ -231,19 +231,7 @@ export function okxParser(
       }
       // The keepalive answer is the bare text `pong`, not JSON.
       if (frame === "pong") return [];
-      let msg: OkxFrame;
-      try {
-        msg = JSON.parse(frame);
-      } catch {
-        throw new MalformedFrameError(
-          `Frame is not JSON: ${frame.slice(0, 80)}`,
-        );
-      }
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${frame.slice(0, 80)}`,
-        );
-      }
+      const msg = parseObject<OkxFrame>(frame);
       if (msg.event !== undefined) {
         if (msg.event === "error") {
           throw new MalformedFrameError(

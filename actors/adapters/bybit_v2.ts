@@ -15,7 +15,7 @@ import {
   type Parser,
 } from "./adapter.ts";
 import { BYBIT_REST, bybitCategory, bybitSubscribe } from "./_bybit.ts";
-import { parseJson, toBase } from "./_common.ts";
+import { frameText, parseJson, parseObject, toBase } from "./_common.ts";
 
 const BOOK = "orderBookL2_25";
 
@@ -98,15 +98,8 @@ function v2Expiry(name: string, alias: string): number {
 function bybitV2Parser(instruments: InstrumentTable): Parser {
   return {
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
-      const text = typeof frame === "string"
-        ? frame
-        : new TextDecoder().decode(frame);
-      const msg = parseJson<V2Frame>(text, "Frame");
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${text.slice(0, 80)}`,
-        );
-      }
+      const text = frameText(frame);
+      const msg = parseObject<V2Frame>(text);
       const topic = msg.topic;
       if (typeof topic !== "string") {
         // Acks {"success":true,"request":{…}} and pongs.

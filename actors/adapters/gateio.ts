@@ -27,6 +27,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
+import { parseObject } from "./_common.ts";
 
 const REST = "https://api.gateio.ws";
 
@@ -173,19 +174,7 @@ function gateioParser(instruments: InstrumentTable): Parser {
           `Binary frame of ${frame.length} bytes on a text feed`,
         );
       }
-      let msg: GateFrame;
-      try {
-        msg = JSON.parse(frame);
-      } catch {
-        throw new MalformedFrameError(
-          `Frame is not JSON: ${frame.slice(0, 80)}`,
-        );
-      }
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${frame.slice(0, 80)}`,
-        );
-      }
+      const msg = parseObject<GateFrame>(frame);
       if (msg.error !== undefined && msg.error !== null) {
         throw new MalformedFrameError(
           `Venue error ${msg.error.code} on ${msg.channel}: ${msg.error.message}`,

@@ -16,7 +16,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson } from "./_common.ts";
+import { frameText, parseJson, parseObject } from "./_common.ts";
 
 const REST = "https://api.hyperliquid.xyz";
 
@@ -99,18 +99,11 @@ function hyperliquidParser(instruments: InstrumentTable): Parser {
   const live = new Set<string>();
   return {
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
-      const text = typeof frame === "string"
-        ? frame
-        : new TextDecoder().decode(frame);
+      const text = frameText(frame);
       // The server greets every connection with this plain-text line (the
       // python SDK's websocket_manager skips it too).
       if (text === "Websocket connection established.") return [];
-      const msg = parseJson<HlFrame>(text, "Frame");
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${text.slice(0, 80)}`,
-        );
-      }
+      const msg = parseObject<HlFrame>(text);
       switch (msg.channel) {
         case "l2Book":
           return book(msg.data as HlBook, text, recvTs);

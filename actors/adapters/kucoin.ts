@@ -20,7 +20,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson } from "./_common.ts";
+import { parseJson, parseObject } from "./_common.ts";
 
 const REST = "https://api.kucoin.com";
 /** KuCoin's success code on every REST body. */
@@ -130,12 +130,7 @@ function kucoinParser(instruments: InstrumentTable): Parser {
           `KuCoin sent a binary frame of ${frame.length} bytes`,
         );
       }
-      const msg = parseJson<KucoinFrame>(frame, "Frame");
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${frame.slice(0, 80)}`,
-        );
-      }
+      const msg = parseObject<KucoinFrame>(frame);
       if (msg.type !== "message") {
         // A refused subscription or a bad request: surfaced, not swallowed.
         if (msg.type === "error") {

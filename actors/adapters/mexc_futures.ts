@@ -20,7 +20,7 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson } from "./_common.ts";
+import { parseJson, parseObject } from "./_common.ts";
 
 const REST = "https://contract.mexc.com";
 const UTF8 = new TextDecoder();
@@ -139,19 +139,7 @@ function mexcFuturesParser(instruments: InstrumentTable): Parser {
           );
         }
       }
-      let msg: FuturesFrame;
-      try {
-        msg = JSON.parse(text);
-      } catch {
-        throw new MalformedFrameError(
-          `Frame is not JSON: ${text.slice(0, 80)}`,
-        );
-      }
-      if (msg === null || typeof msg !== "object") {
-        throw new MalformedFrameError(
-          `Frame is not an object: ${text.slice(0, 80)}`,
-        );
-      }
+      const msg = parseObject<FuturesFrame>(text);
       // pong, rs.sub.* acks, rs.error, tickers and other channels: nothing.
       if (msg.channel !== "push.depth" && msg.channel !== "push.deal") {
         return [];
