@@ -1,7 +1,7 @@
 /**
- * The messages actors exchange: control messages between the supervisor and
- * each actor (zod-checked at both ends), and the data messages actors send
- * each other over linked MessageChannels.
+ * The control messages between the supervisor and each actor, zod-checked at
+ * both ends. Data between actors moves over linked MessageChannels as
+ * columnar batches (`EventBatch` in `batch.ts`, `ColumnBatch` in `heatmap.ts`).
  *
  * Requests carry an `id`; the reply is a `response` with the same id, and
  * errors travel as values (`ok: false`), never as thrown exceptions.
@@ -10,8 +10,6 @@
  */
 
 import { z } from "zod";
-import type { EventBatch } from "./batch.ts";
-import type { ColumnBatch } from "./heatmap.ts";
 
 /** Lifecycle state of an actor as the supervisor sees it. */
 export type ActorState =
@@ -82,9 +80,6 @@ export const FromActor = z.discriminatedUnion("type", [
 ]);
 /** An actor → supervisor message. */
 export type FromActor = z.infer<typeof FromActor>;
-
-/** Data messages on links between actors. */
-export type DataMessage = EventBatch | ColumnBatch;
 
 /**
  * Anything that carries messages: a Worker, a worker's global scope or a
