@@ -62,19 +62,24 @@ export function pipeline(
       )
     ) {
       if (ex.groups && !ex.groups.includes(group)) continue;
-      const id = connectionId(exchange, group);
-      specs.push({
-        id,
-        module: new URL("connection.ts", actors),
-        config: {
-          exchange,
-          ...ex,
-          symbols,
-          group,
-          emitEvents: options.emitEvents ?? false,
-        },
-      });
-      links.push({ name: "events", from: id, to: "aggregator" });
+      // Venues cap subscriptions per connection: spread symbols over several.
+      const per = adapterFor(exchange, ex.apiDate).maxSymbolsPerConnection ??
+        symbols.length;
+      for (let chunk = 0; chunk * per < symbols.length; chunk++) {
+        const id = connectionId(exchange, group, chunk);
+        specs.push({
+          id,
+          module: new URL("connection.ts", actors),
+          config: {
+            exchange,
+            ...ex,
+            symbols: symbols.slice(chunk * per, (chunk + 1) * per),
+            group,
+            emitEvents: options.emitEvents ?? false,
+          },
+        });
+        links.push({ name: "events", from: id, to: "aggregator" });
+      }
     }
   }
   return { specs, links };
@@ -110,10 +115,13 @@ export function connectionGroups(
  * The actor id of one of an exchange's connection actors.
  * @param exchange exchange id.
  * @param group connection group, `""` for venues with one connection.
- * @returns e.g. `conn:binance` or `conn:huobi-swap:linear`.
+ * @param chunk index of the connection within its group (symbols beyond a
+ * venue's per-connection limit go to further connections).
+ * @returns e.g. `conn:binance`, `conn:huobi-swap:linear`, `conn:mexc#2`.
  */
-export function connectionId(exchange: string, group = ""): string {
-  return group ? `conn:${exchange}:${group}` : `conn:${exchange}`;
+export function connectionId(exchange: string, group = "", chunk = 0): string {
+  const base = group ? `conn:${exchange}:${group}` : `conn:${exchange}`;
+  return chunk ? `${base}#${chunk + 1}` : base;
 }
 
 /**
@@ -122,5 +130,6 @@ export function connectionId(exchange: string, group = ""): string {
  * @param exchange exchange id.
  */
 export function isConnectionOf(id: string, exchange: string): boolean {
-  return id === `conn:${exchange}` || id.startsWith(`conn:${exchange}:`);
+  return id === `conn:${exchange}` || id.startsWith(`conn:${exchange}:`) ||
+    id.startsWith(`conn:${exchange}#`);
 }

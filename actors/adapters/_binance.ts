@@ -295,6 +295,9 @@ export function binanceSpotAdapter(options: BinanceSpotOptions): Adapter {
     subscribe: () => [],
     // Binance closes every connection after 24 h.
     maxConnectionAgeMs: 23 * 3600_000,
+    // At most 1024 streams per connection; two per symbol. Fewer keep the
+    // combined-stream URL short.
+    maxSymbolsPerConnection: 200,
     parser: (instruments) => binanceParser(id, instruments),
     book: {
       // First diff: U <= lastUpdateId + 1 <= u; then U == previous u + 1.

@@ -100,6 +100,12 @@ export interface Adapter {
   subscribe(symbols: readonly string[], group?: string): string[];
   /** An application-level ping the venue needs, and its period in ms. */
   readonly keepalive?: { readonly frame: string; readonly intervalMs: number };
+  /**
+   * Most symbols one connection may follow (the venue's subscription or
+   * stream limit per connection); more are spread over further connections.
+   * Absent: no limit.
+   */
+  readonly maxSymbolsPerConnection?: number;
   /** Reconnect before the venue drops a connection of this age, ms. */
   readonly maxConnectionAgeMs?: number;
   /**

@@ -71,6 +71,8 @@ export const binanceDeliveryAdapter: Adapter = {
   subscribe: () => [],
   // Binance closes every connection after 24 h.
   maxConnectionAgeMs: 23 * 3600_000,
+  // At most 200 streams per connection; three per symbol.
+  maxSymbolsPerConnection: 66,
   parser: (instruments) => binanceParser("binance-delivery", instruments),
   book: {
     // As USD-M: first diff U <= lastUpdateId <= u; then pu == previous u.

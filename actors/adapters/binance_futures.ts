@@ -51,6 +51,8 @@ export const binanceFuturesAdapter: Adapter = {
     ),
   subscribe: () => [],
   maxConnectionAgeMs: 23 * 3600_000,
+  // At most 200 streams per connection; three per symbol.
+  maxSymbolsPerConnection: 66,
   parser: (instruments) => binanceParser("binance-futures", instruments),
   book: {
     // First diff: U <= lastUpdateId <= u; then pu == previous u.

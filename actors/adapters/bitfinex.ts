@@ -75,6 +75,9 @@ export const bitfinexAdapter: Adapter = {
     return out;
   },
   url: () => "wss://api-pub.bitfinex.com/ws/2",
+  // Bitfinex allows about 25 channel subscriptions per connection; each
+  // symbol takes two (book, trades) and the liquidation feed one.
+  maxSymbolsPerConnection: 12,
   subscribe(symbols: readonly string[]): string[] {
     const frames = [
       // Sent first so every later message carries the sequence and timestamp.

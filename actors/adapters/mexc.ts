@@ -74,6 +74,8 @@ export const mexcAdapter: Adapter = {
     ),
   // The server drops a connection that has carried no data for a minute.
   keepalive: { frame: `{"method":"PING"}`, intervalMs: 20_000 },
+  // At most 30 subscriptions per connection; two per symbol (depth, deals).
+  maxSymbolsPerConnection: 15,
   // A connection is valid for at most 24 h.
   maxConnectionAgeMs: 23 * 3600_000,
   parser: (instruments) => mexcParser(instruments),
