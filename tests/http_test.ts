@@ -28,6 +28,14 @@ Deno.test("http: book, exchanges, metrics, health and the heatmap stream on a re
       const res2 = await app.request("/api/v1/heatmap/stream?symbol=nkn");
       assert.equal(res2.status, 400);
       assert.match((await res2.json()).error, /symbol must look like BTC-USDT/);
+      const res3 = await app.request(
+        "/api/v1/heatmap/stream?symbol=NKN-USDT&exchanges=binance,nowhere",
+      );
+      assert.equal(res3.status, 400);
+      assert.match(
+        (await res3.json()).error,
+        /exchanges must be a comma list of: binance/,
+      );
     });
 
     await t.step("the book is the exact L2 book, best first", async () => {

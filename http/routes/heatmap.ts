@@ -25,9 +25,15 @@ export function heatmapRoutes(deps: AppDeps) {
       /^[A-Z0-9]+-[A-Z0-9]+$/,
       "symbol must look like BTC-USDT",
     ),
-    exchanges: z.string().optional().transform((s) =>
-      s ? s.split(",").map((x) => x.trim()).filter(Boolean) : null
-    ),
+    exchanges: z.string().optional()
+      .transform((s) =>
+        s ? s.split(",").map((x) => x.trim()).filter(Boolean) : null
+      )
+      .refine(
+        (list) =>
+          list === null || list.every((e) => deps.exchanges.includes(e)),
+        `exchanges must be a comma list of: ${deps.exchanges.join(", ")}`,
+      ),
   });
   return new Hono()
     .get("/symbols", (c) => c.json({ symbols: deps.hub.symbols() }))
