@@ -395,22 +395,40 @@ class Connection {
     // `snapshots`: the next message is a full book.
   }
 
+  /**
+   * Gets a snapshot for a buffering book until one aligns: over REST, or by
+   * asking over the socket (`requestSnapshot`; the reply arrives as an event).
+   */
   async #fetchSnapshot(f: Followed): Promise<void> {
     const { snapshotUrl, parseSnapshot, requestSnapshot } = this.#ad.book;
-    if (f.fetching) return;
-    if (requestSnapshot) return this.#requestSnapshot(f, requestSnapshot);
-    if (!snapshotUrl || !parseSnapshot) return;
+    if (f.fetching || !(requestSnapshot || (snapshotUrl && parseSnapshot))) {
+      return;
+    }
     f.fetching = true;
     const signal = this.#abort.signal;
+    const sym = f.inst.exchangeSymbol;
     try {
       for (
         let attempt = 0;
         !signal.aborted && f.sync.state === "buffering";
         attempt++
       ) {
+        if (requestSnapshot) {
+          if (this.#send) {
+            for (const fr of requestSnapshot(sym)) this.#send(fr);
+          }
+          await sleep(
+            backoffDelay(attempt, { baseMs: 1000, maxMs: 10_000 }),
+            signal,
+          );
+          continue;
+        }
         try {
-          const body = await this.#get(snapshotUrl(f.inst.exchangeSymbol));
-          const snap = parseSnapshot(body, Date.now(), f.inst);
+          const snap = parseSnapshot!(
+            await this.#get(snapshotUrl!(sym)),
+            Date.now(),
+            f.inst,
+          );
           const v = f.sync.snapshot(snap);
           if (v.result === "synced") {
             this.#applySnapshot(f, snap, v.apply);
@@ -419,45 +437,17 @@ class Connection {
           this.counters.resyncs++;
           this.#ctx.log(
             "warn",
-            `${this.#cfg.exchange} ${f.inst.exchangeSymbol}: snapshot ${v.result}, refetching`,
+            `${this.#cfg.exchange} ${sym}: snapshot ${v.result}, refetching`,
           );
         } catch (e) {
           if (signal.aborted) return;
           this.#ctx.log(
             "warn",
-            `${this.#cfg.exchange} ${f.inst.exchangeSymbol}: snapshot failed (${
-              errorText(e)
-            })`,
+            `${this.#cfg.exchange} ${sym}: snapshot failed (${errorText(e)})`,
           );
         }
         await sleep(
           backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }),
-          signal,
-        );
-      }
-    } finally {
-      f.fetching = false;
-    }
-  }
-
-  /** Asks for a snapshot over the socket until one aligns (the reply is an event). */
-  async #requestSnapshot(
-    f: Followed,
-    frames: (symbol: string) => string[],
-  ): Promise<void> {
-    f.fetching = true;
-    const signal = this.#abort.signal;
-    try {
-      for (
-        let attempt = 0;
-        !signal.aborted && f.sync.state === "buffering";
-        attempt++
-      ) {
-        if (this.#send) {
-          for (const fr of frames(f.inst.exchangeSymbol)) this.#send(fr);
-        }
-        await sleep(
-          backoffDelay(attempt, { baseMs: 1000, maxMs: 10_000 }),
           signal,
         );
       }
