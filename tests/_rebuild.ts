@@ -7,6 +7,8 @@
  * @module
  */
 
+import { CAPTURES } from "./_replay.ts";
+
 /** A rebuilt book: sorted `[price, size]` pairs, best first, and the last update id. */
 export interface Rebuilt {
   bids: [number, number][];
@@ -14,9 +16,6 @@ export interface Rebuilt {
   lastSequence: number;
   gaps: number;
 }
-
-/** Directory of the shared cryptofeed captures, relative to the repo root. */
-export const CAPTURES = "../shared/data/captures/cryptofeed";
 
 /**
  * Rebuilds every book of a Binance capture.

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { createApp } from "../http/app.ts";
 import type { ColumnPayload } from "../runtime/hub.ts";
 import { Replay } from "../runtime/replay.ts";
-import { CAPTURES, rebuildBinance } from "./_rebuild.ts";
+import { rebuildBinance } from "./_rebuild.ts";
+import { CAPTURES } from "./_replay.ts";
 
 Deno.test("http: book, exchanges, metrics, health and the heatmap stream on a replay", async (t) => {
   const replay = await Replay.start(

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CAPTURES } from "./_rebuild.ts";
+import { CAPTURES } from "./_replay.ts";
 
 Deno.test("replay CLI: all captures at once dump synced books and log every applied event", async () => {
   const files: string[] = [];

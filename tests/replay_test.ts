@@ -9,10 +9,8 @@ import assert from "node:assert/strict";
 import { connectionId } from "../runtime/pipeline.ts";
 import { Replay } from "../runtime/replay.ts";
 import { bucketOf, type Column } from "../runtime/heatmap.ts";
-import { CAPTURES, rebuildBinance } from "./_rebuild.ts";
-
-const files = (prefix: string) =>
-  ["0", "http.0.0", "ws.1.0"].map((s) => `${CAPTURES}/${prefix}.${s}`);
+import { rebuildBinance } from "./_rebuild.ts";
+import { assertCleanReplay, captureFiles as files } from "./_replay.ts";
 const quiet = { onLog: () => {} };
 
 /** Asserts every dumped book equals the independent rebuild, level by level. */
@@ -54,21 +52,10 @@ Deno.test("capture replay: BINANCE and BINANCE_FUTURES books are exact with zero
       "BINANCE_FUTURES",
       true,
     );
-    for (
-      const [ex, s] of [["binance", spot.stats.binance], [
-        "binance-futures",
-        fut.stats["binance-futures"],
-      ]] as const
-    ) {
-      assert.equal(s.gaps, 0, `${ex} gaps`);
-      assert.equal(s.resyncs, 0, `${ex} resyncs`);
-      assert.equal(s.malformed, 0, `${ex} malformed`);
-    }
-    // Every recorded frame but the open line reached the actor.
-    assert.equal(
-      spot.stats.binance.frames,
-      replay.sims.get("binance")!.framesSent,
-    );
+    // Zero gaps, resyncs, checksum failures and malformed frames; every
+    // recorded frame but the open lines reached the actors.
+    assertCleanReplay(replay, spot, "binance");
+    assertCleanReplay(replay, fut, "binance-futures");
     // cryptofeed's own counts on the same captures (expected_callback_counts.json):
     // one L2 update per applied snapshot or delta, one trade per aggTrade.
     assert.equal(spot.stats.binance.bookUpdates, 176);

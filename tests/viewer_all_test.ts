@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../http/app.ts";
 import { Replay } from "../runtime/replay.ts";
 import { launchChromium } from "./_browser.ts";
-import { CAPTURES } from "./_rebuild.ts";
+import { CAPTURES } from "./_replay.ts";
 
 Deno.test("viewer: a replay of all captures serves a consolidated heatmap with exchange toggles", async () => {
   const files: string[] = [];

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../http/app.ts";
 import { Replay } from "../runtime/replay.ts";
 import { launchChromium } from "./_browser.ts";
-import { CAPTURES } from "./_rebuild.ts";
+import { CAPTURES } from "./_replay.ts";
 
 Deno.test("viewer: Chromium shows a live heatmap with non-empty cells during a replay", async () => {
   const replay = await Replay.start(
