@@ -6,9 +6,9 @@ COPY actors actors
 COPY runtime runtime
 COPY http http
 COPY ui ui
-RUN deno install --frozen && deno cache runtime/main.ts actors/*.ts
+RUN deno install --frozen && deno cache http/cli/start.ts actors/*.ts actors/connection/mod.ts
 # Bundle the viewer once at build time so `deno bundle` has its esbuild cached.
-RUN deno eval --config deno.json 'import { buildUi } from "./ui/build.ts"; await buildUi();'
+RUN deno eval --config deno.json 'import { buildUi } from "./http/bundle.ts"; await buildUi();'
 ENV HOST=0.0.0.0 PORT=8080
 EXPOSE 8080
 CMD ["task", "start"]

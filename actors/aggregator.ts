@@ -16,9 +16,9 @@ import {
   type EventBatch,
   Kind,
   type SymbolRef,
-} from "../runtime/batch.ts";
-import { OrderBook } from "../runtime/book.ts";
-import { consolidationKey } from "../runtime/consolidate.ts";
+} from "./market/batch.ts";
+import { OrderBook } from "./market/book.ts";
+import { consolidationKey } from "./market/consolidate.ts";
 import {
   bucketOf,
   type ColumnInit,
@@ -26,7 +26,7 @@ import {
   defaultBucketSize,
   encodeColumns,
   sampleBook,
-} from "../runtime/heatmap.ts";
+} from "./market/heatmap.ts";
 
 /** Config of the aggregator. */
 export const AggregatorConfig = z.object({

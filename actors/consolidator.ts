@@ -8,14 +8,14 @@
  */
 
 import { type ActorContext, runActor } from "../runtime/actor.ts";
-import { mergeColumns } from "../runtime/consolidate.ts";
+import { mergeColumns } from "./market/consolidate.ts";
 import {
   type Column,
   type ColumnBatch,
   type ColumnInit,
   decodeColumns,
   encodeColumns,
-} from "../runtime/heatmap.ts";
+} from "./market/heatmap.ts";
 
 /**
  * Adds one consolidated column per key to a tick's columns.

@@ -8,10 +8,10 @@
  */
 
 import { adapterFor, ADAPTERS } from "../actors/adapters/mod.ts";
-import { resolveSymbols } from "../actors/symbols.ts";
-import { OrderBook } from "../runtime/book.ts";
-import { type Capture, readCaptures } from "../runtime/capture.ts";
-import { captureSymbols } from "../runtime/replay.ts";
+import { resolveSymbols } from "../actors/market/symbols.ts";
+import { OrderBook } from "../actors/market/book.ts";
+import { type Capture, readCaptures } from "../actors/capture/capture.ts";
+import { captureSymbols } from "../actors/system/capture_replay.ts";
 
 const DIR = new URL("../../shared/data/captures/cryptofeed/", import.meta.url);
 const MIN_SECONDS = 1;

@@ -11,10 +11,10 @@
 
 import { binanceAdapter } from "../actors/adapters/binance.ts";
 import { Aggregator, AggregatorConfig } from "../actors/aggregator.ts";
-import { BatchBuilder, Kind } from "../runtime/batch.ts";
-import { OrderBook } from "../runtime/book.ts";
-import { BookSync } from "../runtime/book_sync.ts";
-import type { Instrument } from "../runtime/events.ts";
+import { BatchBuilder, Kind } from "../actors/market/batch.ts";
+import { OrderBook } from "../actors/market/book.ts";
+import { BookSync } from "../actors/market/book_sync.ts";
+import type { Instrument } from "../actors/market/events.ts";
 
 const FRAMES = Number(Deno.args[0] ?? 200_000);
 const inst: Instrument = {

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { HeatmapHub } from "../runtime/hub.ts";
-import type { Metrics } from "../runtime/metrics.ts";
+import type { HeatmapHub } from "../actors/system/hub.ts";
+import type { Metrics } from "../actors/system/metrics.ts";
 import type { ActorInfo } from "../runtime/supervisor.ts";
 
 /** Services the routes read. */

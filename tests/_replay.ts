@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Replay, ReplayDump } from "../runtime/replay.ts";
+import type { Replay, ReplayDump } from "../actors/system/capture_replay.ts";
 
 /** Directory of the shared cryptofeed captures, relative to the repo root. */
 export const CAPTURES = "../shared/data/captures/cryptofeed";

@@ -5,8 +5,8 @@
 
 import assert from "node:assert/strict";
 import { createApp } from "../http/app.ts";
-import type { ColumnPayload } from "../runtime/hub.ts";
-import { Replay } from "../runtime/replay.ts";
+import type { ColumnPayload } from "../actors/system/hub.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
 import { rebuildBinance } from "./_rebuild.ts";
 import { CAPTURES } from "./_replay.ts";
 
@@ -15,7 +15,7 @@ Deno.test("http: book, exchanges, metrics, health and the heatmap stream on a re
     ["0", "http.0.0", "ws.1.0"].map((s) => `${CAPTURES}/BINANCE.${s}`),
     { speed: "max", tickMs: 100, supervisor: { onLog: () => {} } },
   );
-  const app = createApp(replay.coby.deps);
+  const app = createApp(replay.coby);
   try {
     await replay.finished();
 

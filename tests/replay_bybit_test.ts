@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { connectionId } from "../runtime/pipeline.ts";
-import { Replay } from "../runtime/replay.ts";
+import { connectionId } from "../actors/system/topology.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
 import { assertCleanReplay, captureFiles } from "./_replay.ts";
 
 const FILES = captureFiles("BYBIT");

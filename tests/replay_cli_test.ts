@@ -17,7 +17,7 @@ Deno.test("replay CLI: all captures at once dump synced books and log every appl
       args: [
         "run",
         "-A",
-        "runtime/replay_cli.ts",
+        "http/cli/replay.ts",
         ...files,
         "--speed",
         "max",

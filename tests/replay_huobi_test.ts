@@ -20,8 +20,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { DumpBook } from "../runtime/replay.ts";
-import { Replay } from "../runtime/replay.ts";
+import type { DumpBook } from "../actors/system/capture_replay.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
 import { assertCleanReplay } from "./_replay.ts";
 
 const DIR = "../shared/data/captures/cryptofeed";

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
-import { Replay, type ReplayDump } from "../runtime/replay.ts";
+import { Replay, type ReplayDump } from "../actors/system/capture_replay.ts";
 import { assertCleanReplay, captureFiles, CAPTURES } from "./_replay.ts";
 
 const FILES = captureFiles("KRAKEN");

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
-import { Replay } from "../runtime/replay.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
 import { assertCleanReplay, captureFiles } from "./_replay.ts";
 
 const FILES = captureFiles("OKX");

@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import protobuf from "protobufjs";
-import { Replay } from "../runtime/replay.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
 
 const T0 = 1_700_000_000; // capture time, epoch seconds
 

@@ -6,9 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { connectionId } from "../runtime/pipeline.ts";
-import { Replay } from "../runtime/replay.ts";
-import { bucketOf, type Column } from "../runtime/heatmap.ts";
+import { connectionId } from "../actors/system/topology.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
+import { bucketOf, type Column } from "../actors/market/heatmap.ts";
 import { rebuildBinance } from "./_rebuild.ts";
 import { assertCleanReplay, captureFiles as files } from "./_replay.ts";
 const quiet = { onLog: () => {} };

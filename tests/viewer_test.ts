@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createApp } from "../http/app.ts";
-import { Replay } from "../runtime/replay.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
 import { launchChromium } from "./_browser.ts";
 import { CAPTURES } from "./_replay.ts";
 
@@ -17,7 +17,7 @@ Deno.test("viewer: Chromium shows a live heatmap with non-empty cells during a r
   );
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {} },
-    createApp(replay.coby.deps).fetch,
+    createApp(replay.coby).fetch,
   );
   const browser = await launchChromium();
   try {

@@ -14,7 +14,7 @@ import type {
   Instrument,
   Levels,
   MarketEvent,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import {
   type Adapter,
   type InstrumentTable,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Instrument } from "../../runtime/events.ts";
+import type { Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 
 /**

@@ -24,7 +24,7 @@ import type {
   Liquidation,
   MarketEvent,
   Trade,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import {
   type InstrumentTable,
   MalformedFrameError,

@@ -10,8 +10,8 @@
  */
 
 import { crc32 } from "node:zlib";
-import type { BookSide, OrderBook } from "../../runtime/book.ts";
-import type { Instrument } from "../../runtime/events.ts";
+import type { BookSide, OrderBook } from "../market/book.ts";
+import type { Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 
 /** Kraken's REST origin. */

@@ -2,18 +2,18 @@
  * The contract every exchange adapter fulfils. Adapters are pure: frames in,
  * normalized events out. They open no sockets, fetch nothing, set no timers and
  * never read the clock; the receive time is passed in. Connection handling
- * lives in `actors/connection.ts`.
+ * lives in `actors/connection/`.
  *
  * @module
  */
 
-import type { OrderBook } from "../../runtime/book.ts";
-import type { SyncRule } from "../../runtime/book_sync.ts";
+import type { OrderBook } from "../market/book.ts";
+import type { SyncRule } from "../market/book_sync.ts";
 import type {
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 
 /** Thrown by a parser for a frame it cannot read; the frame is counted as malformed. */
 export class MalformedFrameError extends Error {

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import { BookSync } from "../../runtime/book_sync.ts";
-import type {
-  BookDelta,
-  Instrument,
-  MarketEvent,
-} from "../../runtime/events.ts";
+import { BookSync } from "../market/book_sync.ts";
+import type { BookDelta, Instrument, MarketEvent } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { binanceDeliveryAdapter } from "./binance_delivery.ts";
 import { binanceFuturesAdapter } from "./binance_futures.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Instrument, MarketEvent } from "../../runtime/events.ts";
+import type { Instrument, MarketEvent } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { binanceAdapter } from "./binance.ts";
 import { binanceFuturesAdapter } from "./binance_futures.ts";

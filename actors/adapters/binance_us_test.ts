@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import { BookSync } from "../../runtime/book_sync.ts";
-import type {
-  BookDelta,
-  Instrument,
-  MarketEvent,
-} from "../../runtime/events.ts";
+import { BookSync } from "../market/book_sync.ts";
+import type { BookDelta, Instrument, MarketEvent } from "../market/events.ts";
 import { binanceAdapter } from "./binance.ts";
 import { binanceUsAdapter } from "./binance_us.ts";
 

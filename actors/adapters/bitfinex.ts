@@ -11,13 +11,13 @@
  */
 
 import { crc32 } from "node:zlib";
-import type { OrderBook } from "../../runtime/book.ts";
+import type { OrderBook } from "../market/book.ts";
 import type {
   Instrument,
   Levels,
   Market,
   MarketEvent,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import {
   type Adapter,
   type InstrumentTable,

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
-import { OrderBook } from "../../runtime/book.ts";
+import { OrderBook } from "../market/book.ts";
 import type {
   BookDelta,
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
-import { resolveSymbols } from "../symbols.ts";
+} from "../market/events.ts";
+import { resolveSymbols } from "../market/symbols.ts";
 import { MalformedFrameError, ResyncError } from "./adapter.ts";
 import { bitfinexAdapter } from "./bitfinex.ts";
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Instrument } from "../../runtime/events.ts";
+import type { Instrument } from "../market/events.ts";
 import type { Adapter } from "./adapter.ts";
 import {
   BYBIT_REST,

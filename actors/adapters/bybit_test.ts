@@ -10,9 +10,9 @@
 
 import assert from "node:assert/strict";
 import { inflateRawSync } from "node:zlib";
-import { OrderBook } from "../../runtime/book.ts";
-import { BookSync } from "../../runtime/book_sync.ts";
-import type { Instrument, MarketEvent, Trade } from "../../runtime/events.ts";
+import { OrderBook } from "../market/book.ts";
+import { BookSync } from "../market/book_sync.ts";
+import type { Instrument, MarketEvent, Trade } from "../market/events.ts";
 import { type InstrumentTable, MalformedFrameError } from "./adapter.ts";
 import { bybitAdapter } from "./bybit.ts";
 import { bybitSpotAdapter } from "./bybit_spot.ts";

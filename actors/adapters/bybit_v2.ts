@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Instrument, Levels, MarketEvent } from "../../runtime/events.ts";
+import type { Instrument, Levels, MarketEvent } from "../market/events.ts";
 import {
   type Adapter,
   type InstrumentTable,

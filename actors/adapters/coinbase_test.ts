@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Instrument, MarketEvent } from "../../runtime/events.ts";
+import type { Instrument, MarketEvent } from "../market/events.ts";
 import { MalformedFrameError, ResyncError } from "./adapter.ts";
 import { coinbaseAdapter } from "./coinbase.ts";
 import { coinbaseProAdapter } from "./coinbase_pro.ts";

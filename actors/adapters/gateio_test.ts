@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { BookSync } from "../../runtime/book_sync.ts";
+import { BookSync } from "../market/book_sync.ts";
 import type {
   BookDelta,
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { gateioAdapter } from "./gateio.ts";
 

@@ -25,7 +25,7 @@
  * @module
  */
 
-import type { Instrument } from "../../runtime/events.ts";
+import type { Instrument } from "../market/events.ts";
 import type { Adapter } from "./adapter.ts";
 import { huobiMetadata, huobiParser } from "./_huobi.ts";
 

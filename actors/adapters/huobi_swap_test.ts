@@ -14,14 +14,14 @@
 
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { BookSync } from "../../runtime/book_sync.ts";
-import { parseCaptureText, type RecvRecord } from "../../runtime/capture.ts";
+import { BookSync } from "../market/book_sync.ts";
+import { parseCaptureText, type RecvRecord } from "../capture/capture.ts";
 import type {
   BookDelta,
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { huobiSwapAdapter } from "./huobi_swap.ts";
 

@@ -10,14 +10,14 @@
  */
 
 import assert from "node:assert/strict";
-import { OrderBook } from "../../runtime/book.ts";
-import { BookSync } from "../../runtime/book_sync.ts";
-import { parseCaptureText, type RecvRecord } from "../../runtime/capture.ts";
+import { OrderBook } from "../market/book.ts";
+import { BookSync } from "../market/book_sync.ts";
+import { parseCaptureText, type RecvRecord } from "../capture/capture.ts";
 import type {
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { huobiAdapter } from "./huobi.ts";
 import { huobiStep0Adapter } from "./huobi_step0.ts";

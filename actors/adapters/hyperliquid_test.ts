@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { MarketEvent } from "../../runtime/events.ts";
+import type { MarketEvent } from "../market/events.ts";
 import { type InstrumentTable, MalformedFrameError } from "./adapter.ts";
 import { hyperliquidAdapter } from "./hyperliquid.ts";
 

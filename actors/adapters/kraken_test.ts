@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { OrderBook } from "../../runtime/book.ts";
+import { OrderBook } from "../market/book.ts";
 import type {
   BookDelta,
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { adapterFor } from "./mod.ts";
 import { krakenAdapter } from "./kraken.ts";

@@ -21,7 +21,7 @@ import type {
   Levels,
   MarketEvent,
   Trade,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import {
   type Adapter,
   type InstrumentTable,

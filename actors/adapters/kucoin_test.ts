@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { BookSync } from "../../runtime/book_sync.ts";
+import { BookSync } from "../market/book_sync.ts";
 import type {
   BookDelta,
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
-import { resolveSymbols } from "../symbols.ts";
+} from "../market/events.ts";
+import { resolveSymbols } from "../market/symbols.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { kucoinAdapter } from "./kucoin.ts";
 

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { BookSync } from "../../runtime/book_sync.ts";
-import type {
-  BookDelta,
-  Instrument,
-  MarketEvent,
-} from "../../runtime/events.ts";
+import { BookSync } from "../market/book_sync.ts";
+import type { BookDelta, Instrument, MarketEvent } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { mexcFuturesAdapter } from "./mexc_futures.ts";
 

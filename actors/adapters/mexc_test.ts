@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import protobuf from "protobufjs";
-import { BookSync } from "../../runtime/book_sync.ts";
-import { OrderBook } from "../../runtime/book.ts";
+import { BookSync } from "../market/book_sync.ts";
+import { OrderBook } from "../market/book.ts";
 import type {
   BookDelta,
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
+} from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { mexcAdapter } from "./mexc.ts";
 import { MEXC_PUSH_DESCRIPTOR } from "./mexc_proto/descriptor.ts";

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { OrderBook } from "../../runtime/book.ts";
-import { BookSync } from "../../runtime/book_sync.ts";
+import { OrderBook } from "../market/book.ts";
+import { BookSync } from "../market/book_sync.ts";
 import type {
   BookDelta,
   BookSnapshot,
   Instrument,
   MarketEvent,
-} from "../../runtime/events.ts";
-import { resolveSymbols } from "../symbols.ts";
+} from "../market/events.ts";
+import { resolveSymbols } from "../market/symbols.ts";
 import { MalformedFrameError, ResyncError } from "./adapter.ts";
 import { adapterFor } from "./mod.ts";
 import { okxAdapter } from "./okx.ts";

@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
-import { isConnectionOf } from "../../runtime/pipeline.ts";
+import { isConnectionOf } from "../../actors/system/topology.ts";
 import type { AppDeps } from "../deps.ts";
 import { validate } from "../validate.ts";
 

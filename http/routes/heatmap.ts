@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import type { ColumnPayload } from "../../runtime/hub.ts";
+import type { ColumnPayload } from "../../actors/system/hub.ts";
 import type { AppDeps } from "../deps.ts";
 import { validate } from "../validate.ts";
 

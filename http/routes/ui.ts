@@ -6,7 +6,7 @@
  */
 
 import { Hono } from "hono";
-import { buildUi, INDEX_HTML } from "../../ui/build.ts";
+import { buildUi, INDEX_HTML } from "../bundle.ts";
 
 /**
  * Viewer routes.

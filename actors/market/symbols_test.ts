@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { binanceFuturesAdapter } from "./adapters/binance_futures.ts";
+import { binanceFuturesAdapter } from "../adapters/binance_futures.ts";
 import { resolveSymbols } from "./symbols.ts";
 
 const CAPTURES = "../shared/data/captures/cryptofeed";

@@ -7,12 +7,12 @@
  * @module
  */
 
-import { adapterFor } from "../actors/adapters/mod.ts";
+import { adapterFor } from "../adapters/mod.ts";
 import type { Config } from "./config.ts";
-import type { ChildSpec, LinkSpec } from "./supervisor.ts";
+import type { ChildSpec, LinkSpec } from "../../runtime/supervisor.ts";
 
-/** Options for {@link pipeline}. */
-export interface PipelineOptions {
+/** Options for {@link topology}. */
+export interface TopologyOptions {
   /**
    * Emit every applied event as NDJSON on the connection actors' `events` channel.
    * @default false
@@ -26,11 +26,11 @@ export interface PipelineOptions {
  * @param options extra actor settings.
  * @returns the specs in start order and their links.
  */
-export function pipeline(
+export function topology(
   cfg: Config,
-  options: PipelineOptions = {},
+  options: TopologyOptions = {},
 ): { specs: ChildSpec[]; links: LinkSpec[] } {
-  const actors = new URL("../actors/", import.meta.url);
+  const actors = new URL("../", import.meta.url);
   const specs: ChildSpec[] = [
     {
       id: "consolidator",
@@ -69,7 +69,7 @@ export function pipeline(
         const id = connectionId(exchange, group, chunk);
         specs.push({
           id,
-          module: new URL("connection.ts", actors),
+          module: new URL("connection/mod.ts", actors),
           config: {
             exchange,
             ...ex,

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { createApp } from "../http/app.ts";
-import { startCoby } from "./coby.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { createApp } from "../app.ts";
+import { startCoby } from "../../actors/system/start.ts";
+import { ConfigError, loadConfig } from "../../actors/system/config.ts";
 
 if (import.meta.main) {
   try {
@@ -20,7 +20,7 @@ if (import.meta.main) {
         onListen: ({ hostname, port }) =>
           console.log(`coby listening on http://${hostname}:${port}/`),
       },
-      createApp(coby.deps).fetch,
+      createApp(coby).fetch,
     );
     const shutdown = async () => {
       console.log("coby: shutting down");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { binanceFuturesAdapter } from "../actors/adapters/binance_futures.ts";
+import { binanceFuturesAdapter } from "../adapters/binance_futures.ts";
 import { BookSync } from "./book_sync.ts";
 import type { BookDelta, Instrument } from "./events.ts";
 

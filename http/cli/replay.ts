@@ -10,8 +10,8 @@
 
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { createApp } from "../http/app.ts";
-import { Replay } from "./replay.ts";
+import { createApp } from "../app.ts";
+import { Replay } from "../../actors/system/capture_replay.ts";
 
 const Args = z.object({
   speed: z.union([z.literal("max"), z.coerce.number().positive()]).default(1),
@@ -99,7 +99,7 @@ if (import.meta.main) {
       onListen: ({ port }) =>
         console.log(`coby replay viewer on http://127.0.0.1:${port}/`),
     },
-    createApp(replay.coby.deps).fetch,
+    createApp(replay.coby).fetch,
   );
   await replay.finished(24 * 3600_000);
   console.log(

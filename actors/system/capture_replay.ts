@@ -7,12 +7,12 @@
  * @module
  */
 
-import { type Capture, readCaptures } from "./capture.ts";
-import { type Coby, startCoby, type StartOptions } from "./coby.ts";
+import { type Capture, readCaptures } from "../capture/capture.ts";
+import { type Coby, startCoby, type StartOptions } from "./start.ts";
 import { parseConfig } from "./config.ts";
-import { adapterFor } from "../actors/adapters/mod.ts";
-import { connectionGroups, isConnectionOf } from "./pipeline.ts";
-import { ExchangeSimulator, type Injection } from "./simulator.ts";
+import { adapterFor } from "../adapters/mod.ts";
+import { connectionGroups, isConnectionOf } from "./topology.ts";
+import { ExchangeSimulator, type Injection } from "../capture/simulator.ts";
 
 /** Options for {@link startReplay}. */
 export interface ReplayOptions extends StartOptions {

@@ -34,8 +34,8 @@ export const INDEX_HTML: string = `<!doctype html>
 </html>
 `;
 
-const ENTRY = new URL("./app.tsx", import.meta.url);
-const OWN_CSS = new URL("./style.css", import.meta.url);
+const ENTRY = new URL("../ui/app.tsx", import.meta.url);
+const OWN_CSS = new URL("../ui/style.css", import.meta.url);
 const ROOT = new URL("../", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
 const UPLOT_CSS = new URL(

@@ -12,22 +12,22 @@
  */
 
 import { z } from "zod";
-import { type ActorContext, runActor } from "../runtime/actor.ts";
-import { backoffDelay, sleep } from "../runtime/backoff.ts";
-import { BatchBuilder, Kind } from "../runtime/batch.ts";
-import { OrderBook } from "../runtime/book.ts";
-import { BookSync } from "../runtime/book_sync.ts";
+import { type ActorContext, runActor } from "../../runtime/actor.ts";
+import { backoffDelay, sleep } from "../../runtime/backoff.ts";
+import { BatchBuilder, Kind } from "../market/batch.ts";
+import { OrderBook } from "../market/book.ts";
+import { BookSync } from "../market/book_sync.ts";
 import type {
   BookDelta,
   BookSnapshot,
   Instrument,
   Levels,
   MarketEvent,
-} from "../runtime/events.ts";
-import { type Adapter, type Parser, ResyncError } from "./adapters/adapter.ts";
-import { adapterFor } from "./adapters/mod.ts";
-import { resolveSymbols } from "./symbols.ts";
-import { runSocket } from "./ws_client.ts";
+} from "../market/events.ts";
+import { type Adapter, type Parser, ResyncError } from "../adapters/adapter.ts";
+import { adapterFor } from "../adapters/mod.ts";
+import { resolveSymbols } from "../market/symbols.ts";
+import { runSocket } from "./socket.ts";
 
 /** Config of a connection actor. */
 export const ConnectionConfig = z.object({

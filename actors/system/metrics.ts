@@ -13,7 +13,7 @@ import {
   PrometheusSerializer,
 } from "@opentelemetry/exporter-prometheus";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
-import type { ActorInfo } from "./supervisor.ts";
+import type { ActorInfo } from "../../runtime/supervisor.ts";
 
 /** Connection counters exported per exchange: counter key → metric name and help. */
 const COUNTERS: Record<string, [string, string]> = {

@@ -5,13 +5,16 @@
  * @module
  */
 
-import type { AppDeps } from "../http/deps.ts";
 import type { Config } from "./config.ts";
-import type { ColumnBatch } from "./heatmap.ts";
+import type { ColumnBatch } from "../market/heatmap.ts";
 import { HeatmapHub } from "./hub.ts";
-import { createMetrics } from "./metrics.ts";
-import { pipeline } from "./pipeline.ts";
-import { Supervisor, type SupervisorOptions } from "./supervisor.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { topology } from "./topology.ts";
+import {
+  type ActorInfo,
+  Supervisor,
+  type SupervisorOptions,
+} from "../../runtime/supervisor.ts";
 
 /** Options for {@link startCoby}. */
 export interface StartOptions {
@@ -21,12 +24,20 @@ export interface StartOptions {
   supervisor?: Omit<SupervisorOptions, "onOutput">;
 }
 
-/** A running coby. */
+/** A running coby: the supervised actors and what the HTTP layer reads. */
 export interface Coby {
+  /** The supervisor of every actor. */
   readonly supervisor: Supervisor;
+  /** Heatmap columns for viewers. */
   readonly hub: HeatmapHub;
-  /** What the HTTP app needs. */
-  readonly deps: AppDeps;
+  /** OpenTelemetry metrics over the actors' counters. */
+  readonly metrics: Metrics;
+  /** Exchange ids that are configured. */
+  readonly exchanges: readonly string[];
+  /** Every actor's state and stats. */
+  actors(): ActorInfo[];
+  /** A request to an actor; rejects when the actor is down or answers an error. */
+  request(id: string, method: string, params: unknown): Promise<unknown>;
 }
 
 /**
@@ -44,7 +55,7 @@ export async function startCoby(
   options: StartOptions = {},
 ): Promise<Coby> {
   const hub = new HeatmapHub(cfg.history);
-  const { specs, links } = pipeline(cfg, {
+  const { specs, links } = topology(cfg, {
     emitEvents: options.onEvents !== undefined,
   });
   const supervisor = new Supervisor(specs, links, {
@@ -59,12 +70,9 @@ export async function startCoby(
   return {
     supervisor,
     hub,
-    deps: {
-      actors: () => supervisor.actors(),
-      request: (id, method, params) => supervisor.request(id, method, params),
-      hub,
-      metrics,
-      exchanges: Object.keys(cfg.exchanges),
-    },
+    metrics,
+    exchanges: Object.keys(cfg.exchanges),
+    actors: () => supervisor.actors(),
+    request: (id, method, params) => supervisor.request(id, method, params),
   };
 }

@@ -9,7 +9,7 @@
  */
 
 import { z } from "zod";
-import { ADAPTERS } from "../actors/adapters/mod.ts";
+import { ADAPTERS } from "../adapters/mod.ts";
 
 /**
  * Default: BTC and ETH against USDT and USD on every exchange; a venue that

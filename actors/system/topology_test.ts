@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "./config.ts";
-import { isConnectionOf, pipeline } from "./pipeline.ts";
+import { isConnectionOf, topology } from "./topology.ts";
 
-Deno.test("pipeline: symbols beyond a venue's per-connection limit get further connections", () => {
+Deno.test("topology: symbols beyond a venue's per-connection limit get further connections", () => {
   const symbols = Array.from({ length: 20 }, (_, i) => `C${i}-USDT`);
   const cfg = parseConfig({
     exchanges: { mexc: { symbols }, binance: { symbols } },
   });
-  const conns = pipeline(cfg).specs.filter((s) => s.id.startsWith("conn:"));
+  const conns = topology(cfg).specs.filter((s) => s.id.startsWith("conn:"));
   assert.deepEqual(conns.map((s) => s.id), [
     "conn:mexc",
     "conn:mexc#2",
@@ -23,11 +23,11 @@ Deno.test("pipeline: symbols beyond a venue's per-connection limit get further c
   );
 });
 
-Deno.test("pipeline: a venue without a limit keeps one connection per group", () => {
+Deno.test("topology: a venue without a limit keeps one connection per group", () => {
   const cfg = parseConfig({
     exchanges: { kraken: { symbols: ["BTC-USD", "ETH-USD"] } },
   });
-  const conns = pipeline(cfg).specs.filter((s) => s.id.startsWith("conn:"));
+  const conns = topology(cfg).specs.filter((s) => s.id.startsWith("conn:"));
   assert.deepEqual(
     conns.map((s) => [s.id, (s.config as { symbols: string[] }).symbols]),
     [

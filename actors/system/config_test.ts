@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ADAPTERS } from "../actors/adapters/mod.ts";
+import { ADAPTERS } from "../adapters/mod.ts";
 import { ConfigError, loadConfig, parseConfig } from "./config.ts";
 
 Deno.test("config: defaults follow BTC and ETH against USDT/USD on every exchange", () => {

@@ -6,13 +6,13 @@
  * @module
  */
 
-import { mergeColumns } from "./consolidate.ts";
+import { mergeColumns } from "../market/consolidate.ts";
 import {
   type Column,
   type ColumnBatch,
   type ColumnInit,
   decodeColumns,
-} from "./heatmap.ts";
+} from "../market/heatmap.ts";
 
 /** One tick of one symbol: the per-exchange columns and their merge. */
 interface Tick {

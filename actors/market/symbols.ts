@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Instrument } from "../runtime/events.ts";
+import type { Instrument } from "./events.ts";
 
 /**
  * Resolves configured symbols against a venue's instruments. A configured

@@ -25,7 +25,7 @@
  */
 
 import type { Capture, RecvRecord } from "./capture.ts";
-import { sleep } from "./backoff.ts";
+import { sleep } from "../../runtime/backoff.ts";
 
 /** An extra text frame put into every run, for malformed-frame tests. */
 export interface Injection {

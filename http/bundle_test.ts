@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildUi, INDEX_HTML } from "./build.ts";
+import { buildUi, INDEX_HTML } from "./bundle.ts";
 
 Deno.test("buildUi bundles the viewer and its stylesheet once", async () => {
   const first = await buildUi();
