@@ -19,6 +19,7 @@ import {
 } from "./market/batch.ts";
 import { OrderBook } from "./market/book.ts";
 import { consolidationKey } from "./market/consolidate.ts";
+import type { AggregatorRequests } from "./market/requests.ts";
 import {
   bucketOf,
   type ColumnInit,
@@ -49,6 +50,11 @@ interface Entry {
   ref: SymbolRef;
   key: string;
   book: OrderBook;
+  /**
+   * The connection whose book levels this mirror holds (HTX sends one
+   * symbol's book and trades on two connections); null until one does.
+   */
+  owner: string | null;
   buys: Map<number, number>;
   sells: Map<number, number>;
 }
@@ -67,8 +73,10 @@ export class Aggregator {
   /**
    * Applies a batch from a connection actor.
    * @param b the batch.
+   * @param connection the sending connection's actor id (e.g.
+   * `conn:bybit:linear`); its book mirrors are the ones {@link reset} drops.
    */
-  onBatch(b: EventBatch): void {
+  onBatch(b: EventBatch, connection: string): void {
     const { price, size, code } = batchColumns(b);
     const refs: Entry[] = b.symbols.map((r) => this.#entry(b.exchange, r));
     for (let i = 0; i < b.n; i++) {
@@ -77,12 +85,15 @@ export class Aggregator {
       const e = refs[(c - kind) / 8];
       switch (kind) {
         case Kind.Bid:
+          e.owner = connection;
           e.book.bids.set(price[i], size[i]);
           break;
         case Kind.Ask:
+          e.owner = connection;
           e.book.asks.set(price[i], size[i]);
           break;
         case Kind.Clear:
+          e.owner = connection;
           e.book.clear();
           break;
         case Kind.Buy:
@@ -107,6 +118,7 @@ export class Aggregator {
         ref,
         key: consolidationKey(ref.symbol, this.#cfg.quoteAliases),
         book: new OrderBook(),
+        owner: null,
         buys: new Map(),
         sells: new Map(),
       };
@@ -116,12 +128,16 @@ export class Aggregator {
   }
 
   /**
-   * Forgets every book of `exchange` (its connection restarted).
-   * @param exchange exchange id.
+   * Forgets the book mirrors one connection fed (it restarted and will send
+   * them again in full). The mirrors of its sibling connections on the same
+   * exchange are kept: they are not re-sent.
+   * @param connection the connection's actor id.
    */
-  reset(exchange: string): void {
-    for (const [id, e] of this.entries) {
-      if (e.exchange === exchange) this.entries.delete(id);
+  reset(connection: string): void {
+    for (const e of this.entries.values()) {
+      if (e.owner !== connection) continue;
+      e.book.clear();
+      e.owner = null;
     }
   }
 
@@ -188,11 +204,8 @@ export class Aggregator {
 if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
   let agg: Aggregator;
   let out: MessagePort | null = null;
-  const peers = new Map<
-    string,
-    { port: MessagePort; exchanges: Set<string> }
-  >();
-  runActor({
+  const peers = new Map<string, MessagePort>();
+  runActor<AggregatorRequests>({
     init(config, ctx) {
       const cfg = AggregatorConfig.parse(config);
       agg = new Aggregator(cfg);
@@ -211,21 +224,17 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       }
       const old = peers.get(peer);
       if (old) {
-        old.port.close();
-        for (const ex of old.exchanges) agg.reset(ex);
+        old.close();
+        agg.reset(peer);
       }
-      const p = { port, exchanges: new Set<string>() };
-      peers.set(peer, p);
-      port.onmessage = (ev) => {
-        const b = ev.data as EventBatch;
-        p.exchanges.add(b.exchange);
-        agg.onBatch(b);
-      };
+      peers.set(peer, port);
+      port.onmessage = (ev) => agg.onBatch(ev.data as EventBatch, peer);
     },
-    request(method) {
-      if (method !== "columns") throw new Error(`Unknown request ${method}`);
-      const ts = Date.now();
-      return decodeColumns(encodeColumns(ts, agg.sample(ts, false)));
+    requests: {
+      columns: () => {
+        const ts = Date.now();
+        return decodeColumns(encodeColumns(ts, agg.sample(ts, false)));
+      },
     },
   });
 }

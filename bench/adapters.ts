@@ -7,11 +7,14 @@
  * @module
  */
 
-import { adapterFor, ADAPTERS } from "../actors/adapters/mod.ts";
+import { ADAPTERS } from "../actors/adapters/mod.ts";
 import { resolveSymbols } from "../actors/market/symbols.ts";
 import { OrderBook } from "../actors/market/book.ts";
 import { type Capture, readCaptures } from "../actors/capture/capture.ts";
-import { captureSymbols } from "../actors/system/capture_replay.ts";
+import {
+  captureAdapter,
+  captureSymbols,
+} from "../actors/system/capture_replay.ts";
 
 const DIR = new URL("../../shared/data/captures/cryptofeed/", import.meta.url);
 const MIN_SECONDS = 1;
@@ -30,7 +33,7 @@ function key(url: string): string {
 function measure(
   cap: Capture,
 ): { fps: number; frames: number; events: number; errors: number } {
-  const ad = adapterFor(cap.exchange, cap.records[0]?.ts);
+  const ad = captureAdapter(cap);
   const bodies = new Map<string, string>();
   const frames: (string | Uint8Array)[] = [];
   for (const r of cap.records) {

@@ -109,7 +109,7 @@ for (let f = 0; f < frames.length; f++) {
     }
   }
   if (f % 10 === 9) {
-    agg.onBatch(batch.take());
+    agg.onBatch(batch.take(), "conn:binance");
     for (const c of agg.sample(f, true)) cells += c.n;
   }
 }

@@ -1,21 +1,45 @@
 /**
  * What the HTTP layer needs from the rest of coby, as one interface so tests
- * can serve a real supervisor or a replay.
+ * can serve a real supervisor, a replay or a stub.
  *
  * @module
  */
 
 import type { HeatmapHub } from "../actors/system/hub.ts";
 import type { Metrics } from "../actors/system/metrics.ts";
+import type { CobyRequests } from "../actors/market/requests.ts";
+import type {
+  RequestMethod,
+  RequestParams,
+  RequestResult,
+} from "../runtime/protocol.ts";
 import type { ActorInfo } from "../runtime/supervisor.ts";
 
 /** Services the routes read. */
 export interface AppDeps {
-  /** Every actor's state and stats. */
+  /**
+   * Every actor's state and stats.
+   * @returns one entry per actor.
+   */
   actors(): ActorInfo[];
-  /** A request to an actor; rejects when the actor is down or answers an error. */
-  request(id: string, method: string, params: unknown): Promise<unknown>;
+  /**
+   * A typed request to an actor (see `CobyRequests`).
+   * @param id actor id.
+   * @param method request method.
+   * @param params its params.
+   * @returns the method's result.
+   * @throws {ActorDownError} at once when the actor is down or fails while
+   * the request is pending.
+   * @throws {RequestError} with the actor's code when it answers an error.
+   */
+  request<K extends RequestMethod<CobyRequests>>(
+    id: string,
+    method: K,
+    params: RequestParams<CobyRequests, K>,
+  ): Promise<RequestResult<CobyRequests, K>>;
+  /** Heatmap columns for viewers. */
   hub: HeatmapHub;
+  /** OpenTelemetry metrics. */
   metrics: Metrics;
   /** Exchange ids that are configured. */
   exchanges: readonly string[];

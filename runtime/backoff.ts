@@ -45,6 +45,11 @@ export function backoffDelay(
  * Resolves after `ms`, or at once when `signal` aborts.
  * @param ms delay in ms.
  * @param signal aborts the wait early.
+ * @returns a promise that resolves (never rejects) when the wait is over.
+ * @example
+ * ```ts
+ * await sleep(backoffDelay(attempt), signal);
+ * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -1,14 +1,35 @@
 /**
  * The supervisor: spawns each actor as a module Web Worker, links actors with
  * MessageChannels, watches them (error events and heartbeats), restarts a
- * failed actor with jittered backoff (one_for_one), and opens its circuit
- * when it fails too often. Stops actors in order on shutdown.
+ * failed actor with jittered backoff (one_for_one) as its restart type says,
+ * and opens its circuit when it fails too often. Stops actors in order on
+ * shutdown.
+ *
+ * As in OTP, a child that fails before its first `ready` fails the whole
+ * start: `start()` rejects with a {@link StartError} naming the child and
+ * carrying its error, and the other children are stopped. Requests pending on
+ * an actor are rejected with an {@link ActorDownError} the moment it fails.
+ * Restart windows, heartbeats and init timeouts run on the monotonic clock
+ * (`performance.now()`), so a wall-clock step never trips or resets them.
  *
  * @module
  */
 
 import { backoffDelay } from "./backoff.ts";
-import { type ActorState, FromActor, type ToActor } from "./protocol.ts";
+import {
+  ActorDownError,
+  type ActorState,
+  FromActor,
+  RequestError,
+  type RequestMap,
+  type RequestMethod,
+  type RequestParams,
+  type RequestResult,
+  type RestartType,
+  StartError,
+  type ToActor,
+  type UntypedRequests,
+} from "./protocol.ts";
 
 /** One actor to supervise; child specs are data. */
 export interface ChildSpec {
@@ -18,14 +39,26 @@ export interface ChildSpec {
   readonly module: URL;
   /** Config sent in `init`. */
   readonly config: unknown;
-  /** Ms to wait for `stopped` before terminating. */
+  /**
+   * When the child is restarted: `permanent` always, `transient` only after
+   * a failure (not after `ctx.exit()`), `temporary` never.
+   * @default "permanent"
+   */
+  readonly restart?: RestartType;
+  /**
+   * Ms to wait for `stopped` before terminating.
+   * @default 5000
+   */
   readonly shutdownMs?: number;
 }
 
 /** A directed data link: `from` gets the `out` port, `to` the `in` port. */
 export interface LinkSpec {
+  /** Link name, passed to both ends. */
   readonly name: string;
+  /** The sending actor's id. */
   readonly from: string;
+  /** The receiving actor's id. */
   readonly to: string;
 }
 
@@ -36,17 +69,40 @@ export interface SupervisorOptions {
    * @default 5
    */
   intensity?: number;
-  /** @default 60000 */
+  /**
+   * The restart window, ms (monotonic).
+   * @default 60000
+   */
   periodMs?: number;
-  /** @default 500 */
+  /**
+   * First backoff before a restart, ms.
+   * @default 500
+   */
   backoffBaseMs?: number;
-  /** @default 30000 */
+  /**
+   * Largest backoff before a restart, ms.
+   * @default 30000
+   */
   backoffMaxMs?: number;
-  /** @default 1000 */
+  /**
+   * Ping period, ms.
+   * @default 1000
+   */
   heartbeatMs?: number;
-  /** Silence after which an actor counts as hung. @default 10000 */
+  /**
+   * Silence after which an actor counts as hung, ms.
+   * @default 10000
+   */
   heartbeatTimeoutMs?: number;
-  /** An open circuit retries (half-open) after this long. @default 300000 */
+  /**
+   * Time an actor has from spawn to `ready` before it counts as failed, ms.
+   * @default 60000
+   */
+  initTimeoutMs?: number;
+  /**
+   * An open circuit retries (half-open) after this long, ms.
+   * @default 300000
+   */
   circuitResetMs?: number;
   /** Data an actor sends on a named output channel. */
   onOutput?: (id: string, channel: string, data: unknown) => void;
@@ -56,11 +112,23 @@ export interface SupervisorOptions {
 
 /** What the HTTP layer sees of an actor. */
 export interface ActorInfo {
+  /** The actor's id. */
   id: string;
+  /** Its lifecycle state. */
   state: ActorState;
+  /**
+   * Its restart type (from the child spec); the supervisor always sets it,
+   * optional so hand-built snapshots (test stubs) need not.
+   * @default "permanent"
+   */
+  restart?: RestartType;
+  /** `open` while it failed too often and is not restarted. */
   circuit: "closed" | "open";
+  /** The actor's last status detail, or the supervisor's note. */
   detail: string;
+  /** Restarts so far. */
   restarts: number;
+  /** Why it last failed, or null. */
   lastError: string | null;
   /**
    * The actor's last published stats; its numeric `counters` are summed over
@@ -76,38 +144,66 @@ interface Child {
   /** Numeric counters of earlier incarnations, added to the live ones. */
   base: Record<string, number>;
   live: Record<string, unknown>;
+  /** Monotonic times of restarts within the window. */
   restartTimes: number[];
   attempt: number;
+  /** Monotonic time of the last pong (or of the spawn). */
   lastPong: number;
+  /** Monotonic time of the spawn. */
+  spawnedAt: number;
   timer: ReturnType<typeof setTimeout> | undefined;
-  ready: PromiseWithResolvers<void>;
+  /** Callers of `ready()` waiting for the next `ready`. */
+  waiters: PromiseWithResolvers<void> | null;
+  /** Requests sent to the current incarnation, by id. */
+  pending: Map<number, PromiseWithResolvers<unknown>>;
+  /** Settles when the current incarnation is gone (stopped or failed). */
+  gone: PromiseWithResolvers<void>;
 }
 
+interface Startup {
+  /** Children not ready yet. */
+  waiting: Set<Child>;
+  done: PromiseWithResolvers<void>;
+}
+
+const UP: readonly ActorState[] = ["running", "degraded"];
+
 /**
- * Supervises a fixed set of actors.
+ * Supervises a fixed set of actors. `M` is the request map of every actor it
+ * supervises (an intersection of the actors' maps); it types
+ * {@link Supervisor.request}.
  *
  * @example
  * ```ts
- * const sup = new Supervisor([{ id: "agg", module: new URL("../actors/aggregator.ts", import.meta.url), config: {} }], []);
- * await sup.start();
+ * type AggregatorRequests = { columns: { params: Record<string, never>; result: Column[] } };
+ * const sup = new Supervisor<AggregatorRequests>([
+ *   { id: "agg", module: new URL("../actors/aggregator.ts", import.meta.url), config: {} },
+ * ], []);
+ * await sup.start(); // rejects with StartError when an actor's init fails
+ * const columns = await sup.request("agg", "columns", {}); // Column[]
+ * await sup.stop();
  * ```
  */
-export class Supervisor {
+export class Supervisor<M extends RequestMap = UntypedRequests> {
   readonly #children = new Map<string, Child>();
   readonly #links: readonly LinkSpec[];
   readonly #opt:
     & Required<Omit<SupervisorOptions, "onOutput" | "onLog">>
     & SupervisorOptions;
-  readonly #pending = new Map<number, PromiseWithResolvers<unknown>>();
   #nextId = 1;
   #pingSeq = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #startup: Startup | null = null;
+  #started = false;
   #stopping = false;
+  #stopped: Promise<void> | null = null;
 
   /**
+   * Creates a supervisor; nothing runs until {@link Supervisor.start}.
    * @param specs actors, in start order (stopped in reverse).
    * @param links data links between them.
    * @param options restart policy and callbacks.
+   * @throws {Error} when two specs share an id.
    */
   constructor(
     specs: readonly ChildSpec[],
@@ -122,6 +218,7 @@ export class Supervisor {
       backoffMaxMs: 30_000,
       heartbeatMs: 1000,
       heartbeatTimeoutMs: 10_000,
+      initTimeoutMs: 60_000,
       circuitResetMs: 300_000,
       ...options,
     };
@@ -135,6 +232,7 @@ export class Supervisor {
         info: {
           id: spec.id,
           state: "stopped",
+          restart: spec.restart ?? "permanent",
           circuit: "closed",
           detail: "",
           restarts: 0,
@@ -146,20 +244,59 @@ export class Supervisor {
         restartTimes: [],
         attempt: 0,
         lastPong: 0,
+        spawnedAt: 0,
         timer: undefined,
-        ready: Promise.withResolvers(),
+        waiters: null,
+        pending: new Map(),
+        gone: Promise.withResolvers(),
       });
     }
   }
 
-  /** Spawns every actor and resolves when all have initialised. */
+  /**
+   * Spawns every actor and resolves when all have initialised. When one fails
+   * before its first `ready` (its init throws or rejects, it crashes, misses
+   * heartbeats or is not ready within `initTimeoutMs`), the others are
+   * stopped and the start fails with that actor's error; nothing is
+   * restarted.
+   * @returns when every actor is ready.
+   * @throws {StartError} naming the actor that failed, with its message.
+   * @throws {Error} when called twice.
+   * @example
+   * ```ts
+   * try {
+   *   await sup.start();
+   * } catch (e) {
+   *   if (e instanceof StartError) console.error(e.message); // "Actor conn:binance failed to start: …"
+   *   throw e;
+   * }
+   * ```
+   */
   async start(): Promise<void> {
+    if (this.#started) throw new Error("Supervisor already started");
+    this.#started = true;
+    const startup: Startup = {
+      waiting: new Set(this.#children.values()),
+      done: Promise.withResolvers(),
+    };
+    if (startup.waiting.size === 0) startup.done.resolve();
+    this.#startup = startup;
     for (const c of this.#children.values()) this.#spawn(c);
     this.#heartbeat = setInterval(() => this.#beat(), this.#opt.heartbeatMs);
-    await Promise.all([...this.#children.values()].map((c) => c.ready.promise));
+    try {
+      await startup.done.promise;
+    } catch (e) {
+      await this.stop();
+      throw e;
+    } finally {
+      this.#startup = null;
+    }
   }
 
-  /** A snapshot of every actor's state and counters. */
+  /**
+   * A snapshot of every actor's state and counters.
+   * @returns one entry per actor, in start order.
+   */
   actors(): ActorInfo[] {
     return [...this.#children.values()].map((c) => ({
       ...c.info,
@@ -168,34 +305,91 @@ export class Supervisor {
   }
 
   /**
-   * Sends a request to an actor.
+   * Sends a request to an actor. It settles with the actor's answer, or is
+   * rejected as soon as the actor fails (crash, missed heartbeats, kill) or
+   * the supervisor stops.
    * @param id actor id.
-   * @param method request name.
-   * @param params request parameters.
-   * @throws {Error} when the actor is unknown or not running, or answers with an error.
+   * @param method request method of the map `M`.
+   * @param params its params.
+   * @returns the method's result.
+   * @throws {ActorDownError} when the actor is not running, or fails before
+   * answering.
+   * @throws {RequestError} with the actor's code when it answers with an
+   * error (`unknown_method` for a method it lacks, `internal` for an error
+   * that is not a RequestError), or `unknown_actor` for an unknown id.
+   * @example
+   * ```ts
+   * try {
+   *   const book = await sup.request("conn:binance", "book", { symbol: "BTCUSDT", depth: 10 });
+   * } catch (e) {
+   *   if (e instanceof ActorDownError) retryLater();
+   *   else if (e instanceof RequestError && e.code === "not_followed") notFound();
+   *   else throw e;
+   * }
+   * ```
    */
-  request(id: string, method: string, params: unknown = {}): Promise<unknown> {
+  request<K extends RequestMethod<M>>(
+    id: string,
+    method: K,
+    params: RequestParams<M, K>,
+  ): Promise<RequestResult<M, K>> {
     const c = this.#children.get(id);
-    if (!c?.worker) {
-      return Promise.reject(new Error(`Actor ${id} is not running`));
+    if (!c) {
+      return Promise.reject(
+        new RequestError("unknown_actor", `Unknown actor ${id}`),
+      );
+    }
+    if (!c.worker || !UP.includes(c.info.state)) {
+      return Promise.reject(new ActorDownError(id, this.#why(c)));
     }
     const rid = this.#nextId++;
     const p = Promise.withResolvers<unknown>();
-    this.#pending.set(rid, p);
-    this.#post(c, { type: "request", id: rid, method, params });
-    return p.promise;
+    c.pending.set(rid, p);
+    try {
+      this.#post(c, { type: "request", id: rid, method, params });
+    } catch (e) {
+      c.pending.delete(rid);
+      return Promise.reject(e);
+    }
+    return p.promise as Promise<RequestResult<M, K>>;
   }
 
-  /** Resolves once actor `id` is next ready (after a restart, for example). */
+  /**
+   * Waits until actor `id` is ready: at once when it is running, else at its
+   * next `ready` (after a restart, for example).
+   * @param id actor id.
+   * @returns when the actor is ready.
+   * @throws {RequestError} `unknown_actor` for an unknown id.
+   * @throws {ActorDownError} when the actor will not be restarted (it exited,
+   * it is temporary and failed, or the supervisor stopped).
+   * @example
+   * ```ts
+   * sup.kill("conn:binance", "test restart");
+   * await sup.ready("conn:binance");
+   * ```
+   */
   ready(id: string): Promise<void> {
     const c = this.#children.get(id);
-    if (!c) return Promise.reject(new Error(`Unknown actor ${id}`));
-    return c.ready.promise;
+    if (!c) {
+      return Promise.reject(
+        new RequestError("unknown_actor", `Unknown actor ${id}`),
+      );
+    }
+    if (c.worker && UP.includes(c.info.state)) return Promise.resolve();
+    if (this.#final(c)) {
+      return Promise.reject(new ActorDownError(id, this.#why(c)));
+    }
+    if (!c.waiters) {
+      c.waiters = Promise.withResolvers();
+      // Nobody may be left listening when it is rejected; that is not a leak.
+      c.waiters.promise.catch(() => {});
+    }
+    return c.waiters.promise;
   }
 
   /**
    * Kills an actor at once, as a crash would (no flush), and lets the
-   * restart policy bring it back.
+   * restart policy bring it back. Its pending requests are rejected.
    * @param id actor id.
    * @param reason recorded as the actor's last error.
    */
@@ -204,30 +398,38 @@ export class Supervisor {
     if (c?.worker) this.#fail(c, reason);
   }
 
-  /** Stops actors in reverse start order, letting each flush first. */
-  async stop(): Promise<void> {
+  /**
+   * Stops actors in reverse start order, letting each running one flush
+   * first (one still starting is terminated at once), and rejects every
+   * request still pending.
+   * @returns when every actor is stopped; the same promise on every call.
+   */
+  stop(): Promise<void> {
+    return this.#stopped ??= this.#stopAll();
+  }
+
+  async #stopAll(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#heartbeat);
+    this.#startup?.done.reject(
+      new Error("Supervisor stopped before every actor was ready"),
+    );
     for (const c of [...this.#children.values()].reverse()) {
       clearTimeout(c.timer);
       const w = c.worker;
-      if (!w) continue;
-      const stopped = new Promise<void>((resolve) => {
-        w.addEventListener("message", (ev) => {
-          if ((ev as MessageEvent).data?.type === "stopped") resolve();
-        });
-        setTimeout(resolve, c.spec.shutdownMs ?? 5000);
-      });
-      this.#post(c, { type: "stop" });
-      await stopped;
-      w.terminate();
-      c.worker = null;
-      c.info.state = "stopped";
+      if (w && c.info.state !== "starting") {
+        const timeout = setTimeout(
+          () => c.gone.resolve(),
+          c.spec.shutdownMs ?? 5000,
+        );
+        this.#post(c, { type: "stop" });
+        await c.gone.promise;
+        clearTimeout(timeout);
+      }
+      this.#down(c, "supervisor stopped");
+      if (c.info.state !== "exited") c.info.state = "stopped";
+      this.#settleWaiters(c);
     }
-    for (const p of this.#pending.values()) {
-      p.reject(new Error("Supervisor stopped"));
-    }
-    this.#pending.clear();
   }
 
   #spawn(c: Child): void {
@@ -237,7 +439,8 @@ export class Supervisor {
       name: c.spec.id,
     });
     c.worker = w;
-    c.lastPong = Date.now();
+    c.gone = Promise.withResolvers();
+    c.spawnedAt = c.lastPong = performance.now();
     w.addEventListener("message", (ev) => this.#onMessage(c, w, ev.data));
     w.addEventListener("error", (ev) => {
       ev.preventDefault();
@@ -262,25 +465,42 @@ export class Supervisor {
       case "ready":
         c.info.state = "running";
         this.#wire(c);
-        c.ready.resolve();
+        if (this.#startup?.waiting.delete(c) && !this.#startup.waiting.size) {
+          this.#startup.done.resolve();
+        }
+        c.waiters?.resolve();
+        c.waiters = null;
+        break;
+      case "init_failed":
+        this.#fail(
+          c,
+          m.error,
+          false,
+          new RequestError(m.code, m.error),
+        );
+        break;
+      case "exit":
+        this.#fail(c, m.reason, true);
         break;
       case "pong":
-        c.lastPong = Date.now();
+        c.lastPong = performance.now();
         break;
       case "status":
-        if (c.info.state === "running" || c.info.state === "degraded") {
-          c.info.state = m.state;
-        }
+        if (UP.includes(c.info.state)) c.info.state = m.state;
         c.info.detail = m.detail;
         break;
       case "stats":
         c.live = m.stats;
         break;
       case "response": {
-        const p = this.#pending.get(m.id);
-        this.#pending.delete(m.id);
+        const p = c.pending.get(m.id);
+        c.pending.delete(m.id);
         if (m.ok) p?.resolve(m.value);
-        else p?.reject(new Error(m.error));
+        else {
+          p?.reject(
+            new RequestError(m.code ?? "internal", m.error ?? "Request failed"),
+          );
+        }
         break;
       }
       case "log":
@@ -290,6 +510,7 @@ export class Supervisor {
         this.#opt.onOutput?.(c.spec.id, m.channel, m.data);
         break;
       case "stopped":
+        c.gone.resolve();
         break;
     }
   }
@@ -300,10 +521,8 @@ export class Supervisor {
       if (l.from !== c.spec.id && l.to !== c.spec.id) continue;
       const from = this.#children.get(l.from);
       const to = this.#children.get(l.to);
-      if (from?.info.state !== "running" && from?.info.state !== "degraded") {
-        continue;
-      }
-      if (to?.info.state !== "running" && to?.info.state !== "degraded") {
+      if (!from || !to) continue;
+      if (!UP.includes(from.info.state) || !UP.includes(to.info.state)) {
         continue;
       }
       const ch = new MessageChannel();
@@ -325,11 +544,19 @@ export class Supervisor {
   }
 
   #beat(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const c of this.#children.values()) {
       if (!c.worker) continue;
-      if (now - c.lastPong > this.#opt.heartbeatTimeoutMs) {
-        this.#fail(c, `No heartbeat for ${now - c.lastPong} ms`);
+      const silent = now - c.lastPong;
+      if (silent > this.#opt.heartbeatTimeoutMs) {
+        this.#fail(c, `No heartbeat for ${Math.round(silent)} ms`);
+        continue;
+      }
+      if (
+        c.info.state === "starting" &&
+        now - c.spawnedAt > this.#opt.initTimeoutMs
+      ) {
+        this.#fail(c, `Not ready within ${this.#opt.initTimeoutMs} ms`);
         continue;
       }
       this.#post(c, { type: "ping", seq: ++this.#pingSeq });
@@ -340,18 +567,44 @@ export class Supervisor {
     }
   }
 
-  #fail(c: Child, reason: string): void {
-    c.worker?.terminate();
-    c.worker = null;
+  /**
+   * The current incarnation of `c` is gone: it crashed, hung, was killed,
+   * failed its init, or exited (`normal`). Rejects its requests at once, then
+   * restarts it as its restart type and the intensity window allow.
+   */
+  #fail(c: Child, reason: string, normal = false, cause?: Error): void {
+    this.#down(c, reason);
     for (const [k, v] of Object.entries(counters(c.live))) {
       c.base[k] = (c.base[k] ?? 0) + v;
     }
     c.live = {};
-    c.info.lastError = reason;
-    c.ready = Promise.withResolvers();
-    this.#log(c.spec.id, "error", `Actor failed: ${reason}`);
+    if (!normal) c.info.lastError = reason;
+    this.#log(
+      c.spec.id,
+      normal ? "info" : "error",
+      normal ? `Actor exited: ${reason}` : `Actor failed: ${reason}`,
+    );
     if (this.#stopping) return;
-    const now = Date.now();
+    const startup = this.#startup;
+    if (startup?.waiting.has(c)) {
+      // OTP: a child that cannot start fails the supervisor's start.
+      c.info.state = "stopped";
+      const why = normal ? `Exited before ready: ${reason}` : reason;
+      startup.done.reject(
+        new StartError(c.spec.id, why, cause ? { cause } : undefined),
+      );
+      return;
+    }
+    const restart = c.info.restart;
+    if (restart === "temporary" || (restart === "transient" && normal)) {
+      c.info.state = normal ? "exited" : "stopped";
+      c.info.detail = normal
+        ? `Exited: ${reason}`
+        : `Not restarted (${restart}): ${reason}`;
+      this.#settleWaiters(c);
+      return;
+    }
+    const now = performance.now();
     c.restartTimes = c.restartTimes.filter((t) => now - t < this.#opt.periodMs);
     if (c.restartTimes.length >= this.#opt.intensity) {
       c.info.state = "stopped";
@@ -374,9 +627,42 @@ export class Supervisor {
     c.timer = setTimeout(() => this.#restart(c), delay);
   }
 
+  /** Terminates the worker of `c` and rejects its pending requests. */
+  #down(c: Child, reason: string): void {
+    c.worker?.terminate();
+    c.worker = null;
+    c.gone.resolve();
+    const err = new ActorDownError(c.spec.id, reason);
+    for (const p of c.pending.values()) p.reject(err);
+    c.pending.clear();
+  }
+
+  /** Whether `c` is down for good: nothing will restart it. */
+  #final(c: Child): boolean {
+    if (!this.#started) return false;
+    if (this.#stopping || c.info.state === "exited") return true;
+    return c.info.state === "stopped" && c.info.circuit === "closed";
+  }
+
+  /** Rejects the `ready()` callers of a child that will not come back. */
+  #settleWaiters(c: Child): void {
+    c.waiters?.reject(new ActorDownError(c.spec.id, this.#why(c)));
+    c.waiters = null;
+  }
+
+  /** Why `c` is not serving requests, e.g. `restarting (last error: …)`. */
+  #why(c: Child): string {
+    const state = c.info.circuit === "open"
+      ? `${c.info.state}, circuit open`
+      : c.info.state;
+    return c.info.lastError
+      ? `${state} (last error: ${c.info.lastError})`
+      : state;
+  }
+
   #restart(c: Child): void {
     if (this.#stopping) return;
-    c.restartTimes.push(Date.now());
+    c.restartTimes.push(performance.now());
     c.info.restarts++;
     this.#spawn(c);
   }

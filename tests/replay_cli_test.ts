@@ -1,9 +1,11 @@
 /**
  * `deno task replay` as a user runs it: every shared capture at once, with
- * `--dump` and `--events`, checked for exact sync and a complete event log.
+ * `--dump` and `--events`, checked for exact sync and a complete event log;
+ * and how it fails: one line on stderr, never a stack trace.
  */
 
 import assert from "node:assert/strict";
+import { writeAll } from "../http/cli/replay.ts";
 import { CAPTURES } from "./_replay.ts";
 
 Deno.test("replay CLI: all captures at once dump synced books and log every applied event", async () => {
@@ -102,4 +104,142 @@ Deno.test("replay CLI: all captures at once dump synced books and log every appl
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Runs `deno task replay` with `args`; returns its exit code and output. */
+async function replayCli(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "-q", "http/cli/replay.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    ms: performance.now() - t0,
+  };
+}
+
+/** Asserts `stderr` is one line, no stack trace, matching `want`. */
+function assertOneLine(stderr: string, want: RegExp): void {
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `not one line:\n${stderr}`);
+  assert.doesNotMatch(stderr, /^\s+at /m, "stack trace");
+  assert.match(lines[0], want);
+}
+
+/** Whether a path exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const BINANCE = ["0", "http.0.0", "ws.1.0"].map((s) =>
+  `${CAPTURES}/BINANCE.${s}`
+);
+
+Deno.test("replay CLI: a bad value or an unknown option is one line and exit 2", async () => {
+  const negative = await replayCli([...BINANCE, "--speed", "-2"]);
+  assert.equal(negative.code, 2);
+  assertOneLine(
+    negative.stderr,
+    /^replay: Invalid --speed "-2": not a positive number or max \(usage: deno task replay /,
+  );
+  const unknown = await replayCli([...BINANCE, "--sped", "max"]);
+  assert.equal(unknown.code, 2);
+  assertOneLine(unknown.stderr, /^replay: Unknown option --sped \(usage: /);
+  const none = await replayCli(["--speed", "max"]);
+  assert.equal(none.code, 2);
+  assertOneLine(none.stderr, /^replay: Give at least one capture file/);
+});
+
+Deno.test("replay CLI: a port in use is one line and exit 1, before any replay starts", async () => {
+  const busy = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+  try {
+    const port = (busy.addr as Deno.NetAddr).port;
+    const r = await replayCli([...BINANCE, "--port", String(port)]);
+    assert.equal(r.code, 1);
+    assertOneLine(
+      r.stderr,
+      new RegExp(
+        `^replay: Port ${port} is already in use; choose another with --port$`,
+      ),
+    );
+    assert.equal(r.stdout, "");
+  } finally {
+    busy.close();
+  }
+});
+
+Deno.test("replay CLI: a Gate.io futures capture is one line naming the host, exit 1, no dump", async () => {
+  // The real GATEIO capture with only its WebSocket host changed to Gate.io
+  // USDT futures (`fx-ws.gateio.ws`), which coby does not speak.
+  const dir = await Deno.makeTempDir();
+  try {
+    const paths: string[] = [];
+    for (const name of ["GATEIO.0", "GATEIO.http.0.0", "GATEIO.ws.1.0"]) {
+      const text = await Deno.readTextFile(`${CAPTURES}/${name}`);
+      await Deno.writeTextFile(
+        `${dir}/${name}`,
+        text.replaceAll(
+          "wss://api.gateio.ws/ws/v4/",
+          "wss://fx-ws.gateio.ws/v4/ws/usdt",
+        ),
+      );
+      paths.push(`${dir}/${name}`);
+    }
+    const r = await replayCli([
+      ...paths,
+      "--speed",
+      "max",
+      "--dump",
+      `${dir}/dump.json`,
+      "--events",
+      `${dir}/events.ndjson`,
+    ]);
+    assert.equal(r.code, 1);
+    assertOneLine(
+      r.stderr,
+      /^replay: Unsupported exchange or market at fx-ws\.gateio\.ws\/v4\/ws\/usdt in /,
+    );
+    assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+    for (const f of ["dump.json", "events.ndjson"]) {
+      assert.ok(!(await exists(`${dir}/${f}`)), `${f} written`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay CLI: writeAll writes every byte through short writes", async () => {
+  const bytes = new TextEncoder().encode(
+    await Deno.readTextFile(`${CAPTURES}/BINANCE.http.0.0`),
+  );
+  const got: number[] = [];
+  let calls = 0;
+  // A writer that takes at most 4096 bytes per call, as a pipe or a full
+  // disk may.
+  await writeAll({
+    write(p) {
+      calls++;
+      const n = Math.min(p.length, 4096);
+      for (let i = 0; i < n; i++) got.push(p[i]);
+      return Promise.resolve(n);
+    },
+  }, bytes);
+  assert.ok(calls > 1);
+  assert.deepEqual(new Uint8Array(got), bytes);
+  await assert.rejects(
+    () => writeAll({ write: () => Promise.resolve(0) }, bytes),
+    /Write stopped at byte 0 of /,
+  );
 });

@@ -12,7 +12,6 @@
 import type {
   BookSnapshot,
   Instrument,
-  Levels,
   MarketEvent,
 } from "../market/events.ts";
 import {
@@ -21,48 +20,17 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson, parseObject } from "./_common.ts";
+import {
+  baseLevels,
+  noHeartbeats,
+  parseJson,
+  parseObject,
+  toBase,
+  venueError,
+} from "./_common.ts";
 
 /** Spread into events of inverse instruments. */
 const INVERSE = { inverse: true } as const;
-
-/**
- * Converts Binance `[["price","qty"], …]` levels to flat numbers.
- * @param raw the venue's level array.
- * @param contractSize base units per contract (1 for spot and USD-M); for an
- *   inverse contract (COIN-M), quote units per contract.
- * @param inverse whether the quantities are inverse contracts: size in base =
- *   contracts × contractSize / price.
- * @returns flat `[price, size, …]` levels, sizes in base.
- * @throws {MalformedFrameError} when `raw` is not an array of pairs.
- * @example
- * ```ts
- * binanceLevels([["100.5", "2"]], 1); // [100.5, 2]
- * binanceLevels([["40000", "4"]], 100, true); // [40000, 0.01]
- * ```
- */
-export function binanceLevels(
-  raw: unknown,
-  contractSize: number,
-  inverse = false,
-): Levels {
-  if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
-  }
-  const out: Levels = new Array(raw.length * 2);
-  for (let i = 0; i < raw.length; i++) {
-    const p = +raw[i][0];
-    const s = inverse
-      ? +raw[i][1] * contractSize / p
-      : +raw[i][1] * contractSize;
-    if (p !== p || s !== s) {
-      throw new MalformedFrameError(`Bad level ${raw[i]}`);
-    }
-    out[2 * i] = p;
-    out[2 * i + 1] = s;
-  }
-  return out;
-}
 
 /**
  * A parser for Binance combined-stream frames (`{"stream","data"}`) or raw
@@ -74,7 +42,8 @@ export function binanceLevels(
  * @param instruments instruments keyed by upper-case exchange symbol.
  * @returns a parser for one connection.
  * @throws {never} building the parser does not throw; `parse` throws
- *   {@link MalformedFrameError} for unreadable frames.
+ *   {@link MalformedFrameError} for unreadable frames and {@link VenueError}
+ *   for the venue's error replies.
  * @example
  * ```ts
  * const p = binanceParser("binance", new Map([["BTCUSDT", btcusdt]]));
@@ -89,7 +58,17 @@ export function binanceParser(
     parse(frame: string, recvTs: number): MarketEvent[] {
       const msg = parseObject<BinanceFrame>(frame);
       const d = (msg.data ?? msg) as BinanceEvent;
-      if (typeof d.e !== "string") return []; // subscription ack {"result":null,"id":1}
+      if (typeof d.e !== "string") {
+        // A request the venue refused: `{"error":{"code":2,"msg":…},"id":1}`
+        // on the wire, `{"code":2,"msg":…}` as the docs' "Error Messages"
+        // table writes it (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#error-messages,
+        // the same table on the USD-M and COIN-M "Live Subscribing" pages).
+        const err = msg.error ?? msg;
+        if (err !== null && typeof err === "object" && "msg" in err) {
+          throw venueError(frame, { message: err.msg });
+        }
+        return []; // subscription ack {"result":null,"id":1}
+      }
       const sym = d.e === "forceOrder" ? d.o?.s : d.s;
       const inst = sym === undefined ? undefined : instruments.get(sym);
       if (inst === undefined) return [];
@@ -116,8 +95,8 @@ export function binanceParser(
             first: d.U,
             last: d.u,
             prev: d.pu ?? -1,
-            bids: binanceLevels(d.b, cs, inv),
-            asks: binanceLevels(d.a, cs, inv),
+            bids: baseLevels(d.b, inst),
+            asks: baseLevels(d.a, inst),
             contractSize: cs,
             ...(inv ? INVERSE : undefined),
           }];
@@ -133,14 +112,24 @@ export function binanceParser(
               `Bad trade price/qty: ${frame.slice(0, 80)}`,
             );
           }
+          // aggTrade ids are `a`, trade ids `t`: numbers. A frame without one
+          // is unreadable, not a trade with id "undefined".
+          const id = d.e === "aggTrade" ? d.a : d.t;
+          if (typeof id !== "number") {
+            throw new MalformedFrameError(
+              `Bad trade id ${
+                d.e === "aggTrade" ? "a" : "t"
+              } of ${d.e} ${sym}: ${JSON.stringify(id)}`,
+            );
+          }
           return [{
             type: "trade",
             ...base,
             exchangeTs: d.T ?? d.E,
             localTs: recvTs,
-            id: String(d.e === "aggTrade" ? d.a : d.t),
+            id: String(id),
             price,
-            size: inv ? raw * cs / price : raw * cs,
+            size: toBase(raw, price, inst),
             rawSize: raw,
             // m: the buyer is the maker, so the taker sold.
             side: d.m ? "sell" : "buy",
@@ -157,7 +146,7 @@ export function binanceParser(
             exchangeTs: o.T ?? d.E,
             localTs: recvTs,
             price,
-            size: inv ? raw * cs / price : raw * cs,
+            size: toBase(raw, price, inst),
             rawSize: raw,
             side: o.S === "BUY" ? "buy" : "sell",
           }];
@@ -189,12 +178,7 @@ export function binanceSnapshot(
   recvTs: number,
   inst: Instrument,
 ): BookSnapshot {
-  let s: BinanceDepth;
-  try {
-    s = JSON.parse(body);
-  } catch {
-    throw new MalformedFrameError(`Snapshot is not JSON: ${body.slice(0, 80)}`);
-  }
+  const s = parseJson<BinanceDepth>(body, "Snapshot");
   if (typeof s?.lastUpdateId !== "number") {
     throw new MalformedFrameError(
       `Snapshot without lastUpdateId: ${body.slice(0, 80)}`,
@@ -209,8 +193,8 @@ export function binanceSnapshot(
     exchangeTs: s.T ?? s.E ?? recvTs,
     localTs: recvTs,
     sequence: s.lastUpdateId,
-    bids: binanceLevels(s.bids, inst.contractSize, inst.inverse),
-    asks: binanceLevels(s.asks, inst.contractSize, inst.inverse),
+    bids: baseLevels(s.bids, inst),
+    asks: baseLevels(s.asks, inst),
     contractSize: inst.contractSize,
     ...(inst.inverse ? INVERSE : undefined),
   };
@@ -293,6 +277,8 @@ export function binanceSpotAdapter(options: BinanceSpotOptions): Adapter {
       binanceStreamUrl(ws, ["depth@100ms", "aggTrade"], symbols),
     // Streams are named in the URL; nothing to send.
     subscribe: () => [],
+    // Binance pings with WebSocket control frames: no heartbeat frames.
+    isHeartbeat: noHeartbeats,
     // Binance closes every connection after 24 h.
     maxConnectionAgeMs: 23 * 3600_000,
     // At most 1024 streams per connection; two per symbol. Fewer keep the
@@ -315,6 +301,11 @@ export function binanceSpotAdapter(options: BinanceSpotOptions): Adapter {
 interface BinanceFrame {
   stream?: string;
   data?: unknown;
+  /** A refused request (wire form). */
+  error?: { code?: number; msg?: string } | null;
+  /** A refused request (as the docs' error table writes it). */
+  code?: number;
+  msg?: string;
 }
 
 interface BinanceEvent {

@@ -9,13 +9,21 @@
  * @module
  */
 
-import type { Instrument, Levels, MarketEvent } from "../market/events.ts";
+import type { Instrument, MarketEvent } from "../market/events.ts";
 import {
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { frameText, parseJson, parseObject, toBase } from "./_common.ts";
+import {
+  baseLevels,
+  frameText,
+  parseJson,
+  parseObject,
+  shortTextIncludes,
+  toBase,
+  venueError,
+} from "./_common.ts";
 
 /** Bybit v5 REST origin. */
 export const BYBIT_REST = "https://api.bybit.com";
@@ -130,37 +138,6 @@ export function bybitV5Instruments(
 }
 
 /**
- * Converts Bybit v5 `[["price","size"], …]` levels to flat numbers in base.
- * @param raw the venue's level array.
- * @param inst the instrument (inverse contracts: size = raw × contractSize / price).
- * @returns flat `[price, size, …]` levels.
- * @throws {MalformedFrameError} when `raw` is not an array of numeric pairs.
- * @example
- * ```ts
- * bybitLevels([["27450.00", "0.5"]], inst); // [27450, 0.5]
- * ```
- */
-export function bybitLevels(raw: unknown, inst: Instrument): Levels {
-  if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
-  }
-  const cs = inst.contractSize;
-  const inverse = inst.inverse === true;
-  const out: Levels = new Array(raw.length * 2);
-  for (let i = 0; i < raw.length; i++) {
-    const l = raw[i];
-    const p = +l[0];
-    const q = +l[1];
-    if (p !== p || q !== q || p <= 0) {
-      throw new MalformedFrameError(`Bad level ${l}`);
-    }
-    out[2 * i] = p;
-    out[2 * i + 1] = inverse ? q * cs / p : q * cs;
-  }
-  return out;
-}
-
-/**
  * A parser for Bybit v5 public frames: `orderbook.{depth}.{symbol}`
  * snapshots and deltas, `publicTrade.{symbol}`, `allLiquidation.{symbol}` and
  * the older `liquidation.{symbol}`. Subscription acks, pongs and other topics
@@ -168,7 +145,9 @@ export function bybitLevels(raw: unknown, inst: Instrument): Levels {
  * @param exchange exchange id stamped on events.
  * @param instruments instruments keyed by exchange symbol.
  * @returns the parser.
- * @throws {MalformedFrameError} from `parse`, for unreadable frames and rejected requests.
+ * @throws {never} building the parser does not throw; `parse` throws
+ *   {@link MalformedFrameError} for unreadable frames and {@link VenueError}
+ *   for rejected requests.
  * @example
  * ```ts
  * const p = bybitV5Parser("bybit", table);
@@ -185,13 +164,14 @@ export function bybitV5Parser(
       const msg = parseObject<V5Frame>(text);
       const topic = msg.topic;
       if (typeof topic !== "string") {
-        // Op replies: {"success":true,"op":"subscribe"}, the linear pong
-        // {"success":true,"ret_msg":"pong","op":"ping"}, the spot pong
-        // {"op":"pong"}. A rejected subscription is worth a log line.
+        // Op replies: {"success":true,"op":"subscribe"}, the public pong
+        // {"success":true,"ret_msg":"pong","op":"ping"}, the private-style
+        // pong {"op":"pong"}. A rejected request is `success: false` with
+        // the reason in `ret_msg`
+        // (https://bybit-exchange.github.io/docs/v5/ws/connect, "Understanding
+        // the Subscription Response"); it names no topic.
         if (msg.success === false) {
-          throw new MalformedFrameError(
-            `Bybit rejected ${msg.op}: ${msg.ret_msg}`,
-          );
+          throw venueError(text, { message: msg.ret_msg });
         }
         return [];
       }
@@ -227,8 +207,8 @@ export function bybitV5Parser(
       // the time the feed generated the message.
       exchangeTs: msg.cts ?? msg.ts ?? recvTs,
       localTs: recvTs,
-      bids: bybitLevels(d.b, inst),
-      asks: bybitLevels(d.a, inst),
+      bids: baseLevels(d.b, inst),
+      asks: baseLevels(d.a, inst),
       contractSize: inst.contractSize,
       ...(inst.inverse ? { inverse: true } : {}),
     };
@@ -335,6 +315,25 @@ export function bybitV5Parser(
       side: positionSide === "Buy" ? "sell" : "buy",
     };
   }
+}
+
+/**
+ * Whether a Bybit frame is a pong: the public reply
+ * `{"success":true,"ret_msg":"pong","conn_id":…,"req_id":"","op":"ping"}`
+ * (v5, https://bybit-exchange.github.io/docs/v5/ws/connect "How to Send the
+ * Heartbeat Packet"; v2 has `"request":{"op":"ping"}` instead of `op`), or
+ * the private-style `{"req_id":…,"op":"pong","args":[…],"conn_id":…}`.
+ * Bybit sends nothing else unasked between data frames.
+ * @param frame a received frame.
+ * @returns true for a pong.
+ * @example
+ * ```ts
+ * bybitIsHeartbeat('{"success":true,"ret_msg":"pong","conn_id":"x","req_id":"","op":"ping"}'); // true
+ * ```
+ */
+export function bybitIsHeartbeat(frame: string | Uint8Array): boolean {
+  return shortTextIncludes(frame, '"ret_msg":"pong"') ||
+    shortTextIncludes(frame, '"op":"pong"');
 }
 
 // ---- raw frame types ----

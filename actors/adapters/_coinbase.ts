@@ -8,6 +8,7 @@
  */
 
 import { MalformedFrameError } from "./adapter.ts";
+import { parseObject } from "./_common.ts";
 
 /**
  * Reads an RFC 3339 time as ms since the epoch, microseconds and nanoseconds
@@ -65,18 +66,13 @@ export function jsonFrame<T>(frame: string | Uint8Array): T {
       `Binary frame of ${frame.byteLength} bytes; Coinbase sends text`,
     );
   }
-  let msg: unknown;
-  try {
-    msg = JSON.parse(frame);
-  } catch {
-    throw new MalformedFrameError(`Frame is not JSON: ${frame.slice(0, 80)}`);
-  }
-  if (msg === null || typeof msg !== "object" || Array.isArray(msg)) {
+  const msg = parseObject<T>(frame);
+  if (Array.isArray(msg)) {
     throw new MalformedFrameError(
       `Frame is not an object: ${frame.slice(0, 80)}`,
     );
   }
-  return msg as T;
+  return msg;
 }
 
 /**

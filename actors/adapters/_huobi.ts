@@ -20,7 +20,6 @@ import type {
   BookDelta,
   BookSnapshot,
   Instrument,
-  Levels,
   Liquidation,
   MarketEvent,
   Trade,
@@ -30,7 +29,14 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseObject, toBase } from "./_common.ts";
+import {
+  baseLevels,
+  parseJson,
+  parseObject,
+  textStartsWith,
+  toBase,
+  venueError,
+} from "./_common.ts";
 
 /** HTX spot REST origin. */
 export const HUOBI_SPOT_REST = "https://api.huobi.pro";
@@ -61,38 +67,59 @@ export function huobiText(frame: string | Uint8Array): string {
 }
 
 /**
- * Converts HTX `[[price, size], …]` levels (JSON numbers) to flat base-unit
- * levels. Spot sizes are in base already (`contractSize` 1); linear swap
- * sizes are contracts of `contractSize` base; inverse swap sizes are
- * contracts of `contractSize` quote (USD), so base = contracts × cs / price.
- * @param raw the venue's level array.
- * @param inst the instrument, for its contract size and kind.
- * @returns flat `[price, size, …]` levels.
- * @throws {MalformedFrameError} when `raw` is not an array of number pairs.
+ * Binary frames shorter than this are inflated by {@link huobiIsHeartbeat}.
+ * A server ping, `{"ping":1618678073643}` gzipped, is 42 bytes (46 on the
+ * swap endpoints in the captures), a notification ping
+ * `{"op":"ping","ts":1645289389619}` 52 to 54; the shortest other frame, a
+ * `subbed` ack, is 92 bytes and a book or trade push 169 or more. So only
+ * pings and nothing bigger are inflated twice (here and in the parser).
+ */
+const PING_MAX_BYTES = 80;
+
+/**
+ * Whether an HTX frame is a server ping: `{"ping": ts}` on the market
+ * endpoints (every 5 s, https://huobiapi.github.io/docs/spot/v1/en/#websocket-market-data
+ * "Heartbeat and Connection"), `{"op":"ping","ts":…}` on the notification
+ * endpoints. Binary frames (gzip) are inflated only when shorter than
+ * {@link PING_MAX_BYTES}; decoded text frames (recordings) are matched by
+ * prefix. The parser still has to see pings: it queues the pong.
+ * @param frame a received frame.
+ * @returns true for a ping.
  * @example
  * ```ts
- * huobiLevels([[26.5766, 50]], atomUsd); // [26.5766, 50 * 10 / 26.5766]
+ * huobiIsHeartbeat('{"ping":1618678073643}'); // true
  * ```
  */
-export function huobiLevels(raw: unknown, inst: Instrument): Levels {
-  if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
-  }
-  const cs = inst.contractSize;
-  const inverse = inst.inverse === true;
-  const out: Levels = new Array(raw.length * 2);
-  for (let i = 0; i < raw.length; i++) {
-    const l = raw[i];
-    const p = Array.isArray(l) ? +l[0] : NaN;
-    const q = Array.isArray(l) ? +l[1] : NaN;
-    const s = inverse ? q * cs / p : q * cs;
-    if (!(p > 0) || !(s >= 0) || s === Infinity) {
-      throw new MalformedFrameError(`Bad level ${JSON.stringify(l)}`);
+export function huobiIsHeartbeat(frame: string | Uint8Array): boolean {
+  let text: string | Uint8Array = frame;
+  if (typeof frame !== "string") {
+    if (frame.length >= PING_MAX_BYTES) return false;
+    try {
+      text = decoder.decode(gunzipSync(frame));
+    } catch {
+      return false; // not gzip: the parser reports it
     }
-    out[2 * i] = p;
-    out[2 * i + 1] = s;
   }
-  return out;
+  return textStartsWith(text, '{"ping":') ||
+    textStartsWith(text, '{"op":"ping"');
+}
+
+/**
+ * The symbol of a subscription id coby sent: every `sub`, `req` and `unsub`
+ * is sent with `id` (or `cid`) `<symbol>.<kind>` (`btcusdt.b`, `BTC-USD.l`),
+ * which HTX echoes in its reply, error replies included.
+ */
+function idSymbol(id: unknown): string | undefined {
+  if (typeof id !== "string") return undefined;
+  const dot = id.lastIndexOf(".");
+  return dot > 0 ? id.slice(0, dot) : undefined;
+}
+
+/** The symbol of a notification topic, `public.<symbol>.liquidation_orders`. */
+function topicSymbol(topic: unknown): string | undefined {
+  if (typeof topic !== "string") return undefined;
+  const parts = topic.split(".");
+  return parts.length === 3 ? parts[1] : undefined;
 }
 
 /**
@@ -105,8 +132,9 @@ export function huobiLevels(raw: unknown, inst: Instrument): Levels {
  * @param exchange exchange id stamped on events (`huobi`, `huobi-swap`).
  * @param instruments instruments keyed by exchange symbol (`btcusdt`, `BTC-USD`).
  * @returns the parser.
- * @throws {MalformedFrameError} from `parse`, for unreadable frames and HTX
- *   error replies (building the parser never throws).
+ * @throws {never} building the parser does not throw; `parse` throws
+ *   {@link MalformedFrameError} for unreadable frames and {@link VenueError}
+ *   for HTX error replies.
  * @example
  * ```ts
  * const p = huobiParser("huobi", instruments);
@@ -196,8 +224,8 @@ export function huobiParser(
       localTs: recvTs,
       sequence,
       // An empty side is sent as [] (or left out): an empty book side.
-      bids: huobiLevels(tick.bids ?? [], inst),
-      asks: huobiLevels(tick.asks ?? [], inst),
+      bids: baseLevels(tick.bids ?? [], inst),
+      asks: baseLevels(tick.asks ?? [], inst),
       contractSize: inst.contractSize,
     };
     if (inst.inverse) ev.inverse = true;
@@ -213,8 +241,8 @@ export function huobiParser(
     last: number,
     prev: number,
   ): BookDelta[] {
-    const bids = huobiLevels(tick.bids ?? [], inst);
-    const asks = huobiLevels(tick.asks ?? [], inst);
+    const bids = baseLevels(tick.bids ?? [], inst);
+    const asks = baseLevels(tick.asks ?? [], inst);
     // An unsequenced update that changes nothing is dropped; a sequenced
     // one is kept, since it moves the sequence the next update links to.
     if (first < 0 && bids.length === 0 && asks.length === 0) return [];
@@ -278,7 +306,11 @@ export function huobiParser(
     return out;
   }
 
-  function notification(msg: HuobiFrame, recvTs: number): MarketEvent[] {
+  function notification(
+    msg: HuobiFrame,
+    text: string,
+    recvTs: number,
+  ): MarketEvent[] {
     switch (msg.op) {
       case "ping":
         // Notification endpoints ping with `op`; the reply echoes `ts`.
@@ -287,12 +319,15 @@ export function huobiParser(
       case "notify":
         break;
       default: {
-        // `sub`/`unsub` acks carry `err-code` 0.
+        // `sub`/`unsub` acks carry `err-code` 0; a refusal another code and
+        // its `err-msg`, with the `cid` and `topic` sent
+        // (https://www.htx.com/en-us/opend/newApiPages/?id=5d51592a-77b6-11ed-9966-0242ac110003).
         const code = msg["err-code"];
         if (code !== undefined && code !== 0) {
-          throw new MalformedFrameError(
-            `HTX error ${code} for ${msg.topic}: ${msg["err-msg"]}`,
-          );
+          throw venueError(text, {
+            message: msg["err-msg"],
+            symbol: idSymbol(msg.cid) ?? topicSymbol(msg.topic),
+          });
         }
         return [];
       }
@@ -359,11 +394,15 @@ export function huobiParser(
       }
       try {
         if (typeof msg.ch === "string") return channel(msg, recvTs);
-        if (msg.op !== undefined) return notification(msg, recvTs);
+        if (msg.op !== undefined) return notification(msg, text, recvTs);
+        // A refused `sub`/`req`: `{"id":…,"status":"error","err-code":
+        // "bad-request","err-msg":"invalid topic …","ts":…}`
+        // (https://huobiapi.github.io/docs/spot/v1/en/#websocket-market-data).
         if (msg.status === "error") {
-          throw new MalformedFrameError(
-            `HTX error ${msg["err-code"]}: ${msg["err-msg"]}`,
-          );
+          throw venueError(text, {
+            message: msg["err-msg"],
+            symbol: idSymbol(msg.id),
+          });
         }
         // The reply to a `req` for an `mbp` book (`requestSnapshot`): a full
         // image at `seqNum`, which equals the `prevSeqNum` of the increment
@@ -434,12 +473,7 @@ export function huobiSpotInstruments(body: string): Instrument[] {
  * ```
  */
 export function huobiMetadata<T>(body: string, what: string): T {
-  let v: { status?: string };
-  try {
-    v = JSON.parse(body);
-  } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${body.slice(0, 80)}`);
-  }
+  const v = parseJson<{ status?: string }>(body, what);
   if (v?.status !== "ok") {
     throw new MalformedFrameError(
       `${what} status is not ok: ${body.slice(0, 80)}`,
@@ -464,6 +498,10 @@ interface SymbolsResponse {
 interface HuobiFrame {
   /** Market endpoint ping. */
   ping?: number;
+  /** The `id` of the request a reply answers (market endpoints). */
+  id?: string;
+  /** The `cid` of the request a reply answers (notification endpoints). */
+  cid?: string;
   /** Notification endpoint operation: ping, notify, sub, unsub, error. */
   op?: string;
   topic?: string;

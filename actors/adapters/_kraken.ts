@@ -13,6 +13,7 @@ import { crc32 } from "node:zlib";
 import type { BookSide, OrderBook } from "../market/book.ts";
 import type { Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
+import { parseJson } from "./_common.ts";
 
 /** Kraken's REST origin. */
 export const KRAKEN_REST = "https://api.kraken.com";
@@ -71,14 +72,7 @@ export function krakenInstruments(
   body: string,
   naming: "v1" | "v2",
 ): Instrument[] {
-  let msg: AssetPairsResponse;
-  try {
-    msg = JSON.parse(body);
-  } catch {
-    throw new MalformedFrameError(
-      `AssetPairs is not JSON: ${body.slice(0, 80)}`,
-    );
-  }
+  const msg = parseJson<AssetPairsResponse>(body, "AssetPairs");
   if (msg?.error?.length) {
     throw new MalformedFrameError(`AssetPairs error: ${msg.error.join("; ")}`);
   }

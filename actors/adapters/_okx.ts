@@ -1,7 +1,9 @@
 /**
- * OKX v5 public WebSocket parsing shared by the two OKX adapter versions
+ * OKX v5 public WebSocket pieces shared by the two OKX adapter versions
  * (`okx.ts`: REST snapshot + `seqId`; `okx_checksum.ts`: in-stream snapshot +
- * CRC32 checksum).
+ * CRC32 checksum): metadata, subscriptions, the frame dispatch with trades
+ * and liquidations, and the book fields both versions emit. Each version
+ * reads `books` data with its own function.
  * Docs: https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-order-book-channel
  * Trades: https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-trades-channel
  * Liquidations: https://www.okx.com/docs-v5/en/#public-data-websocket-liquidation-orders-channel
@@ -13,7 +15,7 @@
 import { crc32 } from "node:zlib";
 import type { OrderBook } from "../market/book.ts";
 import type {
-  BookSnapshot,
+  BookDelta,
   Instrument,
   Levels,
   Market,
@@ -23,9 +25,8 @@ import {
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
-  ResyncError,
 } from "./adapter.ts";
-import { parseObject, toBase } from "./_common.ts";
+import { parseJson, parseObject, toBase, venueError } from "./_common.ts";
 
 /** OKX REST origin. */
 export const OKX_REST = "https://www.okx.com";
@@ -76,25 +77,34 @@ const INVERSE = { inverse: true } as const;
 export function okxInstruments(bodies: readonly string[]): Instrument[] {
   const out: Instrument[] = [];
   for (const body of bodies) {
-    let res: OkxResponse<OkxInstrument>;
-    try {
-      res = JSON.parse(body);
-    } catch {
-      throw new MalformedFrameError(
-        `Instruments body is not JSON: ${body.slice(0, 80)}`,
-      );
-    }
-    if (res?.code !== "0" || !Array.isArray(res.data)) {
-      throw new MalformedFrameError(
-        `Instruments response code ${res?.code}: ${body.slice(0, 80)}`,
-      );
-    }
-    for (const d of res.data) {
+    for (const d of okxData<OkxInstrument>(body, "Instruments")) {
       const inst = okxInstrument(d);
       if (inst) out.push(inst);
     }
   }
   return out;
+}
+
+/**
+ * The `data` list of an OKX REST response `{"code":"0","msg":"","data":[…]}`.
+ * @param body the response body.
+ * @param what what the body is, for the error message (e.g. `Snapshot`).
+ * @returns the `data` list.
+ * @throws {MalformedFrameError} naming `what` when the body is not JSON, its
+ *   `code` is not "0" or it has no `data` list.
+ * @example
+ * ```ts
+ * okxData<{ seqId: number }>('{"code":"0","data":[{"seqId":5}]}', "Snapshot")[0].seqId; // 5
+ * ```
+ */
+export function okxData<T>(body: string, what: string): T[] {
+  const res = parseJson<OkxResponse<T>>(body, what);
+  if (res?.code !== "0" || !Array.isArray(res.data)) {
+    throw new MalformedFrameError(
+      `${what} response code ${res?.code}: ${body.slice(0, 80)}`,
+    );
+  }
+  return res.data;
 }
 
 function okxInstrument(d: OkxInstrument): Instrument | undefined {
@@ -171,57 +181,61 @@ export function okxSubscribe(symbols: readonly string[]): string[] {
   return frames;
 }
 
-/** Options for {@link okxParser}. */
-export interface OkxParserOptions {
-  /**
-   * Emit `books` frames with `action: "snapshot"` as `book_snapshot` (in-stream
-   * sync). When false they are ignored: the REST-synced version starts from
-   * `GET /api/v5/market/books` as OKX's 2026 procedure says.
-   * @default true
-   */
-  readonly streamSnapshots?: boolean;
-  /**
-   * Attach the venue's `checksum` and the level strings to book events.
-   * @default true
-   */
-  readonly checksums?: boolean;
-  /**
-   * Books are linked by `seqId`: a book frame without one throws
-   * {@link MalformedFrameError}, and a sequence reset (`seqId < prevSeqId`,
-   * OKX maintenance) throws {@link ResyncError}. Otherwise missing sequences
-   * are -1 and resets pass as ordinary updates.
-   * @default false
-   */
-  readonly sequenced?: boolean;
+/**
+ * Whether a frame is the text `pong` answering the keepalive text `ping`
+ * (https://www.okx.com/docs-v5/en/#overview-websocket-connect: with nothing
+ * received for a while, send the string `ping` and expect `pong`). OKX sends
+ * no other heartbeat.
+ * @param frame a received frame.
+ * @returns true for `pong`.
+ * @example
+ * ```ts
+ * okxIsHeartbeat("pong"); // true
+ * ```
+ */
+export function okxIsHeartbeat(frame: string | Uint8Array): boolean {
+  return frame === "pong";
 }
 
 /**
- * A parser for OKX v5 public frames: `books` (snapshot and update), `trades`
- * and `liquidation-orders`. The text `pong` (the keepalive answer),
- * subscription acks, notices and other channels yield nothing; an `error`
- * event is thrown as malformed so it is counted and logged.
- *
- * Book sequences: an update covers `prevSeqId + 1 .. seqId` (`first`,
- * `last`) and links with `prev = prevSeqId`; a snapshot is at `seqId`.
- * Frames without `seqId` (before OKX added it) carry -1.
+ * Reads one `books` data item into an event, or null to drop it: each OKX
+ * version has its own (`okx.ts` sequenced deltas, `okx_checksum.ts`
+ * in-stream snapshots with checksums).
+ * @param inst the followed instrument the item is about.
+ * @param d the item.
+ * @param action the frame's `action`: `snapshot` or `update`.
+ * @param recvTs local receive time, ms.
+ * @returns the event, or null for an item the version ignores.
+ * @throws {MalformedFrameError} when the item cannot be read.
+ */
+export type OkxBookReader = (
+  inst: Instrument,
+  d: OkxBook,
+  action: "snapshot" | "update",
+  recvTs: number,
+) => MarketEvent | null;
+
+/**
+ * A parser for OKX v5 public frames: `books` (read by the version's
+ * `readBook`), `trades` and `liquidation-orders`. The text `pong` (the
+ * keepalive answer), subscription acks, notices and other channels yield
+ * nothing; an `error` event is the venue's refusal of a request.
  * @param instruments followed instruments keyed by OKX instrument id.
- * @param options which book fields to emit; see {@link OkxParserOptions}.
+ * @param readBook the version's reader of one `books` data item.
  * @returns a parser for one connection.
  * @throws {never} building the parser does not throw; `parse` throws
- *   {@link MalformedFrameError} for unreadable frames.
+ *   {@link MalformedFrameError} for unreadable frames and {@link VenueError}
+ *   for `error` events.
  * @example
  * ```ts
- * const p = okxParser(new Map([["BTC-USDT", btcUsdt]]));
+ * const p = okxParser(new Map([["BTC-USDT", btcUsdt]]), readBook);
  * p.parse('{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[…]}', Date.now());
  * ```
  */
 export function okxParser(
   instruments: InstrumentTable,
-  options: OkxParserOptions = {},
+  readBook: OkxBookReader,
 ): Parser {
-  const streamSnapshots = options.streamSnapshots ?? true;
-  const checksums = options.checksums ?? true;
-  const sequenced = options.sequenced ?? false;
   return {
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       if (typeof frame !== "string") {
@@ -233,10 +247,11 @@ export function okxParser(
       if (frame === "pong") return [];
       const msg = parseObject<OkxFrame>(frame);
       if (msg.event !== undefined) {
+        // A refused request: `{"event":"error","code":"60012","msg":"Invalid
+        // request: …","connId":…}`
+        // (https://www.okx.com/docs-v5/en/#overview-websocket-subscribe).
         if (msg.event === "error") {
-          throw new MalformedFrameError(
-            `Venue error ${msg.code}: ${msg.msg}`,
-          );
+          throw venueError(frame, { message: msg.msg });
         }
         return []; // subscribe/unsubscribe acks, notice, channel-conn-count
       }
@@ -247,20 +262,11 @@ export function okxParser(
         case "books": {
           const inst = instruments.get(msg.arg!.instId!);
           if (inst === undefined) return [];
-          const snapshot = msg.action === "snapshot";
-          if (snapshot && !streamSnapshots) return [];
+          const action = msg.action === "snapshot" ? "snapshot" : "update";
           const out: MarketEvent[] = [];
           for (let i = 0; i < data.length; i++) {
-            out.push(
-              book(
-                inst,
-                data[i] as OkxBook,
-                snapshot,
-                recvTs,
-                checksums,
-                sequenced,
-              ),
-            );
+            const ev = readBook(inst, data[i] as OkxBook, action, recvTs);
+            if (ev !== null) out.push(ev);
           }
           return out;
         }
@@ -293,6 +299,12 @@ export function okxParser(
   };
 }
 
+/** The fields of {@link okxBookFields}: a book event but for its type and sequence. */
+export type OkxBookFields = Omit<
+  BookDelta,
+  "type" | "first" | "last" | "prev" | "checksum" | "raw"
+>;
+
 /** Event fields shared by every event of `inst`. */
 function base(inst: Instrument) {
   return {
@@ -304,95 +316,53 @@ function base(inst: Instrument) {
 }
 
 /**
- * Converts OKX levels `[["price","size","0","orders"], …]` to flat numbers
- * (sizes in base), filling `rawOut` with the price and size strings as sent
- * when given.
+ * The fields every book event of an OKX `books` item (or REST book) carries,
+ * both versions alike: instrument, times (`ts`, else the receive time),
+ * levels and contract size.
+ * @param inst the instrument.
+ * @param d the book item, checked to be an object.
+ * @param recvTs local receive time, ms.
+ * @param levels the item's levels, already converted to base.
+ * @returns the fields, for the version to add its type and sequence to.
+ * @throws {never} does not throw.
+ * @example
+ * ```ts
+ * const ev = { type: "book_snapshot", ...okxBookFields(inst, d, recvTs, { bids, asks }), sequence: d.seqId };
+ * ```
  */
-function levels(
-  list: unknown,
-  inst: Instrument,
-  rawOut: string[] | null,
-): Levels {
-  if (!Array.isArray(list)) {
-    throw new MalformedFrameError(`Levels are not an array: ${list}`);
-  }
-  const out: Levels = new Array(list.length * 2);
-  for (let i = 0; i < list.length; i++) {
-    const l = list[i] as string[];
-    const p = +l[0];
-    const raw = +l[1];
-    if (p !== p || raw !== raw || p <= 0) {
-      throw new MalformedFrameError(`Bad level ${l}`);
-    }
-    out[2 * i] = p;
-    out[2 * i + 1] = toBase(raw, p, inst);
-    if (rawOut) {
-      rawOut[2 * i] = l[0];
-      rawOut[2 * i + 1] = l[1];
-    }
-  }
-  return out;
-}
-
-function book(
+export function okxBookFields(
   inst: Instrument,
   d: OkxBook,
-  snapshot: boolean,
   recvTs: number,
-  checksums: boolean,
-  sequenced: boolean,
-): MarketEvent {
-  if (d === null || typeof d !== "object") {
-    throw new MalformedFrameError(`Book data is not an object: ${d}`);
-  }
-  const hasSeq = typeof d.seqId === "number";
-  if (sequenced && !hasSeq) {
-    throw new MalformedFrameError(
-      `Book ${inst.exchangeSymbol} without seqId: ${d.seqId}`,
-    );
-  }
-  const rawBids = checksums ? new Array<string>(d.bids?.length ?? 0) : null;
-  const rawAsks = checksums ? new Array<string>(d.asks?.length ?? 0) : null;
-  const bids = levels(d.bids, inst, rawBids);
-  const asks = levels(d.asks, inst, rawAsks);
+  levels: { readonly bids: Levels; readonly asks: Levels },
+): OkxBookFields {
   const ts = +d.ts;
-  const common = {
+  return {
     ...base(inst),
     exchangeTs: ts === ts ? ts : recvTs,
     localTs: recvTs,
-    bids,
-    asks,
+    bids: levels.bids,
+    asks: levels.asks,
     contractSize: inst.contractSize,
     ...(inst.inverse ? INVERSE : {}),
-    ...(checksums && typeof d.checksum === "number"
-      ? { checksum: d.checksum, raw: { bids: rawBids!, asks: rawAsks! } }
-      : {}),
   };
-  if (snapshot) {
-    return {
-      type: "book_snapshot",
-      ...common,
-      sequence: hasSeq ? d.seqId! : -1,
-    };
+}
+
+/**
+ * Checks that a `books` data item (or REST book) is an object.
+ * @param d the item as received.
+ * @returns the item.
+ * @throws {MalformedFrameError} naming the value when it is not an object.
+ * @example
+ * ```ts
+ * okxBook(data[0]).seqId;
+ * ```
+ */
+export function okxBook(d: unknown): OkxBook {
+  if (d === null || typeof d !== "object") {
+    throw new MalformedFrameError(`Book data is not an object: ${d}`);
   }
-  // An update covers the venue ids after prevSeqId up to seqId. A heartbeat
-  // (no change for ~60 s) has seqId == prevSeqId: not newer than the book,
-  // BookSync drops it.
-  const prev = hasSeq && typeof d.prevSeqId === "number" ? d.prevSeqId : -1;
-  // A maintenance reset restarts the numbering (seqId < prevSeqId): every
-  // later update would look older than the book, so the books start over.
-  if (sequenced && d.seqId! < prev) {
-    throw new ResyncError(
-      `Sequence reset on ${inst.exchangeSymbol}: seqId ${d.seqId} < prevSeqId ${prev}`,
-    );
-  }
-  return {
-    type: "book_delta",
-    ...common,
-    first: hasSeq ? prev + 1 : -1,
-    last: hasSeq ? d.seqId! : -1,
-    prev,
-  };
+  return d as OkxBook;
 }
 
 function trade(inst: Instrument, t: OkxTrade, recvTs: number): MarketEvent {
@@ -440,43 +410,6 @@ function liquidation(
     rawSize: raw,
     side: d.side === "sell" ? "sell" : "buy",
   };
-}
-
-/**
- * Reads a `GET /api/v5/market/books?instId=…&sz=400` snapshot; its `seqId`
- * lines up with the WebSocket `books` updates' `prevSeqId`/`seqId`.
- * @param body the response body.
- * @param recvTs local receive time, ms.
- * @param inst the instrument.
- * @returns the snapshot at `seqId`.
- * @throws {MalformedFrameError} when the body is not JSON, its `code` is not
- *   "0", or the book has no `seqId`.
- * @example
- * ```ts
- * okxRestSnapshot('{"code":"0","data":[{"asks":[],"bids":[],"ts":"1","seqId":5}]}', 0, inst).sequence; // 5
- * ```
- */
-export function okxRestSnapshot(
-  body: string,
-  recvTs: number,
-  inst: Instrument,
-): BookSnapshot {
-  let res: OkxResponse<OkxBook>;
-  try {
-    res = JSON.parse(body);
-  } catch {
-    throw new MalformedFrameError(`Snapshot is not JSON: ${body.slice(0, 80)}`);
-  }
-  const d = res?.code === "0" && Array.isArray(res.data)
-    ? res.data[0]
-    : undefined;
-  if (d === undefined) {
-    throw new MalformedFrameError(
-      `Snapshot response code ${res?.code}: ${body.slice(0, 80)}`,
-    );
-  }
-  const ev = book(inst, d, true, recvTs, false, true);
-  return ev as BookSnapshot;
 }
 
 /**
@@ -546,14 +479,21 @@ interface OkxFrame {
 }
 
 /** `[price, size, "0" (deprecated), orders]`. */
-type OkxLevel = [string, string, string, string];
+export type OkxLevel = [string, string, string, string];
 
-interface OkxBook {
+/** One `books` data item, or the book of a REST snapshot. */
+export interface OkxBook {
+  /** Asks, best first. */
   asks: OkxLevel[];
+  /** Bids, best first. */
   bids: OkxLevel[];
+  /** Event time, ms since epoch, as a decimal string. */
   ts: string;
+  /** Signed CRC32 of the top 25 levels (0 since 2026-06-23). */
   checksum?: number;
+  /** The book's sequence number after this item. */
   seqId?: number;
+  /** The `seqId` of the previous item (updates only). */
   prevSeqId?: number;
 }
 

@@ -37,6 +37,24 @@ export class ResyncError extends Error {
   }
 }
 
+/**
+ * Thrown by a parser for a frame in which the venue reports an error of its
+ * own (a rejected subscription: Kraken's `subscriptionStatus` with
+ * `status: "error"`, Bybit's `success: false`, OKX's `event: "error"`). The
+ * connection counts it and shows the venue's message at once in
+ * `/api/v1/exchanges` instead of waiting for the sync timeout.
+ */
+export class VenueError extends Error {
+  /**
+   * @param message the venue's own message, verbatim where it has one.
+   * @param symbol the exchange symbol the error concerns, when the venue names one.
+   */
+  constructor(message: string, readonly symbol?: string) {
+    super(message);
+    this.name = "VenueError";
+  }
+}
+
 /** Instruments of one venue keyed by exchange symbol. */
 export type InstrumentTable = ReadonlyMap<string, Instrument>;
 
@@ -49,6 +67,7 @@ export interface Parser {
    * @returns normalized events, empty for acks, heartbeats and unfollowed channels.
    * @throws {MalformedFrameError} when the frame cannot be read.
    * @throws {ResyncError} when the whole connection must resync.
+   * @throws {VenueError} when the frame is the venue's report of an error.
    */
   parse(frame: string | Uint8Array, recvTs: number): MarketEvent[];
   /**
@@ -69,6 +88,18 @@ export interface Adapter {
    * Absent on the current version. See `adapterFor`.
    */
   readonly until?: number;
+  /**
+   * Whether a recorded WebSocket connection speaks this API version, judged
+   * from what the client asked for: the URL it opened (host, path) and the
+   * frames it sent (channel or topic names). Set on venues whose versions
+   * coexisted, so a replay picks the version its recording speaks, not the
+   * one in force at its date (see `adapterForRecording`). Absent: the
+   * recording cannot tell the versions apart and the date decides.
+   * @param url the WebSocket URL as recorded.
+   * @param sent the text frames the client sent on that URL, in order.
+   * @returns true when this version speaks the connection.
+   */
+  speaks?(url: string, sent: readonly string[]): boolean;
   /** REST origin, e.g. `https://api.binance.com`. */
   readonly restOrigin: string;
   /** URLs of the REST instrument metadata, fetched before connecting. */
@@ -96,6 +127,16 @@ export interface Adapter {
    * endpoint (KuCoin's bullet token).
    */
   readonly connect?: { readonly method: "GET" | "POST"; readonly url: string };
+  /**
+   * Whether a received frame is only a heartbeat (Kraken `heartbeat`,
+   * Bitfinex `[chanId, "hb"]`, Coinbase `heartbeats`, HTX `ping`). The
+   * silence watchdog counts only other frames as life, so a feed that sends
+   * nothing but heartbeats is found stale and reconnected. A cheap test on
+   * the raw frame: it runs before parsing, on every frame.
+   * @param frame the frame as received: text, or bytes for binary frames.
+   * @returns true for a heartbeat frame.
+   */
+  isHeartbeat(frame: string | Uint8Array): boolean;
   /** Frames to send after the socket opens on connection `group`. */
   subscribe(symbols: readonly string[], group?: string): string[];
   /** An application-level ping the venue needs, and its period in ms. */

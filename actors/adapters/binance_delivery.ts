@@ -13,7 +13,7 @@ import {
   binanceSnapshot,
   binanceStreamUrl,
 } from "./_binance.ts";
-import { parseJson } from "./_common.ts";
+import { noHeartbeats, parseJson } from "./_common.ts";
 
 const REST = "https://dapi.binance.com";
 
@@ -69,13 +69,16 @@ export const binanceDeliveryAdapter: Adapter = {
     ),
   // Streams are named in the URL; nothing to send.
   subscribe: () => [],
+  // Binance pings with WebSocket control frames: no heartbeat frames.
+  isHeartbeat: noHeartbeats,
   // Binance closes every connection after 24 h.
   maxConnectionAgeMs: 23 * 3600_000,
   // At most 200 streams per connection; three per symbol.
   maxSymbolsPerConnection: 66,
   parser: (instruments) => binanceParser("binance-delivery", instruments),
   book: {
-    // As USD-M: first diff U <= lastUpdateId <= u; then pu == previous u.
+    // As USD-M: first diff U <= lastUpdateId <= u, or pu == lastUpdateId;
+    // then pu == previous u.
     sync: { kind: "rest", link: "prev", align: 0 },
     snapshotUrl: (symbol) =>
       `${REST}/dapi/v1/depth?symbol=${symbol}&limit=1000`,

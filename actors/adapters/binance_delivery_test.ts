@@ -4,6 +4,7 @@ import type { BookDelta, Instrument, MarketEvent } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { binanceDeliveryAdapter } from "./binance_delivery.ts";
 import { binanceFuturesAdapter } from "./binance_futures.ts";
+import { assertSane } from "./_testing.ts";
 
 const SAMPLES =
   "../shared/data/samples/tardis-node-inputs/binance-delivery.ndjson";
@@ -63,17 +64,6 @@ const base = {
   symbol: "BTC-USD",
   market: "future",
 } as const;
-
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) assert.ok(Number.isFinite(x), `${k} ${x}`);
-      }
-    }
-  }
-}
 
 function parse(i: number, frame = lines[i]): MarketEvent[] {
   const ev = binanceDeliveryAdapter.parser(table).parse(frame, 1000 + i);

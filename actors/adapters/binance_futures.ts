@@ -13,7 +13,7 @@ import {
   binanceSnapshot,
   binanceStreamUrl,
 } from "./_binance.ts";
-import { parseJson } from "./_common.ts";
+import { noHeartbeats, parseJson } from "./_common.ts";
 
 const REST = "https://fapi.binance.com";
 
@@ -50,12 +50,15 @@ export const binanceFuturesAdapter: Adapter = {
       symbols,
     ),
   subscribe: () => [],
+  // Binance pings with WebSocket control frames: no heartbeat frames.
+  isHeartbeat: noHeartbeats,
   maxConnectionAgeMs: 23 * 3600_000,
   // At most 200 streams per connection; three per symbol.
   maxSymbolsPerConnection: 66,
   parser: (instruments) => binanceParser("binance-futures", instruments),
   book: {
-    // First diff: U <= lastUpdateId <= u; then pu == previous u.
+    // First diff: U <= lastUpdateId <= u, or pu == lastUpdateId (the diff
+    // right after the snapshot's last update); then pu == previous u.
     sync: { kind: "rest", link: "prev", align: 0 },
     snapshotUrl: (symbol) =>
       `${REST}/fapi/v1/depth?symbol=${symbol}&limit=1000`,

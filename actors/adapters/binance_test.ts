@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
-import type { Instrument, MarketEvent } from "../market/events.ts";
+import type { Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { binanceAdapter } from "./binance.ts";
 import { binanceFuturesAdapter } from "./binance_futures.ts";
+import { binanceDeliveryAdapter } from "./binance_delivery.ts";
+import { binanceUsAdapter } from "./binance_us.ts";
+import {
+  assertSane,
+  assertVenueErrors,
+  capturedTexts,
+  docFrames,
+  tardisInputs,
+} from "./_testing.ts";
 
 const SAMPLES =
   "../shared/data/samples/nautilus_trader/crates/adapters/binance/test_data/futures/market_data_json";
@@ -18,14 +27,6 @@ const btcPerp: Instrument = {
   contractSize: 1,
 };
 const futures = binanceFuturesAdapter.parser(new Map([["BTCUSDT", btcPerp]]));
-
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-    }
-  }
-}
 
 Deno.test("binance-futures: depthUpdate sample → book_delta with U/u/pu (docs example)", async () => {
   const raw = await Deno.readTextFile(`${SAMPLES}/depth_update_stream.json`);
@@ -141,4 +142,88 @@ Deno.test("binance: frames that carry nothing yield no events; broken ones throw
       ),
     MalformedFrameError,
   );
+});
+
+const nknUsdt: Instrument = {
+  exchange: "binance",
+  exchangeSymbol: "NKNUSDT",
+  symbol: "NKN-USDT",
+  base: "NKN",
+  quote: "USDT",
+  market: "spot",
+  contractSize: 1,
+};
+
+Deno.test('binance: an aggTrade without its id `a` is malformed, never a trade with id "undefined"', async () => {
+  const spot = binanceAdapter.parser(new Map([["NKNUSDT", nknUsdt]]));
+  const frame = (await capturedTexts("BINANCE.ws.1.0")).find((f) =>
+    f.includes(`"e":"aggTrade"`) && f.includes(`"s":"NKNUSDT"`)
+  )!;
+  // The capture's frame as sent: a trade with its aggregate id.
+  const [t] = spot.parse(frame, 1);
+  assert.ok(t.type === "trade");
+  assert.equal(t.id, String(JSON.parse(frame).data.a));
+  // The same frame without `a`.
+  const msg = JSON.parse(frame);
+  delete msg.data.a;
+  assert.throws(
+    () => spot.parse(JSON.stringify(msg), 1),
+    (e: Error) =>
+      e instanceof MalformedFrameError &&
+      e.message === "Bad trade id a of aggTrade NKNUSDT: undefined",
+  );
+  // Nor does a futures `trade` without `t` pass (tardis' real frame).
+  const trade = (await tardisInputs("binance-futures")).find((l) =>
+    l.includes(`"e":"trade"`) && l.includes(`"X":"MARKET"`)
+  )!;
+  const tmsg = JSON.parse(trade);
+  assert.equal(futures.parse(trade, 1).length, 1);
+  delete tmsg.data.t;
+  assert.throws(
+    () => futures.parse(JSON.stringify(tmsg), 1),
+    (e: Error) =>
+      e instanceof MalformedFrameError &&
+      e.message === "Bad trade id t of trade BTCUSDT: undefined",
+  );
+});
+
+Deno.test("binance: isHeartbeat is false for every frame of every Binance API (pings are WebSocket control frames)", async () => {
+  const frames = [
+    ...await capturedTexts("BINANCE.ws.1.0"),
+    ...await capturedTexts("BINANCE_FUTURES.ws.1.0"),
+    ...await tardisInputs("binance"),
+    ...await tardisInputs("binance-futures"),
+    ...await tardisInputs("binance-delivery"),
+  ];
+  assert.ok(frames.length > 1500);
+  for (
+    const a of [
+      binanceAdapter,
+      binanceUsAdapter,
+      binanceFuturesAdapter,
+      binanceDeliveryAdapter,
+    ]
+  ) {
+    for (const f of frames) assert.equal(a.isHeartbeat(f), false, f);
+  }
+});
+
+Deno.test("binance: error replies throw VenueError with Binance's msg on every Binance API; acks do not", async () => {
+  const { errors } = await docFrames("binance", "spot");
+  for (
+    const a of [
+      binanceAdapter,
+      binanceUsAdapter,
+      binanceFuturesAdapter,
+      binanceDeliveryAdapter,
+    ]
+  ) {
+    const p = a.parser(new Map());
+    assertVenueErrors(p, errors);
+    // tardis' real subscription ack.
+    assert.deepEqual(
+      p.parse((await tardisInputs("binance-delivery"))[0], 0),
+      [],
+    );
+  }
 });

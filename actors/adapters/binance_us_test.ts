@@ -3,6 +3,7 @@ import { BookSync } from "../market/book_sync.ts";
 import type { BookDelta, Instrument, MarketEvent } from "../market/events.ts";
 import { binanceAdapter } from "./binance.ts";
 import { binanceUsAdapter } from "./binance_us.ts";
+import { assertSane } from "./_testing.ts";
 
 // Binance.US serves Binance spot's stream and REST formats (tardis-node maps
 // `binance-us` with its Binance spot mappers): the Binance spot samples are
@@ -28,11 +29,7 @@ const table = new Map([
 
 function parse(i: number): MarketEvent[] {
   const ev = binanceUsAdapter.parser(table).parse(lines[i], 1000 + i);
-  for (const e of ev) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-    }
-  }
+  assertSane(ev);
   return ev;
 }
 

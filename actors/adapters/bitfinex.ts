@@ -25,7 +25,7 @@ import {
   type Parser,
   ResyncError,
 } from "./adapter.ts";
-import { parseJson } from "./_common.ts";
+import { parseJson, venueError } from "./_common.ts";
 
 const REST = "https://api-pub.bitfinex.com";
 
@@ -109,6 +109,7 @@ export const bitfinexAdapter: Adapter = {
     );
     return frames;
   },
+  isHeartbeat: bitfinexIsHeartbeat,
   parser: (instruments) => new BitfinexParser(instruments),
   book: {
     // The snapshot comes in the stream on subscribing. Books carry no
@@ -119,6 +120,20 @@ export const bitfinexAdapter: Adapter = {
     // connection's parser knows, so a failed checksum reconnects.
   },
 };
+
+/**
+ * Whether a frame is a channel heartbeat `[chanId,"hb"]`, sent every 15 s
+ * per channel with no other traffic (with SEQ_ALL and TIMESTAMP on:
+ * `[chanId,"hb",seq,ts]`; https://docs.bitfinex.com/docs/ws-general
+ * "Heartbeating"). The tag follows the first comma; data messages have an
+ * array or `"te"`/`"tu"`/`"cs"` there. Heartbeats still carry the
+ * connection-wide sequence, so they must be parsed too.
+ */
+function bitfinexIsHeartbeat(frame: string | Uint8Array): boolean {
+  if (typeof frame !== "string" || frame.charCodeAt(0) !== 0x5b) return false;
+  const comma = frame.indexOf(",");
+  return comma > 0 && frame.startsWith('"hb"', comma + 1);
+}
 
 /** Reads a `[[pair, …]]` conf body. */
 function pairList(body: string, what: string): string[] {
@@ -238,9 +253,10 @@ class BitfinexParser implements Parser {
         }
         return;
       case "error":
-        throw new MalformedFrameError(
-          `Bitfinex error ${e.code}: ${e.msg ?? frame.slice(0, 80)}`,
-        );
+        // `{"event":"error","msg":…,"code":…}`, echoing the request's fields
+        // (`symbol` for a book or trades subscription)
+        // (https://docs.bitfinex.com/docs/ws-general#error-codes).
+        throw venueError(frame, { message: e.msg, symbol: e.symbol });
       default:
         return; // pong and unknown events
     }

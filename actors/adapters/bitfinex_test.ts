@@ -10,6 +10,13 @@ import type {
 import { resolveSymbols } from "../market/symbols.ts";
 import { MalformedFrameError, ResyncError } from "./adapter.ts";
 import { bitfinexAdapter } from "./bitfinex.ts";
+import {
+  assertSane,
+  assertVenueErrors,
+  capturedTexts,
+  docFrames,
+  tardisInputs,
+} from "./_testing.ts";
 
 const INPUTS = "../shared/data/samples/tardis-node-inputs";
 const CAPTURES = "../shared/data/captures/cryptofeed";
@@ -31,17 +38,6 @@ async function instruments(): Promise<Map<string, Instrument>> {
 
 async function lines(file: string): Promise<string[]> {
   return (await Deno.readTextFile(`${INPUTS}/${file}`)).trim().split("\n");
-}
-
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) assert.ok(Number.isFinite(x), `${k} has ${x}`);
-      }
-    }
-  }
 }
 
 /** Applies book events as the connection does. */
@@ -394,7 +390,7 @@ Deno.test("bitfinex: with TIMESTAMP the exchange time follows the sequence numbe
   );
 });
 
-Deno.test("bitfinex: info 20051/20061 reconnect; error events and garbage are malformed", async () => {
+Deno.test("bitfinex: info 20051/20061 reconnect; garbage is malformed", async () => {
   const parser = bitfinexAdapter.parser(await instruments());
   assert.deepEqual(
     parser.parse(
@@ -416,14 +412,6 @@ Deno.test("bitfinex: info 20051/20061 reconnect; error events and garbage are ma
       ResyncError,
     );
   }
-  assert.throws(
-    () =>
-      parser.parse(
-        '{"event":"error","msg":"symbol: invalid","code":10300,"pair":"FOO"}',
-        1,
-      ),
-    (e: Error) => e instanceof MalformedFrameError && /10300/.test(e.message),
-  );
   assert.throws(() => parser.parse("[1,", 1), MalformedFrameError);
   parser.parse(
     '{"event":"subscribed","channel":"book","chanId":5,"symbol":"tBTCUSD","prec":"P0"}',
@@ -434,4 +422,38 @@ Deno.test("bitfinex: info 20051/20061 reconnect; error events and garbage are ma
     () => parser.parse(new Uint8Array([1, 2]), 1),
     MalformedFrameError,
   );
+});
+
+Deno.test("bitfinex: isHeartbeat is true for the capture's and tardis' [chanId,\"hb\"…] frames only, which still carry the sequence", async () => {
+  const frames = [
+    ...await capturedTexts("BITFINEX.ws.11.0"),
+    ...await tardisInputs("bitfinex"),
+    ...await tardisInputs("bitfinex-derivatives"),
+  ];
+  let beats = 0;
+  for (const f of frames) {
+    // The oracle: the whole frame read as JSON.
+    const msg = JSON.parse(f);
+    const beat = Array.isArray(msg) && msg[1] === "hb";
+    assert.equal(bitfinexAdapter.isHeartbeat(f), beat, f.slice(0, 80));
+    if (beat) beats++;
+  }
+  assert.ok(beats > 3 && frames.length - beats > 1000, `${beats} heartbeats`);
+  assert.equal(
+    bitfinexAdapter.isHeartbeat(new TextEncoder().encode('[1,"hb"]')),
+    false,
+  );
+  // The capture replayed with heartbeats parsed too: the connection-wide
+  // sequence they carry links without a gap (skipping them would not).
+  const parser = bitfinexAdapter.parser(await instruments());
+  for (const f of await capturedTexts("BITFINEX.ws.11.0")) parser.parse(f, 1);
+});
+
+Deno.test("bitfinex: error events throw VenueError with Bitfinex's msg and the echoed symbol", async () => {
+  const parser = bitfinexAdapter.parser(await instruments());
+  assertVenueErrors(parser, (await docFrames("bitfinex", "v2")).errors);
+  // The capture's own events (info, conf, subscribed) are no errors.
+  for (const f of await capturedTexts("BITFINEX.ws.11.0")) {
+    if (f.startsWith("{")) assert.deepEqual(parser.parse(f, 1), [], f);
+  }
 });

@@ -18,6 +18,7 @@ import type { Adapter } from "./adapter.ts";
 import {
   BYBIT_REST,
   bybitCategory,
+  bybitIsHeartbeat,
   bybitSubscribe,
   bybitV5Instruments,
   bybitV5Parser,
@@ -46,6 +47,10 @@ export const bybitAdapter: Adapter = {
   instruments: (bodies: readonly string[]): Instrument[] =>
     bybitV5Instruments("bybit", bodies),
   connectionGroup: (symbol) => bybitCategory(symbol),
+  // v5 derivatives are served on /v5/public/linear and /v5/public/inverse
+  // (v2 used /realtime and /realtime_public: bybit_v2.ts).
+  speaks: (url) =>
+    /^\/v5\/public\/(linear|inverse)\/?$/.test(new URL(url).pathname),
   url(symbols) {
     // Every symbol of a connection is of one category (see connectionGroup).
     return `${WS}/${bybitCategory(symbols[0] ?? "")}`;
@@ -54,6 +59,8 @@ export const bybitAdapter: Adapter = {
     bybitSubscribe(symbols, [BOOK, "publicTrade", "allLiquidation"]),
   // Bybit drops a connection without a ping for a while; it asks for one every 20 s.
   keepalive: { frame: '{"op":"ping"}', intervalMs: 20_000 },
+  // The pongs answering that ping are the only chatter.
+  isHeartbeat: bybitIsHeartbeat,
   parser: (instruments) => bybitV5Parser("bybit", instruments),
   book: {
     // The snapshot comes in-stream after subscribing; each delta's u is the

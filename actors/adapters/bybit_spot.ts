@@ -10,6 +10,7 @@ import type { Instrument } from "../market/events.ts";
 import type { Adapter } from "./adapter.ts";
 import {
   BYBIT_REST,
+  bybitIsHeartbeat,
   bybitSubscribe,
   bybitV5Instruments,
   bybitV5Parser,
@@ -30,10 +31,13 @@ export const bybitSpotAdapter: Adapter = {
   metadataUrls: [`${BYBIT_REST}/v5/market/instruments-info?category=spot`],
   instruments: (bodies: readonly string[]): Instrument[] =>
     bybitV5Instruments("bybit-spot", bodies),
+  speaks: (url) => /^\/v5\/public\/spot\/?$/.test(new URL(url).pathname),
   url: () => "wss://stream.bybit.com/v5/public/spot",
   // Spot takes at most 10 topics per subscribe request.
   subscribe: (symbols) => bybitSubscribe(symbols, [BOOK, "publicTrade"]),
   keepalive: { frame: '{"op":"ping"}', intervalMs: 20_000 },
+  // The pongs answering that ping are the only chatter.
+  isHeartbeat: bybitIsHeartbeat,
   parser: (instruments) => bybitV5Parser("bybit-spot", instruments),
   book: {
     sync: { kind: "stream", link: "next" },

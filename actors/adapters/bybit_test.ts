@@ -18,6 +18,12 @@ import { bybitAdapter } from "./bybit.ts";
 import { bybitSpotAdapter } from "./bybit_spot.ts";
 import { bybitV2Adapter } from "./bybit_v2.ts";
 import { adapterFor } from "./mod.ts";
+import {
+  assertSane,
+  assertVenueErrors,
+  capturedTexts,
+  docFrames,
+} from "./_testing.ts";
 
 const SAMPLES = "../shared/data/samples";
 const TARDIS = `${SAMPLES}/tardis-node-inputs`;
@@ -26,18 +32,6 @@ const OB500 =
   `${SAMPLES}/nautilus_trader/tests/test_data/bybit/xrpusdt-ob500.data.zip`;
 const CAPTURES = "../shared/data/captures/cryptofeed";
 const T = 1_700_000_000_000; // local receive time passed to the parsers
-
-/** Asserts every number in the events is finite (no NaN, no Infinity). */
-function assertFinite(events: readonly MarketEvent[]): void {
-  const walk = (v: unknown, path: string): void => {
-    if (typeof v === "number") assert.ok(Number.isFinite(v), path);
-    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
-    else if (v && typeof v === "object") {
-      for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
-    }
-  };
-  walk(events, "events");
-}
 
 function lines(path: string): string[] {
   return Deno.readTextFileSync(path).split("\n").filter((l) => l.trim());
@@ -295,7 +289,7 @@ Deno.test("bybit v5: tardis-node inputs give trades, books and liquidations in b
   assert.equal(v5.length, 16);
   const p = bybitAdapter.parser(V5_TABLE);
   const out = v5.map((l) => p.parse(l, T));
-  for (const evs of out) assertFinite(evs);
+  for (const evs of out) assertSane(evs);
   const common = (s: string) => ({
     exchange: "bybit",
     exchangeSymbol: s,
@@ -426,15 +420,6 @@ Deno.test("bybit v5: u = 1 (service restart) is a fresh snapshot; acks and pongs
     ]
   ) assert.deepEqual(p.parse(f, T), [], f);
   assert.throws(
-    () =>
-      p.parse(
-        '{"success":false,"ret_msg":"error:handler not found","conn_id":"x","req_id":"","op":"subscribe"}',
-        T,
-      ),
-    (e) =>
-      e instanceof MalformedFrameError && /handler not found/.test(e.message),
-  );
-  assert.throws(
     () => p.parse('{"topic":"orderbook.200', T),
     MalformedFrameError,
   );
@@ -473,7 +458,7 @@ Deno.test("bybit v5: a real 500-level file (1 snapshot + 49 deltas) links with n
   const asks = new Map<string, string>();
   for (const f of frames) {
     const evs = p.parse(f, T);
-    assertFinite(evs);
+    assertSane(evs);
     assert.equal(evs.length, 1);
     const ev = evs[0];
     if (ev.type === "book_snapshot") {
@@ -515,7 +500,7 @@ Deno.test("bybit v5: a real 500-level file (1 snapshot + 49 deltas) links with n
 Deno.test("bybit-spot: tardis-node inputs (v5 spot) parse; the retired spot v1 frames yield nothing", () => {
   const p = bybitSpotAdapter.parser(SPOT_TABLE);
   const out = lines(`${TARDIS}/bybit-spot.ndjson`).map((l) => p.parse(l, T));
-  for (const evs of out) assertFinite(evs);
+  for (const evs of out) assertSane(evs);
   // Spot v1 (topic "depth"/"trade"/"bookTicker" with params) is another API.
   for (let i = 0; i < 5; i++) assert.deepEqual(out[i], [], `v1 line ${i}`);
   const spot = {
@@ -615,7 +600,7 @@ Deno.test("bybit v2: tardis-node inputs (inverse and USDT books, trades, liquida
     }
     out.push(p.parse(all[i], T));
   }
-  for (const evs of out) assertFinite(evs);
+  for (const evs of out) assertSane(evs);
   const common = (s: string) => ({
     exchange: "bybit",
     exchangeSymbol: s,
@@ -729,12 +714,66 @@ Deno.test("bybit v2: tardis-node inputs (inverse and USDT books, trades, liquida
     rawSize: 0.009,
     side: "buy",
   }]);
-  assert.throws(
-    () =>
-      p.parse(
-        '{"success":false,"ret_msg":"error","request":{"op":"subscribe","args":["x"]}}',
-        T,
-      ),
-    MalformedFrameError,
-  );
+});
+
+/** Whether a frame is a pong, read the slow way: the whole frame as JSON. */
+function isPong(frame: string): boolean {
+  const msg = JSON.parse(frame);
+  return msg.ret_msg === "pong" || msg.op === "pong";
+}
+
+Deno.test("bybit v5 and spot: isHeartbeat is true for the docs' pongs, false for every real data frame", async () => {
+  const data = [
+    ...["ws_orderbook_snapshot", "ws_orderbook_delta", "ws_public_trade"].map((
+      n,
+    ) =>
+      JSON.stringify(JSON.parse(Deno.readTextFileSync(`${NAUTILUS}/${n}.json`)))
+    ),
+    ...lines(`${TARDIS}/bybit-spot.ndjson`),
+    ...unzipFirst(OB500).split("\n").filter((l) => l),
+  ];
+  assert.ok(data.length > 50);
+  const { heartbeats } = await docFrames("bybit", "v5");
+  for (const adapter of [bybitAdapter, bybitSpotAdapter]) {
+    for (const f of data) {
+      assert.equal(adapter.isHeartbeat(f), isPong(f), f.slice(0, 80));
+    }
+    for (const f of heartbeats) assert.ok(adapter.isHeartbeat(f), f);
+  }
+  for (const f of heartbeats) {
+    assert.deepEqual(bybitAdapter.parser(V5_TABLE).parse(f, T), [], f);
+  }
+});
+
+Deno.test("bybit v2: isHeartbeat is true for the legacy docs' pong, false for every frame of the capture and tardis' inputs", async () => {
+  const frames = [
+    ...await capturedTexts("BYBIT.ws.25.0"),
+    ...await capturedTexts("BYBIT.ws.26.0"),
+    ...lines(`${TARDIS}/bybit.ndjson`),
+  ];
+  let acks = 0;
+  for (const f of frames) {
+    assert.equal(bybitV2Adapter.isHeartbeat(f), isPong(f), f.slice(0, 80));
+    if (f.startsWith(`{"success":true`)) acks++;
+  }
+  // The capture's subscription acks carry `ret_msg` too, empty.
+  assert.ok(acks > 10 && frames.length > 1000);
+  for (const f of (await docFrames("bybit", "v2")).heartbeats) {
+    assert.ok(bybitV2Adapter.isHeartbeat(f), f);
+    assert.deepEqual(bybitV2Adapter.parser(V2_TABLE).parse(f, T), [], f);
+  }
+});
+
+Deno.test("bybit v5 and spot: success false throws VenueError with Bybit's ret_msg", async () => {
+  const { errors } = await docFrames("bybit", "v5");
+  assertVenueErrors(bybitAdapter.parser(V5_TABLE), errors);
+  assertVenueErrors(bybitSpotAdapter.parser(SPOT_TABLE), errors);
+});
+
+Deno.test("bybit v2: a refused request throws VenueError naming the echoed topic's symbol; the capture's acks do not", async () => {
+  const p = bybitV2Adapter.parser(V2_TABLE);
+  assertVenueErrors(p, (await docFrames("bybit", "v2")).errors);
+  for (const f of await capturedTexts("BYBIT.ws.25.0")) {
+    if (f.startsWith(`{"success"`)) assert.deepEqual(p.parse(f, T), [], f);
+  }
 });

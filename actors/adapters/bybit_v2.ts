@@ -14,8 +14,19 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { BYBIT_REST, bybitCategory, bybitSubscribe } from "./_bybit.ts";
-import { frameText, parseJson, parseObject, toBase } from "./_common.ts";
+import {
+  BYBIT_REST,
+  bybitCategory,
+  bybitIsHeartbeat,
+  bybitSubscribe,
+} from "./_bybit.ts";
+import {
+  frameText,
+  parseJson,
+  parseObject,
+  toBase,
+  venueError,
+} from "./_common.ts";
 
 const BOOK = "orderBookL2_25";
 
@@ -62,6 +73,8 @@ export const bybitV2Adapter: Adapter = {
     return out;
   },
   connectionGroup: (symbol) => bybitCategory(symbol),
+  // v2 served inverse contracts on /realtime, USDT ones on /realtime_public.
+  speaks: (url) => /^\/realtime(_public)?\/?$/.test(new URL(url).pathname),
   url(symbols) {
     return bybitCategory(symbols[0] ?? "") === "inverse"
       ? "wss://stream.bybit.com/realtime"
@@ -70,6 +83,8 @@ export const bybitV2Adapter: Adapter = {
   subscribe: (symbols) =>
     bybitSubscribe(symbols, [BOOK, "trade", "liquidation"]),
   keepalive: { frame: '{"op":"ping"}', intervalMs: 20_000 },
+  // The pongs answering that ping are the only chatter.
+  isHeartbeat: bybitIsHeartbeat,
   parser: (instruments) => bybitV2Parser(instruments),
   book: {
     // Snapshot in-stream after subscribing. cross_seq is the matching
@@ -102,11 +117,19 @@ function bybitV2Parser(instruments: InstrumentTable): Parser {
       const msg = parseObject<V2Frame>(text);
       const topic = msg.topic;
       if (typeof topic !== "string") {
-        // Acks {"success":true,"request":{…}} and pongs.
+        // Acks {"success":true,"request":{…}} and pongs. A refused request
+        // is `success: false`, the reason in `ret_msg` and the request
+        // echoed (https://bybit-exchange.github.io/docs-legacy/futuresV2/inverse/#t-websocket):
+        // a one-topic subscribe names its symbol after the topic's last dot.
         if (msg.success === false) {
-          throw new MalformedFrameError(
-            `Bybit rejected ${JSON.stringify(msg.request)}: ${msg.ret_msg}`,
-          );
+          const args = msg.request?.args;
+          const topic = Array.isArray(args) && args.length === 1
+            ? String(args[0])
+            : "";
+          throw venueError(text, {
+            message: msg.ret_msg,
+            symbol: topic.slice(topic.lastIndexOf(".") + 1),
+          });
         }
         return [];
       }
@@ -278,7 +301,7 @@ interface V2Frame {
   topic?: string;
   success?: boolean;
   ret_msg?: string;
-  request?: { op: string; args: string[] };
+  request?: { op: string; args: string[] | null };
 }
 
 interface V2Row {

@@ -22,6 +22,7 @@ import {
   ResyncError,
 } from "./adapter.ts";
 import { decimal, isoMs, jsonFrame, takerSide } from "./_coinbase.ts";
+import { parseJson, textStartsWith, venueError } from "./_common.ts";
 
 const REST = "https://api.coinbase.com";
 const EXCHANGE = "coinbase";
@@ -46,14 +47,7 @@ export const coinbaseAdapter: Adapter = {
   restOrigin: REST,
   metadataUrls: [`${REST}/api/v3/brokerage/market/products`],
   instruments(bodies: readonly string[]): Instrument[] {
-    let body: ProductsBody;
-    try {
-      body = JSON.parse(bodies[0]);
-    } catch {
-      throw new MalformedFrameError(
-        `Products body is not JSON: ${bodies[0]?.slice(0, 80)}`,
-      );
-    }
+    const body = parseJson<ProductsBody>(bodies[0], "Products body");
     if (!Array.isArray(body?.products)) {
       throw new MalformedFrameError(
         `Products body has no products array: ${bodies[0].slice(0, 80)}`,
@@ -66,6 +60,7 @@ export const coinbaseAdapter: Adapter = {
     }
     return out;
   },
+  speaks: (url) => new URL(url).hostname === "advanced-trade-ws.coinbase.com",
   url: () => "wss://advanced-trade-ws.coinbase.com",
   // One channel per subscribe message. Channels without updates close after
   // 60-90 s unless `heartbeats` is subscribed (it takes no products).
@@ -82,6 +77,12 @@ export const coinbaseAdapter: Adapter = {
     }),
     JSON.stringify({ type: "subscribe", channel: "heartbeats" }),
   ],
+  // The `heartbeats` channel: `{"channel":"heartbeats","client_id":"",
+  // "timestamp":…,"sequence_num":…,"events":[{"current_time":…,
+  // "heartbeat_counter":…}]}` once a second
+  // (https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels#heartbeats-channel).
+  // Not life: it keeps coming while level2 and market_trades are silent.
+  isHeartbeat: (frame) => textStartsWith(frame, '{"channel":"heartbeats"'),
   parser: (instruments) => advancedParser(instruments),
   book: {
     // Subscribing sends a `snapshot` event, then `update`s. Nothing numbers
@@ -168,9 +169,10 @@ function advancedParser(instruments: InstrumentTable): Parser {
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       const msg = jsonFrame<AdvancedFrame>(frame);
       if (msg.type === "error") {
-        // A rejected subscription: surfaced (counted and logged) as a frame
-        // we cannot use, naming the venue's message.
-        throw new MalformedFrameError(`Venue error: ${msg.message}`);
+        // A rejected request: `{"type":"error","message":…}`, the error
+        // frame of Coinbase's feeds (https://docs.cdp.coinbase.com/exchange/websocket-feed
+        // "Protocol": failures send a message of type "error").
+        throw venueError(frame as string, { message: msg.message });
       }
       const seq = msg.sequence_num;
       if (typeof seq === "number") {

@@ -16,6 +16,7 @@ import {
   type Parser,
 } from "./adapter.ts";
 import { decimal, isoMs, jsonFrame, takerSide } from "./_coinbase.ts";
+import { parseJson, textStartsWith, venueError } from "./_common.ts";
 
 const REST = "https://api.pro.coinbase.com";
 const EXCHANGE = "coinbase";
@@ -36,14 +37,7 @@ export const coinbaseProAdapter: Adapter = {
   restOrigin: REST,
   metadataUrls: [`${REST}/products`],
   instruments(bodies: readonly string[]): Instrument[] {
-    let products: ProProduct[];
-    try {
-      products = JSON.parse(bodies[0]);
-    } catch {
-      throw new MalformedFrameError(
-        `Products body is not JSON: ${bodies[0]?.slice(0, 80)}`,
-      );
-    }
+    const products = parseJson<ProProduct[]>(bodies[0], "Products body");
     if (!Array.isArray(products)) {
       throw new MalformedFrameError(
         `Products body is not an array: ${bodies[0].slice(0, 80)}`,
@@ -63,6 +57,9 @@ export const coinbaseProAdapter: Adapter = {
     }
     return out;
   },
+  // The Pro feed, still served as Coinbase Exchange on ws-feed.exchange.
+  speaks: (url) =>
+    /^ws-feed\.(pro|exchange)\.coinbase\.com$/.test(new URL(url).hostname),
   url: () => "wss://ws-feed.pro.coinbase.com",
   // `heartbeat` sends one frame per product per second, so quiet books do not
   // trip the silence watchdog.
@@ -73,6 +70,12 @@ export const coinbaseProAdapter: Adapter = {
       channels: ["level2", "matches", "heartbeat"],
     }),
   ],
+  // The `heartbeat` channel: `{"type":"heartbeat","sequence":…,
+  // "last_trade_id":…,"product_id":…,"time":…}` per product per second
+  // (https://docs.cdp.coinbase.com/exchange/websocket-feed/channels, "Heartbeat
+  // Channel").
+  // Not life: it keeps coming while level2 and matches are silent.
+  isHeartbeat: (frame) => textStartsWith(frame, '{"type":"heartbeat"'),
   parser: (instruments) => proParser(instruments),
   book: {
     // Subscribing to `level2` sends a snapshot, then `l2update`s that carry
@@ -106,11 +109,13 @@ function proParser(instruments: InstrumentTable): Parser {
         case "match":
           break;
         case "error":
-          // A rejected subscription: surfaced (counted and logged) as a frame
-          // we cannot use, naming the venue's reason.
-          throw new MalformedFrameError(
-            `Venue error: ${msg.message} ${msg.reason ?? ""}`.trim(),
-          );
+          // A rejected request: `{"type":"error","message":"Failed to
+          // subscribe","reason":"X-Y is not a valid product"}`
+          // (https://docs.cdp.coinbase.com/exchange/websocket-feed, "Protocol"):
+          // the reason says what was wrong.
+          throw venueError(frame as string, {
+            message: msg.reason ? `${msg.message}: ${msg.reason}` : msg.message,
+          });
         // `last_match` is the product's latest trade from before we
         // subscribed, re-sent on every (re)connect: emitting it would count
         // an old trade again. `subscriptions`, `heartbeat` and `ticker`

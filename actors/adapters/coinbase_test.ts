@@ -1,30 +1,21 @@
 import assert from "node:assert/strict";
-import type { Instrument, MarketEvent } from "../market/events.ts";
+import type { Instrument } from "../market/events.ts";
 import { MalformedFrameError, ResyncError } from "./adapter.ts";
 import { coinbaseAdapter } from "./coinbase.ts";
 import { coinbaseProAdapter } from "./coinbase_pro.ts";
 import { adapterFor } from "./mod.ts";
+import {
+  assertSane,
+  assertVenueErrors,
+  capturedTexts,
+  docFrames,
+  tardisInputs,
+} from "./_testing.ts";
 
 const SAMPLES =
   "../shared/data/samples/nautilus_trader/crates/adapters/coinbase/test_data";
 const TARDIS = "../shared/data/samples/tardis-node-inputs/coinbase.ndjson";
 const CAPTURES = "../shared/data/captures/cryptofeed";
-
-/** Asserts no event carries a NaN/infinite number or an invalid time. */
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) assert.ok(Number.isFinite(x), `${k} has ${x}`);
-      }
-    }
-    if (e.type !== "disconnect") {
-      // An unusable venue time (0001-01-01, 1970-01-01) must not leak through.
-      assert.ok(e.exchangeTs > 0, `exchangeTs ${e.exchangeTs}`);
-    }
-  }
-}
 
 const spot = (
   exchangeSymbol: string,
@@ -51,7 +42,7 @@ Deno.test("coinbase: l2_data snapshot then update (nautilus samples) → book_sn
     await Deno.readTextFile(`${SAMPLES}/ws_l2_data_snapshot.json`),
     1000,
   );
-  assertSane(snap);
+  assertSane(snap, { positiveTimes: true });
   assert.deepEqual(snap, [{
     type: "book_snapshot",
     exchange: "coinbase",
@@ -72,7 +63,7 @@ Deno.test("coinbase: l2_data snapshot then update (nautilus samples) → book_sn
     await Deno.readTextFile(`${SAMPLES}/ws_l2_data_update.json`),
     2000,
   );
-  assertSane(upd);
+  assertSane(upd, { positiveTimes: true });
   assert.deepEqual(upd, [{
     type: "book_delta",
     exchange: "coinbase",
@@ -97,7 +88,7 @@ Deno.test("coinbase: market_trades sample → trades with the taker side (side i
     await Deno.readTextFile(`${SAMPLES}/ws_market_trades.json`),
     7,
   );
-  assertSane(events);
+  assertSane(events, { positiveTimes: true });
   const base = {
     type: "trade",
     exchange: "coinbase",
@@ -153,14 +144,8 @@ Deno.test("coinbase: acks, heartbeats, trade snapshots and unfollowed products y
   for (const f of frames) assert.deepEqual(p.parse(f, 0), [], f);
 });
 
-Deno.test("coinbase: error frames and unreadable levels throw MalformedFrameError", () => {
+Deno.test("coinbase: unreadable frames and levels throw MalformedFrameError", () => {
   const p = coinbaseAdapter.parser(table(btcUsd));
-  assert.throws(
-    () => p.parse(`{"type":"error","message":"failure to subscribe"}`, 0),
-    (e: Error) =>
-      e instanceof MalformedFrameError &&
-      /failure to subscribe/.test(e.message),
-  );
   assert.throws(() => p.parse(`{"channel":"l2_da`, 0), MalformedFrameError);
   assert.throws(
     () => p.parse(new Uint8Array([1, 2]), 0),
@@ -285,7 +270,7 @@ Deno.test("coinbase: futures sizes convert from contracts; a USDC alias is fed b
     `{"channel":"l2_data","timestamp":"2026-04-07T14:30:10Z","sequence_num":0,"events":[{"type":"update","product_id":"BIT-24APR26-CDE","updates":[{"side":"bid","event_time":"2026-04-07T14:30:10Z","price_level":"69165","new_quantity":"3"}]}]}`,
     0,
   );
-  assertSane(events);
+  assertSane(events, { positiveTimes: true });
   assert.equal(events.length, 1);
   const d = events[0];
   assert.ok(d.type === "book_delta");
@@ -368,7 +353,7 @@ Deno.test("coinbase-pro: tardis-node inputs → trade, deltas, snapshots; ticker
   const p = coinbaseProAdapter.parser(await proInstruments());
   const lines = (await Deno.readTextFile(TARDIS)).trim().split("\n");
   const out = lines.map((l) => p.parse(l, 5000));
-  for (const evs of out) assertSane(evs);
+  for (const evs of out) assertSane(evs, { positiveTimes: true });
   const at = (sym: string, market = "spot") => ({
     exchange: "coinbase",
     exchangeSymbol: sym,
@@ -473,7 +458,7 @@ Deno.test("coinbase-pro: capture frames: match, l2update, snapshot; last_match, 
     frame((l) => l.includes('"snapshot","product_id":"BAND-GBP"')),
     3,
   );
-  assertSane([s]);
+  assertSane([s], { positiveTimes: true });
   assert.ok(s.type === "book_snapshot");
   assert.equal(s.bids.length, 2 * 152);
   assert.equal(s.asks.length, 2 * 166);
@@ -492,18 +477,57 @@ Deno.test("coinbase-pro: capture frames: match, l2update, snapshot; last_match, 
   assert.throws(
     () =>
       p.parse(
-        `{"type":"error","message":"Failed to subscribe","reason":"X-Y is not a valid product"}`,
-        0,
-      ),
-    (e: Error) =>
-      e instanceof MalformedFrameError && /not a valid product/.test(e.message),
-  );
-  assert.throws(
-    () =>
-      p.parse(
         `{"type":"l2update","product_id":"SKL-BTC","changes":[["sell","x","1"]],"time":"2021-04-17T16:43:37Z"}`,
         0,
       ),
     MalformedFrameError,
+  );
+});
+
+Deno.test("coinbase: isHeartbeat is true for the docs' heartbeats message, false for the real l2_data and market_trades samples", async () => {
+  const data = [
+    "ws_l2_data_snapshot",
+    "ws_l2_data_update",
+    "ws_market_trades",
+  ].map((n) =>
+    JSON.stringify(JSON.parse(Deno.readTextFileSync(`${SAMPLES}/${n}.json`)))
+  );
+  for (const f of data) assert.equal(coinbaseAdapter.isHeartbeat(f), false, f);
+  const { heartbeats } = await docFrames("coinbase", "advanced");
+  assert.ok(heartbeats.length > 0);
+  for (const f of heartbeats) {
+    assert.ok(coinbaseAdapter.isHeartbeat(f), f);
+    // Parsed all the same: its sequence_num numbers the connection.
+    assert.deepEqual(coinbaseAdapter.parser(table(btcUsd)).parse(f, 1), []);
+  }
+});
+
+Deno.test("coinbase-pro: isHeartbeat is true for the docs' heartbeat, false for every frame of the capture and tardis' inputs", async () => {
+  const frames = [
+    ...await capturedTexts("COINBASE.ws.28.0"),
+    ...await tardisInputs("coinbase"),
+  ];
+  assert.ok(frames.length > 1000);
+  for (const f of frames) {
+    // The oracle: the whole frame read as JSON (the capture has none).
+    const beat = JSON.parse(f).type === "heartbeat";
+    assert.equal(coinbaseProAdapter.isHeartbeat(f), beat, f.slice(0, 80));
+  }
+  const { heartbeats } = await docFrames("coinbase", "pro");
+  const p = coinbaseProAdapter.parser(await proInstruments());
+  for (const f of heartbeats) {
+    assert.ok(coinbaseProAdapter.isHeartbeat(f), f);
+    assert.deepEqual(p.parse(f, 1), []);
+  }
+});
+
+Deno.test("coinbase and coinbase-pro: error messages throw VenueError with Coinbase's message and reason", async () => {
+  assertVenueErrors(
+    coinbaseAdapter.parser(table(btcUsd)),
+    (await docFrames("coinbase", "advanced")).errors,
+  );
+  assertVenueErrors(
+    coinbaseProAdapter.parser(await proInstruments()),
+    (await docFrames("coinbase", "pro")).errors,
   );
 });

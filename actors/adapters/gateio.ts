@@ -27,7 +27,12 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseObject } from "./_common.ts";
+import {
+  parseJson,
+  parseObject,
+  shortTextIncludes,
+  venueError,
+} from "./_common.ts";
 
 const REST = "https://api.gateio.ws";
 
@@ -42,14 +47,7 @@ export const gateioAdapter: Adapter = {
   restOrigin: REST,
   metadataUrls: [`${REST}/api/v4/spot/currency_pairs`],
   instruments(bodies: readonly string[]): Instrument[] {
-    let pairs: GateCurrencyPair[];
-    try {
-      pairs = JSON.parse(bodies[0]);
-    } catch {
-      throw new MalformedFrameError(
-        `currency_pairs is not JSON: ${bodies[0].slice(0, 80)}`,
-      );
-    }
+    const pairs = parseJson<GateCurrencyPair[]>(bodies[0], "currency_pairs");
     if (!Array.isArray(pairs)) {
       throw new MalformedFrameError(
         `currency_pairs is not an array: ${bodies[0].slice(0, 80)}`,
@@ -95,6 +93,11 @@ export const gateioAdapter: Adapter = {
   },
   // Application ping; the server answers on `spot.pong`.
   keepalive: { frame: `{"time":0,"channel":"spot.ping"}`, intervalMs: 20_000 },
+  // The answer to that ping, `{"time":…,"time_ms":…,"channel":"spot.pong",
+  // "event":"","result":null}`
+  // (https://www.gate.io/docs/developers/apiv4/ws/en/, "Application
+  // ping/pong"), is the only chatter.
+  isHeartbeat: (frame) => shortTextIncludes(frame, '"channel":"spot.pong"'),
   parser: gateioParser,
   book: {
     // First notification: U <= id + 1 <= u; then U == previous u + 1.
@@ -104,14 +107,7 @@ export const gateioAdapter: Adapter = {
     snapshotUrl: (symbol) =>
       `${REST}/api/v4/spot/order_book?currency_pair=${symbol}&limit=100&with_id=true`,
     parseSnapshot(body, recvTs, inst): BookSnapshot {
-      let s: GateOrderBook;
-      try {
-        s = JSON.parse(body);
-      } catch {
-        throw new MalformedFrameError(
-          `Snapshot is not JSON: ${body.slice(0, 80)}`,
-        );
-      }
+      const s = parseJson<GateOrderBook>(body, "Snapshot");
       if (typeof s?.id !== "number") {
         throw new MalformedFrameError(
           `Snapshot without id: ${body.slice(0, 80)}`,
@@ -163,8 +159,8 @@ function levels(list: unknown): Levels {
 /**
  * A parser for Gate.io spot v4 frames: `spot.order_book_update` and
  * `spot.trades`. Subscription acks, `spot.pong` and other channels yield
- * nothing; a frame with a non-null `error` is thrown as malformed so it is
- * counted and logged.
+ * nothing; a frame with a non-null `error` is the venue's refusal, thrown as
+ * a {@link VenueError}.
  */
 function gateioParser(instruments: InstrumentTable): Parser {
   return {
@@ -175,10 +171,11 @@ function gateioParser(instruments: InstrumentTable): Parser {
         );
       }
       const msg = parseObject<GateFrame>(frame);
+      // A refused request: `"error":{"code":2,"message":"unknown currency
+      // pair GT_USDT1"}` with `result: null`
+      // (https://www.gate.io/docs/developers/apiv4/ws/en/, "Server response").
       if (msg.error !== undefined && msg.error !== null) {
-        throw new MalformedFrameError(
-          `Venue error ${msg.error.code} on ${msg.channel}: ${msg.error.message}`,
-        );
+        throw venueError(frame, { message: msg.error.message });
       }
       // Acks (`event: subscribe`), `spot.pong` and pre-v4 frames
       // (`method: …`) carry no update.

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { BookSync } from "../market/book_sync.ts";
-import type {
-  BookDelta,
-  BookSnapshot,
-  Instrument,
-  MarketEvent,
-} from "../market/events.ts";
+import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { gateioAdapter } from "./gateio.ts";
+import {
+  assertSane,
+  assertVenueErrors,
+  capturedTexts,
+  docFrames,
+  tardisInputs,
+} from "./_testing.ts";
 
 const TARDIS = "../shared/data/samples/tardis-node-inputs";
 const CAPTURES = "../shared/data/captures/cryptofeed";
@@ -47,17 +49,6 @@ const followed = [
 const parser = gateioAdapter.parser(
   new Map(followed.map((s) => [s, pair(s)])),
 );
-
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) assert.ok(Number.isFinite(x), `${k} has ${x}`);
-      }
-    }
-  }
-}
 
 Deno.test("gateio: currency_pairs from the capture: BASE-QUOTE spot instruments, untradable pairs left out", () => {
   assert.deepEqual(pair("INK_USDT"), {
@@ -322,14 +313,6 @@ Deno.test("gateio: frames that carry nothing yield no events; broken ones throw 
     if (l !== "") assert.deepEqual(parser.parse(l, 0), [], l.slice(0, 60));
   }
   assert.throws(
-    () =>
-      parser.parse(
-        `{"time":1,"channel":"spot.order_book_update","event":"subscribe","error":{"code":2,"message":"Invalid argument provided"},"result":null}`,
-        0,
-      ),
-    MalformedFrameError,
-  );
-  assert.throws(
     () => parser.parse(`{"channel":"spot.trades"`, 0),
     MalformedFrameError,
   );
@@ -351,4 +334,34 @@ Deno.test("gateio: frames that carry nothing yield no events; broken ones throw 
       ),
     MalformedFrameError,
   );
+});
+
+Deno.test("gateio: isHeartbeat is true for the docs' spot.pong, false for every frame of the capture and tardis' inputs", async () => {
+  const frames = [
+    ...await capturedTexts("GATEIO.ws.1.0"),
+    ...await tardisInputs("gate-io"),
+  ];
+  assert.ok(frames.length > 200);
+  for (const f of frames) {
+    // The oracle: the whole frame read as JSON.
+    const beat = JSON.parse(f).channel === "spot.pong";
+    assert.equal(gateioAdapter.isHeartbeat(f), beat, f.slice(0, 80));
+  }
+  const { heartbeats } = await docFrames("gateio", "v4");
+  assert.ok(heartbeats.length > 0);
+  for (const f of heartbeats) {
+    assert.ok(gateioAdapter.isHeartbeat(f), f);
+    assert.deepEqual(parser.parse(f, 0), []);
+  }
+});
+
+Deno.test("gateio: a non-null error throws VenueError with Gate's message; the capture's acks (error null) do not", async () => {
+  assertVenueErrors(parser, (await docFrames("gateio", "v4")).errors);
+  let acks = 0;
+  for (const f of await capturedTexts("GATEIO.ws.1.0")) {
+    if (!f.includes(`"event":"subscribe"`)) continue;
+    acks++;
+    assert.deepEqual(parser.parse(f, 0), [], f);
+  }
+  assert.ok(acks > 0);
 });

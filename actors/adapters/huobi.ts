@@ -21,6 +21,7 @@
 import type { Adapter } from "./adapter.ts";
 import {
   HUOBI_SPOT_REST,
+  huobiIsHeartbeat,
   huobiParser,
   huobiSpotInstruments,
 } from "./_huobi.ts";
@@ -55,6 +56,13 @@ export const huobiAdapter: Adapter = {
   // Every symbol has its book on `/feed` and its trades on `/ws`.
   connectionGroup: () => GROUPS,
   booklessGroups: ["trades"],
+  // MBP books live on /feed; a /ws connection of this version carries only
+  // trades (a /ws connection subscribing depth is huobi_step0.ts).
+  speaks: (url, sent) => {
+    const path = new URL(url).pathname;
+    return path === "/feed" ||
+      (path === "/ws" && !sent.some((f) => f.includes(".depth.")));
+  },
   url(_symbols: readonly string[], _endpoint?: string, group?: string) {
     return checkGroup(group) === "books"
       ? "wss://api.huobi.pro/feed"
@@ -72,6 +80,8 @@ export const huobiAdapter: Adapter = {
     }
     return out;
   },
+  // Server pings every 5 s; the parser answers them.
+  isHeartbeat: huobiIsHeartbeat,
   parser: (instruments) => huobiParser("huobi", instruments),
   book: {
     // An increment covers (prevSeqNum, seqNum] and links by prevSeqNum; the

@@ -15,6 +15,7 @@
 import type { Adapter } from "./adapter.ts";
 import {
   HUOBI_SPOT_REST,
+  huobiIsHeartbeat,
   huobiParser,
   huobiSpotInstruments,
 } from "./_huobi.ts";
@@ -34,6 +35,9 @@ export const huobiStep0Adapter: Adapter = {
   restOrigin: HUOBI_SPOT_REST,
   metadataUrls: [`${HUOBI_SPOT_REST}/v1/common/symbols`],
   instruments: (bodies) => huobiSpotInstruments(bodies[0]),
+  // One /ws connection that subscribes no `mbp` book (those are huobi.ts).
+  speaks: (url, sent) =>
+    new URL(url).pathname === "/ws" && !sent.some((f) => f.includes(".mbp.")),
   url: () => "wss://api.huobi.pro/ws",
   subscribe(symbols: readonly string[]): string[] {
     const out: string[] = [];
@@ -47,6 +51,8 @@ export const huobiStep0Adapter: Adapter = {
     }
     return out;
   },
+  // Server pings every 5 s; the parser answers them.
+  isHeartbeat: huobiIsHeartbeat,
   parser: (instruments) => huobiParser("huobi", instruments),
   book: {
     // Every depth.step0 push is the whole book.

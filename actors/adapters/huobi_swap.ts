@@ -27,7 +27,7 @@
 
 import type { Instrument } from "../market/events.ts";
 import type { Adapter } from "./adapter.ts";
-import { huobiMetadata, huobiParser } from "./_huobi.ts";
+import { huobiIsHeartbeat, huobiMetadata, huobiParser } from "./_huobi.ts";
 
 const REST = "https://api.hbdm.com";
 const WS = "wss://api.hbdm.com";
@@ -152,6 +152,8 @@ export const huobiSwapAdapter: Adapter = {
     }
     return out;
   },
+  // Server pings on market and notification endpoints; the parser answers them.
+  isHeartbeat: huobiIsHeartbeat,
   parser: (instruments) => huobiParser("huobi-swap", instruments),
   book: {
     // Snapshot in the stream, then each update's version is the last + 1.

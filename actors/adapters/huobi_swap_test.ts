@@ -13,32 +13,16 @@
  */
 
 import assert from "node:assert/strict";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { BookSync } from "../market/book_sync.ts";
 import { parseCaptureText, type RecvRecord } from "../capture/capture.ts";
-import type {
-  BookDelta,
-  BookSnapshot,
-  Instrument,
-  MarketEvent,
-} from "../market/events.ts";
+import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { huobiSwapAdapter } from "./huobi_swap.ts";
+import { assertSane, assertVenueErrors, docFrames } from "./_testing.ts";
 
 const CAPTURES = "../shared/data/captures/cryptofeed";
 const TARDIS = "../shared/data/samples/tardis-node-inputs";
-
-/** No NaN or infinite number anywhere in the events, levels included. */
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) assert.ok(Number.isFinite(x), `${k} holds ${x}`);
-      }
-    }
-  }
-}
 
 function assertClose(got: number, want: number, what: string): void {
   assert.ok(
@@ -479,7 +463,7 @@ Deno.test("huobi-swap: high_freq snapshot then version + 1 updates sync; a skipp
   assert.equal(sync.delta(d(103)), "gap");
 });
 
-Deno.test("huobi-swap: pings on market and notification endpoints are answered; error replies are malformed", () => {
+Deno.test("huobi-swap: pings on market and notification endpoints are answered; garbage is malformed", () => {
   const p = huobiSwapAdapter.parser(new Map());
   assert.deepEqual(p.parse('{"ping":1645289389619}', 1), []);
   assert.deepEqual(p.parse('{"op":"ping","ts":"1645289389619"}', 1), []);
@@ -487,21 +471,61 @@ Deno.test("huobi-swap: pings on market and notification endpoints are answered; 
     '{"pong":1645289389619}',
     '{"op":"pong","ts":"1645289389619"}',
   ]);
-  // As quoted in ccxt's HTX error table (unknown contract on a sub).
   assert.throws(
-    () =>
-      p.parse(
-        `{"op":"sub","cid":"1649149285","topic":"orders_cross.hereltc-usdt","err-code":2011,"err-msg":"Contract doesn't exist.","ts":1649149287637}`,
-        1,
-      ),
-    (e: Error) => e instanceof MalformedFrameError && /2011/.test(e.message),
-  );
-  assert.throws(
-    () =>
-      p.parse(
-        '{"status":"error","err-code":"bad-request","err-msg":"invalid topic","ts":1}',
-        1,
-      ),
+    () => p.parse(new Uint8Array([0x1f, 0x8b, 1, 2, 3]), 1),
     MalformedFrameError,
   );
+});
+
+Deno.test("huobi-swap: isHeartbeat is true for the captures' pings (gzip and decoded) and the notification ping, false for every other frame", async () => {
+  let pings = 0;
+  let others = 0;
+  for (const name of ["HUOBI_SWAP.ws.1.0", "HUOBI_SWAP.ws.2.0"]) {
+    for (
+      const path of [`${CAPTURES}/${name}`, `${CAPTURES}/decoded/${name}`]
+    ) {
+      for (const r of await received(path)) {
+        const frame = r.binary ?? r.text!;
+        // The oracle: every frame inflated and read as JSON.
+        const msg = JSON.parse(
+          r.binary ? new TextDecoder().decode(gunzipSync(r.binary)) : r.text!,
+        );
+        const ping = msg.ping !== undefined;
+        assert.equal(huobiSwapAdapter.isHeartbeat(frame), ping, path);
+        if (ping) pings++;
+        else others++;
+      }
+    }
+  }
+  assert.ok(pings > 10 && others > 5000, `${pings} pings, ${others} others`);
+  const notify = huobiSwapAdapter.parser(new Map());
+  for (const f of (await docFrames("huobi", "notification")).heartbeats) {
+    assert.ok(huobiSwapAdapter.isHeartbeat(f), f);
+    assert.ok(huobiSwapAdapter.isHeartbeat(gzipSync(f)), f);
+    assert.deepEqual(notify.parse(f, 1), []);
+  }
+  assert.equal(notify.outbox!.length, 1);
+  // Not gzip: not a ping (the parser reports such a frame).
+  assert.equal(huobiSwapAdapter.isHeartbeat(new Uint8Array([1, 2, 3])), false);
+});
+
+Deno.test("huobi-swap: error replies on market and notification endpoints throw VenueError with err-msg and the symbol of the id, cid or topic", async () => {
+  const insts = await instruments();
+  assertVenueErrors(
+    huobiSwapAdapter.parser(insts),
+    (await docFrames("huobi", "market")).errors,
+  );
+  assertVenueErrors(
+    huobiSwapAdapter.parser(insts),
+    (await docFrames("huobi", "notification")).errors,
+  );
+  // The captures' `subbed` acks are no errors.
+  const p = huobiSwapAdapter.parser(insts);
+  let acks = 0;
+  for (const r of await received(`${CAPTURES}/decoded/HUOBI_SWAP.ws.1.0`)) {
+    if (!r.text!.includes(`"subbed"`)) continue;
+    acks++;
+    assert.deepEqual(p.parse(r.text!, 1), []);
+  }
+  assert.ok(acks > 0);
 });

@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import { OrderBook } from "../market/book.ts";
 import { BookSync } from "../market/book_sync.ts";
 import { parseCaptureText, type RecvRecord } from "../capture/capture.ts";
@@ -22,6 +23,7 @@ import { MalformedFrameError } from "./adapter.ts";
 import { huobiAdapter } from "./huobi.ts";
 import { huobiStep0Adapter } from "./huobi_step0.ts";
 import { adapterFor } from "./mod.ts";
+import { assertSane, assertVenueErrors, docFrames } from "./_testing.ts";
 
 const CAPTURES = "../shared/data/captures/cryptofeed";
 const TARDIS = "../shared/data/samples/tardis-node-inputs/huobi.ndjson";
@@ -40,18 +42,6 @@ function spot(exchangeSymbol: string, base: string, quote: string): Instrument {
 
 function table(...insts: Instrument[]): Map<string, Instrument> {
   return new Map(insts.map((i) => [i.exchangeSymbol, i]));
-}
-
-/** No NaN or infinite number anywhere in the events, levels included. */
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) assert.ok(Number.isFinite(x), `${k} holds ${x}`);
-      }
-    }
-  }
 }
 
 async function received(path: string): Promise<RecvRecord[]> {
@@ -514,20 +504,10 @@ Deno.test("huobi: mbp.150 sync: buffer, align the req refresh, apply, gap → bu
   assert.deepEqual(fresh.feed(p.parse(lines[21], 0)), ["apply"]);
 });
 
-Deno.test("huobi: pings are answered, errors and unreadable frames are malformed", () => {
+Deno.test("huobi: pings are answered, unreadable frames are malformed", () => {
   const p = huobiAdapter.parser(table(spot("btcusdt", "BTC", "USDT")));
   assert.deepEqual(p.parse('{"ping":1618678073643}', 1), []);
   assert.deepEqual(p.outbox, ['{"pong":1618678073643}']);
-  // Error reply as quoted in the HTX docs (invalid topic).
-  assert.throws(
-    () =>
-      p.parse(
-        '{"ts":1586323747018,"status":"error","err-code":"bad-request","err-msg":"invalid mbp.150.symbol linkusdt","id":"2"}',
-        1,
-      ),
-    (e: Error) =>
-      e instanceof MalformedFrameError && /bad-request/.test(e.message),
-  );
   assert.throws(() => p.parse("not json", 1), MalformedFrameError);
   assert.throws(
     () => p.parse(new Uint8Array([0x1f, 0x8b, 1, 2, 3]), 1),
@@ -553,4 +533,49 @@ Deno.test("huobi: pings are answered, errors and unreadable frames are malformed
     () => p.parse('{"ch":"market.btcusdt.trade.detail","ts":1}', 1),
     MalformedFrameError,
   );
+});
+
+Deno.test("huobi: isHeartbeat is true for the capture's pings (gzip and decoded), false for every other frame and for tardis' inputs", async () => {
+  let pings = 0;
+  let others = 0;
+  for (
+    const path of [
+      `${CAPTURES}/HUOBI.ws.44.0`,
+      `${CAPTURES}/decoded/HUOBI.ws.44.0`,
+    ]
+  ) {
+    for (const r of await received(path)) {
+      const frame = r.binary ?? r.text!;
+      // The oracle: every frame inflated and read as JSON.
+      const msg = JSON.parse(
+        r.binary ? new TextDecoder().decode(gunzipSync(r.binary)) : r.text!,
+      );
+      const ping = msg.ping !== undefined;
+      for (const a of [huobiAdapter, huobiStep0Adapter]) {
+        assert.equal(a.isHeartbeat(frame), ping, path);
+      }
+      if (ping) pings++;
+      else others++;
+    }
+  }
+  assert.ok(pings > 5 && others > 500, `${pings} pings, ${others} others`);
+  for (const l of (await Deno.readTextFile(TARDIS)).trim().split("\n")) {
+    assert.equal(huobiAdapter.isHeartbeat(l), false, l.slice(0, 60));
+  }
+});
+
+Deno.test("huobi: status error replies throw VenueError with err-msg and the symbol of the id coby sent", async () => {
+  const insts = await captureInstruments();
+  const { errors } = await docFrames("huobi", "market");
+  assertVenueErrors(huobiAdapter.parser(insts), errors);
+  assertVenueErrors(huobiStep0Adapter.parser(insts), errors);
+  // The capture's `subbed` acks are no errors.
+  const p = huobiStep0Adapter.parser(insts);
+  let acks = 0;
+  for (const r of await received(`${CAPTURES}/decoded/HUOBI.ws.44.0`)) {
+    if (!r.text!.includes(`"subbed"`)) continue;
+    acks++;
+    assert.deepEqual(p.parse(r.text!, 1), []);
+  }
+  assert.ok(acks > 0);
 });

@@ -16,7 +16,13 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { frameText, parseJson, parseObject } from "./_common.ts";
+import {
+  frameText,
+  parseJson,
+  parseObject,
+  textStartsWith,
+  venueError,
+} from "./_common.ts";
 
 const REST = "https://api.hyperliquid.xyz";
 
@@ -89,6 +95,10 @@ export const hyperliquidAdapter: Adapter = {
   },
   // The server closes a connection it has heard nothing from for 60 s.
   keepalive: { frame: '{"method":"ping"}', intervalMs: 30_000 },
+  // The answer to that ping, `{"channel":"pong"}`
+  // (https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket,
+  // "Timeouts and heartbeats"), is the only chatter.
+  isHeartbeat: (frame) => textStartsWith(frame, '{"channel":"pong"'),
   parser: (instruments) => hyperliquidParser(instruments),
   book: { sync: { kind: "snapshots" } },
 };
@@ -110,7 +120,10 @@ function hyperliquidParser(instruments: InstrumentTable): Parser {
         case "trades":
           return trades(msg.data as HlTrade[], text, recvTs);
         case "error":
-          throw new MalformedFrameError(`Hyperliquid error: ${msg.data}`);
+          // A refused request: `{"channel":"error","data":"Invalid
+          // subscription …"}`, the reason as a string (the docs show no
+          // error frame; tardis-node's realtime feed reads this one).
+          throw venueError(text, { message: msg.data });
         default:
           return []; // subscriptionResponse, pong, bbo, activeAssetCtx, …
       }

@@ -10,20 +10,15 @@ import assert from "node:assert/strict";
 import type { MarketEvent } from "../market/events.ts";
 import { type InstrumentTable, MalformedFrameError } from "./adapter.ts";
 import { hyperliquidAdapter } from "./hyperliquid.ts";
+import {
+  assertSane,
+  assertVenueErrors,
+  docFrames,
+  tardisInputs,
+} from "./_testing.ts";
 
 const SAMPLES = "../shared/data/samples";
 const T = 1_700_000_000_000;
-
-function assertFinite(events: readonly MarketEvent[]): void {
-  const walk = (v: unknown, path: string): void => {
-    if (typeof v === "number") assert.ok(Number.isFinite(v), path);
-    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
-    else if (v && typeof v === "object") {
-      for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
-    }
-  };
-  walk(events, "events");
-}
 
 // `POST /info {"type":"meta"}` and `{"type":"spotMeta"}`, shaped as in the
 // info-endpoint docs and the python SDK's Meta/SpotMeta types.
@@ -125,7 +120,7 @@ Deno.test("hyperliquid: tardis-node inputs; the first trades message of a coin i
   const out = Deno.readTextFileSync(
     `${SAMPLES}/tardis-node-inputs/hyperliquid.ndjson`,
   ).split("\n").filter((l) => l).map((l) => p.parse(l, T));
-  for (const evs of out) assertFinite(evs);
+  for (const evs of out) assertSane(evs);
   assert.equal(out.length, 10);
   // FXS: the first message (sent on subscribing) is skipped, the next is live.
   assert.deepEqual(out[0], []);
@@ -210,7 +205,7 @@ Deno.test("hyperliquid: nautilus and python-sdk books", () => {
     asks: number[];
     exchangeTs: number;
   }[];
-  assertFinite([d as unknown as MarketEvent]);
+  assertSane([d as unknown as MarketEvent]);
   assert.equal(d.bids.length, 40);
   assert.equal(d.asks.length, 40);
   assert.deepEqual(d.bids.slice(0, 2), [2.111, 134.4]);
@@ -223,7 +218,7 @@ Deno.test("hyperliquid: nautilus and python-sdk books", () => {
   assert.deepEqual(p.parse(fill, T), []);
 });
 
-Deno.test("hyperliquid: acks and pongs yield nothing; errors and bad frames throw", () => {
+Deno.test("hyperliquid: acks and pongs yield nothing; bad frames throw", () => {
   const p = hyperliquidAdapter.parser(TABLE);
   for (
     const f of [
@@ -233,12 +228,6 @@ Deno.test("hyperliquid: acks and pongs yield nothing; errors and bad frames thro
       '{"channel":"l2Book","data":{"coin":"ETH","time":1,"levels":[[],[]]}}',
     ]
   ) assert.deepEqual(p.parse(f, T), [], f);
-  assert.throws(
-    () => p.parse('{"channel":"error","data":"Invalid subscription"}', T),
-    (e) =>
-      e instanceof MalformedFrameError &&
-      /Invalid subscription/.test(e.message),
-  );
   assert.throws(() => p.parse('{"channel":"l2Bo', T), MalformedFrameError);
   assert.throws(
     () =>
@@ -247,5 +236,35 @@ Deno.test("hyperliquid: acks and pongs yield nothing; errors and bad frames thro
         T,
       ),
     MalformedFrameError,
+  );
+});
+
+Deno.test("hyperliquid: isHeartbeat is true for the pong, false for tardis' real frames and nautilus' book sample", async () => {
+  const data = [
+    ...await tardisInputs("hyperliquid"),
+    JSON.stringify(
+      JSON.parse(
+        Deno.readTextFileSync(
+          `${SAMPLES}/nautilus_trader/crates/adapters/hyperliquid/test_data/ws_book_data.json`,
+        ),
+      ),
+    ),
+    "Websocket connection established.",
+  ];
+  for (const f of data) {
+    assert.equal(hyperliquidAdapter.isHeartbeat(f), false, f.slice(0, 60));
+  }
+  const { heartbeats } = await docFrames("hyperliquid", "v1");
+  assert.ok(heartbeats.length > 0);
+  for (const f of heartbeats) {
+    assert.ok(hyperliquidAdapter.isHeartbeat(f), f);
+    assert.deepEqual(hyperliquidAdapter.parser(TABLE).parse(f, T), []);
+  }
+});
+
+Deno.test("hyperliquid: the error channel throws VenueError with the venue's data", async () => {
+  assertVenueErrors(
+    hyperliquidAdapter.parser(TABLE),
+    (await docFrames("hyperliquid", "v1")).errors,
   );
 });

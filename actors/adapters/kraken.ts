@@ -33,6 +33,7 @@ import {
   krakenChecksum,
   krakenInstruments,
 } from "./_kraken.ts";
+import { parseJson, textStartsWith, venueError } from "./_common.ts";
 
 const WS = "wss://ws.kraken.com/v2";
 
@@ -55,16 +56,19 @@ function keepLevelText(
     : value;
 }
 
+/** Keeps the level text of book frames. */
+const LEVEL_TEXT = { reviver: keepLevelText };
+
 /** Parses a frame, with level text kept for book frames. */
-function parseJson(frame: string): V2Frame {
-  try {
-    if (frame.startsWith(BOOK_PREFIX)) return JSON.parse(frame, keepLevelText);
-    const msg = JSON.parse(frame);
-    // A book frame written another way (key order, spaces): parse it again.
-    return msg?.channel === "book" ? JSON.parse(frame, keepLevelText) : msg;
-  } catch {
-    throw new MalformedFrameError(`Frame is not JSON: ${frame.slice(0, 80)}`);
+function parseFrame(frame: string): V2Frame {
+  if (frame.startsWith(BOOK_PREFIX)) {
+    return parseJson<V2Frame>(frame, "Frame", LEVEL_TEXT);
   }
+  const msg = parseJson<V2Frame>(frame, "Frame");
+  // A book frame written another way (key order, spaces): parse it again.
+  return msg?.channel === "book"
+    ? parseJson<V2Frame>(frame, "Frame", LEVEL_TEXT)
+    : msg;
 }
 
 /** Reads `[{price, qty}, …]` onto flat numbers and the numbers' text. */
@@ -137,16 +141,21 @@ function parseV2(
       `Kraken sends text frames, got ${frame.length} bytes`,
     );
   }
-  const msg = parseJson(frame);
+  const msg = parseFrame(frame);
   if (msg === null || typeof msg !== "object" || Array.isArray(msg)) {
     throw new MalformedFrameError(
       `Frame is not an object: ${frame.slice(0, 80)}`,
     );
   }
-  // Method responses (subscribe acks and errors, pong) carry no `channel`; a
-  // symbol that failed to subscribe stays unsynced and is reported stuck.
-  // heartbeat, status and ticker are channels we do not normalize.
+  // Method responses (subscribe acks and errors, pong) carry no `channel`. A
+  // refused request is `success: false` with the reason in `error` and, for
+  // a subscription, the `symbol` refused
+  // (https://docs.kraken.com/api/docs/websocket-v2/book, "Subscribe
+  // Response"). heartbeat, status and ticker are channels we do not normalize.
   const channel = msg.channel;
+  if (channel === undefined && msg.success === false) {
+    throw venueError(frame, { message: msg.error, symbol: msg.symbol });
+  }
   if (channel !== "book" && channel !== "trade") return [];
   const data = msg.data;
   if (!Array.isArray(data)) {
@@ -212,6 +221,8 @@ export const krakenAdapter: Adapter = {
   metadataUrls: [KRAKEN_ASSET_PAIRS],
   // v2 symbols use common asset codes (`BTC/USD` for wsname `XBT/USD`).
   instruments: (bodies) => krakenInstruments(bodies[0], "v2"),
+  // v2 is served on /v2 of the same host as v1 (kraken_v1.ts).
+  speaks: (url) => /^\/v2\/?$/.test(new URL(url).pathname),
   url: () => WS,
   subscribe: (symbols) => [
     JSON.stringify({ method: "subscribe", params: bookParams(symbols) }),
@@ -223,6 +234,13 @@ export const krakenAdapter: Adapter = {
   // Kraken sends a heartbeat every second while subscribed; an
   // application-level ping also proves the socket works both ways.
   keepalive: { frame: JSON.stringify({ method: "ping" }), intervalMs: 30_000 },
+  // `{"channel":"heartbeat"}` about once a second while no channel updates
+  // (https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/heartbeat),
+  // and the `{"method":"pong",…}` answering our ping
+  // (https://docs.kraken.com/exchange/api-reference/spot-websocket-v2/ping).
+  isHeartbeat: (frame) =>
+    textStartsWith(frame, '{"channel":"heartbeat"') ||
+    textStartsWith(frame, '{"method":"pong"'),
   parser: (instruments): Parser => ({
     parse: (frame, recvTs) => parseV2(instruments, frame, recvTs),
   }),
@@ -250,6 +268,8 @@ interface V2Frame {
   method?: string;
   success?: boolean;
   error?: string;
+  /** The symbol a subscribe response is about. */
+  symbol?: string;
 }
 
 /**

@@ -1,17 +1,19 @@
 import assert from "node:assert/strict";
 import { OrderBook } from "../market/book.ts";
-import type {
-  BookDelta,
-  BookSnapshot,
-  Instrument,
-  MarketEvent,
-} from "../market/events.ts";
+import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { adapterFor } from "./mod.ts";
 import { krakenAdapter } from "./kraken.ts";
 import { krakenV1Adapter } from "./kraken_v1.ts";
 import { crc32 } from "node:zlib";
 import { krakenChecksum, krakenSeconds } from "./_kraken.ts";
+import {
+  assertSane,
+  assertVenueErrors,
+  capturedTexts,
+  docFrames,
+  tardisInputs,
+} from "./_testing.ts";
 
 const SAMPLES =
   "../shared/data/samples/nautilus_trader/crates/adapters/kraken/test_data";
@@ -35,17 +37,6 @@ async function parsers() {
     v1: krakenV1Adapter.parser(table(krakenV1Adapter.instruments([body]))),
     v2: krakenAdapter.parser(table(krakenAdapter.instruments([body]))),
   };
-}
-
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-    }
-    if ("bids" in e) {
-      for (const x of [...e.bids, ...e.asks]) assert.ok(Number.isFinite(x));
-    }
-  }
 }
 
 const btcUsd = {
@@ -353,7 +344,6 @@ Deno.test("kraken: frames that carry nothing yield no events; broken ones throw 
       `{"event":"heartbeat"}`,
       `{"connectionID":18239578009413566319,"event":"systemStatus","status":"online","version":"1.8.3"}`,
       `{"channelID":1665,"channelName":"trade","event":"subscriptionStatus","pair":"WAVES/EUR","status":"subscribed","subscription":{"name":"trade"}}`,
-      `{"errorMessage":"Currency pair not supported","event":"subscriptionStatus","pair":"ABC/USD","status":"error"}`,
       `[1668,{"a":["13.253900",35,"35.72892241"],"b":["13.232900",185,"185.18432037"]},"ticker","WAVES/EUR"]`,
       // A followed channel of a pair we do not follow.
       `[1,[["1.0","1.0","1618678142.557535","s","l",""]],"trade","ETH/XBT"]`,
@@ -371,7 +361,6 @@ Deno.test("kraken: frames that carry nothing yield no events; broken ones throw 
       `{"channel":"heartbeat"}`,
       `{"channel":"status","type":"update","data":[{"api_version":"v2","connection_id":1,"system":"online","version":"2.0.0"}]}`,
       `{"method":"subscribe","result":{"channel":"book","depth":1000,"snapshot":true,"symbol":"BTC/USD"},"success":true,"time_in":"2023-09-25T09:04:31.742599Z","time_out":"2023-09-25T09:04:31.742648Z"}`,
-      `{"method":"subscribe","error":"Currency pair not supported","success":false,"symbol":"ABC/USD"}`,
       `{"method":"pong","time_in":"2023-09-24T14:10:23.799685Z","time_out":"2023-09-24T14:10:23.799703Z"}`,
     ]
   ) assert.deepEqual(v2.parse(f, 0), [], f);
@@ -438,4 +427,78 @@ Deno.test("kraken: subscriptions and the one-book resubscribe", () => {
     ),
     ["unsubscribe", "subscribe"],
   );
+});
+
+Deno.test("kraken v1: isHeartbeat is true for the capture's heartbeats and the docs' pong, false for every other frame", async () => {
+  const { v1 } = await parsers();
+  let beats = 0;
+  let others = 0;
+  for (const file of ["KRAKEN.ws.48.0", "KRAKEN.ws.49.0", "KRAKEN.ws.50.0"]) {
+    for (const f of await capturedTexts(file)) {
+      // The oracle: the whole frame read as JSON.
+      const msg = JSON.parse(f);
+      const beat = !Array.isArray(msg) && msg.event === "heartbeat";
+      assert.equal(krakenV1Adapter.isHeartbeat(f), beat, f.slice(0, 80));
+      if (beat) {
+        beats++;
+        assert.deepEqual(v1.parse(f, 0), []);
+      } else others++;
+    }
+  }
+  assert.ok(
+    beats > 0 && others > 1000,
+    `${beats} heartbeats, ${others} others`,
+  );
+  for (const f of (await docFrames("kraken", "v1")).heartbeats) {
+    assert.ok(krakenV1Adapter.isHeartbeat(f), f);
+    assert.deepEqual(v1.parse(f, 0), [], f);
+  }
+});
+
+Deno.test("kraken v2: isHeartbeat is true for the docs' heartbeat and pong, false for real book, trade and status frames", async () => {
+  const { v2 } = await parsers();
+  const data = [
+    ...(await tardisInputs("kraken")).filter((l) => l.startsWith("{")),
+    ...["ws_book_snapshot", "ws_book_update", "ws_trade_update"].map((n) =>
+      JSON.stringify(JSON.parse(Deno.readTextFileSync(`${SAMPLES}/${n}.json`)))
+    ),
+  ];
+  assert.ok(data.length > 5);
+  for (const f of data) assert.equal(krakenAdapter.isHeartbeat(f), false, f);
+  const { heartbeats } = await docFrames("kraken", "v2");
+  assert.ok(heartbeats.length > 0);
+  for (const f of heartbeats) {
+    assert.ok(krakenAdapter.isHeartbeat(f), f);
+    assert.deepEqual(v2.parse(f, 0), [], f);
+  }
+  // Binary frames are never heartbeats (Kraken sends text).
+  assert.equal(
+    krakenAdapter.isHeartbeat(new TextEncoder().encode(heartbeats[0])),
+    false,
+  );
+});
+
+Deno.test("kraken v2: a refused subscribe throws VenueError with Kraken's error and symbol; acks do not", async () => {
+  const { v2 } = await parsers();
+  assertVenueErrors(v2, (await docFrames("kraken", "v2")).errors);
+  // An accepted subscription is no error.
+  assert.deepEqual(
+    v2.parse(
+      `{"method":"subscribe","result":{"channel":"book","depth":1000,"snapshot":true,"symbol":"BTC/USD"},"success":true,"time_in":"2023-09-25T09:04:31.742599Z","time_out":"2023-09-25T09:04:31.742648Z"}`,
+      0,
+    ),
+    [],
+  );
+});
+
+Deno.test("kraken v1: subscriptionStatus with status error throws VenueError with errorMessage and pair; the capture's acks do not", async () => {
+  const { v1 } = await parsers();
+  assertVenueErrors(v1, (await docFrames("kraken", "v1")).errors);
+  let acks = 0;
+  for (const f of await capturedTexts("KRAKEN.ws.50.0")) {
+    if (!f.includes(`"event":"subscriptionStatus"`)) continue;
+    acks++;
+    assert.deepEqual(v1.parse(f, 0), [], f);
+  }
+  assert.ok(acks > 0);
 });

@@ -36,6 +36,7 @@ import {
   krakenInstruments,
   krakenSeconds,
 } from "./_kraken.ts";
+import { parseJson, textStartsWith, venueError } from "./_common.ts";
 
 const WS = "wss://ws.kraken.com";
 
@@ -89,19 +90,22 @@ function parseV1(
       `Kraken sends text frames, got ${frame.length} bytes`,
     );
   }
-  let msg: unknown;
-  try {
-    msg = JSON.parse(frame);
-  } catch {
-    throw new MalformedFrameError(`Frame is not JSON: ${frame.slice(0, 80)}`);
-  }
+  const msg = parseJson<unknown>(frame, "Frame");
   if (!Array.isArray(msg)) {
-    // Events: heartbeat, systemStatus, subscriptionStatus (also on error: a
-    // pair that failed to subscribe stays unsynced and is reported stuck), pong.
-    if (msg !== null && typeof msg === "object") return [];
-    throw new MalformedFrameError(
-      `Frame is not an array or object: ${frame.slice(0, 80)}`,
-    );
+    if (msg === null || typeof msg !== "object") {
+      throw new MalformedFrameError(
+        `Frame is not an array or object: ${frame.slice(0, 80)}`,
+      );
+    }
+    // Events: heartbeat, systemStatus, subscriptionStatus, pong. A refused
+    // subscription is `subscriptionStatus` with `status: "error"`, the reason
+    // in `errorMessage` and the `pair`
+    // (https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/subscriptionstatus).
+    const e = msg as V1Event;
+    if (e.status === "error") {
+      throw venueError(frame, { message: e.errorMessage, symbol: e.pair });
+    }
+    return [];
   }
   const n = msg.length;
   const channel = msg[n - 2];
@@ -248,6 +252,8 @@ export const krakenV1Adapter: Adapter = {
   metadataUrls: [KRAKEN_ASSET_PAIRS],
   // v1 frames name pairs by `wsname` (`XBT/CHF`): that is the exchange symbol.
   instruments: (bodies) => krakenInstruments(bodies[0], "v1"),
+  // v1 is served at the host's root (v2 on /v2: kraken.ts).
+  speaks: (url) => new URL(url).pathname === "/",
   url: () => WS,
   subscribe: (symbols) => [
     JSON.stringify({
@@ -264,6 +270,13 @@ export const krakenV1Adapter: Adapter = {
   // Kraken sends a heartbeat every second while subscribed; a ping also
   // proves the socket works both ways.
   keepalive: { frame: JSON.stringify({ event: "ping" }), intervalMs: 30_000 },
+  // `{"event":"heartbeat"}` about once a second while no subscription traffic
+  // (https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/heartbeat),
+  // and the `{"event":"pong",…}` answering our ping
+  // (https://docs.kraken.com/exchange/api-reference/spot-websocket-v1/ping).
+  isHeartbeat: (frame) =>
+    textStartsWith(frame, '{"event":"heartbeat"') ||
+    textStartsWith(frame, '{"event":"pong"'),
   parser: (instruments): Parser => ({
     parse: (frame, recvTs) => parseV1(instruments, frame, recvTs),
   }),
@@ -290,6 +303,15 @@ export const krakenV1Adapter: Adapter = {
 };
 
 // ---- raw frame types ----
+
+/** An event object: heartbeat, systemStatus, subscriptionStatus, pong. */
+interface V1Event {
+  event?: string;
+  /** subscriptionStatus: subscribed, unsubscribed or error. */
+  status?: string;
+  errorMessage?: string;
+  pair?: string;
+}
 
 /** `[price, volume, timestamp]`, plus `"r"` on a republished level. */
 type V1Level = [string, string, string, "r"?];

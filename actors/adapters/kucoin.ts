@@ -20,7 +20,12 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson, parseObject } from "./_common.ts";
+import {
+  parseJson,
+  parseObject,
+  shortTextIncludes,
+  venueError,
+} from "./_common.ts";
 
 const REST = "https://api.kucoin.com";
 /** KuCoin's success code on every REST body. */
@@ -103,6 +108,10 @@ export const kucoinAdapter: Adapter = {
   // The bullet response's pingInterval is 18 s; without pings the server
   // closes the connection after pingTimeout.
   keepalive: { frame: '{"id":"ping","type":"ping"}', intervalMs: 18_000 },
+  // The answer to that ping, `{"id":"ping","type":"pong"}` (newer servers add
+  // a `timestamp`), is the only chatter (KuCoin's WebSocket docs, "Ping",
+  // beside the endpoint page above).
+  isHeartbeat: (frame) => shortTextIncludes(frame, '"type":"pong"'),
   parser: (instruments) => kucoinParser(instruments),
   book: {
     // First delta: sequenceStart <= snapshot.sequence + 1 <= sequenceEnd;
@@ -132,11 +141,11 @@ function kucoinParser(instruments: InstrumentTable): Parser {
       }
       const msg = parseObject<KucoinFrame>(frame);
       if (msg.type !== "message") {
-        // A refused subscription or a bad request: surfaced, not swallowed.
+        // A refused subscription or a bad request:
+        // `{"id":…,"type":"error","code":404,"data":"topic … is not found"}`
+        // (KuCoin's WebSocket docs, "Subscribe"): `data` is the reason.
         if (msg.type === "error") {
-          throw new MalformedFrameError(
-            `KuCoin error ${msg.code}: ${msg.data ?? frame.slice(0, 80)}`,
-          );
+          throw venueError(frame, { message: msg.data });
         }
         return []; // welcome, ack, pong
       }

@@ -9,6 +9,13 @@ import type {
 import { resolveSymbols } from "../market/symbols.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { kucoinAdapter } from "./kucoin.ts";
+import {
+  assertSane,
+  assertVenueErrors,
+  capturedTexts,
+  docFrames,
+  tardisInputs,
+} from "./_testing.ts";
 
 const SAMPLES = "../shared/data/samples/tardis-node-inputs/kucoin.ndjson";
 const CAPTURES = "../shared/data/captures/cryptofeed";
@@ -21,17 +28,6 @@ function restBody(line: string): string {
 async function instruments(): Promise<Instrument[]> {
   const text = await Deno.readTextFile(`${CAPTURES}/KUCOIN.0`);
   return kucoinAdapter.instruments([restBody(text.split("\n")[0])]);
-}
-
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) assert.ok(Number.isFinite(x), `${k} has ${x}`);
-      }
-    }
-  }
 }
 
 const btc: Instrument = {
@@ -306,17 +302,8 @@ Deno.test("kucoin: the sync rule applies from snapshot.sequence + 1, then contig
   assert.equal(sync.delta(d(21, 21)), "gap");
 });
 
-Deno.test("kucoin: error frames and garbage are malformed", () => {
+Deno.test("kucoin: garbage is malformed", () => {
   const parser = kucoinAdapter.parser(new Map([["BTC-USDT", btc]]));
-  // KuCoin's error reply format (id = connectId or request id).
-  assert.throws(
-    () =>
-      parser.parse(
-        '{"id":"1","type":"error","code":404,"data":"topic /market/level2:FOO-BAR is not found"}',
-        1,
-      ),
-    (e: Error) => e instanceof MalformedFrameError && /404/.test(e.message),
-  );
   assert.throws(() => parser.parse("{not json", 1), MalformedFrameError);
   assert.throws(
     () =>
@@ -334,4 +321,31 @@ Deno.test("kucoin: error frames and garbage are malformed", () => {
       ),
     MalformedFrameError,
   );
+});
+
+Deno.test("kucoin: isHeartbeat is true for tardis' real pong only, false for every frame of the capture", async () => {
+  const frames = [
+    ...await capturedTexts("KUCOIN.ws.1.0"),
+    ...await tardisInputs("kucoin"),
+  ];
+  let pongs = 0;
+  for (const f of frames) {
+    // The oracle: the whole frame read as JSON.
+    const pong = JSON.parse(f).type === "pong";
+    assert.equal(kucoinAdapter.isHeartbeat(f), pong, f.slice(0, 80));
+    if (pong) pongs++;
+  }
+  assert.ok(pongs > 0 && frames.length > 4000, `${pongs} pongs`);
+});
+
+Deno.test("kucoin: error replies throw VenueError with KuCoin's data; the capture's welcome and acks do not", async () => {
+  const parser = kucoinAdapter.parser(new Map([["BTC-USDT", btc]]));
+  assertVenueErrors(parser, (await docFrames("kucoin", "v1")).errors);
+  let control = 0;
+  for (const f of await capturedTexts("KUCOIN.ws.1.0")) {
+    if (f.includes(`"type":"message"`)) continue;
+    control++;
+    assert.deepEqual(parser.parse(f, 1), [], f);
+  }
+  assert.ok(control > 0);
 });

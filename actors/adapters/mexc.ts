@@ -22,7 +22,12 @@ import {
   type Parser,
 } from "./adapter.ts";
 import { MEXC_PUSH_DESCRIPTOR } from "./mexc_proto/descriptor.ts";
-import { parseJson } from "./_common.ts";
+import {
+  parseJson,
+  parseObject,
+  shortTextIncludes,
+  venueError,
+} from "./_common.ts";
 
 const REST = "https://api.mexc.com";
 const DEPTH = "spot@public.aggre.depth.v3.api.pb@100ms@";
@@ -74,6 +79,10 @@ export const mexcAdapter: Adapter = {
     ),
   // The server drops a connection that has carried no data for a minute.
   keepalive: { frame: `{"method":"PING"}`, intervalMs: 20_000 },
+  // The answer to that ping, `{"id":0,"code":0,"msg":"PONG"}`
+  // (https://mexcdevelop.github.io/apidocs/spot_v3_en/#websocket-market-streams,
+  // "PING/PONG"), is the only chatter; market data is binary.
+  isHeartbeat: (frame) => shortTextIncludes(frame, '"msg":"PONG"'),
   // At most 30 subscriptions per connection; two per symbol (depth, deals).
   maxSymbolsPerConnection: 15,
   // A connection is valid for at most 24 h.
@@ -117,24 +126,13 @@ function mexcParser(instruments: InstrumentTable): Parser {
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       let msg: PushWrapper;
       if (typeof frame === "string") {
-        let v: unknown;
-        try {
-          v = JSON.parse(frame);
-        } catch {
-          throw new MalformedFrameError(
-            `Frame is not JSON: ${frame.slice(0, 80)}`,
-          );
-        }
-        if (v === null || typeof v !== "object") {
-          throw new MalformedFrameError(
-            `Frame is not an object: ${frame.slice(0, 80)}`,
-          );
-        }
-        // Text frames are acks (`{"id":0,"code":0,"msg":"spot@…"}`), pongs
-        // (`"msg":"PONG"`) and refusals, which carry no data. A text frame
-        // holding the push envelope in protobuf's JSON form (as tools that
-        // decode before recording store it) is read like the binary one.
-        msg = v as PushWrapper;
+        // Text frames are acks (`{"id":0,"code":0,"msg":"spot@…"}`, the
+        // channel echoed), pongs (`"msg":"PONG"`) and refusals, which carry
+        // no data. A text frame holding the push envelope in protobuf's JSON
+        // form (as tools that decode before recording store it) is read like
+        // the binary one.
+        msg = parseObject<PushWrapper>(frame);
+        refusal(msg as TextReply, frame);
       } else {
         try {
           msg = Wrapper.decode(frame) as unknown as PushWrapper;
@@ -214,6 +212,27 @@ function mexcParser(instruments: InstrumentTable): Parser {
       return out;
     },
   };
+}
+
+/**
+ * Throws the venue's refusal of a request. MEXC answers a subscription it
+ * refuses in the ack's shape (https://mexcdevelop.github.io/apidocs/spot_v3_en/#websocket-market-streams,
+ * "Subscription"), `code` still 0, with `msg` "Not Subscribed successfully!
+ * [<channels>].  Reason： <why>" (as its servers answer a blocked or retired
+ * channel); other failures carry a non-zero `code`. A refusal of one
+ * channel names its symbol after the channel's last `@`.
+ */
+function refusal(reply: TextReply, frame: string): void {
+  const text = typeof reply.msg === "string" ? reply.msg : "";
+  const refused = text.startsWith("Not Subscribed successfully");
+  if (!refused && (reply.code === undefined || reply.code === 0)) return;
+  const open = text.indexOf("[");
+  const close = text.indexOf("]", open);
+  const channels = open >= 0 && close > open ? text.slice(open + 1, close) : "";
+  throw venueError(frame, {
+    message: reply.msg,
+    symbol: channels.includes(",") ? undefined : symbolOf(channels),
+  });
 }
 
 /** The symbol after the last `@` of a channel name. */
@@ -302,6 +321,13 @@ interface PushWrapper {
 interface DepthItem {
   price: string;
   quantity: string;
+}
+
+/** A JSON text reply: ack, pong or refusal. */
+interface TextReply {
+  id?: number;
+  code?: number;
+  msg?: string;
 }
 
 /** The part of `Long` (protobufjs int64) used here. */

@@ -20,7 +20,12 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson, parseObject } from "./_common.ts";
+import {
+  parseJson,
+  parseObject,
+  textStartsWith,
+  venueError,
+} from "./_common.ts";
 
 const REST = "https://contract.mexc.com";
 const UTF8 = new TextDecoder();
@@ -89,6 +94,10 @@ export const mexcFuturesAdapter: Adapter = {
   // The server closes a connection that sends no ping for a minute; the docs
   // ask for one every 10-20 s.
   keepalive: { frame: `{"method":"ping"}`, intervalMs: 15_000 },
+  // The answer to that ping, `{"channel":"pong","data":1587453241453}`
+  // (https://www.mexc.com/api-docs/futures/websocket-api), is the only
+  // chatter. It comes as text (we subscribe with gzip: false).
+  isHeartbeat: (frame) => textStartsWith(frame, '{"channel":"pong"'),
   parser: (instruments) => mexcFuturesParser(instruments),
   book: {
     // Discard pushes up to the snapshot's version V; the first applied one
@@ -140,7 +149,13 @@ function mexcFuturesParser(instruments: InstrumentTable): Parser {
         }
       }
       const msg = parseObject<FuturesFrame>(text);
-      // pong, rs.sub.* acks, rs.error, tickers and other channels: nothing.
+      // A refused subscription: `{"channel":"rs.error","data":"Contract
+      // doesn't exist!","ts":…}` (https://www.mexc.com/api-docs/futures/websocket-api,
+      // "subscribe failed response").
+      if (msg.channel === "rs.error") {
+        throw venueError(text, { message: msg.data });
+      }
+      // pong, rs.sub.* acks, tickers and other channels: nothing.
       if (msg.channel !== "push.depth" && msg.channel !== "push.deal") {
         return [];
       }

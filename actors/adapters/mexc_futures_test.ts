@@ -4,6 +4,7 @@ import { BookSync } from "../market/book_sync.ts";
 import type { BookDelta, Instrument, MarketEvent } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { mexcFuturesAdapter } from "./mexc_futures.ts";
+import { assertSane, assertVenueErrors, docFrames } from "./_testing.ts";
 
 const SAMPLES = "../shared/data/samples/tardis-node-inputs/mexc-futures.ndjson";
 const lines = (await Deno.readTextFile(SAMPLES)).trim().split("\n");
@@ -26,17 +27,6 @@ const base = {
   symbol: "BTC-USDT",
   market: "perpetual",
 } as const;
-
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) assert.ok(Number.isFinite(x), `${k} ${x}`);
-      }
-    }
-  }
-}
 
 function parse(
   i: number,
@@ -152,10 +142,6 @@ Deno.test("mexc-futures: tickers, prices, acks and pongs yield nothing; garbage 
     parse(0, `{"channel":"rs.sub.depth","data":"success","ts":1587442022003}`),
     [],
   );
-  assert.deepEqual(
-    parse(0, `{"channel":"rs.error","data":"contract not exists","ts":1}`),
-    [],
-  );
   // Another contract's depth: not followed.
   assert.deepEqual(
     parse(0, JSON.stringify({ ...objs[1], symbol: "ETH_USDT" })),
@@ -245,5 +231,32 @@ Deno.test("mexc-futures: contract detail → linear perpetuals; subscriptions an
         btc,
       ),
     MalformedFrameError,
+  );
+});
+
+Deno.test("mexc-futures: isHeartbeat is true for the docs' pong, false for tardis' real frames (text and gzip)", async () => {
+  for (const l of lines) {
+    assert.equal(mexcFuturesAdapter.isHeartbeat(l), false, l.slice(0, 60));
+    assert.equal(
+      mexcFuturesAdapter.isHeartbeat(gzipSync(new TextEncoder().encode(l))),
+      false,
+    );
+  }
+  const { heartbeats } = await docFrames("mexc", "futures");
+  assert.ok(heartbeats.length > 0);
+  for (const f of heartbeats) {
+    assert.ok(mexcFuturesAdapter.isHeartbeat(f), f);
+    assert.deepEqual(parse(0, f), []);
+  }
+});
+
+Deno.test("mexc-futures: rs.error throws VenueError with MEXC's data; rs.sub acks do not", async () => {
+  assertVenueErrors(
+    mexcFuturesAdapter.parser(new Map([["BTC_USDT", btc]])),
+    (await docFrames("mexc", "futures")).errors,
+  );
+  assert.deepEqual(
+    parse(0, `{"channel":"rs.sub.depth","data":"success","ts":1587442022003}`),
+    [],
   );
 });

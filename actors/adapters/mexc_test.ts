@@ -11,6 +11,7 @@ import type {
 import { MalformedFrameError } from "./adapter.ts";
 import { mexcAdapter } from "./mexc.ts";
 import { MEXC_PUSH_DESCRIPTOR } from "./mexc_proto/descriptor.ts";
+import { assertSane, assertVenueErrors, docFrames } from "./_testing.ts";
 
 const SAMPLES = "../shared/data/samples/tardis-node-inputs/mexc.ndjson";
 const PROTO = "actors/adapters/mexc_proto/PushDataV3ApiWrapper.proto";
@@ -34,19 +35,6 @@ const base = {
 /** The sample lines: the protobuf pushes as protobuf's JSON form (tardis decodes them before storing). */
 const lines = (await Deno.readTextFile(SAMPLES)).trim().split("\n");
 const objs = lines.map((l) => JSON.parse(l));
-
-function assertSane(events: MarketEvent[]): void {
-  for (const e of events) {
-    for (const [k, v] of Object.entries(e)) {
-      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} is ${v}`);
-      if (Array.isArray(v)) {
-        for (const x of v) {
-          if (typeof x === "number") assert.ok(Number.isFinite(x), `${k} ${x}`);
-        }
-      }
-    }
-  }
-}
 
 function parseAll(from = 0, to = lines.length): MarketEvent[][] {
   const p = mexcAdapter.parser(new Map([["BTCUSDT", btc]]));
@@ -299,13 +287,6 @@ Deno.test("mexc: a hand-built frame decodes by the official field numbers", () =
 Deno.test("mexc: acks, pongs and unfollowed symbols yield nothing; garbage throws MalformedFrameError", () => {
   const p = mexcAdapter.parser(new Map([["BTCUSDT", btc]]));
   assert.deepEqual(p.parse(`{"id":0,"code":0,"msg":"PONG"}`, 0), []);
-  assert.deepEqual(
-    p.parse(
-      `{"id":0,"code":0,"msg":"Not Subscribed successfully! [spot@public.aggre.depth.v3.api.pb@100ms@NOPE]. Reason： Blocked! "}`,
-      0,
-    ),
-    [],
-  );
   // An XENUSDT depth push: not followed.
   assert.deepEqual(
     p.parse(
@@ -411,3 +392,33 @@ function bytesField(num: number, body: number[]): number[] {
 function str(num: number, s: string): number[] {
   return bytesField(num, [...new TextEncoder().encode(s)]);
 }
+
+Deno.test("mexc: isHeartbeat is true for the docs' PONG, false for tardis' real frames, their acks and binary pushes", async () => {
+  for (const l of lines) {
+    assert.equal(mexcAdapter.isHeartbeat(l), false, l.slice(0, 60));
+  }
+  // A binary push is market data (protobuf), never a heartbeat.
+  const wrapper = protobuf.Root.fromJSON(MEXC_PUSH_DESCRIPTOR).lookupType(
+    "PushDataV3ApiWrapper",
+  );
+  const push = wrapper.encode(wrapper.fromObject(objs[4])).finish();
+  assert.equal(
+    mexcAdapter.parser(new Map([["BTCUSDT", btc]])).parse(push, 1).length,
+    1,
+  );
+  assert.equal(mexcAdapter.isHeartbeat(push), false);
+  const { heartbeats } = await docFrames("mexc", "spot");
+  assert.ok(heartbeats.length > 0);
+  for (const f of heartbeats) {
+    assert.ok(mexcAdapter.isHeartbeat(f), f);
+    assert.deepEqual(mexcAdapter.parser(new Map()).parse(f, 0), []);
+  }
+});
+
+Deno.test("mexc: a refused subscription throws VenueError with MEXC's msg and the one channel's symbol; acks do not", async () => {
+  const p = mexcAdapter.parser(new Map([["BTCUSDT", btc]]));
+  assertVenueErrors(p, (await docFrames("mexc", "spot")).errors);
+  // tardis' real ack echoes the channel, code 0.
+  assert.ok(lines[0].startsWith(`{"id":0,"code":0,"msg":"spot@`));
+  assert.deepEqual(p.parse(lines[0], 0), []);
+});

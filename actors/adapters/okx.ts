@@ -24,15 +24,21 @@
  * @module
  */
 
-import type { Adapter } from "./adapter.ts";
+import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
+import { type Adapter, MalformedFrameError, ResyncError } from "./adapter.ts";
+import { baseLevels } from "./_common.ts";
 import {
   OKX_KEEPALIVE,
   OKX_METADATA_URLS,
   OKX_REST,
   OKX_WS,
+  type OkxBook,
+  okxBook,
+  okxBookFields,
+  okxData,
   okxInstruments,
+  okxIsHeartbeat,
   okxParser,
-  okxRestSnapshot,
   okxSubscribe,
 } from "./_okx.ts";
 
@@ -51,12 +57,8 @@ export const okxAdapter: Adapter = {
   url: () => OKX_WS,
   subscribe: okxSubscribe,
   keepalive: OKX_KEEPALIVE,
-  parser: (instruments) =>
-    okxParser(instruments, {
-      streamSnapshots: false,
-      checksums: false,
-      sequenced: true,
-    }),
+  isHeartbeat: okxIsHeartbeat,
+  parser: (instruments) => okxParser(instruments, sequencedBook),
   book: {
     // First update: prevSeqId <= snapshot seqId < seqId; then
     // prevSeqId == previous seqId.
@@ -64,6 +66,76 @@ export const okxAdapter: Adapter = {
     // 400 levels, the depth of the `books` channel (the REST default is 1).
     snapshotUrl: (symbol) =>
       `${OKX_REST}/api/v5/market/books?instId=${symbol}&sz=400`,
-    parseSnapshot: okxRestSnapshot,
+    parseSnapshot: restSnapshot,
   },
 };
+
+/**
+ * A `books` item of this version: updates become deltas covering
+ * `prevSeqId + 1 .. seqId`, linked by `prev = prevSeqId`; the in-stream
+ * `snapshot` action is ignored (the book starts from the REST snapshot).
+ * @throws {MalformedFrameError} for an item without `seqId`.
+ * @throws {ResyncError} on a maintenance reset of the numbering.
+ */
+function sequencedBook(
+  inst: Instrument,
+  item: OkxBook,
+  action: "snapshot" | "update",
+  recvTs: number,
+): BookDelta | null {
+  if (action === "snapshot") return null;
+  const d = okxBook(item);
+  const seq = sequence(inst, d);
+  const fields = okxBookFields(inst, d, recvTs, {
+    bids: baseLevels(d.bids, inst),
+    asks: baseLevels(d.asks, inst),
+  });
+  // An update covers the venue ids after prevSeqId up to seqId. A heartbeat
+  // (no change for ~60 s) has seqId == prevSeqId: not newer than the book,
+  // BookSync drops it.
+  const prev = typeof d.prevSeqId === "number" ? d.prevSeqId : -1;
+  // A maintenance reset restarts the numbering (seqId < prevSeqId): every
+  // later update would look older than the book, so the books start over.
+  if (seq < prev) {
+    throw new ResyncError(
+      `Sequence reset on ${inst.exchangeSymbol}: seqId ${seq} < prevSeqId ${prev}`,
+    );
+  }
+  return { type: "book_delta", ...fields, first: prev + 1, last: seq, prev };
+}
+
+/** The `seqId` of a book, which this version needs. */
+function sequence(inst: Instrument, d: OkxBook): number {
+  if (typeof d.seqId !== "number") {
+    throw new MalformedFrameError(
+      `Book ${inst.exchangeSymbol} without seqId: ${d.seqId}`,
+    );
+  }
+  return d.seqId;
+}
+
+/**
+ * Reads a `GET /api/v5/market/books?instId=…&sz=400` snapshot; its `seqId`
+ * lines up with the WebSocket `books` updates' `prevSeqId`/`seqId`.
+ * @throws {MalformedFrameError} when the body is not JSON, its `code` is not
+ *   "0", or the book has no `seqId`.
+ */
+function restSnapshot(
+  body: string,
+  recvTs: number,
+  inst: Instrument,
+): BookSnapshot {
+  const book = okxData<unknown>(body, "Snapshot")[0];
+  if (book === undefined) {
+    throw new MalformedFrameError(
+      `Snapshot without a book: ${body.slice(0, 80)}`,
+    );
+  }
+  const d = okxBook(book);
+  const seq = sequence(inst, d);
+  const fields = okxBookFields(inst, d, recvTs, {
+    bids: baseLevels(d.bids, inst),
+    asks: baseLevels(d.asks, inst),
+  });
+  return { type: "book_snapshot", ...fields, sequence: seq };
+}

@@ -17,14 +17,20 @@
  * @module
  */
 
+import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
 import type { Adapter } from "./adapter.ts";
+import { baseLevels } from "./_common.ts";
 import {
   OKX_KEEPALIVE,
   OKX_METADATA_URLS,
   OKX_REST,
   OKX_WS,
+  type OkxBook,
+  okxBook,
+  okxBookFields,
   okxChecksum,
   okxInstruments,
+  okxIsHeartbeat,
   okxParser,
   okxResubscribe,
   okxSubscribe,
@@ -46,7 +52,8 @@ export const okxChecksumAdapter: Adapter = {
   url: () => OKX_WS,
   subscribe: okxSubscribe,
   keepalive: OKX_KEEPALIVE,
-  parser: (instruments) => okxParser(instruments),
+  isHeartbeat: okxIsHeartbeat,
+  parser: (instruments) => okxParser(instruments, checksummedBook),
   book: {
     sync: { kind: "stream", link: "none" },
     checksum: okxChecksum,
@@ -54,3 +61,46 @@ export const okxChecksumAdapter: Adapter = {
     resubscribe: okxResubscribe,
   },
 };
+
+/**
+ * A `books` item of this era: the in-stream snapshot and the updates, each
+ * with the venue's `checksum` and the level strings it is computed over.
+ * `seqId`/`prevSeqId`, where sent, are reported (-1 otherwise) but not
+ * relied on.
+ * @throws {MalformedFrameError} for an unreadable item.
+ */
+function checksummedBook(
+  inst: Instrument,
+  item: OkxBook,
+  action: "snapshot" | "update",
+  recvTs: number,
+): BookSnapshot | BookDelta {
+  const d = okxBook(item);
+  const rawBids = new Array<string>(d.bids?.length ?? 0);
+  const rawAsks = new Array<string>(d.asks?.length ?? 0);
+  const fields = okxBookFields(inst, d, recvTs, {
+    bids: baseLevels(d.bids, inst, { text: rawBids }),
+    asks: baseLevels(d.asks, inst, { text: rawAsks }),
+  });
+  const check = typeof d.checksum === "number"
+    ? { checksum: d.checksum, raw: { bids: rawBids, asks: rawAsks } }
+    : {};
+  const hasSeq = typeof d.seqId === "number";
+  if (action === "snapshot") {
+    return {
+      type: "book_snapshot",
+      ...fields,
+      ...check,
+      sequence: hasSeq ? d.seqId! : -1,
+    };
+  }
+  const prev = hasSeq && typeof d.prevSeqId === "number" ? d.prevSeqId : -1;
+  return {
+    type: "book_delta",
+    ...fields,
+    ...check,
+    first: hasSeq ? prev + 1 : -1,
+    last: hasSeq ? d.seqId! : -1,
+    prev,
+  };
+}

@@ -12,11 +12,17 @@
  *
  * The exchange of a file is recognised from the hosts of its URLs, never from
  * the file name (`BINANCE_FUTURES.*` and `BINANCE.*` prefixes are not
- * reliable). {@link readCapture} takes the files of one exchange and throws if
- * they mix; {@link readCaptures} and {@link groupByExchange} split a mixed list.
+ * reliable); a URL of a host or market coby does not speak (a venue's futures
+ * next to its spot) fails the file, naming the host. {@link readCapture} takes
+ * the files of one exchange and throws if they mix; {@link readCaptures} and
+ * {@link groupByExchange} split a mixed list. {@link recordedConnections}
+ * lists what the recording client subscribed to, from which a replay picks
+ * the adapter version.
  *
  * @module
  */
+
+import type { RecordedConnection } from "../adapters/mod.ts";
 
 /** A WebSocket connection opened by the recording client. */
 export interface OpenRecord {
@@ -114,46 +120,118 @@ export interface Capture {
 }
 
 /**
- * Host rules, checked in order: the first whose pattern matches the URL's
- * host names the exchange. More specific Binance hosts come before the
- * generic `binance.com` rule.
+ * A recognition rule: hosts of one venue and, where those hosts serve
+ * markets coby does not speak too, which of their URLs belong to it.
  */
-const HOST_RULES: readonly (readonly [RegExp, string])[] = [
-  [/(^|\.)binance\.us$/, "binance-us"],
-  [/(^|\.)(fstream|fapi)\.binance\.com$/, "binance-futures"],
-  [/(^|\.)(dstream|dapi)\.binance\.com$/, "binance-delivery"],
-  [/(^|\.)binance\.com$/, "binance"],
-  [/coinbase/, "coinbase"],
-  [/kraken/, "kraken"],
-  [/bybit/, "bybit"],
-  [/(^|\.)(okx|okex)\./, "okx"],
-  [/(^|\.)hbdm\.com$/, "huobi-swap"],
-  [/(^|\.)huobi\.pro$/, "huobi"],
-  [/kucoin/, "kucoin"],
-  [/gateio/, "gateio"],
-  [/bitfinex/, "bitfinex"],
-  [/(^|\.)contract\.mexc\.com$/, "mexc-futures"],
-  [/(^|\.)mexc\.com$/, "mexc"],
-];
+interface HostRule {
+  /** The host name (port excluded), lower case. */
+  readonly host: RegExp;
+  /** The exchange id. */
+  readonly id: string;
+  /** Whether a URL on the host is of this exchange; absent: every URL. */
+  readonly market?: (url: URL) => boolean;
+}
+
+/** Bybit's v5 market REST calls name their market in `category`. */
+function bybitCategoryOf(u: URL): string | null {
+  return u.pathname.startsWith("/v5/market/")
+    ? u.searchParams.get("category")
+    : null;
+}
 
 /**
- * Recognises the exchange of a recorded URL from its host.
+ * Host rules: the first whose host pattern (and market test) matches names
+ * the exchange. Hosts are exact, so a venue's other markets (Gate.io
+ * futures on `fx-ws.gateio.ws`, Kraken Futures on `futures.kraken.com`,
+ * Binance options, KuCoin futures, HTX delivery futures on
+ * `api.hbdm.com/ws`, Bybit options) are not recognised: their captures fail
+ * with the host named instead of being replayed as the spot venue.
+ */
+const HOST_RULES: readonly HostRule[] = [
+  { host: /^(stream|api)\.binance\.us$/, id: "binance-us" },
+  { host: /^(fstream|fapi)\.binance\.com$/, id: "binance-futures" },
+  { host: /^(dstream|dapi)\.binance\.com$/, id: "binance-delivery" },
+  {
+    host:
+      /^(stream|api\d?)\.binance\.com$|^data-(stream|api)\.binance\.vision$/,
+    id: "binance",
+  },
+  {
+    host:
+      /^(ws-feed\.(pro|exchange)|advanced-trade-ws|api(\.pro|\.exchange)?)\.coinbase\.com$/,
+    id: "coinbase",
+  },
+  { host: /^(ws|ws-auth|beta-ws|api)\.kraken\.com$/, id: "kraken" },
+  {
+    host: /^(stream|api)\.(bybit|bytick)\.com$/,
+    id: "bybit-spot",
+    market: (u) =>
+      /^\/v5\/public\/spot\/?$/.test(u.pathname) ||
+      bybitCategoryOf(u) === "spot",
+  },
+  {
+    // v5 linear and inverse, and the retired v2 (`/realtime`, `/v2/public`).
+    host: /^(stream|api)\.(bybit|bytick)\.com$/,
+    id: "bybit",
+    market: (u) =>
+      /^\/(v5\/public\/(linear|inverse)|realtime(_public)?)\/?$/.test(
+        u.pathname,
+      ) || u.pathname.startsWith("/v2/public/") ||
+      /^(linear|inverse)$/.test(bybitCategoryOf(u) ?? ""),
+  },
+  { host: /^(ws|wsaws|www|aws)\.(okx|okex)\.com$/, id: "okx" },
+  {
+    // Coin- and USDT-margined swaps; the same host serves delivery futures
+    // (`/ws`, `/api/v1/contract_…`).
+    host: /^api\.(hbdm\.com|hbdm\.vn|btcgateway\.pro)$/,
+    id: "huobi-swap",
+    market: (u) =>
+      /^\/(linear-)?swap-(ws|notification|api|ex)(\/|$)/.test(u.pathname),
+  },
+  { host: /^api(-aws)?\.huobi\.pro$/, id: "huobi" },
+  // KuCoin hands out push hosts (`push-private`, `ws-api-spot`, …); its
+  // futures hosts all name `futures`.
+  { host: /^(?![a-z0-9-]*futures)[a-z0-9-]+\.kucoin\.com$/, id: "kucoin" },
+  {
+    // Spot v4; the same REST host serves futures and options.
+    host: /^api\.gateio\.ws$/,
+    id: "gateio",
+    market: (u) => /^\/(ws\/v4\/?$|api\/v4\/spot\/)/.test(u.pathname),
+  },
+  { host: /^api(-pub)?\.bitfinex\.com$/, id: "bitfinex" },
+  { host: /^contract\.mexc\.com$/, id: "mexc-futures" },
+  { host: /^(wbs|wbs-api|api)\.mexc\.com$/, id: "mexc" },
+  { host: /^api\.hyperliquid\.xyz$/, id: "hyperliquid" },
+];
+
+/** Exchange ids a capture can be recognised as, for error messages. */
+const RECOGNISED = [...new Set(HOST_RULES.map((r) => r.id))].sort();
+
+/**
+ * Recognises the exchange of a recorded URL from its host (and, for hosts
+ * serving several markets, its path and query).
  * @param url an absolute URL (`wss://…` or `https://…`).
  * @returns the exchange id (e.g. `binance`, `huobi-swap`), or `undefined` for
- *   an unknown host or an unparsable URL.
+ *   a host or market coby does not speak, or an unparsable URL.
  * @example
  * ```ts
  * exchangeOfUrl("wss://fstream.binance.com/stream?streams=x"); // "binance-futures"
+ * exchangeOfUrl("wss://fx-ws.gateio.ws/v4/ws/usdt"); // undefined: Gate.io futures
  * ```
  */
 export function exchangeOfUrl(url: string): string | undefined {
-  let host: string;
+  let u: URL;
   try {
-    host = new URL(url).hostname.toLowerCase();
+    u = new URL(url);
   } catch {
     return undefined;
   }
-  for (const [re, id] of HOST_RULES) if (re.test(host)) return id;
+  const host = u.hostname.toLowerCase();
+  for (const rule of HOST_RULES) {
+    if (rule.host.test(host) && (!rule.market || rule.market(u))) {
+      return rule.id;
+    }
+  }
   return undefined;
 }
 
@@ -375,21 +453,24 @@ async function readFile(path: string): Promise<ParsedFile> {
   const unknown = new Set<string>();
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
-    const url = r.kind === "recv"
-      ? r.conn
-      : r.kind === "config"
-      ? undefined
-      : r.url;
-    if (url === undefined) continue;
-    const ex = exchangeOfUrl(url);
+    // A received frame's connection was checked at its open line.
+    if (r.kind === "recv" || r.kind === "config") continue;
+    const ex = exchangeOfUrl(r.url);
     if (ex !== undefined) found.add(ex);
-    else unknown.add(URL.canParse(url) ? new URL(url).host : url);
+    else if (URL.canParse(r.url)) {
+      const u = new URL(r.url);
+      unknown.add(u.host + u.pathname);
+    } else unknown.add(r.url);
+  }
+  if (unknown.size) {
+    throw new Error(
+      `Unsupported exchange or market at ${
+        [...unknown].join(", ")
+      } in ${path}; coby replays ${RECOGNISED.join(", ")}`,
+    );
   }
   if (found.size === 0) {
-    const hosts = unknown.size
-      ? `unknown hosts ${[...unknown].join(", ")}`
-      : "no URL";
-    throw new Error(`Cannot recognise the exchange of ${path}: ${hosts}`);
+    throw new Error(`Cannot recognise the exchange of ${path}: no URL`);
   }
   if (found.size > 1) {
     throw new Error(
@@ -424,8 +505,9 @@ function merge(files: readonly ParsedFile[]): Capture {
  * @param paths capture files (`X.0`, `X.http.0.0`, `X.ws.N.0`).
  * @returns the merged capture, records stable-sorted by `ts`.
  * @throws {Error} when `paths` is empty, a file cannot be read, a line is
- *   unreadable, a file's exchange is unknown, or the files belong to several
- *   exchanges (use {@link readCaptures} for a mixed list).
+ *   unreadable, a URL's host or market is not one coby speaks (naming it), or
+ *   the files belong to several exchanges (use {@link readCaptures} for a
+ *   mixed list).
  * @example
  * ```ts
  * const dir = "../shared/data/captures/cryptofeed";
@@ -452,7 +534,7 @@ export async function readCapture(paths: readonly string[]): Promise<Capture> {
  * @param paths capture files in any order.
  * @returns one capture per exchange, in order of each exchange's first file.
  * @throws {Error} when `paths` is empty, a file cannot be read, a line is
- *   unreadable or a file's exchange is unknown.
+ *   unreadable or a URL's host or market is not one coby speaks (naming it).
  * @example
  * ```ts
  * for (const cap of await readCaptures(Deno.args)) console.log(cap.exchange, cap.records.length);
@@ -478,8 +560,8 @@ export async function readCaptures(
  * are needed too.
  * @param paths capture files in any order.
  * @returns exchange id → its files, in the order given.
- * @throws {Error} when a file cannot be read, a line is unreadable or a file's
- *   exchange is unknown.
+ * @throws {Error} when a file cannot be read, a line is unreadable or a URL's
+ *   host or market is not one coby speaks (naming it).
  * @example
  * ```ts
  * const groups = await groupByExchange(["BINANCE.0", "KRAKEN.ws.48.0"]);
@@ -496,4 +578,32 @@ export async function groupByExchange(
     else out.set(p.exchange, [p.path]);
   }
   return out;
+}
+
+/**
+ * The WebSocket connections of a capture, one per URL opened (connections
+ * to the same URL merged), with the frames the client sent on each: what
+ * the recording client subscribed to.
+ * @param cap the capture.
+ * @returns the connections in order of first opening.
+ * @example
+ * ```ts
+ * const [c] = recordedConnections(await readCapture(files));
+ * c.url; // "wss://api.huobi.pro/ws"
+ * c.sent[0]; // '{"sub":"market.trioeth.depth.step0","id":1}'
+ * ```
+ */
+export function recordedConnections(cap: Capture): RecordedConnection[] {
+  const byUrl = new Map<string, { url: string; sent: string[] }>();
+  for (let i = 0; i < cap.records.length; i++) {
+    const r = cap.records[i];
+    if (r.kind === "open" && !byUrl.has(r.url)) {
+      byUrl.set(r.url, { url: r.url, sent: [] });
+    } else if (r.kind === "sent") {
+      let c = byUrl.get(r.url);
+      if (!c) byUrl.set(r.url, c = { url: r.url, sent: [] });
+      c.sent.push(r.text);
+    }
+  }
+  return [...byUrl.values()];
 }

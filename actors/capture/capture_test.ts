@@ -7,6 +7,7 @@ import {
   parseCaptureText,
   readCapture,
   readCaptures,
+  recordedConnections,
 } from "./capture.ts";
 
 const DIR = "../shared/data/captures/cryptofeed";
@@ -123,6 +124,35 @@ Deno.test("exchangeOfUrl recognises hosts", () => {
     ["wss://push-private.kucoin.com/endpoint?token=TOKEN", "kucoin"],
     ["wss://api.gateio.ws/ws/v4/", "gateio"],
     ["wss://api.bitfinex.com/ws/2", "bitfinex"],
+    ["wss://stream.bybit.com/v5/public/linear", "bybit"],
+    ["wss://stream.bybit.com/v5/public/spot", "bybit-spot"],
+    [
+      "https://api.bybit.com/v5/market/instruments-info?category=spot",
+      "bybit-spot",
+    ],
+    [
+      "https://api.bybit.com/v5/market/instruments-info?category=inverse&limit=1000",
+      "bybit",
+    ],
+    ["wss://advanced-trade-ws.coinbase.com", "coinbase"],
+    ["wss://ws.kraken.com/v2", "kraken"],
+    ["wss://api.huobi.pro/feed", "huobi"],
+    ["wss://api.hyperliquid.xyz/ws", "hyperliquid"],
+    ["wss://wbs-api.mexc.com/ws", "mexc"],
+    ["wss://contract.mexc.com/edge", "mexc-futures"],
+    [
+      "https://api.gateio.ws/api/v4/spot/order_book?currency_pair=BTC_USDT",
+      "gateio",
+    ],
+    // Markets of the same venues coby does not speak: never the spot venue.
+    ["wss://fx-ws.gateio.ws/v4/ws/usdt", undefined],
+    ["https://api.gateio.ws/api/v4/futures/usdt/contracts", undefined],
+    ["wss://futures.kraken.com/ws/v1", undefined],
+    ["wss://api.hbdm.com/ws", undefined], // HTX delivery futures
+    ["wss://stream.bybit.com/v5/public/option", undefined],
+    ["wss://nbstream.binance.com/eoptions/stream", undefined],
+    ["wss://ws-api-futures.kucoin.com/endpoint", undefined],
+    ["https://api-futures.kucoin.com/api/v1/contracts/active", undefined],
     ["wss://example.com/ws", undefined],
     ["not a url", undefined],
   ];
@@ -183,4 +213,63 @@ Deno.test("readCapture names a file whose exchange is unknown", async () => {
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("readCapture names the host of a venue's unsupported market within a second", async () => {
+  // The real Gate.io spot capture with only the WebSocket host changed to
+  // Gate.io's USDT futures host, and the real Kraken capture with its host
+  // changed to Kraken Futures: once misread as the spot venues.
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [src, from, to] of [
+        [
+          "GATEIO.ws.1.0",
+          "wss://api.gateio.ws/ws/v4/",
+          "wss://fx-ws.gateio.ws/v4/ws/usdt",
+        ],
+        ["KRAKEN.ws.48.0", "wss://ws.kraken.com", "wss://futures.kraken.com"],
+      ]
+    ) {
+      const text = await Deno.readTextFile(`${DIR}/${src}`);
+      assert.ok(text.includes(from));
+      await Deno.writeTextFile(`${dir}/${src}`, text.replaceAll(from, to));
+      const t0 = performance.now();
+      await assert.rejects(
+        () => readCaptures([`${DIR}/${src.split(".")[0]}.0`, `${dir}/${src}`]),
+        (e: Error) =>
+          e.message.startsWith("Unsupported exchange or market at ") &&
+          e.message.includes(new URL(to).host) &&
+          e.message.includes(`${dir}/${src}`),
+      );
+      assert.ok(performance.now() - t0 < 1000, `${src} took too long`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recordedConnections: each URL opened with the frames sent on it", async () => {
+  const huobi = await readCapture([`${DIR}/HUOBI.0`, `${DIR}/HUOBI.ws.44.0`]);
+  const conns = recordedConnections(huobi);
+  assert.deepEqual(conns.map((c) => c.url), ["wss://api.huobi.pro/ws"]);
+  assert.equal(conns[0].sent[0], '{"sub":"market.trioeth.depth.step0","id":1}');
+  // 20 subscriptions (depth.step0 and trade.detail of 10 symbols), then
+  // the answers to HTX's pings.
+  const sent = conns[0].sent;
+  assert.equal(sent.filter((f) => f.startsWith('{"sub":"market.')).length, 20);
+  assert.ok(sent.slice(20).every((f) => f.startsWith('{"pong":')));
+  // Kraken's three connections share one URL: merged, every frame kept.
+  const kraken = await readCapture(
+    ["KRAKEN.0", "KRAKEN.ws.48.0", "KRAKEN.ws.49.0", "KRAKEN.ws.50.0"].map((
+      f,
+    ) => `${DIR}/${f}`),
+  );
+  const [k] = recordedConnections(kraken);
+  assert.equal(recordedConnections(kraken).length, 1);
+  assert.equal(k.url, "wss://ws.kraken.com");
+  assert.equal(
+    k.sent.length,
+    kraken.records.filter((r) => r.kind === "sent").length,
+  );
 });

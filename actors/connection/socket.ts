@@ -1,5 +1,5 @@
 /**
- * Generic WebSocket session handling for connection actors: open, subscribe,
+ * One WebSocket session of a connection actor: open, subscribe,
  * keepalive, silence watchdog and the proactive reconnect some venues
  * require. Knows nothing of any venue's frames.
  *
@@ -14,13 +14,20 @@ export interface SocketOptions {
   subscribe: readonly string[];
   /**
    * Called for every received frame (text, or bytes for binary frames) with
-   * its local receive time (ms).
+   * its local receive time (ms) and whether it is only a heartbeat.
    */
-  onFrame(frame: string | Uint8Array, recvTs: number): void;
+  onFrame(frame: string | Uint8Array, recvTs: number, heartbeat: boolean): void;
+  /**
+   * Whether a frame is only a heartbeat; heartbeats do not count as life for
+   * the silence watchdog, so a feed that sends nothing else is reconnected.
+   * Absent: every frame counts.
+   */
+  isHeartbeat?(frame: string | Uint8Array): boolean;
   /** Called once the socket is open and subscriptions are sent, with a sender. */
   onOpen?(send: (frame: string) => void): void;
   /**
-   * Close and reconnect after this many ms without a frame.
+   * Close and reconnect after this many ms without a frame other than a
+   * heartbeat.
    * @default 30000
    */
   silenceMs?: number;
@@ -35,7 +42,7 @@ export interface SocketOptions {
 /**
  * Runs one WebSocket session until it closes for any reason.
  * @param options the session.
- * @returns why the session ended, e.g. `closed 1006` or `silent for 30000 ms`.
+ * @returns why the session ended, e.g. `closed 1006` or `no data for 30000 ms`.
  * @example
  * ```ts
  * const why = await runSocket({ url, subscribe: [], onFrame: console.log, signal });
@@ -89,15 +96,15 @@ export function runSocket(options: SocketOptions): Promise<string> {
     });
   };
   timers.push(setInterval(() => {
-    if (Date.now() - last > silenceMs) close(`silent for ${silenceMs} ms`);
+    if (Date.now() - last > silenceMs) close(`no data for ${silenceMs} ms`);
   }, Math.min(silenceMs, 1000)));
   ws.onmessage = (ev) => {
-    last = Date.now();
+    const now = Date.now();
     const d = ev.data;
-    options.onFrame(
-      typeof d === "string" ? d : new Uint8Array(d as ArrayBuffer),
-      last,
-    );
+    const frame = typeof d === "string" ? d : new Uint8Array(d as ArrayBuffer);
+    const heartbeat = options.isHeartbeat?.(frame) ?? false;
+    if (!heartbeat) last = now;
+    options.onFrame(frame, now, heartbeat);
   };
   ws.onerror = (ev) => {
     if (!reason) {

@@ -19,9 +19,13 @@ import type { BookDelta, BookSnapshot } from "./events.ts";
  * - `link: "prev"`: each delta's `prev` equals the previous delta's `last`
  *   (Binance USD-M `pu == prev u`).
  * - `align`: the first delta applied after a snapshot with sequence `S` must
- *   cover `S + align`, i.e. `first <= S + align <= last`; deltas with
- *   `last < S + align` are older than the snapshot and dropped.
- *   Binance spot uses 1, Binance USD-M uses 0.
+ *   cover `S + align`, i.e. `first <= S + align <= last`, or link to the
+ *   snapshot as it links to a delta (`prev == S`, `first == S + 1`); deltas
+ *   with `last < S + align` are older than the snapshot and dropped.
+ *   Binance spot uses 1, Binance USD-M uses 0. The link matters on USD-M,
+ *   whose update ids skip: when the snapshot's `lastUpdateId` is the `u` of a
+ *   diff that was not buffered, the next diff has `U > lastUpdateId` but
+ *   `pu == lastUpdateId`, and follows the snapshot directly.
  *
  * `stream`: the venue sends the snapshot in the stream when subscribing;
  * deltas before it are ignored. `link` checks deltas as above, or `none` for
@@ -117,11 +121,14 @@ export class BookSync {
       this.#buffer.push(d);
       return "buffered";
     }
-    // Right after a snapshot S, the first delta to apply covers S + align;
-    // later, anything ending at or before the book's sequence is old news.
+    // Right after a snapshot S, the first delta to apply covers S + align or
+    // links to S; later, anything ending at or before the book's sequence is
+    // old news.
     const edge = this.#fresh ? this.lastSeq + rule.align : this.lastSeq + 1;
     if (d.last < edge) return "stale";
-    const ok = this.#fresh ? d.first <= edge : this.#linked(d, this.lastSeq);
+    const ok = this.#fresh
+      ? d.first <= edge || this.#linked(d, this.lastSeq)
+      : this.#linked(d, this.lastSeq);
     if (!ok) {
       this.reset();
       this.#buffer.push(d);
@@ -148,7 +155,10 @@ export class BookSync {
     let i = 0;
     while (i < this.#buffer.length && this.#buffer[i].last < edge) i++;
     const pending = this.#buffer.slice(i);
-    if (pending.length > 0 && pending[0].first > edge) {
+    if (
+      pending.length > 0 && pending[0].first > edge &&
+      !this.#linked(pending[0], s.sequence)
+    ) {
       this.#buffer = pending;
       return { result: "too_old", apply: [] };
     }

@@ -4,19 +4,24 @@ import { BookSync } from "./book_sync.ts";
 import type { BookDelta, Instrument } from "./events.ts";
 
 const CAPTURES = "../shared/data/captures/cryptofeed";
-const sushi: Instrument = {
-  exchange: "binance-futures",
-  exchangeSymbol: "SUSHIUSDT",
-  symbol: "SUSHI-USDT",
-  base: "SUSHI",
-  quote: "USDT",
-  market: "perpetual",
-  contractSize: 1,
-};
+/** A USD-M perpetual of the capture. */
+function perp(exchangeSymbol: string, base: string): Instrument {
+  return {
+    exchange: "binance-futures",
+    exchangeSymbol,
+    symbol: `${base}-USDT`,
+    base,
+    quote: "USDT",
+    market: "perpetual",
+    contractSize: 1,
+  };
+}
 
-/** The capture's SUSHIUSDT deltas and its REST snapshot, parsed by the real adapter. */
-async function sushiStream() {
-  const parser = binanceFuturesAdapter.parser(new Map([["SUSHIUSDT", sushi]]));
+/** The capture's deltas of one symbol and its REST snapshot, parsed by the real adapter. */
+async function capturedStream(inst: Instrument) {
+  const parser = binanceFuturesAdapter.parser(
+    new Map([[inst.exchangeSymbol, inst]]),
+  );
   const deltas: BookDelta[] = [];
   for (
     const line
@@ -32,13 +37,18 @@ async function sushiStream() {
   }
   const http = (await Deno.readTextFile(`${CAPTURES}/BINANCE_FUTURES.http.0.0`))
     .split("\n")
-    .find((l) => l.includes("symbol=SUSHIUSDT"))!;
+    .find((l) => l.includes(`symbol=${inst.exchangeSymbol}&`))!;
   const snap = binanceFuturesAdapter.book.parseSnapshot!(
     http.slice(http.indexOf(": ") + 2),
     0,
-    sushi,
+    inst,
   );
   return { deltas, snap };
+}
+
+/** The capture's SUSHIUSDT deltas and its REST snapshot. */
+function sushiStream() {
+  return capturedStream(perp("SUSHIUSDT", "SUSHI"));
 }
 
 Deno.test("book sync: USD-M capture buffers until the snapshot, then links every pu", async () => {
@@ -100,4 +110,36 @@ Deno.test("book sync: the spot rule needs U <= lastUpdateId + 1 <= u for the fir
   assert.equal(sync.delta(mk(499869755, 499869757)), "apply");
   assert.equal(sync.delta(mk(499869757, 499869757)), "stale");
   assert.equal(sync.delta(mk(499869759, 499869760)), "gap");
+});
+
+Deno.test("book sync: a USD-M diff whose pu is the snapshot's lastUpdateId follows it directly, buffered or not (AKROUSDT in the capture)", async () => {
+  // Real frames, unedited: AKROUSDT's REST snapshot has lastUpdateId
+  // 600859605486, the `u` of one diff and the `pu` of the next, whose `U`
+  // (600859609657) is past lastUpdateId because USD-M update ids skip.
+  const { deltas, snap } = await capturedStream(perp("AKROUSDT", "AKRO"));
+  const k = deltas.findIndex((d) => d.prev === snap.sequence);
+  assert.ok(k > 0, "a diff with pu == lastUpdateId");
+  assert.equal(deltas[k - 1].last, snap.sequence);
+  assert.ok(deltas[k].first > snap.sequence);
+  const rest = deltas.slice(k);
+  // Buffering began after the diff ending at lastUpdateId (a connection
+  // opened just then): the next one, linked by pu, is no reason to fetch
+  // the snapshot again.
+  const buffered = new BookSync(binanceFuturesAdapter.book.sync);
+  for (const d of rest.slice(0, 3)) assert.equal(buffered.delta(d), "buffered");
+  const v = buffered.snapshot(snap);
+  assert.equal(v.result, "synced");
+  assert.deepEqual(v.apply, rest.slice(0, 3));
+  for (const d of rest.slice(3)) assert.equal(buffered.delta(d), "apply");
+  // Nothing buffered: the first diff after the snapshot applies, no gap.
+  const fresh = new BookSync(binanceFuturesAdapter.book.sync);
+  assert.equal(fresh.snapshot(snap).result, "synced");
+  for (const d of rest) assert.equal(fresh.delta(d), "apply");
+  assert.equal(fresh.lastSeq, deltas.at(-1)!.last);
+  // The same diff edited to link to neither (pu before lastUpdateId, U
+  // after it) still means the snapshot is too old.
+  const orphan = { ...rest[0], prev: snap.sequence - 1 };
+  const old = new BookSync(binanceFuturesAdapter.book.sync);
+  old.delta(orphan);
+  assert.equal(old.snapshot(snap).result, "too_old");
 });

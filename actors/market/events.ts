@@ -151,3 +151,30 @@ export type MarketEvent =
   | Trade
   | Liquidation
   | Disconnect;
+
+/**
+ * The JSON form of an event, as NDJSON output writes it: book levels as
+ * `[price, size, rawSize]` triples (size in base currency, raw size in the
+ * venue's unit), the venue's level strings left out.
+ * @param ev the event.
+ * @returns a JSON-serializable object.
+ * @example
+ * ```ts
+ * JSON.stringify(eventJson(delta)); // {"type":"book_delta",…,"bids":[[60000,0.5,0.5]],…}
+ * ```
+ */
+export function eventJson(ev: MarketEvent): unknown {
+  if (ev.type !== "book_snapshot" && ev.type !== "book_delta") return ev;
+  const triples = (l: Levels) => {
+    const out: number[][] = [];
+    for (let i = 0; i < l.length; i += 2) {
+      const raw = ev.inverse
+        ? l[i + 1] * l[i] / ev.contractSize
+        : l[i + 1] / ev.contractSize;
+      out.push([l[i], l[i + 1], raw]);
+    }
+    return out;
+  };
+  const { raw: _raw, ...rest } = ev;
+  return { ...rest, bids: triples(ev.bids), asks: triples(ev.asks) };
+}

@@ -35,7 +35,11 @@ export const Config = z.object({
       symbols: z.array(z.string()).min(1),
       wsOrigin: z.string().url().optional(),
       restOrigin: z.string().url().optional(),
-      /** Speak the API version in force at this date (ms); replay sets the capture's date. */
+      /**
+       * Speak the API version in force at this date (ms); default now. A
+       * replay sets a date at which the version its capture's connections
+       * speak is in force (`versionDate` in `actors/adapters/mod.ts`).
+       */
       apiDate: z.number().optional(),
       /** Run only these connection groups (see `Adapter.connectionGroup`); default all. */
       groups: z.array(z.string()).optional(),
@@ -54,6 +58,7 @@ export const Config = z.object({
   quoteAliases: z.record(z.string(), z.string()).default({}),
   /** Heatmap columns kept per symbol for new viewers. */
   history: z.number().int().positive().default(600),
+  /** Where the HTTP server listens. */
   http: z.object({
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(0).max(65535).default(8080),
@@ -64,7 +69,10 @@ export type Config = z.infer<typeof Config>;
 
 /** Thrown when configuration is invalid; the message names the key. */
 export class ConfigError extends Error {
-  /** @param message what is wrong, with the key path. */
+  /**
+   * Makes the error.
+   * @param message what is wrong, with the key path.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ConfigError";
@@ -96,11 +104,34 @@ export function parseConfig(raw: unknown): Config {
   return r.data;
 }
 
+/** A symbol selector: `BASE-QUOTE`, `BASE-QUOTE-PERP` or `BASE-QUOTE-YYMMDD`. */
+const SELECTOR = /^[A-Z0-9]+-[A-Z0-9]+(-(PERP|\d{6}))?$/;
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /**
+   * Receives warnings about values that are accepted but may be ignored
+   * (a `COBY_SYMBOLS` entry that is no selector).
+   * @default console.warn
+   */
+  warn?: (message: string) => void;
+}
+
 /**
  * Loads the configuration from `COBY_CONFIG` (a JSON file) and these
  * environment variables: `PORT`, `HOST`, `COBY_TICK_MS`, `COBY_EXCHANGES`
- * (comma list of exchange ids) with `COBY_SYMBOLS` (comma list, for each of them).
+ * (comma list of exchange ids; default the file's or every exchange) and
+ * `COBY_SYMBOLS` (comma list followed on each of them; default the file's
+ * symbols, else the default ones). An exchange the file configures keeps
+ * its endpoint overrides.
+ *
+ * Symbols are resolved against each venue's metadata only when its
+ * connection starts. A `COBY_SYMBOLS` entry that is no selector can only be
+ * some venue's own name (`BTCUSDT`, `XBT/USD`), which every other exchange
+ * listed ignores, so it is reported through `options.warn`.
  * @param env environment lookup.
+ * @param options where warnings go.
+ * @returns the validated configuration.
  * @throws {ConfigError} for an unreadable file or a bad value.
  * @example
  * ```ts
@@ -109,17 +140,26 @@ export function parseConfig(raw: unknown): Config {
  */
 export async function loadConfig(
   env: (key: string) => string | undefined,
+  options: LoadConfigOptions = {},
 ): Promise<Config> {
+  const warn = options.warn ?? ((m: string) => console.warn(m));
   let raw: Record<string, unknown> = {};
   const file = env("COBY_CONFIG");
   if (file) {
+    let parsed: unknown;
     try {
-      raw = JSON.parse(await Deno.readTextFile(file));
+      parsed = JSON.parse(await Deno.readTextFile(file));
     } catch (e) {
       throw new ConfigError(
         `Cannot read COBY_CONFIG ${file}: ${(e as Error).message}`,
       );
     }
+    if (
+      typeof parsed !== "object" || parsed === null || Array.isArray(parsed)
+    ) {
+      throw new ConfigError(`Invalid COBY_CONFIG ${file}: not a JSON object`);
+    }
+    raw = parsed as Record<string, unknown>;
   }
   const num = (key: string, v: string) => {
     const n = Number(v);
@@ -137,13 +177,48 @@ export async function loadConfig(
   const tick = env("COBY_TICK_MS");
   if (tick !== undefined) raw.tickMs = num("COBY_TICK_MS", tick);
   const exchanges = env("COBY_EXCHANGES");
-  if (exchanges !== undefined) {
-    const symbols = (env("COBY_SYMBOLS") ?? "BTC-USDT,ETH-USDT").split(",").map(
-      (s) => s.trim(),
-    );
-    raw.exchanges = Object.fromEntries(
-      exchanges.split(",").map((e) => [e.trim(), { symbols }]),
-    );
+  const symbols = env("COBY_SYMBOLS");
+  if (exchanges !== undefined || symbols !== undefined) {
+    const fromFile = (raw.exchanges ?? {}) as Record<string, unknown>;
+    const defaults = defaultExchanges();
+    const ids = exchanges !== undefined
+      ? list("COBY_EXCHANGES", exchanges)
+      : Object.keys(raw.exchanges ? fromFile : defaults);
+    const wanted = symbols === undefined
+      ? undefined
+      : list("COBY_SYMBOLS", symbols);
+    raw.exchanges = Object.fromEntries(ids.map((id) => {
+      const file = fromFile[id];
+      const entry = typeof file === "object" && file !== null
+        ? file as Record<string, unknown>
+        : {};
+      return [id, {
+        ...entry,
+        symbols: wanted ?? entry.symbols ?? defaults[id]?.symbols ??
+          ["BTC-USDT", "ETH-USDT"],
+      }];
+    }));
+    const own = wanted?.filter((s) => !SELECTOR.test(s)) ?? [];
+    if (own.length) {
+      const names = own.map((s) => `"${s}"`).join(", ");
+      const many = own.length > 1;
+      warn(
+        `COBY_SYMBOLS ${names} ${
+          many ? "are not selectors" : "is not a selector"
+        } (BASE-QUOTE, BASE-QUOTE-PERP or BASE-QUOTE-YYMMDD), so taken as an exchange's own symbol name, ignored by any of ${
+          ids.join(", ")
+        } that does not list ${many ? "them" : "it"}`,
+      );
+    }
   }
   return parseConfig(raw);
+}
+
+/** Splits a comma list from the environment, refusing empty entries. */
+function list(key: string, value: string): string[] {
+  const items = value.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) {
+    throw new ConfigError(`Invalid ${key}: "${value}" has an empty entry`);
+  }
+  return items;
 }

@@ -62,3 +62,75 @@ Deno.test("config: file then environment override the defaults", async () => {
     await Deno.remove(file);
   }
 });
+
+Deno.test("config: a COBY_SYMBOLS entry that is no selector is followed but warned about, naming it", async () => {
+  const warnings: string[] = [];
+  const cfg = await loadConfig(
+    (k) =>
+      ({ COBY_EXCHANGES: "binance,kraken", COBY_SYMBOLS: "NOPE,BTC-USDT" })[k],
+    { warn: (m) => warnings.push(m) },
+  );
+  assert.deepEqual(cfg.exchanges.kraken.symbols, ["NOPE", "BTC-USDT"]);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^COBY_SYMBOLS "NOPE" is not a selector/);
+  assert.match(warnings[0], /binance, kraken/);
+  assert.doesNotMatch(warnings[0], /BTC-USDT/);
+  // Selectors of every form pass without a word.
+  warnings.length = 0;
+  await loadConfig(
+    (k) =>
+      ({
+        COBY_EXCHANGES: "bybit",
+        COBY_SYMBOLS: "BTC-USDT,BTC-USD-PERP,BTC-USD-250627",
+      })[k],
+    { warn: (m) => warnings.push(m) },
+  );
+  assert.deepEqual(warnings, []);
+  await assert.rejects(
+    loadConfig((k) =>
+      ({ COBY_EXCHANGES: "binance", COBY_SYMBOLS: "BTC-USDT," })[k]
+    ),
+    /Invalid COBY_SYMBOLS: "BTC-USDT," has an empty entry/,
+  );
+});
+
+Deno.test("config: COBY_SYMBOLS alone applies to every exchange; the file's endpoints survive COBY_EXCHANGES", async () => {
+  const warnings: string[] = [];
+  const alone = await loadConfig(
+    (k) => ({ COBY_SYMBOLS: "SOL-USDT" })[k],
+    { warn: (m) => warnings.push(m) },
+  );
+  assert.deepEqual(
+    Object.keys(alone.exchanges).sort(),
+    [...ADAPTERS.keys()].sort(),
+  );
+  for (const ex of Object.values(alone.exchanges)) {
+    assert.deepEqual(ex.symbols, ["SOL-USDT"]);
+  }
+  assert.deepEqual(warnings, []);
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        exchanges: {
+          kraken: { symbols: ["XBT/USD"], wsOrigin: "ws://127.0.0.1:9" },
+        },
+      }),
+    );
+    const cfg = await loadConfig(
+      (k) => ({ COBY_CONFIG: file, COBY_EXCHANGES: "kraken,hyperliquid" })[k],
+    );
+    assert.deepEqual(cfg.exchanges, {
+      kraken: { symbols: ["XBT/USD"], wsOrigin: "ws://127.0.0.1:9" },
+      hyperliquid: { symbols: ["BTC-USDC", "ETH-USDC"] },
+    });
+    await Deno.writeTextFile(file, "[1]");
+    await assert.rejects(
+      loadConfig((k) => ({ COBY_CONFIG: file })[k]),
+      /Invalid COBY_CONFIG .*: not a JSON object/,
+    );
+  } finally {
+    await Deno.remove(file);
+  }
+});

@@ -13,9 +13,13 @@ import {
   PrometheusSerializer,
 } from "@opentelemetry/exporter-prometheus";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { ActorInfo } from "../../runtime/supervisor.ts";
 
-/** Connection counters exported per exchange: counter key → metric name and help. */
+/**
+ * Connection counters, exported per connection actor (attributes `exchange`
+ * and `connection`, the actor id): counter key → metric name and help.
+ */
 const COUNTERS: Record<string, [string, string]> = {
   frames: ["coby_frames", "WebSocket frames received"],
   bookUpdates: ["coby_book_updates", "Book snapshots and deltas applied"],
@@ -27,6 +31,8 @@ const COUNTERS: Record<string, [string, string]> = {
   crossedBooks: ["coby_crossed_books", "Books found crossed after an update"],
   malformed: ["coby_malformed_frames", "Frames that could not be parsed"],
   reconnects: ["coby_reconnects", "WebSocket reconnects"],
+  heartbeats: ["coby_heartbeats", "Heartbeat frames received (not data)"],
+  venueErrors: ["coby_venue_errors", "Errors the venue reported"],
 };
 
 /** Renders metrics in Prometheus text format. */
@@ -47,7 +53,11 @@ export interface Metrics {
  */
 export function createMetrics(actors: () => ActorInfo[]): Metrics {
   const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [exporter] });
+  const provider = new MeterProvider({
+    // `service_name="coby"` on target_info, not `unknown_service:deno`.
+    resource: resourceFromAttributes({ "service.name": "coby" }),
+    readers: [exporter],
+  });
   metrics.setGlobalMeterProvider(provider);
   const meter = provider.getMeter("coby");
   const counters = Object.entries(COUNTERS).map(([key, [name, description]]) =>
@@ -68,9 +78,10 @@ export function createMetrics(actors: () => ActorInfo[]): Metrics {
       const exchange = a.stats.exchange;
       const c = a.stats.counters as Record<string, number> | undefined;
       if (typeof exchange !== "string" || !c) continue;
-      for (const [key, inst] of counters) {
-        r.observe(inst, c[key] ?? 0, { exchange });
-      }
+      // One series per connection: an exchange may run several, and
+      // observing them under the same attributes would keep only the last.
+      const attrs = { exchange, connection: a.id };
+      for (const [key, inst] of counters) r.observe(inst, c[key] ?? 0, attrs);
     }
   }, [...counters.map(([, i]) => i), restarts, up]);
   const serializer = new PrometheusSerializer();

@@ -7,6 +7,7 @@
 
 import type { Config } from "./config.ts";
 import type { ColumnBatch } from "../market/heatmap.ts";
+import type { CobyRequests } from "../market/requests.ts";
 import { HeatmapHub } from "./hub.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { topology } from "./topology.ts";
@@ -15,6 +16,11 @@ import {
   Supervisor,
   type SupervisorOptions,
 } from "../../runtime/supervisor.ts";
+import type {
+  RequestMethod,
+  RequestParams,
+  RequestResult,
+} from "../../runtime/protocol.ts";
 
 /** Options for {@link startCoby}. */
 export interface StartOptions {
@@ -26,18 +32,34 @@ export interface StartOptions {
 
 /** A running coby: the supervised actors and what the HTTP layer reads. */
 export interface Coby {
-  /** The supervisor of every actor. */
-  readonly supervisor: Supervisor;
+  /** The supervisor of every actor, typed by coby's request maps. */
+  readonly supervisor: Supervisor<CobyRequests>;
   /** Heatmap columns for viewers. */
   readonly hub: HeatmapHub;
   /** OpenTelemetry metrics over the actors' counters. */
   readonly metrics: Metrics;
   /** Exchange ids that are configured. */
   readonly exchanges: readonly string[];
-  /** Every actor's state and stats. */
+  /**
+   * Every actor's state and stats.
+   * @returns one entry per actor.
+   */
   actors(): ActorInfo[];
-  /** A request to an actor; rejects when the actor is down or answers an error. */
-  request(id: string, method: string, params: unknown): Promise<unknown>;
+  /**
+   * A typed request to an actor (see `CobyRequests`).
+   * @param id actor id.
+   * @param method request method.
+   * @param params its params.
+   * @returns the method's result.
+   * @throws {ActorDownError} at once when the actor is down or fails while
+   * the request is pending.
+   * @throws {RequestError} with the actor's code when it answers an error.
+   */
+  request<K extends RequestMethod<CobyRequests>>(
+    id: string,
+    method: K,
+    params: RequestParams<CobyRequests, K>,
+  ): Promise<RequestResult<CobyRequests, K>>;
 }
 
 /**
@@ -45,6 +67,8 @@ export interface Coby {
  * @param cfg the configuration.
  * @param options event output and restart policy.
  * @returns the running system; stop it with `coby.supervisor.stop()`.
+ * @throws {StartError} when an actor fails before it is ready (its init
+ * throws, say); the other actors are stopped by then.
  * @example
  * ```ts
  * const coby = await startCoby(await loadConfig((k) => Deno.env.get(k)));
@@ -58,7 +82,7 @@ export async function startCoby(
   const { specs, links } = topology(cfg, {
     emitEvents: options.onEvents !== undefined,
   });
-  const supervisor = new Supervisor(specs, links, {
+  const supervisor = new Supervisor<CobyRequests>(specs, links, {
     ...options.supervisor,
     onOutput(_id, channel, data) {
       if (channel === "columns") hub.push(data as ColumnBatch);

@@ -1,108 +1,300 @@
 /**
- * `deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--port N] [--tick ms] [--alias USDT=USD …]`
+ * `deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--port N] [--tick ms] [--alias USDT=USD …]`
  *
  * Serves cryptofeed captures through the exchange simulator and runs coby's
  * actors against it. With `--dump` it exits when the captures end and writes
  * the books and counters; without it, it also serves the viewer.
  *
+ * Every failure ends with one line on stderr and a non-zero exit: 2 for a
+ * bad command line, 1 for anything else (an unreadable or unsupported
+ * capture, a busy port, a replay that does not finish).
+ *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { z } from "zod";
 import { createApp } from "../app.ts";
 import { Replay } from "../../actors/system/capture_replay.ts";
 
-const Args = z.object({
-  speed: z.union([z.literal("max"), z.coerce.number().positive()]).default(1),
-  dump: z.string().optional(),
-  events: z.string().optional(),
-  depth: z.coerce.number().int().positive().default(50),
-  port: z.coerce.number().int().min(0).max(65535).default(8080),
-  tick: z.coerce.number().int().positive().default(1000),
-  alias: z.array(
-    z.string().regex(/^[A-Z0-9]+=[A-Z0-9]+$/, "alias must look like USDT=USD"),
-  )
-    .default([]),
-});
+/** The command line, as printed with a usage error. */
+export const USAGE =
+  "deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--port N] [--tick ms] [--alias USDT=USD …]";
 
-if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      speed: { type: "string" },
-      dump: { type: "string" },
-      events: { type: "string" },
-      depth: { type: "string" },
-      port: { type: "string" },
-      tick: { type: "string" },
-      alias: { type: "string", multiple: true },
-    },
-  });
-  const parsed = Args.safeParse(values);
-  if (!parsed.success || positionals.length === 0) {
-    console.error(
-      parsed.success
-        ? "Give at least one capture file"
-        : z.prettifyError(parsed.error),
-    );
-    console.error(
-      "usage: deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--port N] [--tick ms] [--alias USDT=USD …]",
-    );
-    Deno.exit(2);
+/** A parsed `deno task replay` command line. */
+export interface ReplayArgs {
+  /** Capture files, in the order given. */
+  files: string[];
+  /** Playback speed: a multiple of real time, or `max`. */
+  speed: number | "max";
+  /** Where to write the final books and counters; absent: serve the viewer. */
+  dump?: string;
+  /** Where to write every applied event as NDJSON. */
+  events?: string;
+  /** Levels per side in the dump. */
+  depth: number;
+  /** Port of the viewer. */
+  port: number;
+  /** Heatmap tick, ms. */
+  tick: number;
+  /** Quote currencies consolidated as one, e.g. `{USDT: "USD"}`. */
+  aliases: Record<string, string>;
+}
+
+/** Thrown for a bad command line; the message names the bad option or value. */
+export class UsageError extends Error {
+  /**
+   * Makes the error.
+   * @param message what is wrong, naming the option and its value.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
   }
-  const args = parsed.data;
-  const events = args.events
-    ? await Deno.open(args.events, {
-      write: true,
-      create: true,
-      truncate: true,
-    })
-    : null;
+}
+
+/** Reads one option value; throws a {@link UsageError} naming it when bad. */
+type Reader = (value: string, name: string) => unknown;
+
+const positiveInt: Reader = (v, name) => {
+  if (!/^\d+$/.test(v) || +v <= 0) {
+    throw new UsageError(`Invalid --${name} "${v}": not a positive integer`);
+  }
+  return +v;
+};
+
+/** Options and their readers. */
+const OPTIONS: Readonly<Record<string, Reader>> = {
+  speed: (v, name) => {
+    if (v === "max") return v;
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n) || n <= 0) {
+      throw new UsageError(
+        `Invalid --${name} "${v}": not a positive number or max`,
+      );
+    }
+    return n;
+  },
+  dump: (v) => v,
+  events: (v) => v,
+  depth: positiveInt,
+  port: (v, name) => {
+    if (!/^\d+$/.test(v) || +v > 65535) {
+      throw new UsageError(`Invalid --${name} "${v}": not a port (0-65535)`);
+    }
+    return +v;
+  },
+  tick: positiveInt,
+  alias: (v, name) => {
+    if (!/^[A-Z0-9]+=[A-Z0-9]+$/.test(v)) {
+      throw new UsageError(
+        `Invalid --${name} "${v}": not QUOTE=QUOTE, e.g. USDT=USD`,
+      );
+    }
+    return v.split("=");
+  },
+};
+
+/**
+ * Parses a `deno task replay` command line. Options take their value as the
+ * next argument or after `=`; a value may start with `-` (`--speed -2` is a
+ * bad speed, not a missing one); `--alias` may be repeated; `--` ends the
+ * options.
+ * @param argv the arguments after the script name.
+ * @returns the parsed arguments with defaults filled in.
+ * @throws {UsageError} naming an unknown option, a missing or bad value, or
+ *   the missing capture files.
+ * @example
+ * ```ts
+ * parseReplayArgs(["BINANCE.0", "--speed", "max"]).speed; // "max"
+ * ```
+ */
+export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
+  const args: ReplayArgs = {
+    files: [],
+    speed: 1,
+    depth: 50,
+    port: 8080,
+    tick: 1000,
+    aliases: {},
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      args.files.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith("-") || a === "-") {
+      args.files.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const flag = eq < 0 ? a : a.slice(0, eq);
+    const name = flag.slice(2);
+    const read = flag.startsWith("--") && Object.hasOwn(OPTIONS, name)
+      ? OPTIONS[name]
+      : undefined;
+    if (!read) throw new UsageError(`Unknown option ${flag}`);
+    let value: string;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else if (i + 1 < argv.length) value = argv[++i];
+    else throw new UsageError(`Option --${name} needs a value`);
+    const v = read(value, name);
+    switch (name) {
+      case "alias": {
+        const [from, to] = v as [string, string];
+        args.aliases[from] = to;
+        break;
+      }
+      case "speed":
+        args.speed = v as number | "max";
+        break;
+      case "dump":
+      case "events":
+        args[name] = v as string;
+        break;
+      default:
+        args[name as "depth" | "port" | "tick"] = v as number;
+    }
+  }
+  if (args.files.length === 0) {
+    throw new UsageError("Give at least one capture file");
+  }
+  return args;
+}
+
+/** Anything that takes bytes and says how many it wrote (`Deno.FsFile`). */
+export interface ByteWriter {
+  /** Writes a prefix of `p`; returns its length. */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/**
+ * Writes all of `bytes`: `FsFile.write` may write only part of a buffer.
+ * @param w the writer.
+ * @param bytes what to write.
+ * @returns when every byte is written.
+ * @throws {Error} when a write makes no progress, or what `w.write` throws.
+ * @example
+ * ```ts
+ * await writeAll(file, new TextEncoder().encode("{}\n"));
+ * ```
+ */
+export async function writeAll(
+  w: ByteWriter,
+  bytes: Uint8Array,
+): Promise<void> {
+  for (let off = 0; off < bytes.length;) {
+    const n = await w.write(bytes.subarray(off));
+    if (!(n > 0)) {
+      throw new Error(`Write stopped at byte ${off} of ${bytes.length}`);
+    }
+    off += n;
+  }
+}
+
+/** One line for stderr from an error. */
+function oneLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.trim().replace(/\s*\n\s*/g, "; ");
+}
+
+/** Opens a file for writing, naming the option when it cannot be. */
+async function create(path: string, option: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { write: true, create: true, truncate: true });
+  } catch (e) {
+    throw new Error(`Cannot write --${option} ${path}: ${oneLine(e)}`);
+  }
+}
+
+/**
+ * Runs a replay; resolves with the exit code, or never in viewer mode.
+ * @throws {Error} for anything that stops the replay.
+ */
+async function main(args: ReplayArgs): Promise<number> {
   const enc = new TextEncoder();
+  let serve: ((req: Request) => Response | Promise<Response>) | null = null;
+  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  if (!args.dump) {
+    // Listen before starting anything, so a busy port fails at once.
+    try {
+      server = Deno.serve(
+        { port: args.port, onListen: () => {} },
+        (req) => serve ? serve(req) : new Response("Starting", { status: 503 }),
+      );
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) {
+        throw new Error(
+          `Port ${args.port} is already in use; choose another with --port`,
+        );
+      }
+      throw e;
+    }
+  }
+  const events = args.events ? await create(args.events, "events") : null;
   let writes = Promise.resolve();
+  let writeError: unknown = null;
   let replay: Replay;
   try {
-    replay = await Replay.start(positionals, {
+    replay = await Replay.start(args.files, {
       speed: args.speed,
       tickMs: args.tick,
-      quoteAliases: Object.fromEntries(args.alias.map((a) => a.split("="))),
+      quoteAliases: args.aliases,
       onEvents: events
         ? (chunk) => {
           const bytes = enc.encode(chunk);
-          writes = writes.then(async () => {
-            await events.write(bytes);
+          writes = writes.then(() => writeAll(events, bytes)).catch((e) => {
+            writeError ??= e;
           });
         }
         : undefined,
     });
   } catch (e) {
-    console.error(`replay: ${(e as Error).message}`);
-    Deno.exit(1);
+    // Nothing was replayed: leave no empty event log behind.
+    if (events) {
+      events.close();
+      await Deno.remove(args.events!).catch(() => {});
+    }
+    throw e;
   }
-  if (args.dump) {
+  // Opened before playback can end, so a bad path fails early.
+  const dump = args.dump ? await create(args.dump, "dump") : null;
+  if (dump) {
     await replay.finished();
-    const dump = await replay.dump(args.depth);
+    const books = await replay.dump(args.depth);
     await replay.stop();
     await writes;
     events?.close();
-    await Deno.writeTextFile(args.dump, JSON.stringify(dump));
-    for (const [ex, s] of Object.entries(dump.stats)) {
+    if (writeError) {
+      throw new Error(`Cannot write --events ${args.events}: ${writeError}`);
+    }
+    await writeAll(dump, enc.encode(JSON.stringify(books)));
+    dump.close();
+    for (const [ex, s] of Object.entries(books.stats)) {
       console.log(ex, JSON.stringify(s));
     }
-    Deno.exit(0);
+    return 0;
   }
-  Deno.serve(
-    {
-      port: args.port,
-      onListen: ({ port }) =>
-        console.log(`coby replay viewer on http://127.0.0.1:${port}/`),
-    },
-    createApp(replay.coby).fetch,
-  );
+  serve = createApp(replay.coby).fetch;
+  console.log(`coby replay viewer on http://127.0.0.1:${server!.addr.port}/`);
   await replay.finished(24 * 3600_000);
   console.log(
     "replay: captures delivered; the viewer stays up (Ctrl-C to quit)",
   );
+  return await new Promise<never>(() => {});
+}
+
+if (import.meta.main) {
+  let args: ReplayArgs;
+  try {
+    args = parseReplayArgs(Deno.args);
+  } catch (e) {
+    console.error(`replay: ${oneLine(e)} (usage: ${USAGE})`);
+    Deno.exit(2);
+  }
+  try {
+    Deno.exit(await main(args));
+  } catch (e) {
+    console.error(`replay: ${oneLine(e)}`);
+    Deno.exit(1);
+  }
 }

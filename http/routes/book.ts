@@ -2,6 +2,22 @@
  * `GET /api/v1/book?exchange=&symbol=&depth=`: the current L2 book of one
  * exchange symbol, best levels first.
  *
+ * Each of the exchange's connection actors is asked in turn; the first that
+ * follows the symbol answers. Actor errors arrive typed (`RequestError` with
+ * a code, `ActorDownError`) and map to distinct statuses, each at once: a
+ * request to a crashed actor is rejected the moment it fails.
+ *
+ * | outcome                                              | status | `code`         |
+ * | ---------------------------------------------------- | ------ | -------------- |
+ * | a synced book                                        | 200    |                |
+ * | no connection follows the symbol                     | 404    | `not_followed` |
+ * | the book is followed but not synced (its state says) | 503    | `not_synced`   |
+ * | a connection has not loaded its instruments yet      | 503    | `not_loaded`   |
+ * | a connection that might follow it is down           | 503    | `actor_down`   |
+ * | an actor answered any other error                    | 500    | its code       |
+ *
+ * Every 503 carries `Retry-After`.
+ *
  * @module
  */
 
@@ -9,16 +25,46 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { isConnectionOf } from "../../actors/system/topology.ts";
+import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
 import { validate } from "../validate.ts";
+
+/** Seconds a client should wait before asking again after a 503. */
+const RETRY_AFTER_S = 5;
+
+/**
+ * An HTTP error in the app's one JSON shape; `code` reaches the body through
+ * the app's `onError`, `Retry-After` through `res` for a 503.
+ */
+function httpError(
+  status: 404 | 500 | 503,
+  code: string,
+  message: string,
+): HTTPException {
+  return new HTTPException(status, {
+    message,
+    cause: { code },
+    res: status === 503
+      ? new Response(null, {
+        headers: { "Retry-After": String(RETRY_AFTER_S) },
+      })
+      : undefined,
+  });
+}
 
 /**
  * Book routes.
  * @param deps services.
  * @returns `{exchange, exchangeSymbol, symbol, market, state, lastSequence,
- * bids: [[price, size]…], asks: […]}`; 400 for bad parameters, 404 for a
- * symbol not followed, 503 when the exchange's actor is down or the book is
- * not synced.
+ * bids: [[price, size]…], asks: […]}`; 400 for bad parameters, 404
+ * (`not_followed`) for a symbol no connection follows, 503 (`not_synced`,
+ * `not_loaded`, `actor_down`, with `Retry-After`) when the book cannot be
+ * served yet, 500 for any other actor error.
+ * @throws {HTTPException} rendered as `{error, code}` by the app.
+ * @example
+ * ```ts
+ * const res = await createApp(deps).request("/api/v1/book?exchange=binance&symbol=BTCUSDT&depth=10");
+ * ```
  */
 export function bookRoutes(deps: AppDeps) {
   const Query = z.object({
@@ -31,37 +77,70 @@ export function bookRoutes(deps: AppDeps) {
     const actors = deps.actors().filter((a) =>
       isConnectionOf(a.id, q.exchange)
     );
-    const up = actors.filter((a) =>
-      a.state === "running" || a.state === "degraded"
-    );
-    if (up.length === 0) {
-      const states = actors.map((a) => a.state).join(", ") || "unknown";
-      throw new HTTPException(503, {
-        message: `Exchange ${q.exchange} is ${states}`,
-      });
+    if (actors.length === 0) {
+      throw httpError(
+        503,
+        "actor_down",
+        `Exchange ${q.exchange} has no connection actor`,
+      );
     }
-    let why = "";
-    for (const a of up) {
+    // What the connections that could not serve the book said, by kind.
+    const down: string[] = [];
+    const notLoaded: string[] = [];
+    const notFollowed: string[] = [];
+    let failed: RequestError | Error | null = null;
+    for (const a of actors) {
+      if (a.state !== "running" && a.state !== "degraded") {
+        down.push(`${a.id} is ${a.state}`);
+        continue;
+      }
       try {
         const book = await deps.request(a.id, "book", {
           symbol: q.symbol,
           depth: q.depth,
-        }) as {
-          state: string;
-        };
+        });
         // An unsynced book is never served as if it were the market.
         if (book.state !== "synced") {
-          throw new HTTPException(503, {
-            message:
-              `Book ${q.symbol} on ${q.exchange} is not synced (${book.state})`,
-          });
+          throw httpError(
+            503,
+            "not_synced",
+            `Book ${q.symbol} on ${q.exchange} is not synced (${book.state})`,
+          );
         }
         return c.json(book);
       } catch (e) {
         if (e instanceof HTTPException) throw e;
-        why = (e as Error).message;
+        const code = e instanceof RequestError ? e.code : "internal";
+        if (e instanceof ActorDownError) down.push(e.message);
+        else if (code === "not_followed") {
+          notFollowed.push((e as Error).message);
+        } else if (code === "not_loaded") notLoaded.push((e as Error).message);
+        else failed ??= e as Error;
       }
     }
-    throw new HTTPException(404, { message: why });
+    // The symbol may be on a connection that cannot answer: say so, not 404.
+    if (down.length) {
+      throw httpError(
+        503,
+        "actor_down",
+        `Exchange ${q.exchange} is down for ${q.symbol}: ${down.join("; ")}`,
+      );
+    }
+    if (notLoaded.length) {
+      throw httpError(503, "not_loaded", notLoaded.join("; "));
+    }
+    if (failed) {
+      throw httpError(
+        500,
+        failed instanceof RequestError ? failed.code : "internal",
+        `Book ${q.symbol} on ${q.exchange} failed: ${failed.message}`,
+      );
+    }
+    throw httpError(
+      404,
+      "not_followed",
+      notFollowed.join("; ") ||
+        `Symbol ${q.symbol} is not followed on ${q.exchange}`,
+    );
   });
 }

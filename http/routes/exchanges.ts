@@ -23,6 +23,8 @@ export interface ConnectionHealth {
   messageRate: number;
   restarts: number;
   lastError: string | null;
+  /** The venue's last reported error (a rejected subscription, say), or null. */
+  venueError: { message: string; symbol?: string; ts: number } | null;
   counters: Record<string, number>;
   books: Record<string, { state: string; lastSequence: number }>;
 }
@@ -48,6 +50,7 @@ function connectionHealth(a: ActorInfo, now: number): ConnectionHealth {
     messageRate: (s.messageRate as number) ?? 0,
     restarts: a.restarts,
     lastError: (s.lastError as string) || a.lastError,
+    venueError: (s.venueError as ConnectionHealth["venueError"]) ?? null,
     counters: (s.counters as Record<string, number>) ?? {},
     books: (s.books as ConnectionHealth["books"]) ?? {},
   };
@@ -57,10 +60,11 @@ function connectionHealth(a: ActorInfo, now: number): ConnectionHealth {
  * Exchange routes.
  * @param deps services.
  * @returns `{exchanges: [{exchange, state, connection, lastMessageTs,
- * lastMessageAgeMs, messageRate, restarts, counters, books, connections:
+ * lastMessageAgeMs, messageRate, restarts, venueError, counters, books, connections:
  * [ConnectionHealth…]}]}`; an exchange is `connected` when all its
  * connections are, `disconnected` when none is, else `connecting`; its state
- * is its worst connection's, counters and rates are summed.
+ * is its worst connection's, counters and rates are summed, and its
+ * `venueError` is the latest of its connections' (the venue's own message).
  */
 export function exchangeRoutes(deps: AppDeps) {
   return new Hono().get("/", (c) => {
@@ -97,6 +101,8 @@ export function exchangeRoutes(deps: AppDeps) {
         lastMessageAgeMs: last === null ? null : now - last,
         messageRate: conns.reduce((s, h) => s + h.messageRate, 0),
         restarts: conns.reduce((s, h) => s + h.restarts, 0),
+        venueError: conns.map((h) => h.venueError).filter((e) => e !== null)
+          .sort((x, y) => y!.ts - x!.ts)[0] ?? null,
         counters,
         books: Object.assign({}, ...conns.map((h) => h.books)),
         connections: conns,

@@ -57,11 +57,17 @@ export function heatmapRoutes(deps: AppDeps) {
               data: JSON.stringify(queue.shift()),
             });
           }
+          // Woken by a column or the abort, else a ping after 15 s; the
+          // timer is cleared either way, so no tick leaves one behind.
+          if (stream.aborted || stream.closed) break;
+          let timer: ReturnType<typeof setTimeout> | undefined;
           await new Promise<void>((r) => {
             wake = r;
-            setTimeout(r, 15_000);
+            timer = setTimeout(r, 15_000);
           });
+          clearTimeout(timer);
           wake = null;
+          if (stream.aborted) break;
           if (!queue.length) await stream.writeSSE({ event: "ping", data: "" });
         }
         off();

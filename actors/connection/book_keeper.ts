@@ -1,0 +1,389 @@
+/**
+ * The book keeper of one connection: applies normalized events to the
+ * followed L2 books with the shared sync algorithm (`BookSync`), verifies
+ * each update (venue checksum, uncrossed book), truncates books to the
+ * venue's depth, resyncs on any failure, and writes every applied change to
+ * the columnar batch for the aggregator.
+ *
+ * Pure: no sockets, fetches or timers, and no clock; times come from the
+ * events (their local receive time) or from the caller. What needs I/O — a
+ * REST snapshot, a resubscribe frame, a reconnect — goes out through
+ * {@link KeeperHooks}.
+ *
+ * @module
+ */
+
+import type { BookSpec } from "../adapters/adapter.ts";
+import { type BatchBuilder, Kind } from "../market/batch.ts";
+import { OrderBook } from "../market/book.ts";
+import { BookSync } from "../market/book_sync.ts";
+import type {
+  BookDelta,
+  BookSnapshot,
+  Instrument,
+  Levels,
+  MarketEvent,
+} from "../market/events.ts";
+import type { BookView } from "../market/requests.ts";
+import type { BookHealth, ConnectionCounters } from "./stats.ts";
+
+/** One followed instrument and, on a connection with books, its book. */
+export interface Followed {
+  /** The instrument. */
+  readonly inst: Instrument;
+  /** The L2 book; empty while unsynced. */
+  readonly book: OrderBook;
+  /** The sequence state machine. */
+  readonly sync: BookSync;
+  /** When the book last lost sync (or was created), ms; 0 while synced. */
+  unsyncedSince: number;
+}
+
+/** What the keeper asks of the connection. */
+export interface KeeperHooks {
+  /** A book is buffering and needs a snapshot (REST, or asked over the socket). */
+  needSnapshot(f: Followed): void;
+  /**
+   * Sends frames on the socket.
+   * @returns false when no socket is open.
+   */
+  send(frames: readonly string[]): boolean;
+  /** The connection must reconnect (the only way to resync a book). */
+  reconnect(): void;
+  /** Logs a warning. */
+  warn(msg: string): void;
+  /** Receives every applied event, when event output is on. */
+  emit?(ev: MarketEvent): void;
+}
+
+/** Options for {@link BookKeeper}. */
+export interface BookKeeperOptions {
+  /** Exchange id, for log lines. */
+  exchange: string;
+  /** The venue's sync rule, checksum, depth and resync frames. */
+  spec: BookSpec;
+  /**
+   * False on a connection group that carries no books (trades only): book
+   * events are ignored and no book state is kept or reported.
+   * @default true
+   */
+  books?: boolean;
+  /** Where applied changes go. */
+  batch: BatchBuilder;
+  /** Counters, updated in place. */
+  counters: ConnectionCounters;
+  /** Requests for I/O. */
+  hooks: KeeperHooks;
+}
+
+/**
+ * Keeps the books of one connection exact.
+ *
+ * @example
+ * ```ts
+ * const keeper = new BookKeeper({ exchange: "binance", spec: binanceAdapter.book, batch, counters, hooks });
+ * keeper.follow(instruments, Date.now());
+ * for (const ev of parser.parse(frame, recvTs)) keeper.onEvent(ev);
+ * ```
+ */
+export class BookKeeper {
+  /** Followed instruments by exchange symbol. */
+  readonly followed = new Map<string, Followed>();
+  readonly #o: BookKeeperOptions;
+  readonly #books: boolean;
+
+  /** @param options the venue's book spec, the batch, counters and hooks. */
+  constructor(options: BookKeeperOptions) {
+    this.#o = options;
+    this.#books = options.books ?? true;
+  }
+
+  /** True when this connection keeps books. */
+  get keepsBooks(): boolean {
+    return this.#books;
+  }
+
+  /**
+   * Starts following instruments; their books wait for a snapshot.
+   * @param insts the instruments.
+   * @param now current time, ms (when the books start waiting).
+   */
+  follow(insts: readonly Instrument[], now: number): void {
+    const keepRaw = this.#o.spec.checksum !== undefined;
+    for (const inst of insts) {
+      this.followed.set(inst.exchangeSymbol, {
+        inst,
+        book: new OrderBook(keepRaw),
+        sync: new BookSync(this.#o.spec.sync),
+        unsyncedSince: this.#books ? now : 0,
+      });
+    }
+  }
+
+  /**
+   * Applies one normalized event: book events through the sync rule, trades
+   * and liquidations straight to the batch. Events of unfollowed symbols,
+   * and book events on a bookless connection, are ignored.
+   * @param ev the event.
+   */
+  onEvent(ev: MarketEvent): void {
+    if (ev.type === "disconnect") return;
+    const f = this.followed.get(ev.exchangeSymbol);
+    if (!f) return;
+    const { batch, counters } = this.#o;
+    switch (ev.type) {
+      case "book_snapshot": {
+        if (!this.#books) return;
+        // An in-stream snapshot; under the `rest` rule it aligns with the
+        // buffered deltas like a REST one (Gate.io `full` pushes).
+        const v = f.sync.snapshot(ev);
+        if (v.result === "synced") this.#applySnapshot(f, ev, v.apply);
+        else this.#o.hooks.needSnapshot(f);
+        break;
+      }
+      case "book_delta": {
+        if (!this.#books) return;
+        const verdict = f.sync.delta(ev);
+        if (verdict === "apply") this.#applyDelta(f, ev);
+        else if (verdict === "gap") {
+          counters.gaps++;
+          this.resync(
+            f,
+            `sequence gap at ${ev.first} (prev ${ev.prev})`,
+            ev.localTs,
+          );
+        } else if (verdict === "buffered") this.#o.hooks.needSnapshot(f);
+        break;
+      }
+      case "trade":
+      case "liquidation": {
+        const liq = ev.type === "liquidation";
+        if (liq) counters.liquidations++;
+        else counters.trades++;
+        const kind = liq
+          ? (ev.side === "buy" ? Kind.LiquidationBuy : Kind.LiquidationSell)
+          : (ev.side === "buy" ? Kind.Buy : Kind.Sell);
+        batch.push(
+          batch.symbol(f.inst),
+          kind,
+          ev.price,
+          ev.size,
+          ev.exchangeTs,
+        );
+        this.#o.hooks.emit?.(ev);
+        break;
+      }
+    }
+  }
+
+  /**
+   * Offers a snapshot fetched over REST to a buffering book.
+   * @param f the book.
+   * @param snap the parsed snapshot.
+   * @returns `synced` when it aligned and was applied; otherwise the verdict
+   * (`stale`, `ahead`, …): the caller fetches again.
+   */
+  offerSnapshot(f: Followed, snap: BookSnapshot): string {
+    const v = f.sync.snapshot(snap);
+    if (v.result === "synced") this.#applySnapshot(f, snap, v.apply);
+    return v.result;
+  }
+
+  /**
+   * Drops a book and starts over from a fresh snapshot: fetched over REST,
+   * asked for with a resubscribe, by reconnecting, or (rule `snapshots`)
+   * the next message.
+   * @param f the book.
+   * @param why the cause, for the log.
+   * @param now current time (the receive time of the event that failed), ms.
+   */
+  resync(f: Followed, why: string, now: number): void {
+    const { batch, counters, hooks, spec } = this.#o;
+    counters.resyncs++;
+    hooks.warn(`${this.#o.exchange} ${f.inst.exchangeSymbol}: resync (${why})`);
+    f.book.clear();
+    f.unsyncedSince ||= now;
+    batch.push(batch.symbol(f.inst), Kind.Clear, 0, 0, now);
+    f.sync.reset();
+    const rule = spec.sync.kind;
+    if (rule === "rest") hooks.needSnapshot(f);
+    else if (rule === "stream") {
+      const frames = spec.resubscribe?.(f.inst.exchangeSymbol);
+      if (!frames || !hooks.send(frames)) hooks.reconnect();
+    }
+    // `snapshots`: the next message is a full book.
+  }
+
+  /**
+   * The socket closed: every book is void until it syncs again.
+   * @param now current time, ms.
+   */
+  disconnect(now: number): void {
+    if (!this.#books) return;
+    const batch = this.#o.batch;
+    for (const f of this.followed.values()) {
+      f.book.clear();
+      f.sync.reset();
+      f.unsyncedSince ||= now;
+      batch.push(batch.symbol(f.inst), Kind.Clear, 0, 0, now);
+    }
+  }
+
+  /**
+   * A new aggregator link: every book is sent in full after a clear, so
+   * its mirror starts exact.
+   * @param now current time, ms.
+   */
+  resend(now: number): void {
+    if (!this.#books) return;
+    const batch = this.#o.batch;
+    for (const f of this.followed.values()) {
+      const s = batch.symbol(f.inst);
+      batch.push(s, Kind.Clear, 0, 0, now);
+      if (f.sync.state === "synced") this.#pushBook(s, f, now);
+    }
+  }
+
+  /**
+   * Sync state of every book (empty on a bookless connection).
+   * @returns exchange symbol → health.
+   */
+  health(): Map<string, BookHealth> {
+    const out = new Map<string, BookHealth>();
+    if (!this.#books) return out;
+    for (const [sym, f] of this.followed) {
+      out.set(sym, {
+        state: f.sync.state,
+        lastSequence: f.sync.lastSeq,
+        unsyncedSince: f.unsyncedSince,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Finds the book of a symbol.
+   * @param symbol the venue's symbol or the normalized one.
+   * @returns the book, or undefined when this connection keeps no such book.
+   */
+  find(symbol: string): Followed | undefined {
+    if (!this.#books) return undefined;
+    const f = this.followed.get(symbol);
+    if (f) return f;
+    for (const x of this.followed.values()) {
+      if (x.inst.symbol === symbol) return x;
+    }
+    return undefined;
+  }
+
+  /**
+   * A book's top levels.
+   * @param f the book.
+   * @param depth levels per side.
+   * @returns the book as the API serves it.
+   */
+  view(f: Followed, depth: number): BookView {
+    return {
+      exchange: this.#o.exchange,
+      exchangeSymbol: f.inst.exchangeSymbol,
+      symbol: f.inst.symbol,
+      market: f.inst.market,
+      state: f.sync.state,
+      lastSequence: f.sync.lastSeq,
+      bids: f.book.bids.top(depth),
+      asks: f.book.asks.top(depth),
+    };
+  }
+
+  #applyDelta(f: Followed, d: BookDelta): void {
+    const { batch, counters } = this.#o;
+    f.book.apply(d.bids, d.asks, d.raw);
+    counters.bookUpdates++;
+    const s = batch.symbol(f.inst);
+    this.#pushLevels(s, Kind.Bid, d.bids, d.exchangeTs);
+    this.#pushLevels(s, Kind.Ask, d.asks, d.exchangeTs);
+    const depth = this.#o.spec.maxDepth;
+    if (
+      depth !== undefined &&
+      (f.book.bids.length > depth || f.book.asks.length > depth)
+    ) {
+      // Levels pushed out of the venue's depth get no delete: drop them here
+      // and tell the aggregator.
+      const dropped: Levels = [];
+      if (f.book.bids.truncate(depth, dropped)) {
+        this.#pushLevels(s, Kind.Bid, dropped, d.exchangeTs);
+        dropped.length = 0;
+      }
+      if (f.book.asks.truncate(depth, dropped)) {
+        this.#pushLevels(s, Kind.Ask, dropped, d.exchangeTs);
+      }
+    }
+    this.#o.hooks.emit?.(d);
+    this.#verify(f, d.checksum, d.localTs);
+  }
+
+  #applySnapshot(f: Followed, snap: BookSnapshot, pending: BookDelta[]): void {
+    const { batch, counters, hooks } = this.#o;
+    f.book.clear();
+    f.book.apply(snap.bids, snap.asks, snap.raw);
+    f.unsyncedSince = 0;
+    counters.bookUpdates++;
+    hooks.emit?.(snap);
+    const s = batch.symbol(f.inst);
+    batch.push(s, Kind.Clear, 0, 0, snap.exchangeTs);
+    for (const d of pending) {
+      f.book.apply(d.bids, d.asks, d.raw);
+      counters.bookUpdates++;
+      hooks.emit?.(d);
+    }
+    const depth = this.#o.spec.maxDepth;
+    if (depth !== undefined) {
+      f.book.bids.truncate(depth);
+      f.book.asks.truncate(depth);
+    }
+    this.#pushBook(s, f, snap.exchangeTs);
+    const last = pending.length ? pending[pending.length - 1] : snap;
+    this.#verify(f, last.checksum, last.localTs);
+  }
+
+  /** Checks the venue checksum and an uncrossed book; resyncs on failure. */
+  #verify(f: Followed, checksum: number | undefined, now: number): void {
+    const fn = this.#o.spec.checksum;
+    const counters = this.#o.counters;
+    if (checksum !== undefined && fn) {
+      const ours = fn(f.book);
+      if (ours !== checksum) {
+        counters.checksumFailures++;
+        this.resync(f, `checksum ${ours} != venue ${checksum}`, now);
+        return;
+      }
+    }
+    if (f.book.crossed()) {
+      counters.crossedBooks++;
+      this.resync(
+        f,
+        `crossed book ${f.book.bids.best()} >= ${f.book.asks.best()}`,
+        now,
+      );
+    }
+  }
+
+  #pushLevels(sym: number, kind: number, levels: Levels, ts: number): void {
+    const batch = this.#o.batch;
+    for (let i = 0; i < levels.length; i += 2) {
+      batch.push(sym, kind, levels[i], levels[i + 1], ts);
+    }
+  }
+
+  /** Sends the whole book as levels (after a snapshot or to a new aggregator). */
+  #pushBook(sym: number, f: Followed, ts: number): void {
+    const { bids, asks } = f.book;
+    const batch = this.#o.batch;
+    for (let i = 0; i < bids.length; i++) {
+      batch.push(sym, Kind.Bid, bids.prices[i], bids.sizes[i], ts);
+    }
+    for (let i = 0; i < asks.length; i++) {
+      batch.push(sym, Kind.Ask, asks.prices[i], asks.sizes[i], ts);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The request maps of coby's actors (method → params and result, see
+ * `RequestMap` in `runtime/protocol.ts`) and the error codes their handlers
+ * throw. The actor implements its map with typed handlers, the supervisor's
+ * `request()` and the HTTP layer call through the same map.
+ *
+ * ```ts
+ * // actor side (actors/connection/mod.ts)
+ * runActor<ConnectionRequests>({
+ *   init(config, ctx) { … },
+ *   requests: {
+ *     book: ({ symbol, depth = 50 }) => conn.book(symbol, depth),
+ *     books: ({ depth = Infinity }) => conn.books(depth),
+ *     stats: () => conn.publish(),
+ *   },
+ * });
+ * // and inside conn.book():
+ * throw new RequestError<ConnectionErrorCode>("not_followed", `Symbol ${symbol} is not followed on ${exchange}`);
+ *
+ * // caller side
+ * const book = await sup.request("conn:binance", "book", { symbol: "BTCUSDT" }); // BookView
+ * ```
+ *
+ * @module
+ */
+
+import type { Market } from "./events.ts";
+import type { Column } from "./heatmap.ts";
+
+/** A book as `GET /api/v1/book` serves it: the `book` request's result. */
+export interface BookView {
+  /** Exchange id. */
+  exchange: string;
+  /** The venue's symbol. */
+  exchangeSymbol: string;
+  /** Normalized `BASE-QUOTE`. */
+  symbol: string;
+  /** Market type. */
+  market: Market;
+  /** `synced`, or `buffering` while waiting for a snapshot (never served as a book). */
+  state: string;
+  /** The venue sequence of the last applied update. */
+  lastSequence: number;
+  /** `[price, size]` best first; price in quote, size in base currency. */
+  bids: [number, number][];
+  /** `[price, size]` best first. */
+  asks: [number, number][];
+}
+
+/** Params of the connection actor's `book` request. */
+export interface BookParams {
+  /** The venue's symbol, e.g. `BTCUSDT`. */
+  symbol: string;
+  /**
+   * Levels per side.
+   * @default 50
+   */
+  depth?: number;
+}
+
+/** Params of the connection actor's `books` request. */
+export interface BooksParams {
+  /**
+   * Levels per side.
+   * @default Infinity
+   */
+  depth?: number;
+}
+
+/**
+ * Codes a connection actor's handlers throw as `RequestError`s:
+ * `not_followed` — the symbol is not one this connection follows (HTTP 404);
+ * `not_loaded` — the connection has not loaded its instrument list yet, so it
+ * cannot tell (HTTP 503, retry).
+ */
+export type ConnectionErrorCode = "not_followed" | "not_loaded";
+
+/** The connection actor's requests. */
+export type ConnectionRequests = {
+  /**
+   * One book, top `depth` levels.
+   * Throws `not_followed` or `not_loaded` ({@link ConnectionErrorCode}).
+   */
+  book: { params: BookParams; result: BookView };
+  /** Every book the connection keeps (none on a bookless connection). */
+  books: { params: BooksParams; result: BookView[] };
+  /** Publishes stats now (so the supervisor is current); returns the counters. */
+  stats: {
+    params: Record<string, never>;
+    result: { readonly [counter: string]: number };
+  };
+};
+
+/** The aggregator's requests. */
+export type AggregatorRequests = {
+  /** The current heatmap columns, sampled now. */
+  columns: { params: Record<string, never>; result: Column[] };
+};
+
+/** Every request coby's supervisor routes: the union of the actors' maps. */
+export type CobyRequests = ConnectionRequests & AggregatorRequests;
