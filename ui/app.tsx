@@ -14,6 +14,7 @@
  * @module
  */
 
+import { type ClientResponse, hc, type InferResponseType } from "hono/client";
 import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import {
@@ -24,21 +25,22 @@ import {
 } from "./chart.ts";
 import type { HeatColumn } from "./columns.ts";
 import type { HeatScale } from "./plugins/heatmap.ts";
+import type { AppType } from "../http/app.ts";
+
+/** The typed API client: routes and response shapes come from the server's app. */
+const api = hc<AppType>("/");
 
 /** One entry of `GET /api/v1/symbols`. */
-interface SymbolInfo {
-  symbol: string;
-  exchanges: string[];
-}
+type SymbolInfo = InferResponseType<
+  typeof api.api.v1.symbols.$get,
+  200
+>["symbols"][number];
 
 /** One entry of `GET /api/v1/exchanges`. */
-interface ExchangeStatus {
-  exchange: string;
-  connection: "connected" | "connecting" | "disconnected";
-  state: string;
-  lastMessageTs: number;
-  counters: Record<string, number>;
-}
+type ExchangeStatus = InferResponseType<
+  typeof api.api.v1.exchanges.$get,
+  200
+>["exchanges"][number];
 
 /** What the last heatmap draw did. */
 interface DrawInfo {
@@ -72,12 +74,11 @@ const hooks = globalThis as unknown as CobyGlobals;
 hooks.__cobyColumns = 0;
 hooks.__cobyCellsDrawn = 0;
 
-async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(url, {
-    signal,
-    headers: { accept: "application/json" },
-  });
-  if (!res.ok) throw new Error(`GET ${url} failed with status ${res.status}`);
+/** The JSON body of a successful response; throws naming the status otherwise. */
+async function okJson<T>(res: ClientResponse<T>): Promise<T> {
+  if (!res.ok) {
+    throw new Error(`GET ${res.url} failed with status ${res.status}`);
+  }
   return await res.json() as T;
 }
 
@@ -118,7 +119,8 @@ function Badges(props: { statuses: ExchangeStatus[] }) {
   return (
     <div class="badges">
       {props.statuses.map((s) => {
-        const age = s.lastMessageTs > 0
+        // The server sends null before the first message.
+        const age = s.lastMessageTs !== null
           ? formatAge(now - s.lastMessageTs)
           : "–";
         const counters = Object.entries(s.counters ?? {})
@@ -209,9 +211,8 @@ function App() {
 
   usePoll(async (signal) => {
     try {
-      const r = await getJson<{ symbols: SymbolInfo[] }>(
-        "/api/v1/symbols",
-        signal,
+      const r = await okJson(
+        await api.api.v1.symbols.$get(undefined, { init: { signal } }),
       );
       setSymbols(r.symbols);
       setError(null);
@@ -222,9 +223,8 @@ function App() {
 
   usePoll(async (signal) => {
     try {
-      const r = await getJson<{ exchanges: ExchangeStatus[] }>(
-        "/api/v1/exchanges",
-        signal,
+      const r = await okJson(
+        await api.api.v1.exchanges.$get(undefined, { init: { signal } }),
       );
       setStatuses(r.exchanges);
     } catch {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { ColumnPayload } from "../actors/system/hub.ts";
+
 /**
  * One heatmap column (one tick of one symbol), as sent by
  * `GET /api/v1/heatmap/stream` in `column` events. Bucket `i` covers prices
@@ -12,32 +14,7 @@
  * resting size in base currency at the end of the tick, `buys` / `sells` the
  * volume traded during the tick. All four arrays have the same length.
  */
-export interface HeatColumn {
-  /** Tick time, ms since epoch. */
-  readonly ts: number;
-  /** Symbol, such as `BTC-USDT`. */
-  readonly symbol: string;
-  /** Price width of one bucket. */
-  readonly bucketSize: number;
-  /** Index of bucket 0 in units of `bucketSize`. */
-  readonly lo: number;
-  /** Resting bid size per bucket. */
-  readonly bids: readonly number[];
-  /** Resting ask size per bucket. */
-  readonly asks: readonly number[];
-  /** Taker buy volume per bucket during the tick. */
-  readonly buys: readonly number[];
-  /** Taker sell volume per bucket during the tick. */
-  readonly sells: readonly number[];
-  /** Best bid at the end of the tick, `null` when unknown. */
-  readonly bestBid: number | null;
-  /** Best ask at the end of the tick, `null` when unknown. */
-  readonly bestAsk: number | null;
-  /** Mid price, `null` when unknown. */
-  readonly mid: number | null;
-  /** Exchanges summed into this column. */
-  readonly exchanges: readonly string[];
-}
+export type HeatColumn = Readonly<ColumnPayload>;
 
 /** Read access to an ordered run of columns, oldest first. */
 export interface ColumnSource {
