@@ -15,10 +15,18 @@ import type {
   MarketEvent,
 } from "../market/events.ts";
 
-/** Thrown by a parser for a frame it cannot read; the frame is counted as malformed. */
+/**
+ * Thrown by a parser for a frame it cannot read; the frame is counted as
+ * malformed with its reason. When the frame was a book update of a known
+ * symbol, `symbol` names it: that book has lost an update, so the
+ * connection takes it out of sync and realigns it.
+ */
 export class MalformedFrameError extends Error {
-  /** @param message what is wrong, naming the bad value. */
-  constructor(message: string) {
+  /**
+   * @param message what is wrong, naming the bad value.
+   * @param symbol the exchange symbol whose book update the frame was, when known.
+   */
+  constructor(message: string, readonly symbol?: string) {
     super(message);
     this.name = "MalformedFrameError";
   }

@@ -204,7 +204,9 @@ export class BookKeeper {
     f.book.clear();
     f.unsyncedSince ||= now;
     batch.push(batch.symbol(f.inst), Kind.Clear, 0, 0, now);
-    f.sync.reset();
+    // After a gap the sync has reset itself and kept the delta that showed
+    // the gap, so no snapshot older than it can align: keep that.
+    if (f.sync.state === "synced") f.sync.reset();
     const rule = spec.sync.kind;
     if (rule === "rest") hooks.needSnapshot(f);
     else if (rule === "stream") {

@@ -230,3 +230,28 @@ Deno.test("book keeper: a disconnect voids every book; a new aggregator gets syn
   k.resend(9200);
   assert.deepEqual(kinds(batch), [Kind.Clear]);
 });
+
+Deno.test("book keeper: after a gap, the older snapshot is refused; the book is never synced behind what was seen", async () => {
+  const { snap, deltas } = await sushiData();
+  const { k, counters, f } = keeper();
+  const after = deltas.filter((d) =>
+    d.type === "book_delta" && d.last > snap.sequence
+  );
+  for (const d of deltas) if (!after.includes(d)) k.onEvent(d);
+  assert.equal(k.offerSnapshot(f, snap), "synced");
+  k.onEvent(after[0]);
+  k.onEvent(after[2]); // after[1] is lost: a gap
+  assert.equal(counters.gaps, 1);
+  assert.equal(f.sync.state, "buffering");
+  // The only snapshot there is predates the delta that showed the gap: it
+  // cannot bring the book up to what was seen.
+  assert.equal(k.offerSnapshot(f, snap), "too_old");
+  assert.equal(f.sync.state, "buffering");
+  assert.equal(f.book.bids.length, 0);
+  // Every later delta links on from after[2]; a snapshot taken just before
+  // after[2] (its sequence edited from the real one, nothing else) aligns.
+  const d2 = after[2] as { prev: number };
+  for (const d of after.slice(3)) k.onEvent(d);
+  assert.equal(k.offerSnapshot(f, { ...snap, sequence: d2.prev }), "synced");
+  assert.equal(f.sync.lastSeq, (after.at(-1) as { last: number }).last);
+});

@@ -16,6 +16,7 @@ import { type ActorContext, runActor } from "../../runtime/actor.ts";
 import { RequestError } from "../../runtime/protocol.ts";
 import {
   type Adapter,
+  MalformedFrameError,
   type Parser,
   ResyncError,
   VenueError,
@@ -190,6 +191,13 @@ class Connection {
       // A frame we cannot read is counted and logged; it never stops the actor.
       counters.malformed++;
       this.#ctx.log("warn", `${ex}: malformed frame (${errorText(e)})`);
+      // A book update of a known symbol was lost: that book is stale until
+      // it is realigned, so it must not stay `synced`.
+      const sym = e instanceof MalformedFrameError ? e.symbol : undefined;
+      const f = sym === undefined ? undefined : this.#keeper.find(sym);
+      if (f && f.sync.state === "synced") {
+        this.#keeper.resync(f, "malformed book frame", recvTs);
+      }
     }
   }
 

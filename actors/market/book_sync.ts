@@ -87,6 +87,12 @@ export class BookSync {
   #buffer: BookDelta[] = [];
   /** True right after a snapshot, before the first delta is applied. */
   #fresh = false;
+  /**
+   * The highest sequence any delta has shown (`rest` rule), kept across
+   * resets: a snapshot that cannot bring the book at least this far is
+   * older than what was already seen, and is refused.
+   */
+  #seen = -1;
 
   /**
    * @param rule the venue's sync rule.
@@ -101,7 +107,8 @@ export class BookSync {
    * Feeds one delta.
    * @param d the delta, in arrival order.
    * @returns what the caller must do with it; on `gap` the state is back to
-   * buffering (with `d` buffered) and the caller must fetch a snapshot.
+   * buffering (with `d` buffered: do not reset again) and the caller must
+   * fetch a snapshot.
    */
   delta(d: BookDelta): DeltaVerdict {
     const rule = this.#rule;
@@ -116,6 +123,7 @@ export class BookSync {
       this.lastSeq = d.last;
       return "apply";
     }
+    if (d.last > this.#seen) this.#seen = d.last;
     if (this.state === "buffering") {
       if (this.#buffer.length >= this.#maxBuffer) this.#buffer.shift();
       this.#buffer.push(d);
@@ -168,16 +176,24 @@ export class BookSync {
         return { result: "gap", apply: [] };
       }
     }
+    const last = pending.length ? pending[pending.length - 1].last : s.sequence;
+    if (last < this.#seen) {
+      // Updates up to #seen were seen and are not in the buffer any more:
+      // this snapshot would leave the book behind them.
+      this.#buffer = pending;
+      return { result: "too_old", apply: [] };
+    }
     this.#buffer = [];
     this.state = "synced";
     this.#fresh = pending.length === 0;
-    this.lastSeq = pending.length
-      ? pending[pending.length - 1].last
-      : s.sequence;
+    this.lastSeq = last;
     return { result: "synced", apply: pending };
   }
 
-  /** Drops the book state; deltas are buffered until the next snapshot. */
+  /**
+   * Drops the book state; deltas are buffered until the next snapshot. The
+   * highest sequence seen is kept, so an older snapshot is still refused.
+   */
   reset(): void {
     this.state = "buffering";
     this.lastSeq = -1;

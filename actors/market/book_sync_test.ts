@@ -143,3 +143,21 @@ Deno.test("book sync: a USD-M diff whose pu is the snapshot's lastUpdateId follo
   old.delta(orphan);
   assert.equal(old.snapshot(snap).result, "too_old");
 });
+
+Deno.test("book sync: a snapshot that cannot reach the highest sequence seen is too old, even with the buffer gone", async () => {
+  const { deltas, snap } = await sushiStream();
+  const after = deltas.filter((d) => d.last > snap.sequence);
+  // A buffer of one: the deltas that would link the snapshot forward are lost.
+  const sync = new BookSync(binanceFuturesAdapter.book.sync, { maxBuffer: 1 });
+  for (const d of after.slice(0, 4)) assert.equal(sync.delta(d), "buffered");
+  const v = sync.snapshot(snap);
+  assert.equal(v.result, "too_old");
+  assert.equal(sync.state, "buffering");
+  sync.reset();
+  // Reset keeps what was seen: the same snapshot is still refused.
+  assert.equal(sync.snapshot(snap).result, "too_old");
+  // A snapshot at the last seen sequence (edited from the real one) aligns.
+  const last = after[3].last;
+  assert.equal(sync.snapshot({ ...snap, sequence: last }).result, "synced");
+  assert.equal(sync.lastSeq, last);
+});
