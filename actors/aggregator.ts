@@ -26,6 +26,7 @@ import {
   decodeColumns,
   defaultBucketSize,
   encodeColumns,
+  midPrice,
   sampleBook,
 } from "./market/heatmap.ts";
 
@@ -154,16 +155,19 @@ export class Aggregator {
   }
 
   /**
-   * Samples every book into columns.
+   * Samples every book into columns: each within `range` around its own
+   * mid, at most `2 · range · MAX_MID_BUCKETS + 1` buckets (see
+   * `sampleBook`), whatever the book quotes.
    * @param ts tick time, ms.
    * @param close true to end the tick: trade volumes restart from zero.
+   * @returns one column per non-empty book.
    */
   sample(ts: number, close: boolean): ColumnInit[] {
     const out: ColumnInit[] = [];
     for (const e of this.entries.values()) {
       const bb = e.book.bids.best();
       const ba = e.book.asks.best();
-      const mid = bb === bb ? (ba === ba ? (bb + ba) / 2 : bb) : ba;
+      const mid = midPrice(bb, ba);
       if (mid !== mid) continue;
       const bucketSize = this.bucketSize(e.key, mid);
       const s = sampleBook(e.book, { bucketSize, range: this.#cfg.range })!;
@@ -211,7 +215,11 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       agg = new Aggregator(cfg);
       setInterval(() => {
         const ts = Math.floor(Date.now() / cfg.tickMs) * cfg.tickMs;
-        const batch = encodeColumns(ts, agg.sample(ts, true));
+        // The range travels with the batch: the consolidator keeps its
+        // columns within the same range around the consensus mid.
+        const batch = encodeColumns(ts, agg.sample(ts, true), {
+          range: cfg.range,
+        });
         out?.postMessage(batch, [batch.buf]);
         ctx.stats({ counters: {}, books: agg.entries.size });
       }, cfg.tickMs);

@@ -2,13 +2,24 @@
  * The Hono application: mounts every resource's routes and renders every
  * error as one JSON shape `{error: string, code: string}`.
  *
+ * Before any route: the `Host` header must name this server (the bind
+ * address, a loopback name or `http.allowedHosts`), so a page on another
+ * site cannot reach a local coby through DNS rebinding (421 otherwise); CORS
+ * answers only the origins in `http.corsOrigins` (none by default: the
+ * browser's same-origin policy applies). A path that exists for other
+ * methods gets 405 with `Allow`; error messages echo at most a short prefix
+ * of the request.
+ *
  * @module
  */
 
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import { Config } from "../actors/system/config.ts";
 import { ActorDownError, RequestError } from "../runtime/protocol.ts";
 import type { AppDeps } from "./deps.ts";
+import { clip, httpError } from "./errors.ts";
 import { bookRoutes } from "./routes/book.ts";
 import { exchangeRoutes } from "./routes/exchanges.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -28,10 +39,18 @@ export interface ErrorBody {
   code: string;
 }
 
+/** The HTTP settings (`http` in the configuration). */
+export type HttpSettings = Config["http"];
+
+/** Options for {@link createApp}: HTTP settings over the configuration's. */
+export type AppOptions = Partial<HttpSettings>;
+
 /** Codes for errors that carry none of their own, by status. */
 const STATUS_CODES: Record<number, string> = {
   400: "bad_request",
   404: "not_found",
+  405: "method_not_allowed",
+  421: "host_not_allowed",
   500: "internal",
   503: "unavailable",
 };
@@ -39,29 +58,130 @@ const STATUS_CODES: Record<number, string> = {
 /** Seconds a client should wait before retrying an actor that is down. */
 const RETRY_AFTER_S = 5;
 
+/** Host names that are always this machine: a rebinding attack cannot send them. */
+const LOOPBACK = ["localhost", "127.0.0.1", "::1"];
+
+/** Bind addresses that name no host (every interface). */
+const WILDCARD = ["", "0.0.0.0", "::", "[::]"];
+
+/**
+ * The HTTP settings in force: the defaults, then the configuration's
+ * (`deps.config.http`), then `options`.
+ * @param deps services, with the configuration when there is one.
+ * @param options overrides.
+ * @returns every setting.
+ * @example
+ * ```ts
+ * httpSettings(deps, { maxStreams: 10 }).maxStreams; // 10
+ * ```
+ */
+export function httpSettings(
+  deps: Pick<AppDeps, "config">,
+  options: AppOptions = {},
+): HttpSettings {
+  const defaults = Config.shape.http.parse(undefined);
+  const defined = Object.fromEntries(
+    Object.entries(options).filter(([, v]) => v !== undefined),
+  );
+  return { ...defaults, ...deps.config?.http, ...defined };
+}
+
+/**
+ * Whether a `Host` header names this server.
+ * @param host the header (`name`, `name:port`, `[v6]:port`).
+ * @param settings bind host and allowed hosts.
+ * @returns true for a loopback name, the bind address, an allowed host, or
+ * any host when `allowedHosts` holds `"*"`.
+ */
+function hostAllowed(host: string, settings: HttpSettings): boolean {
+  if (settings.allowedHosts.includes("*")) return true;
+  let u: URL;
+  try {
+    u = new URL(`http://${host}`);
+  } catch {
+    return false;
+  }
+  // A Host header is a name and a port, nothing more.
+  if (u.username || u.password || u.pathname !== "/" || u.search || u.hash) {
+    return false;
+  }
+  const name = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  const bind = settings.host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return LOOPBACK.includes(name) ||
+    (!WILDCARD.includes(bind) && name === bind) ||
+    settings.allowedHosts.some((h) =>
+      h.replace(/^\[(.*)\]$/, "$1").toLowerCase() === name
+    );
+}
+
 /**
  * Builds the app.
  * @param deps services the routes read.
+ * @param options HTTP settings over the configuration's (`deps.config.http`).
  * @returns the Hono app; serve with `Deno.serve(app.fetch)`.
  * @example
  * ```ts
- * Deno.serve({ port: 8080 }, createApp(deps).fetch);
+ * Deno.serve({ hostname: "127.0.0.1", port: 8080 }, createApp(deps).fetch);
  * ```
  */
-export function createApp(deps: AppDeps) {
-  const app = new Hono()
+export function createApp(deps: AppDeps, options: AppOptions = {}) {
+  const settings = httpSettings(deps, options);
+  const base = new Hono();
+  base.use("*", async (c, next) => {
+    const host = c.req.header("host") ?? new URL(c.req.url).host;
+    if (!hostAllowed(host, settings)) {
+      throw httpError(
+        421,
+        "host_not_allowed",
+        `Host ${clip(host)} is not served here (see http.allowedHosts)`,
+      );
+    }
+    await next();
+  });
+  if (settings.corsOrigins.length) {
+    base.use(
+      "*",
+      cors({
+        origin: (origin) =>
+          settings.corsOrigins.includes(origin) ? origin : null,
+        allowMethods: ["GET", "HEAD"],
+        maxAge: 600,
+      }),
+    );
+  }
+  const app = base
     .route("/", healthRoutes(deps))
     .route("/", metricsRoutes(deps))
     .route("/", uiRoutes())
     .route("/api/v1/exchanges", exchangeRoutes(deps))
     .route("/api/v1/book", bookRoutes(deps))
-    .route("/api/v1", heatmapRoutes(deps));
-  app.notFound((c) =>
-    c.json<ErrorBody>(
-      { error: `Not found: ${c.req.path}`, code: "not_found" },
+    .route("/api/v1", heatmapRoutes(deps, settings));
+  // Paths and their methods, for 405 (middleware is registered as ALL).
+  const methods = new Map<string, Set<string>>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    const m = methods.get(r.path) ?? new Set<string>();
+    m.add(r.method);
+    if (r.method === "GET") m.add("HEAD");
+    methods.set(r.path, m);
+  }
+  app.notFound((c) => {
+    const allow = methods.get(c.req.path);
+    if (allow) {
+      const list = [...allow].join(", ");
+      c.header("Allow", list);
+      return c.json<ErrorBody>({
+        error: `Method ${clip(c.req.method)} is not allowed on ${
+          clip(c.req.path)
+        }; allowed: ${list}`,
+        code: "method_not_allowed",
+      }, 405);
+    }
+    return c.json<ErrorBody>(
+      { error: `Not found: ${clip(c.req.path)}`, code: "not_found" },
       404,
-    )
-  );
+    );
+  });
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
       // A route passes its headers (Retry-After) in `res`, its code in `cause`.

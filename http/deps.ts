@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Config } from "../actors/system/config.ts";
 import type { HeatmapHub } from "../actors/system/hub.ts";
 import type { Metrics } from "../actors/system/metrics.ts";
 import type { CobyRequests } from "../actors/market/requests.ts";
@@ -43,4 +44,11 @@ export interface AppDeps {
   metrics: Metrics;
   /** Exchange ids that are configured. */
   exchanges: readonly string[];
+  /**
+   * The configuration coby runs with: the HTTP settings (allowed hosts and
+   * origins, stream limits) and the followed symbols, which count as known
+   * heatmap symbols before their first column. Absent (test stubs): the
+   * defaults, and only symbols with data are known.
+   */
+  config?: Pick<Config, "http" | "exchanges" | "quoteAliases">;
 }

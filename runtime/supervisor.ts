@@ -12,6 +12,13 @@
  * Restart windows, heartbeats and init timeouts run on the monotonic clock
  * (`performance.now()`), so a wall-clock step never trips or resets them.
  *
+ * The supervisor shares its thread with HTTP and the viewers' streams. When
+ * that thread stalls, pongs wait unread in its queue: the stall is the
+ * supervisor's, not the actors'. Each heartbeat measures how late it fired
+ * (event-loop lag) and that lag is not counted as an actor's silence, so a
+ * blocked main thread never restarts healthy actors; an actor hung for real
+ * is still found, one stall later at most.
+ *
  * @module
  */
 
@@ -193,6 +200,10 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
   #nextId = 1;
   #pingSeq = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Monotonic time the last heartbeat ran. */
+  #lastBeat = 0;
+  /** Event-loop lag discounted so far, ms (total, for stats). */
+  #lagMs = 0;
   #startup: Startup | null = null;
   #started = false;
   #stopping = false;
@@ -282,6 +293,7 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
     if (startup.waiting.size === 0) startup.done.resolve();
     this.#startup = startup;
     for (const c of this.#children.values()) this.#spawn(c);
+    this.#lastBeat = performance.now();
     this.#heartbeat = setInterval(() => this.#beat(), this.#opt.heartbeatMs);
     try {
       await startup.done.promise;
@@ -543,10 +555,29 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
     }
   }
 
+  /**
+   * Event-loop lag the supervisor has discounted from its actors' silence
+   * since it started: the time its own thread was too busy to run the
+   * heartbeat on schedule.
+   * @returns ms, summed.
+   */
+  lagMs(): number {
+    return this.#lagMs;
+  }
+
   #beat(): void {
     const now = performance.now();
+    // How late this beat runs: time the thread was held by something else,
+    // during which no pong could be read.
+    const lag = Math.max(0, now - this.#lastBeat - this.#opt.heartbeatMs);
+    this.#lastBeat = now;
+    this.#lagMs += lag;
     for (const c of this.#children.values()) {
       if (!c.worker) continue;
+      if (lag > 0) {
+        c.lastPong = Math.min(now, c.lastPong + lag);
+        c.spawnedAt = Math.min(now, c.spawnedAt + lag);
+      }
       const silent = now - c.lastPong;
       if (silent > this.#opt.heartbeatTimeoutMs) {
         this.#fail(c, `No heartbeat for ${Math.round(silent)} ms`);

@@ -219,3 +219,41 @@ Deno.test("sequence gap: a skipped update id triggers a counted resync, and the 
     await replay.stop();
   }
 });
+
+Deno.test("bad input: a malformed last depth frame takes its book out of sync instead of leaving it stale", async () => {
+  // LRCBTC's last recorded diff is U = u = 259345563; this one follows it
+  // but carries a negative size (the recorded ask level, its size edited).
+  const bad = JSON.stringify({
+    stream: "lrcbtc@depth@100ms",
+    data: {
+      e: "depthUpdate",
+      E: 1633998541081,
+      s: "LRCBTC",
+      U: 259345564,
+      u: 259345564,
+      b: [],
+      a: [["0.00000639", "-5.00000000"]],
+    },
+  });
+  const replay = await Replay.start(files("BINANCE"), {
+    speed: "max",
+    inject: { binance: [{ afterFrame: 264, text: bad }] },
+    supervisor: quiet,
+  });
+  try {
+    await replay.finished();
+    const dump = await replay.dump(50);
+    const s = dump.stats.binance;
+    assert.equal(s.malformed, 1);
+    // One resync for the lost diff, then one per refetch of the only
+    // (older) snapshot the capture has.
+    assert.ok(s.resyncs >= 1, `resyncs ${s.resyncs}`);
+    // No newer snapshot exists in the capture: LRCBTC is reported unsynced.
+    const lrc = dump.books.binance.LRCBTC;
+    assert.equal(lrc.state, "buffering");
+    assert.deepEqual([lrc.bids, lrc.asks], [[], []]);
+    assert.equal(dump.books.binance.NKNUSDT.state, "synced");
+  } finally {
+    await replay.stop();
+  }
+});

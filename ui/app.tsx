@@ -6,6 +6,12 @@
  * `GET /api/v1/exchanges` (every 2 s) and the SSE stream
  * `GET /api/v1/heatmap/stream?symbol=&exchanges=` (event `column`).
  *
+ * A venue left out of consolidation (its mid too far from the consensus
+ * mid) is marked twice: its badge turns amber with `excluded` (from
+ * `/api/v1/exchanges`, `data-excluded` on the badge), and its exchange toggle
+ * gets an `excluded` flag from the newest column's metadata. A consolidated
+ * BBO crossed between venues is named in the status bar.
+ *
  * For browser tests it sets `globalThis.__cobyColumns` (columns received
  * since the page loaded) and `globalThis.__cobyCellsDrawn` (non-empty cells
  * painted by the last draw), and marks the chart with
@@ -24,6 +30,7 @@ import {
   priceDecimals,
 } from "./chart.ts";
 import type { HeatColumn } from "./columns.ts";
+import { crossText, excludedVenues, exclusionTitle } from "./consolidation.ts";
 import type { HeatScale } from "./plugins/heatmap.ts";
 import type { AppType } from "../http/app.ts";
 
@@ -126,15 +133,21 @@ function Badges(props: { statuses: ExchangeStatus[] }) {
         const counters = Object.entries(s.counters ?? {})
           .map(([k, v]) => `${k}: ${v}`)
           .join("\n");
+        const excluded = s.consolidation?.excluded ?? false;
+        const why = excluded
+          ? `\n${exclusionTitle(s.consolidation.symbols, now)}`
+          : "";
         return (
           <span
             key={s.exchange}
-            class={`badge ${s.connection}`}
-            title={`${s.exchange} ${s.connection} (${s.state})\nlast message ${age} ago\n${counters}`}
+            class={`badge ${s.connection}${excluded ? " excluded" : ""}`}
+            data-excluded={excluded ? "true" : undefined}
+            title={`${s.exchange} ${s.connection} (${s.state})\nlast message ${age} ago${why}\n${counters}`}
           >
             <i class="dot" />
             {s.exchange}
             <small>{age}</small>
+            {excluded ? <em class="flag">excluded</em> : null}
           </span>
         );
       })}
@@ -157,6 +170,8 @@ function Status(
   const spread = last?.bestBid != null && last.bestAsk != null
     ? (last.bestAsk - last.bestBid).toFixed(d)
     : "–";
+  const consensus = last?.consolidation?.mid;
+  const crossed = crossText(last);
   return (
     <div class="status">
       <span class={`stream ${stream}`}>
@@ -172,6 +187,16 @@ function Status(
             <span class="bid">bid {px(last.bestBid)}</span>
             <span class="ask">ask {px(last.bestAsk)}</span>
             <span>spread {spread}</span>
+            {crossed
+              ? (
+                <span class="crossed" data-testid="crossed">
+                  {crossed}
+                </span>
+              )
+              : null}
+            {consensus != null && last.consolidation!.venues.length > 1
+              ? <span>consensus {px(consensus)}</span>
+              : null}
             <span>{new Date(last.ts).toLocaleTimeString()}</span>
           </>
         )
@@ -280,6 +305,7 @@ function App() {
   const selected = venues.filter((e) => !offSet.has(e));
   const selectedKey = selected.join(",");
   const nothingSelected = venues.length > 0 && selected.length === 0;
+  const excluded = excludedVenues(info?.last ?? null);
 
   // One EventSource per (symbol, exchanges); re-opened when either changes.
   useEffect(() => {
@@ -339,14 +365,31 @@ function App() {
         </label>
         <span class="exchanges">
           {venues.map((e) => (
-            <label key={e} class="check">
-              <input
-                type="checkbox"
-                checked={!offSet.has(e)}
-                onChange={() => toggle(e)}
-              />
-              {e}
-            </label>
+            // The flag sits beside the label, so the checkbox keeps the
+            // exchange id as its whole accessible name.
+            <span key={e} class={`venue${excluded.has(e) ? " excluded" : ""}`}>
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={!offSet.has(e)}
+                  onChange={() => toggle(e)}
+                />
+                {e}
+              </label>
+              {excluded.has(e)
+                ? (
+                  <em
+                    class="flag"
+                    data-excluded={e}
+                    title={`left out of the consolidated column\n${
+                      excluded.get(e)
+                    }`}
+                  >
+                    excluded
+                  </em>
+                )
+                : null}
+            </span>
           ))}
         </span>
         <span class="group">

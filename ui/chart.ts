@@ -84,11 +84,15 @@ export interface HeatmapChart {
 }
 
 /**
- * The middle of a column's book.
+ * The middle of a column's book: for a consolidated column the consensus mid
+ * (its BBO may be crossed between venues, or come from one venue only),
+ * else the mid of its BBO.
  * @param col the column.
  * @returns mid, else whichever best price is known, else `null`.
  */
 function midOf(col: HeatColumn): number | null {
+  const consensus = col.consolidation?.mid;
+  if (consensus != null && Number.isFinite(consensus)) return consensus;
   if (col.mid != null) return col.mid;
   if (col.bestBid != null && col.bestAsk != null) {
     return (col.bestBid + col.bestAsk) / 2;

@@ -16,6 +16,7 @@ function col(ts: number, sizes: number[] = [0, 1, 0, 2, 0]): HeatColumn {
     bestAsk: 51.5,
     mid: 51.25,
     exchanges: ["binance"],
+    consolidation: null,
   };
 }
 

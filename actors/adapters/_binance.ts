@@ -21,10 +21,17 @@ import {
   type Parser,
 } from "./adapter.ts";
 import {
+  amountError,
   baseLevels,
+  MAX_SIZE,
   noHeartbeats,
   parseJson,
   parseObject,
+  priceValue,
+  sequenceValue,
+  sideValue,
+  sizeValue,
+  timeValue,
   toBase,
   venueError,
 } from "./_common.ts";
@@ -80,36 +87,50 @@ export function binanceParser(
       };
       const cs = inst.contractSize;
       const inv = inst.inverse === true;
+      // Event time: the transaction time T (futures), else the event time E.
+      const exchangeTs = timeValue(d.T, timeValue(d.E, recvTs));
       switch (d.e) {
-        case "depthUpdate":
-          if (typeof d.U !== "number" || typeof d.u !== "number") {
+        case "depthUpdate": {
+          const first = sequenceValue(d.U);
+          const last = sequenceValue(d.u);
+          // pu: USD-M and COIN-M only.
+          const prev = d.pu === undefined ? -1 : sequenceValue(d.pu);
+          if (!(first <= last) || prev !== prev) {
             throw new MalformedFrameError(
-              `depthUpdate without U/u: ${frame.slice(0, 80)}`,
+              `Bad depthUpdate ids U/u/pu ${d.U}/${d.u}/${d.pu} of ${sym}`,
+              sym,
             );
           }
           return [{
             type: "book_delta",
             ...base,
-            exchangeTs: d.T ?? d.E,
+            exchangeTs,
             localTs: recvTs,
-            first: d.U,
-            last: d.u,
-            prev: d.pu ?? -1,
+            first,
+            last,
+            prev,
             bids: baseLevels(d.b, inst),
             asks: baseLevels(d.a, inst),
             contractSize: cs,
             ...(inv ? INVERSE : undefined),
           }];
+        }
         case "aggTrade":
         case "trade": {
           // Futures `trade` events also report off-book fills (auto-deleverage,
           // insurance fund) with X != "MARKET": they did not cross the book.
           if (d.X === "ADL" || d.X === "INSURANCE_FUND") return [];
-          const raw = +d.q!;
-          const price = +d.p!;
-          if (raw !== raw || price !== price) {
+          const raw = sizeValue(d.q);
+          const price = priceValue(d.p);
+          const size = toBase(raw, price, inst);
+          if (!(size <= MAX_SIZE) || price !== price) {
+            throw amountError(d.e, d.p, d.q, { symbol: sym, inst });
+          }
+          // m: the buyer is the maker, so the taker sold.
+          const side = sideValue(d.m, { buy: false, sell: true });
+          if (side === undefined) {
             throw new MalformedFrameError(
-              `Bad trade price/qty: ${frame.slice(0, 80)}`,
+              `Bad ${d.e} m ${JSON.stringify(d.m)} of ${sym}`,
             );
           }
           // aggTrade ids are `a`, trade ids `t`: numbers. A frame without one
@@ -125,30 +146,41 @@ export function binanceParser(
           return [{
             type: "trade",
             ...base,
-            exchangeTs: d.T ?? d.E,
+            exchangeTs,
             localTs: recvTs,
             id: String(id),
             price,
-            size: toBase(raw, price, inst),
+            size,
             rawSize: raw,
-            // m: the buyer is the maker, so the taker sold.
-            side: d.m ? "sell" : "buy",
+            side,
           }];
         }
         case "forceOrder": {
           const o = d.o!;
           // Liquidation size is the filled quantity `z` at average price `ap`.
-          const raw = +(o.z ?? o.q);
-          const price = +(o.ap ?? o.p);
+          const q = o.z ?? o.q;
+          const p = o.ap ?? o.p;
+          const raw = sizeValue(q);
+          const price = priceValue(p);
+          const size = toBase(raw, price, inst);
+          if (!(size <= MAX_SIZE) || price !== price) {
+            throw amountError("forceOrder", p, q, { symbol: sym, inst });
+          }
+          const side = sideValue(o.S, { buy: "BUY", sell: "SELL" });
+          if (side === undefined) {
+            throw new MalformedFrameError(
+              `Bad forceOrder side ${JSON.stringify(o.S)} of ${sym}`,
+            );
+          }
           return [{
             type: "liquidation",
             ...base,
-            exchangeTs: o.T ?? d.E,
+            exchangeTs: timeValue(o.T, timeValue(d.E, recvTs)),
             localTs: recvTs,
             price,
-            size: toBase(raw, price, inst),
+            size,
             rawSize: raw,
-            side: o.S === "BUY" ? "buy" : "sell",
+            side,
           }];
         }
         default:
@@ -179,9 +211,13 @@ export function binanceSnapshot(
   inst: Instrument,
 ): BookSnapshot {
   const s = parseJson<BinanceDepth>(body, "Snapshot");
-  if (typeof s?.lastUpdateId !== "number") {
+  const sequence = sequenceValue(s?.lastUpdateId);
+  if (sequence !== sequence) {
     throw new MalformedFrameError(
-      `Snapshot without lastUpdateId: ${body.slice(0, 80)}`,
+      `Snapshot of ${inst.exchangeSymbol} without lastUpdateId: ${
+        body.slice(0, 80)
+      }`,
+      inst.exchangeSymbol,
     );
   }
   return {
@@ -190,9 +226,9 @@ export function binanceSnapshot(
     exchangeSymbol: inst.exchangeSymbol,
     symbol: inst.symbol,
     market: inst.market,
-    exchangeTs: s.T ?? s.E ?? recvTs,
+    exchangeTs: timeValue(s.T, timeValue(s.E, recvTs)),
     localTs: recvTs,
-    sequence: s.lastUpdateId,
+    sequence,
     bids: baseLevels(s.bids, inst),
     asks: baseLevels(s.asks, inst),
     contractSize: inst.contractSize,

@@ -16,11 +16,18 @@ import {
   type Parser,
 } from "./adapter.ts";
 import {
+  amountError,
   baseLevels,
   frameText,
+  MAX_SIZE,
   parseJson,
   parseObject,
+  priceValue,
+  sequenceValue,
   shortTextIncludes,
+  sideValue,
+  sizeValue,
+  timeValue,
   toBase,
   venueError,
 } from "./_common.ts";
@@ -195,8 +202,12 @@ export function bybitV5Parser(
     const d = msg.data;
     const inst = d && instruments.get(d.s);
     if (!inst) return [];
-    if (typeof d.u !== "number") {
-      throw new MalformedFrameError(`Book without u: ${text.slice(0, 80)}`);
+    const u = sequenceValue(d.u);
+    if (u !== u) {
+      throw new MalformedFrameError(
+        `Book of ${d.s} with bad u ${d.u}: ${text.slice(0, 80)}`,
+        d.s,
+      );
     }
     const base = {
       exchange,
@@ -205,20 +216,26 @@ export function bybitV5Parser(
       market: inst.market,
       // cts is the matching engine's time (comparable with trades' T); ts
       // the time the feed generated the message.
-      exchangeTs: msg.cts ?? msg.ts ?? recvTs,
+      exchangeTs: timeValue(msg.cts, timeValue(msg.ts, recvTs)),
       localTs: recvTs,
       bids: baseLevels(d.b, inst),
       asks: baseLevels(d.a, inst),
       contractSize: inst.contractSize,
       ...(inst.inverse ? { inverse: true } : {}),
     };
+    if (msg.type !== "snapshot" && msg.type !== "delta") {
+      throw new MalformedFrameError(
+        `Bad book type ${JSON.stringify(msg.type)} of ${d.s}`,
+        d.s,
+      );
+    }
     // u = 1 means the book service restarted: the message is a full book,
     // whatever its type says, and overwrites the local one.
-    if (msg.type === "snapshot" || d.u === 1) {
-      return [{ type: "book_snapshot", ...base, sequence: d.u }];
+    if (msg.type === "snapshot" || u === 1) {
+      return [{ type: "book_snapshot", ...base, sequence: u }];
     }
     // Deltas number each message: u is the previous message's u + 1.
-    return [{ type: "book_delta", ...base, first: d.u, last: d.u, prev: -1 }];
+    return [{ type: "book_delta", ...base, first: u, last: u, prev: -1 }];
   }
 
   function trades(msg: V5TradeFrame, recvTs: number): MarketEvent[] {
@@ -229,12 +246,20 @@ export function bybitV5Parser(
     const out: MarketEvent[] = [];
     for (let i = 0; i < data.length; i++) {
       const t = data[i];
-      const inst = instruments.get(t.s);
+      const inst = t && instruments.get(t.s);
       if (!inst) continue;
-      const price = +t.p;
-      const raw = +t.v;
-      if (price !== price || raw !== raw || price <= 0) {
-        throw new MalformedFrameError(`Bad trade ${t.p} x ${t.v} (${t.i})`);
+      const price = priceValue(t.p);
+      const raw = sizeValue(t.v);
+      const size = toBase(raw, price, inst);
+      if (!(size <= MAX_SIZE) || price !== price) {
+        throw amountError("trade", t.p, t.v, { symbol: t.s, inst });
+      }
+      // S is the taker's side.
+      const side = sideValue(t.S, { buy: "Buy", sell: "Sell" });
+      if (side === undefined) {
+        throw new MalformedFrameError(
+          `Bad trade side ${JSON.stringify(t.S)} of ${t.s}`,
+        );
       }
       out.push({
         type: "trade",
@@ -242,14 +267,13 @@ export function bybitV5Parser(
         exchangeSymbol: inst.exchangeSymbol,
         symbol: inst.symbol,
         market: inst.market,
-        exchangeTs: t.T,
+        exchangeTs: timeValue(t.T, recvTs),
         localTs: recvTs,
-        id: t.i,
+        id: String(t.i),
         price,
-        size: toBase(raw, price, inst),
+        size,
         rawSize: raw,
-        // S is the taker's side.
-        side: t.S === "Buy" ? "buy" : "sell",
+        side,
       });
     }
     return out;
@@ -268,6 +292,9 @@ export function bybitV5Parser(
     const out: MarketEvent[] = [];
     for (let i = 0; i < data.length; i++) {
       const l = data[i];
+      if (l === null || typeof l !== "object") {
+        throw new MalformedFrameError(`Bad allLiquidation entry ${l}`);
+      }
       const ev = liq(l.s, l.S, l.p, l.v, l.T, recvTs);
       if (ev) out.push(ev);
     }
@@ -294,10 +321,19 @@ export function bybitV5Parser(
   ): MarketEvent | null {
     const inst = instruments.get(symbol);
     if (!inst) return null;
-    const price = +p;
-    const raw = +v;
-    if (price !== price || raw !== raw || price <= 0) {
-      throw new MalformedFrameError(`Bad liquidation ${p} x ${v} (${symbol})`);
+    const price = priceValue(p);
+    const raw = sizeValue(v);
+    const size = toBase(raw, price, inst);
+    if (!(size <= MAX_SIZE) || price !== price) {
+      throw amountError("liquidation", p, v, { symbol, inst });
+    }
+    // Bybit names the liquidated position: "Buy" means a long was
+    // liquidated, i.e. the liquidation order sells.
+    const side = sideValue(positionSide, { buy: "Sell", sell: "Buy" });
+    if (side === undefined) {
+      throw new MalformedFrameError(
+        `Bad liquidation side ${JSON.stringify(positionSide)} of ${symbol}`,
+      );
     }
     return {
       type: "liquidation",
@@ -305,14 +341,12 @@ export function bybitV5Parser(
       exchangeSymbol: inst.exchangeSymbol,
       symbol: inst.symbol,
       market: inst.market,
-      exchangeTs: ts,
+      exchangeTs: timeValue(ts, recvTs),
       localTs: recvTs,
       price,
-      size: toBase(raw, price, inst),
+      size,
       rawSize: raw,
-      // Bybit names the liquidated position: "Buy" means a long was
-      // liquidated, i.e. the liquidation order sells.
-      side: positionSide === "Buy" ? "sell" : "buy",
+      side,
     };
   }
 }

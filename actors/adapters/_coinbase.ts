@@ -32,25 +32,6 @@ export function isoMs(time: unknown, fallback: number): number {
 }
 
 /**
- * Reads a decimal string the venue sends for a price or size.
- * @param s the venue's string, e.g. `"0.00001305"`.
- * @param what what the value is, for the error message.
- * @returns the number.
- * @throws {MalformedFrameError} when `s` is not a finite number.
- * @example
- * ```ts
- * decimal("985", "size"); // 985
- * ```
- */
-export function decimal(s: unknown, what: string): number {
-  const n = typeof s === "string" && s !== "" ? +s : NaN;
-  if (!Number.isFinite(n)) {
-    throw new MalformedFrameError(`Bad ${what} ${JSON.stringify(s)}`);
-  }
-  return n;
-}
-
-/**
  * Parses a text frame as a JSON object.
  * @param frame the received frame; Coinbase only sends text.
  * @returns the parsed object.

@@ -49,9 +49,283 @@ export function parseJson<T>(
 }
 
 /**
+ * Highest price coby accepts, in quote currency: 10^12. No listed pair comes
+ * near it (BTC in Indonesian rupiah is about 10^9), and it keeps
+ * `price × size` far inside the float range for the heatmap's sums, so a
+ * price like `1e308` is read as a malformed frame, not as a level.
+ */
+export const MAX_PRICE = 1e12;
+
+/**
+ * Largest size coby accepts, in base currency or the venue's raw unit:
+ * 10^20, a hundred times the supply of the most abundant tokens listed, so
+ * that `1e308` or an inverse size divided by a vanishing price is read as a
+ * malformed frame.
+ */
+export const MAX_SIZE = 1e20;
+
+/**
+ * Reads a number as venues write them: a JSON number, or a decimal string in
+ * JSON's number syntax (`"0.00012"`, `"-3"`, `"1e-8"`). Anything else is NaN:
+ * `""` (which `+` would read as 0), hex/binary/octal (`"0x10"`), leading
+ * zeros, `"Infinity"`, surrounding whitespace, `+`, `.5`, `5.`, and values
+ * beyond the float range (`1e400`, or a JSON number that parsed to
+ * Infinity). Fast path: one `+s` and a look at the first and last
+ * characters.
+ * @param v the value from the frame.
+ * @returns the finite number, or NaN.
+ * @example
+ * ```ts
+ * decimalValue("100.5"); // 100.5
+ * decimalValue(""); // NaN
+ * decimalValue("0x10"); // NaN
+ * decimalValue("1e400"); // NaN
+ * ```
+ */
+export function decimalValue(v: unknown): number {
+  if (typeof v !== "string") {
+    return typeof v === "number" && v - v === 0 ? v : NaN; // not NaN, ±Infinity
+  }
+  const n = +v;
+  // `+` also reads "", " 1 ", "0x10", "+1", ".5", "5." and leading zeros:
+  // the string must end with a digit and start with one (after a "-"),
+  // and a leading 0 must be the whole integer part.
+  const last = v.charCodeAt(v.length - 1); // NaN for ""
+  if (n - n !== 0 || !(last >= 0x30 && last <= 0x39)) return NaN;
+  const first = v.charCodeAt(0);
+  return first >= 0x31 && first <= 0x39 ? n : leadingDecimal(v, n, first);
+}
+
+/** {@link decimalValue} for a string that starts with "0", "-" or no digit. */
+function leadingDecimal(v: string, n: number, first: number): number {
+  let i = 0;
+  let c = first;
+  if (c === 0x2d) c = v.charCodeAt(i = 1); // "-"
+  if (c >= 0x31 && c <= 0x39) return n;
+  if (c !== 0x30) return NaN;
+  // "0" alone, or followed by the fraction or exponent: not "0x10", "01".
+  if (i + 1 === v.length) return n;
+  const d = v.charCodeAt(i + 1);
+  return d === 0x2e || d === 0x65 || d === 0x45 ? n : NaN;
+}
+
+/**
+ * Reads a price: a number in {@link decimalValue}'s syntax with
+ * `0 < price < MAX_PRICE`.
+ * @param v the value from the frame.
+ * @returns the price, or NaN when `v` is not one.
+ * @example
+ * ```ts
+ * priceValue("100.5"); // 100.5
+ * priceValue("-1"); // NaN
+ * priceValue(1e308); // NaN
+ * ```
+ */
+export function priceValue(v: unknown): number {
+  const n = decimalValue(v);
+  return n > 0 && n < MAX_PRICE ? n : NaN;
+}
+
+/**
+ * Reads a size: a number in {@link decimalValue}'s syntax with
+ * `0 <= size <= MAX_SIZE`; `-0` reads as 0.
+ * @param v the value from the frame.
+ * @returns the size, or NaN when `v` is not one.
+ * @example
+ * ```ts
+ * sizeValue("2.5"); // 2.5
+ * sizeValue("0"); // 0 (a delete in a delta)
+ * sizeValue("-5"); // NaN
+ * sizeValue(""); // NaN
+ * ```
+ */
+export function sizeValue(v: unknown): number {
+  const n = decimalValue(v);
+  return n >= 0 && n <= MAX_SIZE ? n + 0 : NaN; // -0 + 0 is 0
+}
+
+/**
+ * Reads a venue sequence number (update id, version, `seqId`): a
+ * non-negative safe integer, as a JSON number or a decimal string.
+ * @param v the value from the frame.
+ * @returns the sequence number, or NaN when `v` is not one.
+ * @example
+ * ```ts
+ * sequenceValue(157); // 157
+ * sequenceValue("96801927"); // 96801927
+ * sequenceValue(1e400); // NaN (Infinity)
+ * sequenceValue(-1); // NaN
+ * ```
+ */
+export function sequenceValue(v: unknown): number {
+  const n = decimalValue(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n + 0 : NaN;
+}
+
+/**
+ * Reads a venue time in ms since the epoch (a JSON number or a decimal
+ * string), falling back when it is absent or unusable: not a positive
+ * finite number, or past the year 10000. A bad time does not make a frame's
+ * prices and sizes wrong, so it costs the frame only its venue time.
+ * @param v the value from the frame.
+ * @param fallback the time to use instead, usually the receive time.
+ * @returns `v` as a number, or `fallback`.
+ * @example
+ * ```ts
+ * timeValue(1568014460893, 7); // 1568014460893
+ * timeValue("1597026383085", 7); // 1597026383085
+ * timeValue("", 7); // 7
+ * ```
+ */
+export function timeValue(v: unknown, fallback: number): number {
+  const n = decimalValue(v);
+  return n > 0 && n < MAX_TIME ? n : fallback;
+}
+
+/**
+ * Reads a venue's book checksum: an integer in the signed or unsigned 32-bit
+ * range (CRC32 as Kraken sends it, unsigned; as OKX and Bitfinex send it,
+ * signed), as a JSON number or a decimal string.
+ * @param v the value from the frame.
+ * @returns the checksum, or NaN when `v` is not one.
+ * @example
+ * ```ts
+ * checksumValue(3310070434); // 3310070434
+ * checksumValue("-1217359316"); // -1217359316
+ * checksumValue(1e400); // NaN
+ * ```
+ */
+export function checksumValue(v: unknown): number {
+  const n = decimalValue(v);
+  return Number.isInteger(n) && n >= -0x80000000 && n <= 0xffffffff
+    ? n + 0
+    : NaN;
+}
+
+/** How a venue writes the two sides, for {@link sideValue}. */
+export interface SideNames {
+  /** The venue's value for the buy side (e.g. `"Buy"`, `"b"`, `1`). */
+  readonly buy: unknown;
+  /** The venue's value for the sell side. */
+  readonly sell: unknown;
+}
+
+/**
+ * Reads a side the venue writes as one of two values; anything else is no
+ * side (a guess would put a trade on the wrong side of the heatmap).
+ * @param v the value from the frame.
+ * @param names the venue's two values.
+ * @returns `buy` or `sell`, or undefined when `v` is neither.
+ * @example
+ * ```ts
+ * sideValue("Sell", { buy: "Buy", sell: "Sell" }); // "sell"
+ * sideValue(true, { buy: false, sell: true }); // "sell" (Binance m: the buyer made)
+ * sideValue("", { buy: "Buy", sell: "Sell" }); // undefined
+ * ```
+ */
+export function sideValue(
+  v: unknown,
+  names: SideNames,
+): "buy" | "sell" | undefined {
+  return v === names.buy ? "buy" : v === names.sell ? "sell" : undefined;
+}
+
+/** 10000-01-01 in ms: no venue time is later. */
+const MAX_TIME = 253402300800000;
+
+/** A value for an error message: strings quoted and cut, numbers as JavaScript prints them. */
+function show(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string") {
+    return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  }
+  if (v === undefined) return "undefined";
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = undefined;
+  }
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
+/** Options for {@link amountError}. */
+export interface AmountErrorOptions {
+  /**
+   * The exchange symbol, named in the message.
+   * @default undefined
+   */
+  readonly symbol?: string;
+  /**
+   * True when the frame is a book update (snapshot or delta) of `symbol`:
+   * the error then carries the symbol, so the connection takes that book
+   * out of sync and realigns it.
+   * @default false
+   */
+  readonly book?: boolean;
+  /**
+   * Index of the level in its side, for levels.
+   * @default undefined
+   */
+  readonly at?: number;
+  /**
+   * The instrument, to name a size that is out of range only once converted
+   * to base currency (an inverse contract size at a tiny price).
+   * @default undefined
+   */
+  readonly inst?: Instrument;
+}
+
+/**
+ * The error for a level, trade or liquidation whose price or size failed
+ * {@link priceValue} / {@link sizeValue} (or whose size in base currency is
+ * out of range): names the first bad field and its value as sent. Built on
+ * the slow path only, after a check on the numbers failed.
+ * @param what what the values belong to, e.g. `level`, `trade`, `liquidation`.
+ * @param price the price as sent.
+ * @param size the size as sent.
+ * @param options the symbol, whether the frame is a book update, the level index.
+ * @returns the error, for the caller to throw.
+ * @example
+ * ```ts
+ * amountError("level", "100", "-5", { symbol: "BTCUSDT", book: true, at: 3 }).message;
+ * // 'Bad level size "-5" at index 3 of BTCUSDT'
+ * ```
+ */
+export function amountError(
+  what: string,
+  price: unknown,
+  size: unknown,
+  options?: AmountErrorOptions,
+): MalformedFrameError {
+  const symbol = options?.symbol;
+  const where = `${options?.at === undefined ? "" : ` at index ${options.at}`}${
+    symbol === undefined ? "" : ` of ${symbol}`
+  }`;
+  const p = priceValue(price);
+  const q = sizeValue(size);
+  const inst = options?.inst;
+  const base = inst ? toBase(q, p, inst) : NaN;
+  let message: string;
+  if (p !== p) message = `Bad ${what} price ${show(price)}${where}`;
+  else if (q !== q) message = `Bad ${what} size ${show(size)}${where}`;
+  else if (base > MAX_SIZE) {
+    message = `Bad ${what} size ${show(size)} at price ${
+      show(price)
+    }${where}: ${base} in base currency is out of range`;
+  } else {
+    // Numbers the venue writes as JSON numbers, sent as strings.
+    message = `Bad ${what} ${show(price)} x ${show(size)}${where}`;
+  }
+  return new MalformedFrameError(message, options?.book ? symbol : undefined);
+}
+
+/**
  * Size in base currency of `raw` venue units at `price`: linear contracts
  * `raw × contractSize`, inverse contracts `raw × contractSize / price`
- * (contract value in quote currency); spot has contract size 1.
+ * (contract value in quote currency); spot has contract size 1. Plain
+ * arithmetic: read `raw` with {@link sizeValue} and `price` with
+ * {@link priceValue} first, and check the result against {@link MAX_SIZE}.
  * @param raw the venue's size (contracts or base units).
  * @param price price in quote currency.
  * @param inst the instrument.
@@ -82,12 +356,15 @@ export interface BaseLevelsOptions {
  * Converts a venue's `[[price, size, …], …]` levels (decimal strings or JSON
  * numbers; extra fields such as order counts are ignored) to flat
  * `[price, size, …]` levels with sizes in base currency ({@link toBase}).
+ * Every price must pass {@link priceValue}, every size {@link sizeValue}, and
+ * the size in base currency must stay within {@link MAX_SIZE}.
  * @param raw the venue's level array.
  * @param inst the instrument, for its contract size and kind.
  * @param options where to keep the level strings as sent.
  * @returns flat levels, in the venue's order.
- * @throws {MalformedFrameError} naming the level when `raw` is not an array
- *   of levels, or a price is not positive or a size not a non-negative number.
+ * @throws {MalformedFrameError} carrying `inst.exchangeSymbol` (a book
+ *   update of that symbol failed) and naming the level's bad field and value
+ *   when `raw` is not an array of levels, or a price or size is not one.
  * @example
  * ```ts
  * baseLevels([["100.5", "2"]], spot); // [100.5, 2]
@@ -100,17 +377,36 @@ export function baseLevels(
   options?: BaseLevelsOptions,
 ): Levels {
   if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
+    throw new MalformedFrameError(
+      `Levels of ${inst.exchangeSymbol} are not an array: ${show(raw)}`,
+      inst.exchangeSymbol,
+    );
   }
   const text = options?.text;
-  const out: Levels = new Array(raw.length * 2);
-  for (let i = 0; i < raw.length; i++) {
+  const cs = inst.contractSize;
+  const inverse = inst.inverse === true;
+  const n = raw.length;
+  const out: Levels = new Array(n * 2);
+  for (let i = 0; i < n; i++) {
     const l = raw[i];
-    const p = Array.isArray(l) ? +l[0] : NaN;
-    const q = Array.isArray(l) ? +l[1] : NaN;
-    const s = toBase(q, p, inst);
-    if (!(p > 0) || !(s >= 0) || p === Infinity || s === Infinity) {
-      throw new MalformedFrameError(`Bad level ${JSON.stringify(l)}`);
+    if (!Array.isArray(l)) {
+      throw new MalformedFrameError(
+        `Bad level ${show(l)} at index ${i} of ${inst.exchangeSymbol}`,
+        inst.exchangeSymbol,
+      );
+    }
+    const p = priceValue(l[0]);
+    const q = sizeValue(l[1]);
+    const s = inverse ? q * cs / p : q * cs;
+    // A bad size (or, for inverse contracts, price) makes `s` NaN; a size
+    // too large in base currency is out of range.
+    if (!(s <= MAX_SIZE) || p !== p) {
+      throw amountError("level", l[0], l[1], {
+        symbol: inst.exchangeSymbol,
+        book: true,
+        at: i,
+        inst,
+      });
     }
     out[2 * i] = p;
     out[2 * i + 1] = s;

@@ -30,10 +30,17 @@ import {
   type Parser,
 } from "./adapter.ts";
 import {
+  amountError,
   baseLevels,
+  MAX_SIZE,
   parseJson,
   parseObject,
+  priceValue,
+  sequenceValue,
+  sideValue,
+  sizeValue,
   textStartsWith,
+  timeValue,
   toBase,
   venueError,
 } from "./_common.ts";
@@ -159,27 +166,53 @@ export function huobiParser(
       (topic.startsWith("depth.size_") && topic.endsWith(".high_freq"));
     // bbo, detail, kline, basis, open_interest (no tick): not followed.
     if (!book && topic !== "trade.detail") return [];
+    const sym = inst.exchangeSymbol;
     const tick = msg.tick;
     if (tick === null || typeof tick !== "object") {
-      throw new MalformedFrameError(`${ch} frame without tick`);
+      throw new MalformedFrameError(
+        `Frame ${ch} without tick`,
+        book ? sym : undefined,
+      );
     }
     if (!book) return trades(inst, tick, recvTs);
-    const ts = tick.ts ?? msg.ts ?? recvTs;
+    const ts = timeValue(tick.ts, timeValue(msg.ts, recvTs));
     if (topic === "depth.step0") {
       // Full book image on every push. Old recordings carry `"update": true`
       // frames on this channel with only the changed levels.
+      if (msg.update !== undefined && typeof msg.update !== "boolean") {
+        throw new MalformedFrameError(
+          `Bad update flag ${JSON.stringify(msg.update)} in ${ch} frame`,
+          sym,
+        );
+      }
       if (msg.update === true) {
         return delta(inst, tick, ts, recvTs, -1, -1, -1);
       }
-      return [snapshot(inst, tick, ts, recvTs, tick.version ?? -1)];
+      const v = tick.version === undefined ? -1 : sequenceValue(tick.version);
+      if (v !== v) {
+        throw new MalformedFrameError(
+          `Bad version ${tick.version} in ${ch} frame`,
+          sym,
+        );
+      }
+      return [snapshot(inst, tick, ts, recvTs, v)];
     }
     if (topic.startsWith("depth.size_") && topic.endsWith(".high_freq")) {
       // Swap incremental book (`data_type: "incremental"`): the first push
       // after subscribing is `event: "snapshot"`, then `event: "update"`
       // frames whose `version` goes up by exactly 1.
-      const v = tick.version;
-      if (typeof v !== "number") {
-        throw new MalformedFrameError(`${ch} frame without version`);
+      const v = sequenceValue(tick.version);
+      if (v !== v) {
+        throw new MalformedFrameError(
+          `Bad version ${tick.version} in ${ch} frame`,
+          sym,
+        );
+      }
+      if (tick.event !== "snapshot" && tick.event !== "update") {
+        throw new MalformedFrameError(
+          `Bad event ${JSON.stringify(tick.event)} in ${ch} frame`,
+          sym,
+        );
       }
       if (tick.event === "snapshot") {
         return [snapshot(inst, tick, ts, recvTs, v)];
@@ -187,9 +220,12 @@ export function huobiParser(
       return delta(inst, tick, ts, recvTs, v, v, -1);
     }
     // mbp.N (increments) and mbp.refresh.N (images)
-    const seq = tick.seqNum;
-    if (typeof seq !== "number") {
-      throw new MalformedFrameError(`${ch} frame without seqNum`);
+    const seq = sequenceValue(tick.seqNum);
+    if (seq !== seq) {
+      throw new MalformedFrameError(
+        `Bad seqNum ${tick.seqNum} in ${ch} frame`,
+        sym,
+      );
     }
     // `mbp.refresh.N`: a full image at `seqNum`.
     if (topic.startsWith("mbp.refresh.")) {
@@ -200,9 +236,12 @@ export function huobiParser(
     // `last = seqNum`, and it links to the previous update by
     // `prevSeqNum == its seqNum` (HTX's steps 2 and 4). A 150/400-level push
     // with nothing changed still comes, with empty sides; it is kept.
-    const prev = tick.prevSeqNum;
-    if (typeof prev !== "number") {
-      throw new MalformedFrameError(`${ch} frame without prevSeqNum`);
+    const prev = sequenceValue(tick.prevSeqNum);
+    if (prev !== prev) {
+      throw new MalformedFrameError(
+        `Bad prevSeqNum ${tick.prevSeqNum} in ${ch} frame`,
+        sym,
+      );
     }
     return delta(inst, tick, ts, recvTs, prev + 1, seq, prev);
   }
@@ -277,15 +316,21 @@ export function huobiParser(
       const t = data[i];
       // `direction` is the taker side. Some swap trades carry "" (no taker,
       // e.g. a delivery or ADL fill); with no side they are not counted.
-      if (t.direction !== "buy" && t.direction !== "sell") continue;
-      const price = +t.price;
-      // Spot `amount` is base; swap `amount` is contracts (`quantity` is base).
-      const raw = +t.amount;
-      const size = toBase(raw, price, inst);
-      if (!(price > 0) || !(size >= 0) || size === Infinity) {
+      if (t === null || typeof t !== "object") {
         throw new MalformedFrameError(
-          `Bad trade price/amount ${t.price}/${t.amount} of ${inst.exchangeSymbol}`,
+          `Bad trade ${t} of ${inst.exchangeSymbol}`,
         );
+      }
+      if (t.direction !== "buy" && t.direction !== "sell") continue;
+      const price = priceValue(t.price);
+      // Spot `amount` is base; swap `amount` is contracts (`quantity` is base).
+      const raw = sizeValue(t.amount);
+      const size = toBase(raw, price, inst);
+      if (!(size <= MAX_SIZE) || price !== price) {
+        throw amountError("trade", t.price, t.amount, {
+          symbol: inst.exchangeSymbol,
+          inst,
+        });
       }
       out.push({
         type: "trade",
@@ -293,7 +338,7 @@ export function huobiParser(
         exchangeSymbol: inst.exchangeSymbol,
         symbol: inst.symbol,
         market: inst.market,
-        exchangeTs: t.ts ?? tick.ts ?? recvTs,
+        exchangeTs: timeValue(t.ts, timeValue(tick.ts, recvTs)),
         localTs: recvTs,
         // Spot `id` exceeds 2^53 and loses digits in JSON; `tradeId` is exact.
         id: String(t.tradeId ?? t.id),
@@ -341,15 +386,24 @@ export function huobiParser(
     const out: Liquidation[] = [];
     for (let i = 0; i < data.length; i++) {
       const l = data[i] as HuobiLiquidation;
-      const inst = instruments.get(l.contract_code);
-      if (inst === undefined) continue;
-      const price = +l.price;
+      const inst = l && instruments.get(l.contract_code);
+      if (!inst) continue;
+      const price = priceValue(l.price);
       // `volume` is contracts; `direction` is the liquidation order's side.
-      const raw = +l.volume;
+      const raw = sizeValue(l.volume);
       const size = toBase(raw, price, inst);
-      if (!(price > 0) || !(size >= 0) || size === Infinity) {
+      if (!(size <= MAX_SIZE) || price !== price) {
+        throw amountError("liquidation", l.price, l.volume, {
+          symbol: l.contract_code,
+          inst,
+        });
+      }
+      const side = sideValue(l.direction, { buy: "buy", sell: "sell" });
+      if (side === undefined) {
         throw new MalformedFrameError(
-          `Bad liquidation price/volume ${l.price}/${l.volume} of ${l.contract_code}`,
+          `Bad liquidation direction ${
+            JSON.stringify(l.direction)
+          } of ${l.contract_code}`,
         );
       }
       out.push({
@@ -358,12 +412,12 @@ export function huobiParser(
         exchangeSymbol: inst.exchangeSymbol,
         symbol: inst.symbol,
         market: inst.market,
-        exchangeTs: l.created_at ?? (msg.ts as number) ?? recvTs,
+        exchangeTs: timeValue(l.created_at, timeValue(msg.ts, recvTs)),
         localTs: recvTs,
         price,
         size,
         rawSize: raw,
-        side: l.direction === "buy" ? "buy" : "sell",
+        side,
       });
     }
     return out;
@@ -375,10 +429,14 @@ export function huobiParser(
     const inst = dot < 0 ? undefined : instruments.get(ch.slice(7, dot));
     if (inst === undefined) return [];
     const data = msg.data as HuobiTick | undefined;
-    if (typeof data?.seqNum !== "number") {
-      throw new MalformedFrameError(`${ch} reply without seqNum`);
+    const seq = sequenceValue(data?.seqNum);
+    if (seq !== seq) {
+      throw new MalformedFrameError(
+        `Reply ${ch} without seqNum: ${data?.seqNum}`,
+        inst.exchangeSymbol,
+      );
     }
-    return [snapshot(inst, data, msg.ts ?? recvTs, recvTs, data.seqNum)];
+    return [snapshot(inst, data!, timeValue(msg.ts, recvTs), recvTs, seq)];
   }
 
   return {

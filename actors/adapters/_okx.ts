@@ -26,7 +26,18 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { parseJson, parseObject, toBase, venueError } from "./_common.ts";
+import {
+  amountError,
+  MAX_SIZE,
+  parseJson,
+  parseObject,
+  priceValue,
+  sideValue,
+  sizeValue,
+  timeValue,
+  toBase,
+  venueError,
+} from "./_common.ts";
 
 /** OKX REST origin. */
 export const OKX_REST = "https://www.okx.com";
@@ -52,6 +63,9 @@ export const OKX_KEEPALIVE = { frame: "ping", intervalMs: 25_000 } as const;
 
 /** Subscription args per frame; OKX caps one request at 64 KB. */
 const ARGS_PER_FRAME = 100;
+
+/** OKX's sides. */
+const BUY_SELL = { buy: "buy", sell: "sell" } as const;
 
 /** Spread into events of inverse instruments. */
 const INVERSE = { inverse: true } as const;
@@ -260,9 +274,18 @@ export function okxParser(
       if (!Array.isArray(data)) return [];
       switch (channel) {
         case "books": {
-          const inst = instruments.get(msg.arg!.instId!);
+          const inst = instruments.get(msg.arg?.instId!);
           if (inst === undefined) return [];
-          const action = msg.action === "snapshot" ? "snapshot" : "update";
+          const action = msg.action;
+          // Read as an update, a snapshot would leave the levels it replaces.
+          if (action !== "snapshot" && action !== "update") {
+            throw new MalformedFrameError(
+              `Bad books action ${
+                JSON.stringify(action)
+              } of ${inst.exchangeSymbol}`,
+              inst.exchangeSymbol,
+            );
+          }
           const out: MarketEvent[] = [];
           for (let i = 0; i < data.length; i++) {
             const ev = readBook(inst, data[i] as OkxBook, action, recvTs);
@@ -271,7 +294,7 @@ export function okxParser(
           return out;
         }
         case "trades": {
-          const inst = instruments.get(msg.arg!.instId!);
+          const inst = instruments.get(msg.arg?.instId!);
           if (inst === undefined) return [];
           const out: MarketEvent[] = new Array(data.length);
           for (let i = 0; i < data.length; i++) {
@@ -284,7 +307,7 @@ export function okxParser(
           const out: MarketEvent[] = [];
           for (let i = 0; i < data.length; i++) {
             const d = data[i] as OkxLiquidations;
-            const inst = instruments.get(d.instId);
+            const inst = d && instruments.get(d.instId);
             if (inst === undefined || !Array.isArray(d.details)) continue;
             for (let j = 0; j < d.details.length; j++) {
               out.push(liquidation(inst, d.details[j], recvTs));
@@ -336,10 +359,9 @@ export function okxBookFields(
   recvTs: number,
   levels: { readonly bids: Levels; readonly asks: Levels },
 ): OkxBookFields {
-  const ts = +d.ts;
   return {
     ...base(inst),
-    exchangeTs: ts === ts ? ts : recvTs,
+    exchangeTs: timeValue(d.ts, recvTs),
     localTs: recvTs,
     bids: levels.bids,
     asks: levels.asks,
@@ -351,37 +373,49 @@ export function okxBookFields(
 /**
  * Checks that a `books` data item (or REST book) is an object.
  * @param d the item as received.
+ * @param symbol the instrument id the item is a book update of.
  * @returns the item.
- * @throws {MalformedFrameError} naming the value when it is not an object.
+ * @throws {MalformedFrameError} naming the value, and carrying `symbol`,
+ *   when it is not an object.
  * @example
  * ```ts
- * okxBook(data[0]).seqId;
+ * okxBook(data[0], "BTC-USDT").seqId;
  * ```
  */
-export function okxBook(d: unknown): OkxBook {
+export function okxBook(d: unknown, symbol?: string): OkxBook {
   if (d === null || typeof d !== "object") {
-    throw new MalformedFrameError(`Book data is not an object: ${d}`);
+    throw new MalformedFrameError(`Book data is not an object: ${d}`, symbol);
   }
   return d as OkxBook;
 }
 
 function trade(inst: Instrument, t: OkxTrade, recvTs: number): MarketEvent {
-  const price = +t?.px;
-  const raw = +t?.sz;
-  if (price !== price || raw !== raw || price <= 0) {
-    throw new MalformedFrameError(`Bad trade px/sz ${t?.px}/${t?.sz}`);
+  const price = priceValue(t?.px);
+  const raw = sizeValue(t?.sz);
+  const size = toBase(raw, price, inst);
+  if (!(size <= MAX_SIZE) || price !== price) {
+    throw amountError("trade", t?.px, t?.sz, {
+      symbol: inst.exchangeSymbol,
+      inst,
+    });
+  }
+  // `side` is the taker's side.
+  const side = sideValue(t.side, BUY_SELL);
+  if (side === undefined) {
+    throw new MalformedFrameError(
+      `Bad trade side ${JSON.stringify(t.side)} of ${inst.exchangeSymbol}`,
+    );
   }
   return {
     type: "trade",
     ...base(inst),
-    exchangeTs: +t.ts || recvTs,
+    exchangeTs: timeValue(t.ts, recvTs),
     localTs: recvTs,
     id: String(t.tradeId),
     price,
-    size: toBase(raw, price, inst),
+    size,
     rawSize: raw,
-    // `side` is the taker's side.
-    side: t.side === "sell" ? "sell" : "buy",
+    side,
   };
 }
 
@@ -393,22 +427,32 @@ function liquidation(
   // Liquidations fill at the bankruptcy price `bkPx`; `sz` is in contracts
   // for SWAP/FUTURES; `side` is the liquidation order's side (buy closes a
   // short).
-  const price = +d?.bkPx;
-  const raw = +d?.sz;
-  if (price !== price || raw !== raw || price <= 0) {
+  const price = priceValue(d?.bkPx);
+  const raw = sizeValue(d?.sz);
+  const size = toBase(raw, price, inst);
+  if (!(size <= MAX_SIZE) || price !== price) {
+    throw amountError("liquidation", d?.bkPx, d?.sz, {
+      symbol: inst.exchangeSymbol,
+      inst,
+    });
+  }
+  const side = sideValue(d.side, BUY_SELL);
+  if (side === undefined) {
     throw new MalformedFrameError(
-      `Bad liquidation bkPx/sz ${d?.bkPx}/${d?.sz}`,
+      `Bad liquidation side ${
+        JSON.stringify(d.side)
+      } of ${inst.exchangeSymbol}`,
     );
   }
   return {
     type: "liquidation",
     ...base(inst),
-    exchangeTs: +d.ts || recvTs,
+    exchangeTs: timeValue(d.ts, recvTs),
     localTs: recvTs,
     price,
-    size: toBase(raw, price, inst),
+    size,
     rawSize: raw,
-    side: d.side === "sell" ? "sell" : "buy",
+    side,
   };
 }
 

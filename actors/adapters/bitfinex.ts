@@ -25,7 +25,17 @@ import {
   type Parser,
   ResyncError,
 } from "./adapter.ts";
-import { parseJson, venueError } from "./_common.ts";
+import {
+  amountError,
+  checksumValue,
+  decimalValue,
+  MAX_SIZE,
+  parseJson,
+  priceValue,
+  sizeValue,
+  timeValue,
+  venueError,
+} from "./_common.ts";
 
 const REST = "https://api-pub.bitfinex.com";
 
@@ -271,8 +281,8 @@ class BitfinexParser implements Parser {
     const tag = typeof m[1] === "string" ? m[1] : "";
     let i = tag === "" || tag === "hb" ? 2 : 3;
     if (this.#flags & SEQ_ALL) {
-      const seq = m[i++];
-      if (typeof seq !== "number") {
+      const seq = m[i++] as number;
+      if (!Number.isSafeInteger(seq)) {
         throw new MalformedFrameError(
           `Message without sequence: ${frame.slice(0, 80)}`,
         );
@@ -287,9 +297,7 @@ class BitfinexParser implements Parser {
     const ch = this.#channels.get(m[0] as number);
     if (ch === undefined || tag === "hb" || tag === "tu") return [];
     const seq = this.#flags & SEQ_ALL ? this.#seq : -1;
-    const ts = this.#flags & TIMESTAMP && typeof m[i] === "number"
-      ? m[i] as number
-      : recvTs;
+    const ts = this.#flags & TIMESTAMP ? timeValue(m[i], recvTs) : recvTs;
     switch (ch.kind) {
       case "book":
         if (tag === "cs") {
@@ -336,18 +344,22 @@ class BitfinexParser implements Parser {
       const inst = this.#instruments.get(l[4]);
       if (inst === undefined) continue;
       const amount = l[5];
-      const price = typeof l[11] === "number" ? l[11] : l[6];
-      if (typeof amount !== "number" || typeof price !== "number") {
-        throw new MalformedFrameError(`Bad liquidation ${JSON.stringify(l)}`);
+      const p = typeof l[11] === "number" ? l[11] : l[6];
+      const price = typeof p === "number" ? priceValue(p) : NaN;
+      // The amount's sign is the position's side; its size is the rest.
+      const raw = typeof amount === "number"
+        ? sizeValue(Math.abs(amount))
+        : NaN;
+      if (price !== price || raw !== raw) {
+        throw amountError("liquidation", p, amount, { symbol: l[4] });
       }
-      const raw = Math.abs(amount);
       out.push({
         type: "liquidation",
         exchange: "bitfinex",
         exchangeSymbol: inst.exchangeSymbol,
         symbol: inst.symbol,
         market: inst.market,
-        exchangeTs: typeof l[2] === "number" ? l[2] : recvTs,
+        exchangeTs: timeValue(l[2], recvTs),
         localTs: recvTs,
         price,
         size: raw * inst.contractSize,
@@ -373,8 +385,12 @@ function book(
   recvTs: number,
   frame: string,
 ): MarketEvent {
+  const sym = inst.exchangeSymbol;
   if (!Array.isArray(payload)) {
-    throw new MalformedFrameError(`Bad book message: ${frame.slice(0, 80)}`);
+    throw new MalformedFrameError(
+      `Bad book message of ${sym}: ${frame.slice(0, 80)}`,
+      sym,
+    );
   }
   const snapshot = payload.length === 0 || Array.isArray(payload[0]);
   const rows = (snapshot ? payload : [payload]) as number[][];
@@ -382,27 +398,46 @@ function book(
   const asks: Levels = [];
   const rawBids: string[] = [];
   const rawAsks: string[] = [];
+  const cs = inst.contractSize;
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k];
-    const price = r[0];
-    const count = r[1];
-    const amount = r[2];
-    if (
-      typeof price !== "number" || typeof count !== "number" ||
-      typeof amount !== "number" || amount === 0
-    ) {
+    if (!Array.isArray(r)) {
       throw new MalformedFrameError(
-        `Bad book level ${r} of ${inst.exchangeSymbol}`,
+        `Bad book level ${JSON.stringify(r)} at index ${k} of ${sym}`,
+        sym,
       );
     }
-    const size = count === 0 ? 0 : Math.abs(amount) * inst.contractSize;
+    // JSON numbers only: the checksum is computed over their printed form.
+    const price = typeof r[0] === "number" ? priceValue(r[0]) : NaN;
+    const count = r[1];
+    const amount = r[2];
+    // The amount's sign is the side (never 0); its magnitude the size.
+    const size = typeof amount === "number" && amount !== 0
+      ? sizeValue(Math.abs(amount)) * cs
+      : NaN;
+    if (price !== price || !(size <= MAX_SIZE)) {
+      throw amountError("level", r[0], amount, {
+        symbol: sym,
+        book: true,
+        at: k,
+        inst,
+      });
+    }
+    // The number of orders at the price; 0 deletes the level.
+    if (!Number.isSafeInteger(count) || count < 0) {
+      throw new MalformedFrameError(
+        `Bad book level count ${count} at index ${k} of ${sym}`,
+        sym,
+      );
+    }
     // The checksum joins price and signed amount as JavaScript prints the
     // numbers Bitfinex sends (its reference client does `csdata.join(':')`).
+    const s = count === 0 ? 0 : size;
     if (amount > 0) {
-      bids.push(price, size);
+      bids.push(price, s);
       rawBids.push(String(price), String(amount));
     } else {
-      asks.push(price, size);
+      asks.push(price, s);
       rawAsks.push(String(price), String(amount));
     }
   }
@@ -452,9 +487,10 @@ function checksumEvent(
   ts: number,
   recvTs: number,
 ): MarketEvent {
-  if (typeof checksum !== "number") {
+  if (typeof checksum !== "number" || checksumValue(checksum) !== checksum) {
     throw new MalformedFrameError(
-      `Checksum of ${inst.exchangeSymbol} is not a number: ${checksum}`,
+      `Checksum of ${inst.exchangeSymbol} is not a 32-bit integer: ${checksum}`,
+      inst.exchangeSymbol,
     );
   }
   return {
@@ -483,24 +519,36 @@ function trade(
   frame: string,
 ): MarketEvent {
   const r = t as number[];
-  if (
-    !Array.isArray(r) || typeof r[1] !== "number" ||
-    typeof r[2] !== "number" || typeof r[3] !== "number"
-  ) {
+  if (!Array.isArray(r)) {
     throw new MalformedFrameError(`Bad trade: ${frame.slice(0, 80)}`);
   }
-  const raw = Math.abs(r[2]);
+  // [ID, MTS, AMOUNT, PRICE], JSON numbers; the amount's sign is the side.
+  const price = typeof r[3] === "number" ? priceValue(r[3]) : NaN;
+  const raw = typeof r[2] === "number" ? sizeValue(Math.abs(r[2])) : NaN;
+  const size = raw * inst.contractSize;
+  if (price !== price || !(size <= MAX_SIZE)) {
+    throw amountError("trade", r[3], r[2], {
+      symbol: inst.exchangeSymbol,
+      inst,
+    });
+  }
+  const mts = decimalValue(r[1]);
+  if (typeof r[1] !== "number" || !(mts > 0)) {
+    throw new MalformedFrameError(
+      `Bad trade time ${r[1]} of ${inst.exchangeSymbol}`,
+    );
+  }
   return {
     type: "trade",
     exchange: "bitfinex",
     exchangeSymbol: inst.exchangeSymbol,
     symbol: inst.symbol,
     market: inst.market,
-    exchangeTs: r[1],
+    exchangeTs: mts,
     localTs: recvTs,
     id: String(r[0]),
-    price: r[3],
-    size: raw * inst.contractSize,
+    price,
+    size,
     rawSize: raw,
     side: r[2] < 0 ? "sell" : "buy",
   };

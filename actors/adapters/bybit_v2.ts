@@ -21,9 +21,17 @@ import {
   bybitSubscribe,
 } from "./_bybit.ts";
 import {
+  amountError,
+  decimalValue,
   frameText,
+  MAX_SIZE,
   parseJson,
   parseObject,
+  priceValue,
+  sequenceValue,
+  sideValue,
+  sizeValue,
+  timeValue,
   toBase,
   venueError,
 } from "./_common.ts";
@@ -165,7 +173,10 @@ function book(
       ?.order_book;
     if (!Array.isArray(rows)) {
       throw new MalformedFrameError(
-        `Snapshot without levels: ${text.slice(0, 80)}`,
+        `Snapshot of ${inst.exchangeSymbol} without levels: ${
+          text.slice(0, 80)
+        }`,
+        inst.exchangeSymbol,
       );
     }
     rows2levels(rows, false, inst, bids, asks);
@@ -173,7 +184,8 @@ function book(
     const delta = d as V2Delta;
     if (!delta || !Array.isArray(delta.update)) {
       throw new MalformedFrameError(
-        `Delta without update: ${text.slice(0, 80)}`,
+        `Delta of ${inst.exchangeSymbol} without update: ${text.slice(0, 80)}`,
+        inst.exchangeSymbol,
       );
     }
     // Applied in this order: deleted levels (size 0), updated, inserted.
@@ -181,14 +193,24 @@ function book(
     rows2levels(delta.update, false, inst, bids, asks);
     rows2levels(delta.insert ?? [], false, inst, bids, asks);
   } else {
-    throw new MalformedFrameError(`Unknown book type ${msg.type}`);
+    throw new MalformedFrameError(
+      `Unknown book type ${msg.type} of ${inst.exchangeSymbol}`,
+      inst.exchangeSymbol,
+    );
   }
   // cross_seq and timestamp_e6 are numbers on /realtime, strings on
-  // /realtime_public.
-  const seq = msg.cross_seq === undefined ? -1 : +msg.cross_seq;
-  const ts = msg.timestamp_e6 === undefined
-    ? recvTs
-    : Math.floor(+msg.timestamp_e6 / 1000);
+  // /realtime_public. cross_seq is reported, not linked (see `book.sync`).
+  const seq = msg.cross_seq === undefined ? -1 : sequenceValue(msg.cross_seq);
+  if (seq !== seq) {
+    throw new MalformedFrameError(
+      `Bad cross_seq ${msg.cross_seq} of ${inst.exchangeSymbol}`,
+      inst.exchangeSymbol,
+    );
+  }
+  const ts = timeValue(
+    Math.floor(decimalValue(msg.timestamp_e6) / 1000),
+    recvTs,
+  );
   const base = {
     exchange: "bybit",
     exchangeSymbol: inst.exchangeSymbol,
@@ -207,7 +229,10 @@ function book(
   return [{ type: "book_delta", ...base, first: seq, last: seq, prev: -1 }];
 }
 
-/** Appends v2 level rows (`{price, side, size}`) to flat bid/ask levels. */
+/**
+ * Appends v2 level rows (`{price, side, size}`) to flat bid/ask levels; a
+ * deleted row's size is 0 whatever it says.
+ */
 function rows2levels(
   rows: readonly V2Row[],
   deleted: boolean,
@@ -215,15 +240,42 @@ function rows2levels(
   bids: Levels,
   asks: Levels,
 ): void {
+  if (!Array.isArray(rows)) {
+    throw new MalformedFrameError(
+      `Rows of ${inst.exchangeSymbol} are not an array: ${rows}`,
+      inst.exchangeSymbol,
+    );
+  }
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    const p = +r.price;
-    const raw = deleted ? 0 : +r.size!;
-    if (p !== p || raw !== raw || p <= 0) {
-      throw new MalformedFrameError(`Bad level ${r.price} x ${r.size}`);
+    if (r === null || typeof r !== "object") {
+      throw new MalformedFrameError(
+        `Bad row ${r} at index ${i} of ${inst.exchangeSymbol}`,
+        inst.exchangeSymbol,
+      );
     }
-    const out = r.side === "Buy" ? bids : asks;
-    out.push(p, toBase(raw, p, inst));
+    const p = priceValue(r.price);
+    const raw = deleted ? 0 : sizeValue(r.size);
+    const size = toBase(raw, p, inst);
+    if (!(size <= MAX_SIZE) || p !== p) {
+      throw amountError("level", r.price, deleted ? 0 : r.size, {
+        symbol: inst.exchangeSymbol,
+        book: true,
+        at: i,
+        inst,
+      });
+    }
+    // A side other than Buy or Sell would put the level on a guessed side.
+    const out = r.side === "Buy" ? bids : r.side === "Sell" ? asks : null;
+    if (out === null) {
+      throw new MalformedFrameError(
+        `Bad level side ${
+          JSON.stringify(r.side)
+        } at index ${i} of ${inst.exchangeSymbol}`,
+        inst.exchangeSymbol,
+      );
+    }
+    out.push(p, size);
   }
 }
 
@@ -239,11 +291,22 @@ function trades(
   const out: MarketEvent[] = [];
   for (let i = 0; i < data.length; i++) {
     const t = data[i];
-    const price = +t.price;
-    const raw = +t.size;
-    if (price !== price || raw !== raw || price <= 0) {
+    if (t === null || typeof t !== "object") {
+      throw new MalformedFrameError(`Bad trade ${t} of ${inst.exchangeSymbol}`);
+    }
+    const price = priceValue(t.price);
+    const raw = sizeValue(t.size);
+    const size = toBase(raw, price, inst);
+    if (!(size <= MAX_SIZE) || price !== price) {
+      throw amountError("trade", t.price, t.size, {
+        symbol: inst.exchangeSymbol,
+        inst,
+      });
+    }
+    const side = sideValue(t.side, { buy: "Buy", sell: "Sell" }); // taker side
+    if (side === undefined) {
       throw new MalformedFrameError(
-        `Bad trade ${t.price} x ${t.size} (${t.trade_id})`,
+        `Bad trade side ${JSON.stringify(t.side)} of ${inst.exchangeSymbol}`,
       );
     }
     out.push({
@@ -254,15 +317,16 @@ function trades(
       market: inst.market,
       // trade_time_ms (number or string) came later; older frames only
       // carry the ISO time to the second.
-      exchangeTs: t.trade_time_ms !== undefined
-        ? +t.trade_time_ms
-        : Date.parse(t.timestamp),
+      exchangeTs: timeValue(
+        t.trade_time_ms,
+        timeValue(Date.parse(t.timestamp), recvTs),
+      ),
       localTs: recvTs,
-      id: t.trade_id,
+      id: String(t.trade_id),
       price,
-      size: toBase(raw, price, inst),
+      size,
       rawSize: raw,
-      side: t.side === "Buy" ? "buy" : "sell", // taker side
+      side,
     });
   }
   return out;
@@ -274,10 +338,23 @@ function liquidation(
   recvTs: number,
 ): MarketEvent[] {
   const d = msg.data;
-  const price = +d?.price;
-  const raw = +d?.qty;
-  if (price !== price || raw !== raw || price <= 0) {
-    throw new MalformedFrameError(`Bad liquidation on ${msg.topic}`);
+  const price = priceValue(d?.price);
+  const raw = sizeValue(d?.qty);
+  const size = toBase(raw, price, inst);
+  if (!(size <= MAX_SIZE) || price !== price) {
+    throw amountError("liquidation", d?.price, d?.qty, {
+      symbol: inst.exchangeSymbol,
+      inst,
+    });
+  }
+  // "Buy" is the liquidated long position: the liquidation order sells.
+  const side = sideValue(d.side, { buy: "Sell", sell: "Buy" });
+  if (side === undefined) {
+    throw new MalformedFrameError(
+      `Bad liquidation side ${
+        JSON.stringify(d.side)
+      } of ${inst.exchangeSymbol}`,
+    );
   }
   return [{
     type: "liquidation",
@@ -285,13 +362,12 @@ function liquidation(
     exchangeSymbol: inst.exchangeSymbol,
     symbol: inst.symbol,
     market: inst.market,
-    exchangeTs: d.time,
+    exchangeTs: timeValue(d.time, recvTs),
     localTs: recvTs,
     price,
-    size: toBase(raw, price, inst),
+    size,
     rawSize: raw,
-    // "Buy" is the liquidated long position: the liquidation order sells.
-    side: d.side === "Buy" ? "sell" : "buy",
+    side,
   }];
 }
 

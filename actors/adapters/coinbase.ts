@@ -21,8 +21,16 @@ import {
   type Parser,
   ResyncError,
 } from "./adapter.ts";
-import { decimal, isoMs, jsonFrame, takerSide } from "./_coinbase.ts";
-import { parseJson, textStartsWith, venueError } from "./_common.ts";
+import { isoMs, jsonFrame, takerSide } from "./_coinbase.ts";
+import {
+  amountError,
+  MAX_SIZE,
+  parseJson,
+  priceValue,
+  sizeValue,
+  textStartsWith,
+  venueError,
+} from "./_common.ts";
 
 const REST = "https://api.coinbase.com";
 const EXCHANGE = "coinbase";
@@ -216,21 +224,29 @@ function bookEvent(
   recvTs: number,
   out: MarketEvent[],
 ): void {
-  const insts = routes.get(ev.product_id);
+  const insts = ev !== null && typeof ev === "object"
+    ? routes.get(ev.product_id)
+    : undefined;
   if (insts === undefined) return;
+  // The book the event updates; a followed alias shares it.
+  const sym = insts[0].exchangeSymbol;
   const updates = ev.updates;
   if (!Array.isArray(updates)) {
     throw new MalformedFrameError(
       `Missing updates in l2_data event for ${ev.product_id}`,
+      sym,
     );
   }
   const snapshot = ev.type === "snapshot";
   if (!snapshot && ev.type !== "update") {
-    throw new MalformedFrameError(`Bad l2_data event type ${ev.type}`);
+    throw new MalformedFrameError(
+      `Bad l2_data event type ${ev.type} for ${ev.product_id}`,
+      sym,
+    );
   }
   let nb = 0;
   for (let i = 0; i < updates.length; i++) {
-    if (updates[i].side === "bid") nb++;
+    if (updates[i]?.side === "bid") nb++;
   }
   const na = updates.length - nb;
   // Raw quantities, then converted per instrument below.
@@ -240,8 +256,21 @@ function bookEvent(
   let a = 0;
   for (let i = 0; i < updates.length; i++) {
     const u = updates[i];
-    const price = decimal(u.price_level, "price_level");
-    const size = decimal(u.new_quantity, "new_quantity");
+    if (u === null || typeof u !== "object") {
+      throw new MalformedFrameError(
+        `Bad l2_data update ${u} at index ${i} of ${ev.product_id}`,
+        sym,
+      );
+    }
+    const price = priceValue(u.price_level);
+    const size = sizeValue(u.new_quantity);
+    if (price !== price || size !== size) {
+      throw amountError("level", u.price_level, u.new_quantity, {
+        symbol: sym,
+        book: true,
+        at: i,
+      });
+    }
     // Snapshot levels come best first; they are stored worst first so the
     // book appends each one (it keeps the best level last).
     if (u.side === "bid") {
@@ -256,7 +285,8 @@ function bookEvent(
       a += 2;
     } else {
       throw new MalformedFrameError(
-        `Bad l2_data side ${JSON.stringify(u.side)}`,
+        `Bad l2_data side ${JSON.stringify(u.side)} of ${ev.product_id}`,
+        sym,
       );
     }
   }
@@ -271,8 +301,8 @@ function bookEvent(
       exchangeTs: ts,
       localTs: recvTs,
     };
-    const bl = cs === 1 ? bids : scaled(bids, cs);
-    const al = cs === 1 ? asks : scaled(asks, cs);
+    const bl = cs === 1 ? bids : scaled(bids, inst);
+    const al = cs === 1 ? asks : scaled(asks, inst);
     // The connection-wide sequence_num is checked in the parser; books carry
     // no number of their own.
     out.push(
@@ -306,15 +336,27 @@ function tradeEvents(
   recvTs: number,
   out: MarketEvent[],
 ): void {
-  const insts = routes.get(t.product_id);
+  const insts = t !== null && typeof t === "object"
+    ? routes.get(t.product_id)
+    : undefined;
   if (insts === undefined) return;
-  const price = decimal(t.price, "trade price");
-  const raw = decimal(t.size, "trade size");
+  const price = priceValue(t.price);
+  const raw = sizeValue(t.size);
+  if (price !== price || raw !== raw) {
+    throw amountError("trade", t.price, t.size, { symbol: t.product_id });
+  }
   // Like the Exchange feed, `side` is the maker order's side.
   const side = takerSide(t.side);
   const exchangeTs = isoMs(t.time, recvTs);
   for (let n = 0; n < insts.length; n++) {
     const inst = insts[n];
+    const size = raw * inst.contractSize;
+    if (!(size <= MAX_SIZE)) {
+      throw amountError("trade", t.price, t.size, {
+        symbol: inst.exchangeSymbol,
+        inst,
+      });
+    }
     out.push({
       type: "trade",
       exchange: EXCHANGE,
@@ -325,19 +367,32 @@ function tradeEvents(
       localTs: recvTs,
       id: String(t.trade_id),
       price,
-      size: raw * inst.contractSize,
+      size,
       rawSize: raw,
       side,
     });
   }
 }
 
-/** Flat levels with sizes converted from contracts to base. */
-function scaled(levels: Levels, contractSize: number): Levels {
+/**
+ * Flat levels with sizes converted from contracts to base.
+ * @throws {MalformedFrameError} carrying the symbol when a size in base
+ *   currency is out of range.
+ */
+function scaled(levels: Levels, inst: Instrument): Levels {
+  const cs = inst.contractSize;
   const out: Levels = new Array(levels.length);
   for (let i = 0; i < levels.length; i += 2) {
+    const s = levels[i + 1] * cs;
+    if (!(s <= MAX_SIZE)) {
+      throw amountError("level", levels[i], levels[i + 1], {
+        symbol: inst.exchangeSymbol,
+        book: true,
+        inst,
+      });
+    }
     out[i] = levels[i];
-    out[i + 1] = levels[i + 1] * contractSize;
+    out[i + 1] = s;
   }
   return out;
 }

@@ -15,8 +15,15 @@ import {
   MalformedFrameError,
   type Parser,
 } from "./adapter.ts";
-import { decimal, isoMs, jsonFrame, takerSide } from "./_coinbase.ts";
-import { parseJson, textStartsWith, venueError } from "./_common.ts";
+import { isoMs, jsonFrame, takerSide } from "./_coinbase.ts";
+import {
+  amountError,
+  parseJson,
+  priceValue,
+  sizeValue,
+  textStartsWith,
+  venueError,
+} from "./_common.ts";
 
 const REST = "https://api.pro.coinbase.com";
 const EXCHANGE = "coinbase";
@@ -139,21 +146,32 @@ function proParser(instruments: InstrumentTable): Parser {
           exchangeTs: isoMs(msg.time, recvTs),
           localTs: recvTs,
           sequence: -1,
-          bids: snapshotLevels(msg.bids),
-          asks: snapshotLevels(msg.asks),
+          bids: snapshotLevels(msg.bids, inst.exchangeSymbol),
+          asks: snapshotLevels(msg.asks, inst.exchangeSymbol),
           contractSize: 1,
         }];
       }
       if (msg.type === "l2update") {
         const changes = msg.changes;
+        const sym = inst.exchangeSymbol;
         if (!Array.isArray(changes)) {
           throw new MalformedFrameError(
-            `Missing changes in l2update: ${(frame as string).slice(0, 80)}`,
+            `Missing changes in l2update of ${sym}: ${
+              (frame as string).slice(0, 80)
+            }`,
+            sym,
           );
         }
         let nb = 0;
         for (let i = 0; i < changes.length; i++) {
-          if (changes[i][0] === "buy") nb++;
+          const c = changes[i];
+          if (!Array.isArray(c)) {
+            throw new MalformedFrameError(
+              `Bad l2update change ${c} at index ${i} of ${sym}`,
+              sym,
+            );
+          }
+          if (c[0] === "buy") nb++;
         }
         const bids: Levels = new Array(2 * nb);
         const asks: Levels = new Array(2 * (changes.length - nb));
@@ -161,8 +179,15 @@ function proParser(instruments: InstrumentTable): Parser {
         let a = 0;
         for (let i = 0; i < changes.length; i++) {
           const c = changes[i];
-          const price = decimal(c[1], "price");
-          const size = decimal(c[2], "size");
+          const price = priceValue(c[1]);
+          const size = sizeValue(c[2]);
+          if (price !== price || size !== size) {
+            throw amountError("level", c[1], c[2], {
+              symbol: sym,
+              book: true,
+              at: i,
+            });
+          }
           if (c[0] === "buy") {
             bids[b++] = price;
             bids[b++] = size;
@@ -171,7 +196,8 @@ function proParser(instruments: InstrumentTable): Parser {
             asks[a++] = size;
           } else {
             throw new MalformedFrameError(
-              `Bad l2update side ${JSON.stringify(c[0])}`,
+              `Bad l2update side ${JSON.stringify(c[0])} of ${sym}`,
+              sym,
             );
           }
         }
@@ -188,14 +214,20 @@ function proParser(instruments: InstrumentTable): Parser {
           contractSize: 1,
         }];
       }
-      const size = decimal(msg.size, "trade size");
+      const price = priceValue(msg.price);
+      const size = sizeValue(msg.size);
+      if (price !== price || size !== size) {
+        throw amountError("trade", msg.price, msg.size, {
+          symbol: inst.exchangeSymbol,
+        });
+      }
       return [{
         type: "trade",
         ...base,
         exchangeTs: isoMs(msg.time, recvTs),
         localTs: recvTs,
         id: String(msg.trade_id),
-        price: decimal(msg.price, "trade price"),
+        price,
         size,
         rawSize: size,
         // `side` is the maker order's side.
@@ -208,18 +240,32 @@ function proParser(instruments: InstrumentTable): Parser {
 /**
  * Converts snapshot `[["price","size"], …]` (best first) to flat levels,
  * worst first so the book appends each level (it stores the best last).
- * A level whose size is not a non-negative number is dropped: tardis-node
- * found sizes like `"0.-10000"` in recorded snapshots and drops them too.
+ * A level whose size is not a size ({@link sizeValue}) is dropped, the one
+ * exception to rejecting the frame: tardis-node found sizes like
+ * `"0.-10000"` in recorded snapshots and drops them too, and a snapshot is
+ * the whole book, so the level is simply absent (no real level is deleted).
+ * A bad price still rejects the snapshot.
  */
-function snapshotLevels(raw: unknown): Levels {
+function snapshotLevels(raw: unknown, sym: string): Levels {
   if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Snapshot side is not an array: ${raw}`);
+    throw new MalformedFrameError(
+      `Snapshot side of ${sym} is not an array: ${raw}`,
+      sym,
+    );
   }
   const out: Levels = [];
   for (let i = raw.length - 1; i >= 0; i--) {
-    const price = decimal(raw[i][0], "price");
-    const size = +raw[i][1];
-    if (!(size >= 0) || raw[i][1] === "") continue;
+    const l = raw[i];
+    const price = Array.isArray(l) ? priceValue(l[0]) : NaN;
+    if (price !== price) {
+      throw amountError("level", Array.isArray(l) ? l[0] : l, 0, {
+        symbol: sym,
+        book: true,
+        at: i,
+      });
+    }
+    const size = sizeValue(l[1]);
+    if (size !== size) continue;
     out.push(price, size);
   }
   return out;

@@ -28,9 +28,16 @@ import {
   type Parser,
 } from "./adapter.ts";
 import {
+  amountError,
+  decimalValue,
   parseJson,
   parseObject,
+  priceValue,
+  sequenceValue,
   shortTextIncludes,
+  sideValue,
+  sizeValue,
+  timeValue,
   venueError,
 } from "./_common.ts";
 
@@ -108,20 +115,23 @@ export const gateioAdapter: Adapter = {
       `${REST}/api/v4/spot/order_book?currency_pair=${symbol}&limit=100&with_id=true`,
     parseSnapshot(body, recvTs, inst): BookSnapshot {
       const s = parseJson<GateOrderBook>(body, "Snapshot");
-      if (typeof s?.id !== "number") {
+      const sym = inst.exchangeSymbol;
+      const id = sequenceValue(s?.id);
+      if (id !== id) {
         throw new MalformedFrameError(
-          `Snapshot without id: ${body.slice(0, 80)}`,
+          `Snapshot of ${sym} without id: ${body.slice(0, 80)}`,
+          sym,
         );
       }
       return {
         type: "book_snapshot",
         ...base(inst),
         // `update`/`current` (ms) appeared after 2021; older bodies have neither.
-        exchangeTs: s.update ?? s.current ?? recvTs,
+        exchangeTs: timeValue(s.update, timeValue(s.current, recvTs)),
         localTs: recvTs,
-        sequence: s.id,
-        bids: levels(s.bids),
-        asks: levels(s.asks),
+        sequence: id,
+        bids: levels(s.bids, sym),
+        asks: levels(s.asks, sym),
         contractSize: 1,
       };
     },
@@ -138,17 +148,31 @@ function base(inst: Instrument) {
   };
 }
 
-/** Converts `[["price","amount"], …]` to flat numbers (spot: amounts in base). */
-function levels(list: unknown): Levels {
+/**
+ * Converts `[["price","amount"], …]` of `sym` to flat numbers (spot: amounts
+ * in base).
+ * @throws {MalformedFrameError} carrying `sym` for a level that is not a
+ *   price and a size.
+ */
+function levels(list: unknown, sym: string): Levels {
   if (!Array.isArray(list)) {
-    throw new MalformedFrameError(`Levels are not an array: ${list}`);
+    throw new MalformedFrameError(
+      `Levels of ${sym} are not an array: ${list}`,
+      sym,
+    );
   }
   const out: Levels = new Array(list.length * 2);
   for (let i = 0; i < list.length; i++) {
-    const p = +list[i][0];
-    const s = +list[i][1];
+    const l = list[i];
+    const p = Array.isArray(l) ? priceValue(l[0]) : NaN;
+    const s = Array.isArray(l) ? sizeValue(l[1]) : NaN;
     if (p !== p || s !== s) {
-      throw new MalformedFrameError(`Bad level ${list[i]}`);
+      throw Array.isArray(l)
+        ? amountError("level", l[0], l[1], { symbol: sym, book: true, at: i })
+        : new MalformedFrameError(
+          `Bad level ${JSON.stringify(l)} at index ${i} of ${sym}`,
+          sym,
+        );
     }
     out[2 * i] = p;
     out[2 * i + 1] = s;
@@ -199,25 +223,35 @@ function book(
 ): MarketEvent[] {
   const inst = instruments.get(r.s);
   if (inst === undefined) return [];
-  if (typeof r.U !== "number" || typeof r.u !== "number") {
+  const sym = inst.exchangeSymbol;
+  const first = sequenceValue(r.U);
+  const last = sequenceValue(r.u);
+  if (!(first <= last)) {
     throw new MalformedFrameError(
-      `order_book_update of ${r.s} without U/u: ${r.U}/${r.u}`,
+      `Bad U/u ${r.U}/${r.u} in order_book_update of ${sym}`,
+      sym,
     );
   }
   const common = {
     ...base(inst),
-    exchangeTs: r.t ?? recvTs,
+    exchangeTs: timeValue(r.t, recvTs),
     localTs: recvTs,
-    bids: levels(r.b),
-    asks: levels(r.a),
+    bids: levels(r.b, sym),
+    asks: levels(r.a, sym),
     contractSize: 1,
   };
   // Since 2025 Gate pushes a whole book now and then (`full: true`): it
   // replaces the local book, which is then at `u`.
-  if (r.full === true) {
-    return [{ type: "book_snapshot", ...common, sequence: r.u }];
+  if (r.full !== undefined && typeof r.full !== "boolean") {
+    throw new MalformedFrameError(
+      `Bad full ${JSON.stringify(r.full)} in order_book_update of ${sym}`,
+      sym,
+    );
   }
-  return [{ type: "book_delta", ...common, first: r.U, last: r.u, prev: -1 }];
+  if (r.full === true) {
+    return [{ type: "book_snapshot", ...common, sequence: last }];
+  }
+  return [{ type: "book_delta", ...common, first, last, prev: -1 }];
 }
 
 function trade(
@@ -227,26 +261,35 @@ function trade(
 ): MarketEvent[] {
   const inst = instruments.get(t.currency_pair);
   if (inst === undefined) return [];
-  const price = +t.price;
-  const size = +t.amount;
+  const price = priceValue(t.price);
+  const size = sizeValue(t.amount);
   if (price !== price || size !== size) {
+    throw amountError("trade", t.price, t.amount, {
+      symbol: inst.exchangeSymbol,
+    });
+  }
+  // `side` is the taker's side.
+  const side = sideValue(t.side, { buy: "buy", sell: "sell" });
+  if (side === undefined) {
     throw new MalformedFrameError(
-      `Bad trade price/amount ${t.price}/${t.amount}`,
+      `Bad trade side ${JSON.stringify(t.side)} of ${inst.exchangeSymbol}`,
     );
   }
   // `create_time_ms` is a string with a fractional part ("1606292218213.4578").
-  const ms = Math.floor(+t.create_time_ms);
+  const ms = Math.floor(decimalValue(t.create_time_ms));
   return [{
     type: "trade",
     ...base(inst),
-    exchangeTs: ms === ms ? ms : t.create_time * 1000,
+    exchangeTs: timeValue(
+      ms,
+      timeValue(decimalValue(t.create_time) * 1000, recvTs),
+    ),
     localTs: recvTs,
     id: String(t.id),
     price,
     size,
     rawSize: size,
-    // `side` is the taker's side.
-    side: t.side === "sell" ? "sell" : "buy",
+    side,
   }];
 }
 

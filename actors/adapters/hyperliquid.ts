@@ -17,10 +17,15 @@ import {
   type Parser,
 } from "./adapter.ts";
 import {
+  amountError,
   frameText,
   parseJson,
   parseObject,
+  priceValue,
+  sideValue,
+  sizeValue,
   textStartsWith,
+  timeValue,
   venueError,
 } from "./_common.ts";
 
@@ -133,9 +138,11 @@ function hyperliquidParser(instruments: InstrumentTable): Parser {
   function book(d: HlBook, text: string, recvTs: number): MarketEvent[] {
     const inst = d && instruments.get(d.coin);
     if (!inst) return [];
+    const sym = inst.exchangeSymbol;
     if (!Array.isArray(d.levels) || d.levels.length !== 2) {
       throw new MalformedFrameError(
-        `l2Book without levels: ${text.slice(0, 80)}`,
+        `Bad l2Book levels of ${sym}: ${text.slice(0, 80)}`,
+        sym,
       );
     }
     return [{
@@ -144,12 +151,12 @@ function hyperliquidParser(instruments: InstrumentTable): Parser {
       exchangeSymbol: inst.exchangeSymbol,
       symbol: inst.symbol,
       market: inst.market,
-      exchangeTs: d.time,
+      exchangeTs: timeValue(d.time, recvTs),
       localTs: recvTs,
       // Nothing numbers the books: each message is the whole book.
       sequence: -1,
-      bids: levels(d.levels[0]),
-      asks: levels(d.levels[1]),
+      bids: levels(d.levels[0], sym),
+      asks: levels(d.levels[1], sym),
       contractSize: 1,
     }];
   }
@@ -167,7 +174,7 @@ function hyperliquidParser(instruments: InstrumentTable): Parser {
     if (data.length === 0) return [];
     // Subscribing first replays the coin's recent trades; tardis-node skips
     // that message too. Live trades follow.
-    const coin = data[0].coin;
+    const coin = data[0]?.coin;
     if (!live.has(coin)) {
       live.add(coin);
       return [];
@@ -175,12 +182,19 @@ function hyperliquidParser(instruments: InstrumentTable): Parser {
     const out: MarketEvent[] = [];
     for (let i = 0; i < data.length; i++) {
       const t = data[i];
-      const inst = instruments.get(t.coin);
+      const inst = t && instruments.get(t.coin);
       if (!inst) continue;
-      const price = +t.px;
-      const size = +t.sz;
-      if (price !== price || size !== size || price <= 0) {
-        throw new MalformedFrameError(`Bad trade ${t.px} x ${t.sz} (${t.tid})`);
+      const price = priceValue(t.px);
+      const size = sizeValue(t.sz);
+      if (price !== price || size !== size) {
+        throw amountError("trade", t.px, t.sz, { symbol: t.coin });
+      }
+      // side is the aggressor's: B(id) buys, A(sk) sells.
+      const side = sideValue(t.side, { buy: "B", sell: "A" });
+      if (side === undefined) {
+        throw new MalformedFrameError(
+          `Bad trade side ${JSON.stringify(t.side)} of ${t.coin}`,
+        );
       }
       out.push({
         type: "trade",
@@ -188,31 +202,48 @@ function hyperliquidParser(instruments: InstrumentTable): Parser {
         exchangeSymbol: inst.exchangeSymbol,
         symbol: inst.symbol,
         market: inst.market,
-        exchangeTs: t.time,
+        exchangeTs: timeValue(t.time, recvTs),
         localTs: recvTs,
         id: String(t.tid),
         price,
         size,
         rawSize: size,
-        // side is the aggressor's: B(id) buys, A(sk) sells.
-        side: t.side === "B" ? "buy" : "sell",
+        side,
       });
     }
     return out;
   }
 }
 
-/** `[{px, sz, n}, …]` → flat `[price, size, …]`. */
-function levels(raw: HlLevel[]): Levels {
+/**
+ * `[{px, sz, n}, …]` of `sym` → flat `[price, size, …]`.
+ * @throws {MalformedFrameError} carrying `sym` for a level that is not an
+ *   object with a price and a size.
+ */
+function levels(raw: HlLevel[], sym: string): Levels {
   if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
+    throw new MalformedFrameError(
+      `Levels of ${sym} are not an array: ${raw}`,
+      sym,
+    );
   }
   const out: Levels = new Array(raw.length * 2);
   for (let i = 0; i < raw.length; i++) {
-    const p = +raw[i].px;
-    const s = +raw[i].sz;
-    if (p !== p || s !== s || p <= 0) {
-      throw new MalformedFrameError(`Bad level ${raw[i].px} x ${raw[i].sz}`);
+    const l = raw[i];
+    if (l === null || typeof l !== "object") {
+      throw new MalformedFrameError(
+        `Bad level ${l} at index ${i} of ${sym}`,
+        sym,
+      );
+    }
+    const p = priceValue(l.px);
+    const s = sizeValue(l.sz);
+    if (p !== p || s !== s) {
+      throw amountError("level", l.px, l.sz, {
+        symbol: sym,
+        book: true,
+        at: i,
+      });
     }
     out[2 * i] = p;
     out[2 * i + 1] = s;

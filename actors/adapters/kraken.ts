@@ -33,7 +33,16 @@ import {
   krakenChecksum,
   krakenInstruments,
 } from "./_kraken.ts";
-import { parseJson, textStartsWith, venueError } from "./_common.ts";
+import {
+  amountError,
+  checksumValue,
+  parseJson,
+  priceValue,
+  sideValue,
+  sizeValue,
+  textStartsWith,
+  venueError,
+} from "./_common.ts";
 
 const WS = "wss://ws.kraken.com/v2";
 
@@ -71,28 +80,56 @@ function parseFrame(frame: string): V2Frame {
     : msg;
 }
 
-/** Reads `[{price, qty}, …]` onto flat numbers and the numbers' text. */
-function readLevels(raw: unknown, out: Levels, strings: string[]): void {
+/**
+ * Reads `[{price, qty}, …]` of `sym` onto flat numbers and the numbers' text.
+ * @throws {MalformedFrameError} carrying `sym` for a level that is not an
+ *   object with a price and a size.
+ */
+function readLevels(
+  raw: unknown,
+  out: Levels,
+  strings: string[],
+  sym: string,
+): void {
   if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Kraken levels are not an array: ${raw}`);
+    throw new MalformedFrameError(
+      `Kraken levels of ${sym} are not an array: ${raw}`,
+      sym,
+    );
   }
   for (let i = 0; i < raw.length; i++) {
-    const l = raw[i] as V2Level;
-    const p = +l.price;
-    const s = +l.qty;
+    const l = raw[i] as V2Level | null;
+    if (l === null || typeof l !== "object") {
+      throw new MalformedFrameError(
+        `Bad Kraken level ${l} at index ${i} of ${sym}`,
+        sym,
+      );
+    }
+    const p = priceValue(l.price);
+    const s = sizeValue(l.qty);
     if (p !== p || s !== s) {
-      throw new MalformedFrameError(`Bad Kraken level ${JSON.stringify(l)}`);
+      throw amountError("level", l.price, l.qty, {
+        symbol: sym,
+        book: true,
+        at: i,
+      });
     }
     out.push(p, s);
     strings.push(String(l.price), String(l.qty));
   }
 }
 
-/** Event time of an RFC 3339 `timestamp` (microseconds truncated to ms). */
-function eventTs(ts: unknown, recvTs: number): number {
+/**
+ * Event time of an RFC 3339 `timestamp` (microseconds truncated to ms).
+ * @throws {MalformedFrameError} carrying `sym` (when given: a book frame's)
+ *   for a timestamp that is not a time.
+ */
+function eventTs(ts: unknown, recvTs: number, sym?: string): number {
   if (typeof ts !== "string") return recvTs; // snapshots may omit it
   const ms = Date.parse(ts);
-  if (ms !== ms) throw new MalformedFrameError(`Bad Kraken timestamp ${ts}`);
+  if (!(ms > 0)) {
+    throw new MalformedFrameError(`Bad Kraken timestamp ${ts}`, sym);
+  }
   return ms;
 }
 
@@ -103,21 +140,28 @@ function bookEvent(
   snapshot: boolean,
   recvTs: number,
 ): BookSnapshot | BookDelta {
+  const sym = inst.exchangeSymbol;
   const bids: Levels = [];
   const asks: Levels = [];
   const raw = { bids: [] as string[], asks: [] as string[] };
-  readLevels(item.bids ?? [], bids, raw.bids);
-  readLevels(item.asks ?? [], asks, raw.asks);
-  const checksum = item.checksum;
-  if (checksum !== undefined && typeof checksum !== "number") {
-    throw new MalformedFrameError(`Bad Kraken checksum ${checksum}`);
+  readLevels(item.bids ?? [], bids, raw.bids, sym);
+  readLevels(item.asks ?? [], asks, raw.asks, sym);
+  // A JSON number, kept as its source text by the book frames' reviver.
+  const checksum = item.checksum === undefined
+    ? undefined
+    : checksumValue(item.checksum);
+  if (checksum !== checksum) {
+    throw new MalformedFrameError(
+      `Bad Kraken checksum ${item.checksum} of ${sym}`,
+      sym,
+    );
   }
   const base = {
     exchange: "kraken",
     exchangeSymbol: inst.exchangeSymbol,
     symbol: inst.symbol,
     market: inst.market,
-    exchangeTs: eventTs(item.timestamp, recvTs),
+    exchangeTs: eventTs(item.timestamp, recvTs, sym),
     localTs: recvTs,
     bids,
     asks,
@@ -164,28 +208,55 @@ function parseV2(
     );
   }
   const out: MarketEvent[] = [];
+  const type = msg.type;
   if (channel === "book") {
-    const snapshot = msg.type === "snapshot";
     for (let i = 0; i < data.length; i++) {
-      const item = data[i] as V2Book;
-      const inst = instruments.get(item.symbol);
-      if (inst !== undefined) {
-        out.push(bookEvent(inst, item, snapshot, recvTs));
+      const item = data[i] as V2Book | null;
+      if (item === null || typeof item !== "object") {
+        throw new MalformedFrameError(`Bad Kraken book item ${item}`);
       }
+      const inst = instruments.get(item.symbol);
+      if (inst === undefined) continue;
+      // Read as an update, a snapshot would leave the levels it replaces.
+      if (type !== "snapshot" && type !== "update") {
+        throw new MalformedFrameError(
+          `Bad Kraken book type ${JSON.stringify(type)} of ${item.symbol}`,
+          inst.exchangeSymbol,
+        );
+      }
+      out.push(bookEvent(inst, item, type === "snapshot", recvTs));
     }
     return out;
   }
   // A trade `snapshot` is the last trades before subscribing, sent again on
   // every reconnect: history, not new trades (we also ask for none).
-  if (msg.type !== "update") return out;
+  if (type === "snapshot") return out;
+  if (type !== "update") {
+    throw new MalformedFrameError(
+      `Bad Kraken trade type ${JSON.stringify(type)}`,
+    );
+  }
   for (let i = 0; i < data.length; i++) {
-    const t = data[i] as V2Trade;
+    const t = data[i] as V2Trade | null;
+    if (t === null || typeof t !== "object") {
+      throw new MalformedFrameError(`Bad Kraken trade item ${t}`);
+    }
     const inst = instruments.get(t.symbol);
     if (inst === undefined) continue;
-    const price = +t.price;
-    const size = +t.qty;
+    const price = priceValue(t.price);
+    const size = sizeValue(t.qty);
     if (price !== price || size !== size) {
-      throw new MalformedFrameError(`Bad Kraken trade ${JSON.stringify(t)}`);
+      throw amountError("trade", t.price, t.qty, {
+        symbol: inst.exchangeSymbol,
+      });
+    }
+    const side = sideValue(t.side, { buy: "buy", sell: "sell" }); // the taker's
+    if (side === undefined) {
+      throw new MalformedFrameError(
+        `Bad Kraken trade side ${
+          JSON.stringify(t.side)
+        } of ${inst.exchangeSymbol}`,
+      );
     }
     out.push({
       type: "trade",
@@ -199,7 +270,7 @@ function parseV2(
       price,
       size,
       rawSize: size,
-      side: t.side === "buy" ? "buy" : "sell", // the taker's side
+      side,
     });
   }
   return out;

@@ -36,7 +36,16 @@ import {
   krakenInstruments,
   krakenSeconds,
 } from "./_kraken.ts";
-import { parseJson, textStartsWith, venueError } from "./_common.ts";
+import {
+  amountError,
+  checksumValue,
+  parseJson,
+  priceValue,
+  sideValue,
+  sizeValue,
+  textStartsWith,
+  venueError,
+} from "./_common.ts";
 
 const WS = "wss://ws.kraken.com";
 
@@ -48,29 +57,50 @@ const BOOK_SUB = { name: "book", depth: KRAKEN_BOOK_DEPTH };
  * the strings as sent; an `r` (republish: a level back in scope after levels
  * above it went) is applied like any update.
  * @returns the latest level timestamp, ms (0 when there is none).
+ * @throws {MalformedFrameError} carrying `sym` for a level that is not
+ *   `[price, volume, timestamp]` strings with a price, a size and a time.
  */
 function readLevels(
   raw: unknown,
   out: Levels,
   strings: string[],
-  frame: string,
+  sym: string,
 ): number {
   if (!Array.isArray(raw)) {
     throw new MalformedFrameError(
-      `Kraken levels are not an array: ${frame.slice(0, 80)}`,
+      `Kraken levels of ${sym} are not an array: ${JSON.stringify(raw)}`,
+      sym,
     );
   }
   let ts = 0;
   for (let i = 0; i < raw.length; i++) {
     const l = raw[i] as V1Level;
-    const p = +l[0];
-    const s = +l[1];
-    const t = krakenSeconds(l[2]);
     if (
-      typeof l[0] !== "string" || typeof l[1] !== "string" || p !== p ||
-      s !== s || t !== t
+      !Array.isArray(l) || typeof l[0] !== "string" ||
+      typeof l[1] !== "string" || typeof l[2] !== "string"
     ) {
-      throw new MalformedFrameError(`Bad Kraken level ${JSON.stringify(l)}`);
+      throw new MalformedFrameError(
+        `Bad Kraken level ${JSON.stringify(l)} at index ${i} of ${sym}`,
+        sym,
+      );
+    }
+    const p = priceValue(l[0]);
+    const s = sizeValue(l[1]);
+    if (p !== p || s !== s) {
+      throw amountError("level", l[0], l[1], {
+        symbol: sym,
+        book: true,
+        at: i,
+      });
+    }
+    const t = krakenSeconds(l[2]);
+    if (!(t > 0)) {
+      throw new MalformedFrameError(
+        `Bad Kraken level timestamp ${
+          JSON.stringify(l[2])
+        } at index ${i} of ${sym}`,
+        sym,
+      );
     }
     out.push(p, s);
     strings.push(l[0], l[1]);
@@ -111,15 +141,22 @@ function parseV1(
   const channel = msg[n - 2];
   const pair = msg[n - 1];
   if (n < 4 || typeof channel !== "string" || typeof pair !== "string") {
+    // A followed pair's book payload is an object (`{a, b, c}`, `{as, bs}`):
+    // that book lost an update.
+    const inst = typeof pair === "string" ? instruments.get(pair) : undefined;
+    const p = msg[1];
+    const book = inst !== undefined && p !== null && typeof p === "object" &&
+      !Array.isArray(p);
     throw new MalformedFrameError(
       `Channel frame without channel name and pair: ${frame.slice(0, 80)}`,
+      book ? inst.exchangeSymbol : undefined,
     );
   }
   const inst = instruments.get(pair);
   if (inst === undefined) return [];
   if (channel === "trade") return trades(inst, msg[1], recvTs, frame);
   // `book-1000` (the name carries the subscribed depth).
-  if (channel.startsWith("book")) return [book(inst, msg, recvTs, frame)];
+  if (channel.startsWith("book")) return [book(inst, msg, recvTs)];
   return []; // ticker, spread, ohlc: not normalized
 }
 
@@ -128,8 +165,8 @@ function book(
   inst: Instrument,
   msg: unknown[],
   recvTs: number,
-  frame: string,
 ): BookSnapshot | BookDelta {
+  const sym = inst.exchangeSymbol;
   const bids: Levels = [];
   const asks: Levels = [];
   const raw = { bids: [] as string[], asks: [] as string[] };
@@ -147,8 +184,8 @@ function book(
   ) {
     // Snapshot: asks and bids in one object; no checksum (v1 sends `c` on
     // updates only; the first update checks the snapshot too).
-    const ta = readLevels(first.as ?? [], asks, raw.asks, frame);
-    const tb = readLevels(first.bs ?? [], bids, raw.bids, frame);
+    const ta = readLevels(first.as ?? [], asks, raw.asks, sym);
+    const tb = readLevels(first.bs ?? [], bids, raw.bids, sym);
     return {
       type: "book_snapshot",
       ...base,
@@ -169,15 +206,18 @@ function book(
     const o = msg[i] as V1BookPayload | null;
     if (o === null || typeof o !== "object") continue;
     if (o.a !== undefined) {
-      ts = Math.max(ts, readLevels(o.a, asks, raw.asks, frame));
+      ts = Math.max(ts, readLevels(o.a, asks, raw.asks, sym));
     }
     if (o.b !== undefined) {
-      ts = Math.max(ts, readLevels(o.b, bids, raw.bids, frame));
+      ts = Math.max(ts, readLevels(o.b, bids, raw.bids, sym));
     }
     if (o.c !== undefined) {
-      checksum = +o.c;
-      if (typeof o.c !== "string" || checksum !== checksum) {
-        throw new MalformedFrameError(`Bad Kraken checksum ${o.c}`);
+      checksum = typeof o.c === "string" ? checksumValue(o.c) : NaN;
+      if (checksum !== checksum) {
+        throw new MalformedFrameError(
+          `Bad Kraken checksum ${JSON.stringify(o.c)} of ${sym}`,
+          sym,
+        );
       }
     }
   }
@@ -211,11 +251,32 @@ function trades(
   const out: Trade[] = new Array(list.length);
   for (let i = 0; i < list.length; i++) {
     const t = list[i] as V1Trade;
-    const price = +t[0];
-    const size = +t[1];
-    const ts = krakenSeconds(t[2]);
-    if (price !== price || size !== size || ts !== ts) {
-      throw new MalformedFrameError(`Bad Kraken trade ${JSON.stringify(t)}`);
+    if (!Array.isArray(t)) {
+      throw new MalformedFrameError(
+        `Bad Kraken trade ${JSON.stringify(t)} of ${inst.exchangeSymbol}`,
+      );
+    }
+    const price = priceValue(t[0]);
+    const size = sizeValue(t[1]);
+    if (price !== price || size !== size) {
+      throw amountError("trade", t[0], t[1], { symbol: inst.exchangeSymbol });
+    }
+    // `b`/`s` is the side of the taker order.
+    const side = sideValue(t[3], { buy: "b", sell: "s" });
+    if (side === undefined) {
+      throw new MalformedFrameError(
+        `Bad Kraken trade side ${
+          JSON.stringify(t[3])
+        } of ${inst.exchangeSymbol}`,
+      );
+    }
+    const ts = typeof t[2] === "string" ? krakenSeconds(t[2]) : NaN;
+    if (!(ts > 0)) {
+      throw new MalformedFrameError(
+        `Bad Kraken trade time ${
+          JSON.stringify(t[2])
+        } of ${inst.exchangeSymbol}`,
+      );
     }
     out[i] = {
       type: "trade",
@@ -230,8 +291,7 @@ function trades(
       price,
       size,
       rawSize: size,
-      // `b`/`s` is the side of the taker order.
-      side: t[3] === "b" ? "buy" : "sell",
+      side,
     };
   }
   return out;

@@ -21,9 +21,15 @@ import {
   type Parser,
 } from "./adapter.ts";
 import {
+  amountError,
   parseJson,
   parseObject,
+  priceValue,
+  sequenceValue,
   shortTextIncludes,
+  sideValue,
+  sizeValue,
+  timeValue,
   venueError,
 } from "./_common.ts";
 
@@ -167,11 +173,16 @@ function l2update(
   inst: Instrument,
   recvTs: number,
 ): MarketEvent {
-  const first = d.sequenceStart;
-  const last = d.sequenceEnd;
-  if (typeof first !== "number" || typeof last !== "number" || !d.changes) {
+  const first = sequenceValue(d.sequenceStart);
+  const last = sequenceValue(d.sequenceEnd);
+  // An update that changes nothing covers an empty range: sequenceStart is
+  // sequenceEnd + 1 (tardis-node's recorded sample).
+  if (
+    !(first <= last + 1) || d.changes === null || typeof d.changes !== "object"
+  ) {
     throw new MalformedFrameError(
-      `l2update without sequences or changes for ${d.symbol}`,
+      `Bad sequences ${d.sequenceStart}..${d.sequenceEnd} or changes in l2update of ${d.symbol}`,
+      inst.exchangeSymbol,
     );
   }
   // Each change is [price, size, sequence]. The per-change sequence is when
@@ -187,13 +198,13 @@ function l2update(
     symbol: inst.symbol,
     market: inst.market,
     // `time` (ms) was added to l2update in 2023; older frames have none.
-    exchangeTs: d.time ?? recvTs,
+    exchangeTs: timeValue(d.time, recvTs),
     localTs: recvTs,
     first,
     last,
     prev: -1,
-    bids: changes(d.changes.bids, d.symbol),
-    asks: changes(d.changes.asks, d.symbol),
+    bids: changes(d.changes.bids, inst.exchangeSymbol),
+    asks: changes(d.changes.asks, inst.exchangeSymbol),
     contractSize: 1,
   };
 }
@@ -213,11 +224,17 @@ function changes(raw: unknown, symbol: string): Levels {
   const out: Levels = [];
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i];
+    if (!Array.isArray(c)) {
+      throw new MalformedFrameError(
+        `Bad change ${JSON.stringify(c)} at index ${i} of ${symbol}`,
+        symbol,
+      );
+    }
     if (c[0] === "0") continue;
-    const p = +c[0];
-    const s = +c[1];
+    const p = priceValue(c[0]);
+    const s = sizeValue(c[1]);
     if (p !== p || s !== s) {
-      throw new MalformedFrameError(`Bad change ${c} of ${symbol}`);
+      throw amountError("change", c[0], c[1], { symbol, book: true, at: i });
     }
     out.push(p, s);
   }
@@ -226,15 +243,24 @@ function changes(raw: unknown, symbol: string): Levels {
 
 /** One `trade.l3match` as a trade; `side` is the taker's side. */
 function match(d: KucoinMatch, inst: Instrument, recvTs: number): MarketEvent {
-  const price = +d.price;
-  const size = +d.size;
+  const price = priceValue(d.price);
+  const size = sizeValue(d.size);
+  if (price !== price || size !== size) {
+    throw amountError("match", d.price, d.size, { symbol: d.symbol });
+  }
+  const side = sideValue(d.side, { buy: "buy", sell: "sell" }); // the taker's
+  if (side === undefined) {
+    throw new MalformedFrameError(
+      `Bad match side ${JSON.stringify(d.side)} for ${d.symbol}`,
+    );
+  }
   // `time` is nanoseconds since the epoch, as a string.
   const ts = typeof d.time === "string" && d.time.length > 6
-    ? +d.time.slice(0, -6)
+    ? timeValue(d.time.slice(0, -6), NaN)
     : NaN;
-  if (price !== price || size !== size || ts !== ts) {
+  if (ts !== ts) {
     throw new MalformedFrameError(
-      `Bad match price/size/time ${d.price}/${d.size}/${d.time} for ${d.symbol}`,
+      `Bad match time ${JSON.stringify(d.time)} for ${d.symbol}`,
     );
   }
   return {
@@ -249,7 +275,7 @@ function match(d: KucoinMatch, inst: Instrument, recvTs: number): MarketEvent {
     price,
     size,
     rawSize: size,
-    side: d.side === "sell" ? "sell" : "buy",
+    side,
   };
 }
 
@@ -268,8 +294,8 @@ function kucoinSnapshot(
   const res = parseJson<KucoinResponse<KucoinDepth>>(body, "Snapshot");
   const d = res?.data;
   // The snapshot's sequence is a decimal string; below 2^53 in practice.
-  const seq = Number(d?.sequence);
-  if (res?.code !== OK || !d || !Number.isSafeInteger(seq)) {
+  const seq = sequenceValue(d?.sequence);
+  if (res?.code !== OK || !d || seq !== seq) {
     throw new MalformedFrameError(
       `KuCoin snapshot error ${res?.code}: ${res?.msg ?? body.slice(0, 80)}`,
     );
@@ -280,7 +306,7 @@ function kucoinSnapshot(
     exchangeSymbol: inst.exchangeSymbol,
     symbol: inst.symbol,
     market: inst.market,
-    exchangeTs: d.time ?? recvTs,
+    exchangeTs: timeValue(d.time, recvTs),
     localTs: recvTs,
     sequence: seq,
     bids: changes(d.bids ?? [], inst.exchangeSymbol),

@@ -23,9 +23,16 @@ import {
 } from "./adapter.ts";
 import { MEXC_PUSH_DESCRIPTOR } from "./mexc_proto/descriptor.ts";
 import {
+  amountError,
+  decimalValue,
   parseJson,
   parseObject,
+  priceValue,
+  sequenceValue,
   shortTextIncludes,
+  sideValue,
+  sizeValue,
+  timeValue,
   venueError,
 } from "./_common.ts";
 
@@ -98,9 +105,12 @@ export const mexcAdapter: Adapter = {
     snapshotUrl: (symbol) => `${REST}/api/v3/depth?symbol=${symbol}&limit=5000`,
     parseSnapshot(body, recvTs, inst): BookSnapshot {
       const s = parseJson<RestDepth>(body, "Depth snapshot");
-      if (typeof s?.lastUpdateId !== "number") {
+      const sym = inst.exchangeSymbol;
+      const sequence = sequenceValue(s?.lastUpdateId);
+      if (sequence !== sequence) {
         throw new MalformedFrameError(
-          `Snapshot without lastUpdateId: ${body.slice(0, 80)}`,
+          `Snapshot of ${sym} without lastUpdateId: ${body.slice(0, 80)}`,
+          sym,
         );
       }
       return {
@@ -109,11 +119,11 @@ export const mexcAdapter: Adapter = {
         exchangeSymbol: inst.exchangeSymbol,
         symbol: inst.symbol,
         market: inst.market,
-        exchangeTs: s.timestamp ?? recvTs,
+        exchangeTs: timeValue(s.timestamp, recvTs),
         localTs: recvTs,
-        sequence: s.lastUpdateId,
-        bids: pairLevels(s.bids),
-        asks: pairLevels(s.asks),
+        sequence,
+        bids: pairLevels(s.bids, sym),
+        asks: pairLevels(s.asks, sym),
         contractSize: 1,
       };
     },
@@ -150,15 +160,17 @@ function mexcParser(instruments: InstrumentTable): Parser {
       if (inst === undefined) return [];
       // createTime is when the message was made, sendTime when it was
       // pushed; either may be absent (decoded as 0 from binary frames).
-      const created = int64(msg.createTime);
-      const sent = int64(msg.sendTime);
-      const exchangeTs = created > 0 ? created : sent > 0 ? sent : recvTs;
+      const exchangeTs = timeValue(
+        int64(msg.createTime),
+        timeValue(int64(msg.sendTime), recvTs),
+      );
       if (depth != null) {
-        const first = Number(depth.fromVersion);
-        const last = Number(depth.toVersion);
+        const first = sequenceValue(int64(depth.fromVersion));
+        const last = sequenceValue(int64(depth.toVersion));
         if (!(first > 0) || !(last >= first)) {
           throw new MalformedFrameError(
             `Depth ${sym} with bad versions ${depth.fromVersion}..${depth.toVersion}`,
+            inst.exchangeSymbol,
           );
         }
         return [{
@@ -172,8 +184,8 @@ function mexcParser(instruments: InstrumentTable): Parser {
           first,
           last,
           prev: -1,
-          bids: itemLevels(depth.bids),
-          asks: itemLevels(depth.asks),
+          bids: itemLevels(depth.bids, inst.exchangeSymbol),
+          asks: itemLevels(depth.asks, inst.exchangeSymbol),
           contractSize: 1,
         }];
       }
@@ -184,12 +196,25 @@ function mexcParser(instruments: InstrumentTable): Parser {
       const out: MarketEvent[] = new Array(list.length);
       for (let i = 0; i < list.length; i++) {
         const d = list[i];
-        const price = +d.price;
-        const size = +d.quantity;
-        const time = int64(d.time);
-        if (!(price > 0) || !(size >= 0) || time !== time) {
+        if (d === null || typeof d !== "object") {
+          throw new MalformedFrameError(`Bad deal ${d} of ${sym}`);
+        }
+        const price = priceValue(d.price);
+        const size = sizeValue(d.quantity);
+        if (price !== price || size !== size) {
+          throw amountError("deal", d.price, d.quantity, { symbol: sym });
+        }
+        // tradeType is the taker's side: 1 buy, 2 sell.
+        const side = sideValue(d.tradeType, { buy: 1, sell: 2 });
+        if (side === undefined) {
           throw new MalformedFrameError(
-            `Bad deal ${sym} ${d.price} x ${d.quantity} at ${d.time}`,
+            `Bad deal tradeType ${JSON.stringify(d.tradeType)} of ${sym}`,
+          );
+        }
+        const time = timeValue(int64(d.time), NaN);
+        if (time !== time) {
+          throw new MalformedFrameError(
+            `Bad deal time ${JSON.stringify(d.time)} of ${sym}`,
           );
         }
         out[i] = {
@@ -205,8 +230,7 @@ function mexcParser(instruments: InstrumentTable): Parser {
           price,
           size,
           rawSize: size,
-          // tradeType is the taker's side: 1 buy, 2 sell.
-          side: d.tradeType === 1 ? "buy" : "sell",
+          side,
         };
       }
       return out;
@@ -246,24 +270,46 @@ function symbolOf(channel: string | undefined): string {
  */
 function int64(v: unknown): number {
   if (typeof v === "number") return v;
-  if (typeof v === "string") return v === "" ? NaN : +v;
+  if (typeof v === "string") return decimalValue(v);
   if (v != null && typeof (v as LongLike).toNumber === "function") {
     return (v as LongLike).toNumber();
   }
   return NaN;
 }
 
-/** Diff levels `[{price, quantity}, …]` (strings) as flat numbers. */
-function itemLevels(items: DepthItem[] | null | undefined): Levels {
+/**
+ * Diff levels `[{price, quantity}, …]` (strings) of `sym` as flat numbers.
+ * @throws {MalformedFrameError} carrying `sym` for a level that is not a
+ *   price and a size.
+ */
+function itemLevels(
+  items: DepthItem[] | null | undefined,
+  sym: string,
+): Levels {
   if (items == null) return []; // an empty side is left out of the JSON form
+  if (!Array.isArray(items)) {
+    throw new MalformedFrameError(
+      `Levels of ${sym} are not an array: ${items}`,
+      sym,
+    );
+  }
   const out: Levels = new Array(items.length * 2);
   for (let i = 0; i < items.length; i++) {
-    const p = +items[i].price;
-    const s = +items[i].quantity;
-    if (!(p > 0) || !(s >= 0)) {
+    const l = items[i];
+    if (l === null || typeof l !== "object") {
       throw new MalformedFrameError(
-        `Bad level ${items[i].price} x ${items[i].quantity}`,
+        `Bad level ${l} at index ${i} of ${sym}`,
+        sym,
       );
+    }
+    const p = priceValue(l.price);
+    const s = sizeValue(l.quantity);
+    if (p !== p || s !== s) {
+      throw amountError("level", l.price, l.quantity, {
+        symbol: sym,
+        book: true,
+        at: i,
+      });
     }
     out[2 * i] = p;
     out[2 * i + 1] = s;
@@ -271,17 +317,30 @@ function itemLevels(items: DepthItem[] | null | undefined): Levels {
   return out;
 }
 
-/** REST levels `[["price","qty"], …]` as flat numbers. */
-function pairLevels(raw: unknown): Levels {
+/**
+ * REST levels `[["price","qty"], …]` of `sym` as flat numbers.
+ * @throws {MalformedFrameError} carrying `sym` for a level that is not a
+ *   price and a size.
+ */
+function pairLevels(raw: unknown, sym: string): Levels {
   if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
+    throw new MalformedFrameError(
+      `Levels of ${sym} are not an array: ${raw}`,
+      sym,
+    );
   }
   const out: Levels = new Array(raw.length * 2);
   for (let i = 0; i < raw.length; i++) {
-    const p = +raw[i][0];
-    const s = +raw[i][1];
-    if (!(p > 0) || !(s >= 0)) {
-      throw new MalformedFrameError(`Bad level ${raw[i]}`);
+    const l = raw[i];
+    const p = Array.isArray(l) ? priceValue(l[0]) : NaN;
+    const s = Array.isArray(l) ? sizeValue(l[1]) : NaN;
+    if (p !== p || s !== s) {
+      throw amountError(
+        "level",
+        Array.isArray(l) ? l[0] : l,
+        Array.isArray(l) ? l[1] : undefined,
+        { symbol: sym, book: true, at: i },
+      );
     }
     out[2 * i] = p;
     out[2 * i + 1] = s;

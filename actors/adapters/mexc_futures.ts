@@ -21,9 +21,16 @@ import {
   type Parser,
 } from "./adapter.ts";
 import {
+  amountError,
+  MAX_SIZE,
   parseJson,
   parseObject,
+  priceValue,
+  sequenceValue,
+  sideValue,
+  sizeValue,
   textStartsWith,
+  timeValue,
   venueError,
 } from "./_common.ts";
 
@@ -108,9 +115,13 @@ export const mexcFuturesAdapter: Adapter = {
     parseSnapshot(body, recvTs, inst): BookSnapshot {
       const r = parseJson<RestDepth>(body, "Depth snapshot");
       const d = r?.data;
-      if (d == null || typeof d.version !== "number") {
+      const sequence = sequenceValue(d?.version);
+      if (sequence !== sequence) {
         throw new MalformedFrameError(
-          `Snapshot without data.version: ${body.slice(0, 80)}`,
+          `Snapshot of ${inst.exchangeSymbol} without data.version: ${
+            body.slice(0, 80)
+          }`,
+          inst.exchangeSymbol,
         );
       }
       return {
@@ -119,11 +130,11 @@ export const mexcFuturesAdapter: Adapter = {
         exchangeSymbol: inst.exchangeSymbol,
         symbol: inst.symbol,
         market: inst.market,
-        exchangeTs: d.timestamp ?? recvTs,
+        exchangeTs: timeValue(d!.timestamp, recvTs),
         localTs: recvTs,
-        sequence: d.version,
-        bids: contractLevels(d.bids, inst.contractSize),
-        asks: contractLevels(d.asks, inst.contractSize),
+        sequence,
+        bids: contractLevels(d!.bids, inst),
+        asks: contractLevels(d!.asks, inst),
         contractSize: inst.contractSize,
       };
     },
@@ -168,11 +179,12 @@ function mexcFuturesParser(instruments: InstrumentTable): Parser {
         const d = msg.data as DepthData;
         // A compressed push covers versions begin..end (version == end); a
         // plain one covers just its version.
-        const last = d?.end ?? d?.version;
-        const first = d?.begin ?? last;
-        if (typeof first !== "number" || typeof last !== "number") {
+        const last = sequenceValue(d?.end ?? d?.version);
+        const first = d?.begin === undefined ? last : sequenceValue(d.begin);
+        if (!(first <= last)) {
           throw new MalformedFrameError(
-            `push.depth without version: ${text.slice(0, 80)}`,
+            `Bad version in push.depth of ${msg.symbol}: ${text.slice(0, 80)}`,
+            msg.symbol,
           );
         }
         return [{
@@ -181,13 +193,13 @@ function mexcFuturesParser(instruments: InstrumentTable): Parser {
           exchangeSymbol: inst.exchangeSymbol,
           symbol: inst.symbol,
           market: inst.market,
-          exchangeTs: msg.ts ?? recvTs,
+          exchangeTs: timeValue(msg.ts, recvTs),
           localTs: recvTs,
           first,
           last,
           prev: -1,
-          bids: contractLevels(d.bids, cs),
-          asks: contractLevels(d.asks, cs),
+          bids: contractLevels(d.bids, inst),
+          asks: contractLevels(d.asks, inst),
           contractSize: cs,
         }];
       }
@@ -197,12 +209,19 @@ function mexcFuturesParser(instruments: InstrumentTable): Parser {
       const out: MarketEvent[] = new Array(deals.length);
       for (let i = 0; i < deals.length; i++) {
         const t = deals[i];
-        const raw = t?.v;
-        const price = t?.p;
-        if (
-          typeof raw !== "number" || typeof price !== "number" || !(price > 0)
-        ) {
-          throw new MalformedFrameError(`Bad deal: ${text.slice(0, 80)}`);
+        // JSON numbers: contracts `v` at price `p`.
+        const raw = typeof t?.v === "number" ? sizeValue(t.v) : NaN;
+        const price = typeof t?.p === "number" ? priceValue(t.p) : NaN;
+        const size = raw * cs;
+        if (price !== price || !(size <= MAX_SIZE)) {
+          throw amountError("deal", t?.p, t?.v, { symbol: msg.symbol, inst });
+        }
+        // T is the taker's side: 1 buy, 2 sell.
+        const side = sideValue(t.T, { buy: 1, sell: 2 });
+        if (side === undefined) {
+          throw new MalformedFrameError(
+            `Bad deal side T ${JSON.stringify(t.T)} of ${msg.symbol}`,
+          );
         }
         out[i] = {
           type: "trade",
@@ -210,14 +229,13 @@ function mexcFuturesParser(instruments: InstrumentTable): Parser {
           exchangeSymbol: inst.exchangeSymbol,
           symbol: inst.symbol,
           market: inst.market,
-          exchangeTs: t.t ?? msg.ts ?? recvTs,
+          exchangeTs: timeValue(t.t, timeValue(msg.ts, recvTs)),
           localTs: recvTs,
-          id: t.i ?? "",
+          id: t.i === undefined ? "" : String(t.i),
           price,
-          size: raw * cs,
+          size,
           rawSize: raw,
-          // T is the taker's side: 1 buy, 2 sell.
-          side: t.T === 1 ? "buy" : "sell",
+          side,
         };
       }
       return out;
@@ -231,20 +249,42 @@ function mexcFuturesParser(instruments: InstrumentTable): Parser {
  * contracts at this price, 1 the number of orders". 0 contracts removes the
  * level.
  */
-function contractLevels(raw: unknown, contractSize: number): Levels {
+function contractLevels(raw: unknown, inst: Instrument): Levels {
+  const sym = inst.exchangeSymbol;
   if (raw == null) return [];
   if (!Array.isArray(raw)) {
-    throw new MalformedFrameError(`Levels are not an array: ${raw}`);
+    throw new MalformedFrameError(
+      `Levels of ${sym} are not an array: ${raw}`,
+      sym,
+    );
   }
+  const cs = inst.contractSize;
   const out: Levels = new Array(raw.length * 2);
   for (let i = 0; i < raw.length; i++) {
-    const p = raw[i]?.[0];
-    const v = raw[i]?.[1];
-    if (typeof p !== "number" || typeof v !== "number" || !(p > 0)) {
-      throw new MalformedFrameError(`Bad level ${JSON.stringify(raw[i])}`);
+    const l = raw[i];
+    // JSON numbers only, as the venue sends them.
+    const p = Array.isArray(l) && typeof l[0] === "number"
+      ? priceValue(l[0])
+      : NaN;
+    const v = Array.isArray(l) && typeof l[1] === "number"
+      ? sizeValue(l[1])
+      : NaN;
+    const s = v * cs;
+    if (p !== p || !(s <= MAX_SIZE)) {
+      throw Array.isArray(l)
+        ? amountError("level", l[0], l[1], {
+          symbol: sym,
+          book: true,
+          at: i,
+          inst,
+        })
+        : new MalformedFrameError(
+          `Bad level ${JSON.stringify(l)} at index ${i} of ${sym}`,
+          sym,
+        );
     }
     out[2 * i] = p;
-    out[2 * i + 1] = v * contractSize;
+    out[2 * i + 1] = s;
   }
   return out;
 }

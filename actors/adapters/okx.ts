@@ -26,7 +26,7 @@
 
 import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
 import { type Adapter, MalformedFrameError, ResyncError } from "./adapter.ts";
-import { baseLevels } from "./_common.ts";
+import { baseLevels, sequenceValue } from "./_common.ts";
 import {
   OKX_KEEPALIVE,
   OKX_METADATA_URLS,
@@ -84,7 +84,7 @@ function sequencedBook(
   recvTs: number,
 ): BookDelta | null {
   if (action === "snapshot") return null;
-  const d = okxBook(item);
+  const d = okxBook(item, inst.exchangeSymbol);
   const seq = sequence(inst, d);
   const fields = okxBookFields(inst, d, recvTs, {
     bids: baseLevels(d.bids, inst),
@@ -93,7 +93,15 @@ function sequencedBook(
   // An update covers the venue ids after prevSeqId up to seqId. A heartbeat
   // (no change for ~60 s) has seqId == prevSeqId: not newer than the book,
   // BookSync drops it.
-  const prev = typeof d.prevSeqId === "number" ? d.prevSeqId : -1;
+  const prev = d.prevSeqId === undefined || d.prevSeqId === -1
+    ? -1
+    : sequenceValue(d.prevSeqId);
+  if (prev !== prev) {
+    throw new MalformedFrameError(
+      `Book ${inst.exchangeSymbol} with bad prevSeqId ${d.prevSeqId}`,
+      inst.exchangeSymbol,
+    );
+  }
   // A maintenance reset restarts the numbering (seqId < prevSeqId): every
   // later update would look older than the book, so the books start over.
   if (seq < prev) {
@@ -106,12 +114,14 @@ function sequencedBook(
 
 /** The `seqId` of a book, which this version needs. */
 function sequence(inst: Instrument, d: OkxBook): number {
-  if (typeof d.seqId !== "number") {
+  const seq = typeof d.seqId === "number" ? sequenceValue(d.seqId) : NaN;
+  if (seq !== seq) {
     throw new MalformedFrameError(
       `Book ${inst.exchangeSymbol} without seqId: ${d.seqId}`,
+      inst.exchangeSymbol,
     );
   }
-  return d.seqId;
+  return seq;
 }
 
 /**
@@ -131,7 +141,7 @@ function restSnapshot(
       `Snapshot without a book: ${body.slice(0, 80)}`,
     );
   }
-  const d = okxBook(book);
+  const d = okxBook(book, inst.exchangeSymbol);
   const seq = sequence(inst, d);
   const fields = okxBookFields(inst, d, recvTs, {
     bids: baseLevels(d.bids, inst),

@@ -18,8 +18,8 @@
  */
 
 import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
-import type { Adapter } from "./adapter.ts";
-import { baseLevels } from "./_common.ts";
+import { type Adapter, MalformedFrameError } from "./adapter.ts";
+import { baseLevels, checksumValue, sequenceValue } from "./_common.ts";
 import {
   OKX_KEEPALIVE,
   OKX_METADATA_URLS,
@@ -75,32 +75,45 @@ function checksummedBook(
   action: "snapshot" | "update",
   recvTs: number,
 ): BookSnapshot | BookDelta {
-  const d = okxBook(item);
+  const sym = inst.exchangeSymbol;
+  const d = okxBook(item, sym);
   const rawBids = new Array<string>(d.bids?.length ?? 0);
   const rawAsks = new Array<string>(d.asks?.length ?? 0);
   const fields = okxBookFields(inst, d, recvTs, {
     bids: baseLevels(d.bids, inst, { text: rawBids }),
     asks: baseLevels(d.asks, inst, { text: rawAsks }),
   });
-  const check = typeof d.checksum === "number"
-    ? { checksum: d.checksum, raw: { bids: rawBids, asks: rawAsks } }
-    : {};
-  const hasSeq = typeof d.seqId === "number";
-  if (action === "snapshot") {
-    return {
-      type: "book_snapshot",
-      ...fields,
-      ...check,
-      sequence: hasSeq ? d.seqId! : -1,
-    };
+  const checksum = d.checksum == null ? undefined : checksumValue(d.checksum);
+  if (checksum !== checksum) {
+    throw new MalformedFrameError(
+      `Bad checksum ${JSON.stringify(d.checksum)} of ${sym}`,
+      sym,
+    );
   }
-  const prev = hasSeq && typeof d.prevSeqId === "number" ? d.prevSeqId : -1;
+  const check = checksum !== undefined
+    ? { checksum, raw: { bids: rawBids, asks: rawAsks } }
+    : {};
+  // Reported where sent; -1 (prevSeqId of a snapshot) is no number.
+  const seq = d.seqId == null ? -1 : sequenceValue(d.seqId);
+  const prev = d.prevSeqId == null || d.prevSeqId === -1
+    ? -1
+    : sequenceValue(d.prevSeqId);
+  if (seq !== seq || prev !== prev) {
+    throw new MalformedFrameError(
+      `Bad seqId/prevSeqId ${d.seqId}/${d.prevSeqId} of ${sym}`,
+      sym,
+    );
+  }
+  if (action === "snapshot") {
+    return { type: "book_snapshot", ...fields, ...check, sequence: seq };
+  }
+  const hasSeq = seq >= 0;
   return {
     type: "book_delta",
     ...fields,
     ...check,
     first: hasSeq ? prev + 1 : -1,
-    last: hasSeq ? d.seqId! : -1,
-    prev,
+    last: seq,
+    prev: hasSeq ? prev : -1,
   };
 }

@@ -29,27 +29,137 @@ export function defaultBucketSize(price: number): number {
   return 10 ** (Math.floor(Math.log10(price)) - 3);
 }
 
+/**
+ * The mid of a best bid and best ask: their midpoint, else whichever of the
+ * two is known (a one-sided book), else NaN.
+ * @param bestBid quote currency, NaN when there is no bid.
+ * @param bestAsk quote currency, NaN when there is no ask.
+ * @returns the mid, quote currency; NaN when both are missing.
+ * @example
+ * ```ts
+ * midPrice(100, 102); // 101
+ * midPrice(NaN, 102); // 102
+ * ```
+ */
+export function midPrice(bestBid: number, bestAsk: number): number {
+  if (bestBid === bestBid) {
+    return bestAsk === bestAsk ? (bestBid + bestAsk) / 2 : bestBid;
+  }
+  return bestAsk;
+}
+
+/**
+ * How far above zero, in buckets, a mid may sit when it sizes a column's
+ * window. Bucket sizes are 0.01–0.1 % of the price they were fixed at
+ * (1 000–10 000 buckets), so a mid past 100 000 buckets is a book whose mid
+ * is nonsense (a best ask at 1e8 over bids at 60 000) or a price that moved
+ * 10× since; either way the window keeps the width it would have at 100 000
+ * buckets (`2 · range · 100 000` buckets, 10 001 at `range` 0.05), centred on
+ * the mid as always, instead of growing with the mid (the 1e8 ask made a
+ * 500 000-bucket, 16 MB column).
+ */
+export const MAX_MID_BUCKETS = 100_000;
+
 /** Header of one column; the arrays live in a {@link ColumnBatch} buffer. */
 export interface ColumnMeta {
   /** Exchange id, or `consolidated` for a merged column. */
   readonly exchange: string;
+  /** The venue's symbol; for a consolidated column, its key. */
   readonly exchangeSymbol: string;
   /** Consolidation key, e.g. `BTC-USDT`. */
   readonly symbol: string;
+  /** Market type; `mixed` for a consolidated column of several. */
   readonly market: Market | "mixed";
   /** Tick time, ms since epoch. */
   readonly ts: number;
+  /** Quote currency per bucket. */
   readonly bucketSize: number;
   /** Bucket index of the first bucket (`bucketOf` of its lowest price). */
   readonly lo: number;
   /** Number of buckets. */
   readonly n: number;
+  /** Best bid, quote currency; NaN when there is none. */
   readonly bestBid: number;
+  /** Best ask, quote currency; NaN when there is none. */
   readonly bestAsk: number;
   /** Start of this column's arrays in the batch buffer, in Float64 units. */
   readonly offset: number;
-  /** For a consolidated column, the exchanges merged into it. */
+  /**
+   * For a consolidated column, the exchanges merged into it (one entry per
+   * merged column; excluded venues are not among them).
+   */
   readonly parts?: string[];
+  /**
+   * For a consolidated column: its consensus mid, the venues left out and
+   * whether the venues cross (see `mergeColumns`).
+   */
+  readonly consolidation?: ConsolidationInfo;
+}
+
+/** One venue's column as consolidation saw it. */
+export interface VenueMid {
+  /** Exchange id. */
+  readonly exchange: string;
+  /** The venue's symbol. */
+  readonly exchangeSymbol: string;
+  /** The venue's own mid (see {@link midPrice}), quote currency. */
+  readonly mid: number;
+  /**
+   * Its weight in the consensus: resting size (bids + asks, base currency)
+   * in its column's buckets within `outlierThreshold` (at most `range`) of
+   * its own mid.
+   */
+  readonly weight: number;
+  /** `mid / consensus mid - 1`: signed fraction of the consensus mid. */
+  readonly deviation: number;
+}
+
+/** A venue left out of one tick's consolidated column. */
+export interface Exclusion extends VenueMid {
+  /** Why, in words: `mid 90000 is 50.00% above the consensus mid 60000 (threshold 2%)`. */
+  readonly reason: string;
+}
+
+/** One side of the consolidated BBO and the venue quoting it. */
+export interface VenueQuote {
+  /** Exchange id. */
+  readonly exchange: string;
+  /** The venue's symbol. */
+  readonly exchangeSymbol: string;
+  /** Quote currency. */
+  readonly price: number;
+}
+
+/** The merged book is crossed: one venue bids above another's ask. */
+export interface Cross {
+  /** The venue with the best (highest) bid. */
+  readonly bid: VenueQuote;
+  /** The venue with the best (lowest) ask, below that bid. */
+  readonly ask: VenueQuote;
+}
+
+/** How a consolidated column was built; carried in its metadata. */
+export interface ConsolidationInfo {
+  /**
+   * Consensus mid, quote currency: the liquidity-weighted median of the
+   * venues' mids; NaN when no venue has a price.
+   */
+  readonly mid: number;
+  /** Half-width of the column around the consensus mid, fraction of it. */
+  readonly range: number;
+  /** A venue whose mid deviates more than this (fraction of the consensus mid) is excluded. */
+  readonly outlierThreshold: number;
+  /** Every venue's mid, weight and deviation, in the order merged. */
+  readonly venues: readonly VenueMid[];
+  /** The venues excluded from this column, with why. */
+  readonly excluded: readonly Exclusion[];
+  /**
+   * True when the best bid over the included venues is above their best ask:
+   * a real cross between venues, shown as such (the BBO is not adjusted).
+   */
+  readonly crossed: boolean;
+  /** The two venues of the cross; null when not crossed. */
+  readonly cross: Cross | null;
 }
 
 /**
@@ -58,17 +168,30 @@ export interface ColumnMeta {
  * in base currency.
  */
 export interface ColumnBatch {
+  /** Message discriminator. */
   readonly type: "columns";
+  /** Tick time, ms since epoch. */
   readonly ts: number;
+  /** The columns' headers, in buffer order. */
   readonly columns: ColumnMeta[];
+  /** Every column's arrays (Float64); transferred between actors. */
   readonly buf: ArrayBuffer;
+  /**
+   * Half-width around mid the columns were sampled with, fraction of mid
+   * (the aggregator's `range`); consolidation keeps its columns within it.
+   */
+  readonly range?: number;
 }
 
 /** A decoded column with its arrays. */
 export interface Column extends ColumnMeta {
+  /** Resting bid size per bucket, base currency. */
   readonly bids: Float64Array;
+  /** Resting ask size per bucket, base currency. */
   readonly asks: Float64Array;
+  /** Volume bought (taker buys) per bucket during the tick, base currency. */
   readonly buys: Float64Array;
+  /** Volume sold (taker sells) per bucket during the tick, base currency. */
   readonly sells: Float64Array;
 }
 
@@ -90,14 +213,31 @@ export function decodeColumns(b: ColumnBatch): Column[] {
 /** A column under construction; arrays are owned by the caller. */
 export type ColumnInit = Omit<Column, "offset">;
 
+/** Options for {@link encodeColumns}. */
+export interface EncodeOptions {
+  /**
+   * The range the columns were sampled with, stamped on the batch
+   * ({@link ColumnBatch.range}); none when omitted.
+   */
+  range?: number;
+}
+
 /**
  * Packs columns into one batch buffer.
  * @param ts tick time, ms.
  * @param cols columns to pack.
+ * @param options the sampling range to stamp on the batch.
+ * @returns the batch; transfer `buf` when posting it.
+ * @example
+ * ```ts
+ * const b = encodeColumns(ts, agg.sample(ts, true), { range: 0.05 });
+ * port.postMessage(b, [b.buf]);
+ * ```
  */
 export function encodeColumns(
   ts: number,
   cols: readonly ColumnInit[],
+  options: EncodeOptions = {},
 ): ColumnBatch {
   let total = 0;
   for (const c of cols) total += 4 * c.n;
@@ -113,7 +253,15 @@ export function encodeColumns(
     metas.push({ ...meta, offset: off });
     off += 4 * c.n;
   }
-  return { type: "columns", ts, columns: metas, buf: all.buffer };
+  const batch: ColumnBatch = {
+    type: "columns",
+    ts,
+    columns: metas,
+    buf: all.buffer,
+  };
+  return options.range === undefined
+    ? batch
+    : { ...batch, range: options.range };
 }
 
 /** Options for {@link sampleBook}. */
@@ -129,18 +277,31 @@ export interface SampleOptions {
 
 /** Bucketed book: bucket `lo` is the first; arrays have one entry per bucket. */
 export interface BookSample {
+  /** Bucket index of the first bucket. */
   lo: number;
+  /** Resting bid size per bucket, base currency. */
   bids: Float64Array;
+  /** Resting ask size per bucket, base currency. */
   asks: Float64Array;
+  /** Best bid, quote currency; NaN when there is none. */
   bestBid: number;
+  /** Best ask, quote currency; NaN when there is none. */
   bestAsk: number;
 }
 
 /**
- * Sums resting size per bucket over `mid × (1 ± range)`.
+ * Sums resting size per bucket over `mid ± range · mid`, the book's own mid
+ * ({@link midPrice}). The half-width is capped at `range` times
+ * {@link MAX_MID_BUCKETS} buckets, so a book with a nonsense mid (its best
+ * ask at 1e8 over bids at 60 000) gets a column of bounded size centred on
+ * that mid, not one that grows with it.
  * @param book the L2 book.
  * @param options bucket size and range.
  * @returns the sample, or null when the book is empty.
+ * @example
+ * ```ts
+ * const s = sampleBook(book, { bucketSize: 10, range: 0.05 });
+ * ```
  */
 export function sampleBook(
   book: OrderBook,
@@ -150,12 +311,11 @@ export function sampleBook(
   const range = options.range ?? 0.05;
   const bestBid = book.bids.best();
   const bestAsk = book.asks.best();
-  const mid = bestBid === bestBid
-    ? (bestAsk === bestAsk ? (bestBid + bestAsk) / 2 : bestBid)
-    : bestAsk;
+  const mid = midPrice(bestBid, bestAsk);
   if (mid !== mid) return null;
-  const lo = bucketOf(mid * (1 - range), bs);
-  const hi = bucketOf(mid * (1 + range), bs);
+  const cap = MAX_MID_BUCKETS * bs;
+  const lo = bucketOf(mid > cap ? mid - range * cap : mid * (1 - range), bs);
+  const hi = bucketOf(mid > cap ? mid + range * cap : mid * (1 + range), bs);
   const n = hi - lo + 1;
   const bids = new Float64Array(n);
   const asks = new Float64Array(n);

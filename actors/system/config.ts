@@ -49,6 +49,12 @@ export const Config = z.object({
   tickMs: z.number().int().positive().default(1000),
   /** Half-width of the heatmap price range around mid, fraction of mid. */
   range: z.number().positive().max(1).default(0.05),
+  /**
+   * A venue whose mid deviates from the consensus mid (the liquidity-weighted
+   * median of the venues' mids) by more than this fraction of it is left out
+   * of that tick's consolidated column and flagged.
+   */
+  outlierThreshold: z.number().positive().max(1).default(0.02),
   /** Bucket size (quote currency) by base asset or consolidation key. */
   buckets: z.record(z.string(), z.number().positive()).default({
     BTC: 10,
@@ -58,11 +64,31 @@ export const Config = z.object({
   quoteAliases: z.record(z.string(), z.string()).default({}),
   /** Heatmap columns kept per symbol for new viewers. */
   history: z.number().int().positive().default(600),
-  /** Where the HTTP server listens. */
+  /**
+   * Bytes the heatmap history may hold over every symbol: the columns and
+   * their serialized SSE events; the oldest columns go first past it.
+   */
+  historyBytes: z.number().int().min(1 << 20).default(256 * 2 ** 20),
+  /** The HTTP server: where it listens, whom it answers, how many streams. */
   http: z.object({
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(0).max(65535).default(8080),
-  }).strict().default({ host: "127.0.0.1", port: 8080 }),
+    /**
+     * Host names (the `Host` header, port ignored) answered besides the
+     * loopback names and the bind address, against DNS rebinding; `"*"`:
+     * any.
+     */
+    allowedHosts: z.array(z.string().min(1)).default([]),
+    /** Origins allowed by CORS (`https://example.com`); empty: same-origin only. */
+    corsOrigins: z.array(z.string().url()).default([]),
+    /** Heatmap streams open at once; past it, 503 with `Retry-After`. */
+    maxStreams: z.number().int().positive().default(2000),
+    /**
+     * Columns a live stream may fall behind before its oldest are dropped
+     * (the viewer gets a `gap` event).
+     */
+    streamQueue: z.number().int().positive().default(60),
+  }).strict().prefault({}),
 }).strict();
 /** Parsed configuration. */
 export type Config = z.infer<typeof Config>;

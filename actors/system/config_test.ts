@@ -134,3 +134,15 @@ Deno.test("config: COBY_SYMBOLS alone applies to every exchange; the file's endp
     await Deno.remove(file);
   }
 });
+
+Deno.test("config: outlierThreshold defaults to 2 % of the consensus mid and must be a fraction", () => {
+  assert.equal(parseConfig({}).outlierThreshold, 0.02);
+  assert.equal(parseConfig({ outlierThreshold: 0.1 }).outlierThreshold, 0.1);
+  for (const bad of [0, -0.01, 1.5, "0.02"]) {
+    assert.throws(
+      () => parseConfig({ outlierThreshold: bad }),
+      (e) => e instanceof ConfigError && /at outlierThreshold:/.test(e.message),
+      String(bad),
+    );
+  }
+});

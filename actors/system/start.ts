@@ -28,6 +28,11 @@ export interface StartOptions {
   onEvents?: (ndjson: string) => void;
   /** Restart policy overrides (tests use short backoffs). */
   supervisor?: Omit<SupervisorOptions, "onOutput">;
+  /**
+   * Heatmap history cap in bytes over the configuration's `historyBytes`
+   * (the load bench fills a small one quickly).
+   */
+  historyBytes?: number;
 }
 
 /** A running coby: the supervised actors and what the HTTP layer reads. */
@@ -40,6 +45,8 @@ export interface Coby {
   readonly metrics: Metrics;
   /** Exchange ids that are configured. */
   readonly exchanges: readonly string[];
+  /** The configuration it runs with. */
+  readonly config: Config;
   /**
    * Every actor's state and stats.
    * @returns one entry per actor.
@@ -78,7 +85,9 @@ export async function startCoby(
   cfg: Config,
   options: StartOptions = {},
 ): Promise<Coby> {
-  const hub = new HeatmapHub(cfg.history);
+  const hub = new HeatmapHub(cfg.history, {
+    historyBytes: options.historyBytes ?? cfg.historyBytes,
+  });
   const { specs, links } = topology(cfg, {
     emitEvents: options.onEvents !== undefined,
   });
@@ -96,6 +105,7 @@ export async function startCoby(
     hub,
     metrics,
     exchanges: Object.keys(cfg.exchanges),
+    config: cfg,
     actors: () => supervisor.actors(),
     request: (id, method, params) => supervisor.request(id, method, params),
   };

@@ -35,7 +35,7 @@ export function topology(
     {
       id: "consolidator",
       module: new URL("consolidator.ts", actors),
-      config: {},
+      config: { outlierThreshold: cfg.outlierThreshold },
     },
     {
       id: "aggregator",

@@ -35,3 +35,12 @@ Deno.test("topology: a venue without a limit keeps one connection per group", ()
     ],
   );
 });
+
+Deno.test("topology: the consolidator gets the configured outlier threshold", () => {
+  const cfg = parseConfig({
+    exchanges: { binance: { symbols: ["BTC-USDT"] } },
+    outlierThreshold: 0.005,
+  });
+  const spec = topology(cfg).specs.find((s) => s.id === "consolidator")!;
+  assert.deepEqual(spec.config, { outlierThreshold: 0.005 });
+});

@@ -1,9 +1,12 @@
 /**
- * `deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--port N] [--tick ms] [--alias USDT=USD …]`
+ * `deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--host H] [--port N] [--allow-host NAME …] [--tick ms] [--alias USDT=USD …]`
  *
  * Serves cryptofeed captures through the exchange simulator and runs coby's
  * actors against it. With `--dump` it exits when the captures end and writes
- * the books and counters; without it, it also serves the viewer.
+ * the books and counters; without it, it also serves the viewer, on
+ * `--host` (default 127.0.0.1, loopback only) and prints the address it
+ * listens on. The viewer answers requests whose `Host` is a loopback name,
+ * the bind address or an `--allow-host` name (DNS rebinding protection).
  *
  * Every failure ends with one line on stderr and a non-zero exit: 2 for a
  * bad command line, 1 for anything else (an unreadable or unsupported
@@ -17,7 +20,7 @@ import { Replay } from "../../actors/system/capture_replay.ts";
 
 /** The command line, as printed with a usage error. */
 export const USAGE =
-  "deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--port N] [--tick ms] [--alias USDT=USD …]";
+  "deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--host H] [--port N] [--allow-host NAME …] [--tick ms] [--alias USDT=USD …]";
 
 /** A parsed `deno task replay` command line. */
 export interface ReplayArgs {
@@ -31,8 +34,12 @@ export interface ReplayArgs {
   events?: string;
   /** Levels per side in the dump. */
   depth: number;
+  /** Address the viewer listens on. */
+  host: string;
   /** Port of the viewer. */
   port: number;
+  /** Host names the viewer answers besides loopback names and `host`. */
+  allowHosts: string[];
   /** Heatmap tick, ms. */
   tick: number;
   /** Quote currencies consolidated as one, e.g. `{USDT: "USD"}`. */
@@ -83,6 +90,23 @@ const OPTIONS: Readonly<Record<string, Reader>> = {
     return +v;
   },
   tick: positiveInt,
+  host: (v, name) => {
+    if (
+      !/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|[A-Za-z0-9.-]+)$/
+        .test(v)
+    ) {
+      throw new UsageError(
+        `Invalid --${name} "${v}": not an address or host name`,
+      );
+    }
+    return v.replace(/^\[(.*)\]$/, "$1");
+  },
+  "allow-host": (v, name) => {
+    if (!/^(\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/.test(v)) {
+      throw new UsageError(`Invalid --${name} "${v}": not a host name`);
+    }
+    return v;
+  },
   alias: (v, name) => {
     if (!/^[A-Z0-9]+=[A-Z0-9]+$/.test(v)) {
       throw new UsageError(
@@ -96,8 +120,8 @@ const OPTIONS: Readonly<Record<string, Reader>> = {
 /**
  * Parses a `deno task replay` command line. Options take their value as the
  * next argument or after `=`; a value may start with `-` (`--speed -2` is a
- * bad speed, not a missing one); `--alias` may be repeated; `--` ends the
- * options.
+ * bad speed, not a missing one); `--alias` and `--allow-host` may be
+ * repeated; `--` ends the options.
  * @param argv the arguments after the script name.
  * @returns the parsed arguments with defaults filled in.
  * @throws {UsageError} naming an unknown option, a missing or bad value, or
@@ -112,7 +136,9 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
     files: [],
     speed: 1,
     depth: 50,
+    host: "127.0.0.1",
     port: 8080,
+    allowHosts: [],
     tick: 1000,
     aliases: {},
   };
@@ -146,6 +172,12 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
       }
       case "speed":
         args.speed = v as number | "max";
+        break;
+      case "host":
+        args.host = v as string;
+        break;
+      case "allow-host":
+        args.allowHosts.push(v as string);
         break;
       case "dump":
       case "events":
@@ -218,7 +250,7 @@ async function main(args: ReplayArgs): Promise<number> {
     // Listen before starting anything, so a busy port fails at once.
     try {
       server = Deno.serve(
-        { port: args.port, onListen: () => {} },
+        { hostname: args.host, port: args.port, onListen: () => {} },
         (req) => serve ? serve(req) : new Response("Starting", { status: 503 }),
       );
     } catch (e) {
@@ -227,7 +259,9 @@ async function main(args: ReplayArgs): Promise<number> {
           `Port ${args.port} is already in use; choose another with --port`,
         );
       }
-      throw e;
+      throw new Error(
+        `Cannot listen on ${args.host}:${args.port}: ${oneLine(e)}`,
+      );
     }
   }
   const events = args.events ? await create(args.events, "events") : null;
@@ -274,8 +308,13 @@ async function main(args: ReplayArgs): Promise<number> {
     }
     return 0;
   }
-  serve = createApp(replay.coby).fetch;
-  console.log(`coby replay viewer on http://127.0.0.1:${server!.addr.port}/`);
+  serve = createApp(replay.coby, {
+    host: args.host,
+    allowedHosts: args.allowHosts,
+  }).fetch;
+  const { hostname, port } = server!.addr;
+  const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+  console.log(`coby replay viewer on http://${shown}:${port}/`);
   await replay.finished(24 * 3600_000);
   console.log(
     "replay: captures delivered; the viewer stays up (Ctrl-C to quit)",

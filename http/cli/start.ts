@@ -3,6 +3,8 @@
  * the HTTP API and viewer until SIGINT/SIGTERM, then shuts down in order.
  *
  * The port is bound before any actor starts, so a busy port fails at once.
+ * The app answers only the hosts and origins the configuration allows
+ * (`http.allowedHosts`, `http.corsOrigins`).
  * Every failure ends with one line on stderr and a non-zero exit: 2 for a
  * bad configuration, 1 for anything else. Configuration warnings go to
  * stderr, one line each.
@@ -43,9 +45,10 @@ if (import.meta.main) {
     }
     const coby = await startCoby(cfg);
     serve = createApp(coby).fetch;
-    console.log(
-      `coby listening on http://${server.addr.hostname}:${server.addr.port}/`,
-    );
+    const shown = server.addr.hostname.includes(":")
+      ? `[${server.addr.hostname}]`
+      : server.addr.hostname;
+    console.log(`coby listening on http://${shown}:${server.addr.port}/`);
     // One shutdown, however many signals arrive: `deno task` forwards the
     // terminal's SIGINT to a process that has received it already.
     let stopping = false;

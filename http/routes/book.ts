@@ -27,28 +27,30 @@ import { z } from "zod";
 import { isConnectionOf } from "../../actors/system/topology.ts";
 import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
+import { clip, httpError as jsonError } from "../errors.ts";
 import { validate } from "../validate.ts";
 
 /** Seconds a client should wait before asking again after a 503. */
 const RETRY_AFTER_S = 5;
 
-/**
- * An HTTP error in the app's one JSON shape; `code` reaches the body through
- * the app's `onError`, `Retry-After` through `res` for a 503.
- */
+/** Longest accepted `symbol` (venue names and selectors are far shorter). */
+const SYMBOL_MAX = 32;
+
+/** The message for a bad `depth`, naming it (clipped). */
+function badDepth(input: unknown): string {
+  return `depth ${
+    JSON.stringify(clip(String(input)))
+  } must be an integer from 1 to 5000`;
+}
+
+/** An HTTP error in the app's one JSON shape; a 503 carries `Retry-After`. */
 function httpError(
   status: 404 | 500 | 503,
   code: string,
   message: string,
 ): HTTPException {
-  return new HTTPException(status, {
-    message,
-    cause: { code },
-    res: status === 503
-      ? new Response(null, {
-        headers: { "Retry-After": String(RETRY_AFTER_S) },
-      })
-      : undefined,
+  return jsonError(status, code, message, {
+    retryAfter: status === 503 ? RETRY_AFTER_S : undefined,
   });
 }
 
@@ -69,8 +71,16 @@ function httpError(
 export function bookRoutes(deps: AppDeps) {
   const Query = z.object({
     exchange: z.enum(deps.exchanges as [string, ...string[]]),
-    symbol: z.string().min(1),
-    depth: z.coerce.number().int().min(1).max(5000).default(50),
+    symbol: z.string().min(1).max(SYMBOL_MAX),
+    // Plain decimal digits only: `Number()` would take 0x10, 1e3 and " 7".
+    depth: z.string()
+      .regex(/^[0-9]{1,4}$/, { error: (iss) => badDepth(iss.input) })
+      .transform(Number)
+      .pipe(
+        z.number().min(1, { error: (iss) => badDepth(iss.input) })
+          .max(5000, { error: (iss) => badDepth(iss.input) }),
+      )
+      .default(50),
   });
   return new Hono().get("/", validate("query", Query), async (c) => {
     const q = c.req.valid("query");
@@ -104,7 +114,9 @@ export function bookRoutes(deps: AppDeps) {
           throw httpError(
             503,
             "not_synced",
-            `Book ${q.symbol} on ${q.exchange} is not synced (${book.state})`,
+            `Book ${
+              clip(q.symbol)
+            } on ${q.exchange} is not synced (${book.state})`,
           );
         }
         return c.json(book);
@@ -123,7 +135,9 @@ export function bookRoutes(deps: AppDeps) {
       throw httpError(
         503,
         "actor_down",
-        `Exchange ${q.exchange} is down for ${q.symbol}: ${down.join("; ")}`,
+        `Exchange ${q.exchange} is down for ${clip(q.symbol)}: ${
+          down.join("; ")
+        }`,
       );
     }
     if (notLoaded.length) {
@@ -133,14 +147,14 @@ export function bookRoutes(deps: AppDeps) {
       throw httpError(
         500,
         failed instanceof RequestError ? failed.code : "internal",
-        `Book ${q.symbol} on ${q.exchange} failed: ${failed.message}`,
+        `Book ${clip(q.symbol)} on ${q.exchange} failed: ${failed.message}`,
       );
     }
     throw httpError(
       404,
       "not_followed",
       notFollowed.join("; ") ||
-        `Symbol ${q.symbol} is not followed on ${q.exchange}`,
+        `Symbol ${clip(q.symbol)} is not followed on ${q.exchange}`,
     );
   });
 }

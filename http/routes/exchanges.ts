@@ -1,35 +1,111 @@
 /**
  * `GET /api/v1/exchanges`: health per exchange and per connection: state,
  * connection, last message time and age, message rate, counters (gaps,
- * resyncs, checksum failures, reconnects, …) and book sync states.
+ * resyncs, checksum failures, reconnects, …), book sync states, and whether
+ * the exchange is excluded from consolidation now (from the consolidator's
+ * stats).
  *
  * @module
  */
 
 import { Hono } from "hono";
+import type {
+  ConsolidatorStats,
+  ExcludedVenue,
+} from "../../actors/consolidator.ts";
 import type { ActorInfo } from "../../runtime/supervisor.ts";
 import type { AppDeps } from "../deps.ts";
 
 /** Health of one connection actor. */
 export interface ConnectionHealth {
+  /** Actor id, e.g. `conn:binance`. */
   actor: string;
+  /** Exchange id. */
   exchange: string;
+  /** Actor state (`running`, `degraded`, `restarting`, …). */
   state: string;
+  /** `open` when the supervisor gave up restarting it for now. */
   circuit: "closed" | "open";
+  /** WebSocket state. */
   connection: "connected" | "connecting" | "disconnected";
+  /** Last data frame received, ms since epoch; null before the first. */
   lastMessageTs: number | null;
+  /** Age of that frame, ms. */
   lastMessageAgeMs: number | null;
   /** Frames per second over the last stats period. */
   messageRate: number;
+  /** Restarts by the supervisor. */
   restarts: number;
+  /** The actor's last error, or null. */
   lastError: string | null;
   /** The venue's last reported error (a rejected subscription, say), or null. */
   venueError: { message: string; symbol?: string; ts: number } | null;
+  /** Cumulative counters (gaps, resyncs, checksum failures, …). */
   counters: Record<string, number>;
+  /** Sync state and last sequence by the venue's symbol. */
   books: Record<string, { state: string; lastSequence: number }>;
 }
 
+/** One of an exchange's symbols excluded from consolidation now. */
+export interface ExcludedSymbol {
+  /** Consolidation key, e.g. `BTC-USD`. */
+  symbol: string;
+  /** The venue's symbol, e.g. `BTCUSD`. */
+  exchangeSymbol: string;
+  /** Excluded without interruption since this tick, ms since epoch. */
+  since: number;
+  /** The latest tick, ms since epoch. */
+  ts: number;
+  /** The venue's mid at that tick, quote currency. */
+  mid: number | null;
+  /** The consensus mid at that tick, quote currency. */
+  consensusMid: number | null;
+  /** `mid / consensusMid - 1`, signed fraction. */
+  deviation: number | null;
+  /** Why, in words. */
+  reason: string;
+}
+
+/** An exchange's standing in consolidation. */
+export interface ConsolidationStatus {
+  /** True when at least one of its symbols is excluded now. */
+  excluded: boolean;
+  /** The earliest `since` of its excluded symbols, ms since epoch; null when none. */
+  since: number | null;
+  /** Its symbols excluded now. */
+  symbols: ExcludedSymbol[];
+}
+
 const RANK = ["running", "degraded", "starting", "restarting", "stopped"];
+
+/**
+ * The venues the consolidator excludes now, by exchange, from its stats;
+ * none while it has published none (or its stats are not the expected shape).
+ */
+function exclusions(
+  actors: readonly ActorInfo[],
+): Map<string, ExcludedSymbol[]> {
+  const out = new Map<string, ExcludedSymbol[]>();
+  const stats = actors.find((a) => a.id === "consolidator")?.stats as
+    | Partial<ConsolidatorStats>
+    | undefined;
+  if (!Array.isArray(stats?.excluded)) return out;
+  for (const x of stats.excluded as ExcludedVenue[]) {
+    const { exchange, ...rest } = x;
+    const list = out.get(exchange);
+    if (list) list.push(rest);
+    else out.set(exchange, [rest]);
+  }
+  return out;
+}
+
+function consolidationStatus(symbols: ExcludedSymbol[]): ConsolidationStatus {
+  return {
+    excluded: symbols.length > 0,
+    since: symbols.length ? Math.min(...symbols.map((s) => s.since)) : null,
+    symbols,
+  };
+}
 
 function connectionHealth(a: ActorInfo, now: number): ConnectionHealth {
   const s = a.stats as Record<string, unknown>;
@@ -65,12 +141,16 @@ function connectionHealth(a: ActorInfo, now: number): ConnectionHealth {
  * connections are, `disconnected` when none is, else `connecting`; its state
  * is its worst connection's, counters and rates are summed, and its
  * `venueError` is the latest of its connections' (the venue's own message).
+ * `consolidation` ({@link ConsolidationStatus}) says whether the exchange is
+ * excluded from consolidation now, since when and for which symbols.
  */
 export function exchangeRoutes(deps: AppDeps) {
   return new Hono().get("/", (c) => {
     const now = Date.now();
     const byExchange = new Map<string, ConnectionHealth[]>();
-    for (const a of deps.actors()) {
+    const actors = deps.actors();
+    const excluded = exclusions(actors);
+    for (const a of actors) {
       if (!a.id.startsWith("conn:")) continue;
       const h = connectionHealth(a, now);
       byExchange.set(h.exchange, [...(byExchange.get(h.exchange) ?? []), h]);
@@ -105,6 +185,7 @@ export function exchangeRoutes(deps: AppDeps) {
           .sort((x, y) => y!.ts - x!.ts)[0] ?? null,
         counters,
         books: Object.assign({}, ...conns.map((h) => h.books)),
+        consolidation: consolidationStatus(excluded.get(exchange) ?? []),
         connections: conns,
       };
     });

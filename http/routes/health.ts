@@ -23,8 +23,11 @@ function healthy(a: ActorInfo): boolean {
  * @param deps services.
  * @returns always 200 (the process is alive and answering) with `{status:
  * "ok" | "degraded", actors: [{id, state, restart, circuit, restarts,
- * lastError}]}`; status is `degraded` when any actor is neither running nor
- * exited normally (starting, degraded, restarting, circuit open, stopped).
+ * lastError}], heatmap: {symbols, ticks, bytes, followers}}`; status is
+ * `degraded` when any actor is neither running nor exited normally
+ * (starting, degraded, restarting, circuit open, stopped); `heatmap` is what
+ * the hub keeps (`bytes` against `historyBytes`) and how many streams read
+ * it.
  * @example
  * ```ts
  * const { status } = await (await createApp(deps).request("/healthz")).json();
@@ -37,6 +40,10 @@ export function healthRoutes(deps: AppDeps) {
       { id, state, restart = "permanent", circuit, restarts, lastError },
     ) => ({ id, state, restart, circuit, restarts, lastError }));
     const ok = all.every(healthy);
-    return c.json({ status: ok ? "ok" : "degraded", actors });
+    return c.json({
+      status: ok ? "ok" : "degraded",
+      actors,
+      heatmap: deps.hub.stats(),
+    });
   });
 }

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import { HeatmapHub } from "../../actors/system/hub.ts";
+import { parseConfig } from "../../actors/system/config.ts";
 import type { ColumnBatch } from "../../actors/market/heatmap.ts";
 import type { AppDeps } from "../deps.ts";
 import { heatmapRoutes } from "./heatmap.ts";
@@ -48,6 +49,8 @@ Deno.test("heatmap stream: columns in order, no timer left after the viewer leav
     hub,
     metrics: { render: () => Promise.resolve("") },
     exchanges: ["binance"],
+    // BTC-USDT is followed, so its stream opens before its first column.
+    config: parseConfig({ exchanges: { binance: { symbols: ["BTC-USDT"] } } }),
   };
   const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout"] });
   try {
