@@ -476,6 +476,7 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
     switch (m.type) {
       case "ready":
         c.info.state = "running";
+        c.lastPong = performance.now();
         this.#wire(c);
         if (this.#startup?.waiting.delete(c) && !this.#startup.waiting.size) {
           this.#startup.done.resolve();
@@ -578,7 +579,9 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
         c.lastPong = Math.min(now, c.lastPong + lag);
         c.spawnedAt = Math.min(now, c.spawnedAt + lag);
       }
-      const silent = now - c.lastPong;
+      // A starting worker may still be loading its module and cannot answer
+      // pings yet: until `ready`, the init timeout judges it.
+      const silent = c.info.state === "starting" ? 0 : now - c.lastPong;
       if (silent > this.#opt.heartbeatTimeoutMs) {
         this.#fail(c, `No heartbeat for ${Math.round(silent)} ms`);
         continue;
@@ -590,6 +593,9 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
         this.#fail(c, `Not ready within ${this.#opt.initTimeoutMs} ms`);
         continue;
       }
+      // Pings start once the actor is ready: a ping tells it that its
+      // supervisor has seen it up.
+      if (c.info.state === "starting") continue;
       this.#post(c, { type: "ping", seq: ++this.#pingSeq });
       // A run long enough without failing earns a fresh backoff.
       if (
