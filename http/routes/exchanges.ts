@@ -46,25 +46,11 @@ export interface ConnectionHealth {
   books: Record<string, { state: string; lastSequence: number }>;
 }
 
-/** One of an exchange's symbols excluded from consolidation now. */
-export interface ExcludedSymbol {
-  /** Consolidation key, e.g. `BTC-USD`. */
-  symbol: string;
-  /** The venue's symbol, e.g. `BTCUSD`. */
-  exchangeSymbol: string;
-  /** Excluded without interruption since this tick, ms since epoch. */
-  since: number;
-  /** The latest tick, ms since epoch. */
-  ts: number;
-  /** The venue's mid at that tick, quote currency. */
-  mid: number | null;
-  /** The consensus mid at that tick, quote currency. */
-  consensusMid: number | null;
-  /** `mid / consensusMid - 1`, signed fraction. */
-  deviation: number | null;
-  /** Why, in words. */
-  reason: string;
-}
+/**
+ * One of an exchange's symbols excluded from consolidation now: the
+ * consolidator's {@link ExcludedVenue} without the exchange it is listed under.
+ */
+export type ExcludedSymbol = Omit<ExcludedVenue, "exchange">;
 
 /** An exchange's standing in consolidation. */
 export interface ConsolidationStatus {
