@@ -260,8 +260,11 @@ function refusal(reply: TextReply, frame: string): void {
 }
 
 /** The symbol after the last `@` of a channel name. */
-function symbolOf(channel: string | undefined): string {
-  return channel ? channel.slice(channel.lastIndexOf("@") + 1) : "";
+function symbolOf(channel: unknown): string {
+  // A JSON-form frame may carry anything here.
+  return typeof channel === "string"
+    ? channel.slice(channel.lastIndexOf("@") + 1)
+    : "";
 }
 
 /**
