@@ -32,7 +32,9 @@ import { huobiSwapAdapter } from "./huobi_swap.ts";
 import { krakenV1Adapter } from "./kraken_v1.ts";
 import { kucoinAdapter } from "./kucoin.ts";
 import { okxChecksumAdapter } from "./okx_checksum.ts";
-import { capturedTexts, CAPTURES } from "./_testing.ts";
+import { krakenAdapter } from "./kraken.ts";
+import { mexcAdapter } from "./mexc.ts";
+import { capturedTexts, CAPTURES, tardisInputs } from "./_testing.ts";
 
 Deno.test("validation: decimalValue reads JSON numbers and decimal strings only", () => {
   const good: [unknown, number][] = [
@@ -560,4 +562,54 @@ Deno.test("validation: fields that pick a trade's side or a book's snapshot/upda
       `${name}: ${path.join(".")} = ${literal}`,
     );
   }
+});
+
+Deno.test("validation: what `deno task fuzz` found stays fixed (each a real sample with one value mutated)", async () => {
+  const one = (exchange: string, symbol: string) =>
+    new Map([[symbol, spot(exchange, symbol, symbol, "X")]]);
+  const throwsFor = (p: Parser, frame: string, symbol: string | undefined) =>
+    assert.throws(
+      () => p.parse(frame, 1),
+      (e: unknown) => e instanceof MalformedFrameError && e.symbol === symbol,
+      frame,
+    );
+  // HTX: an old `depth.step0` partial update whose `update` flag is not a
+  // boolean was read as a full image, wiping the book's other levels.
+  const htx = (await tardisInputs("huobi"))[4];
+  assert.match(htx, /"update":true/);
+  throwsFor(
+    huobiStep0Adapter.parser(one("huobi", "BCH_CQ")),
+    htx.replace('"update":true', '"update":1e400'),
+    "BCH_CQ",
+  );
+  // Kraken v2: a book frame whose `type` is neither snapshot nor update was
+  // read as an update (a snapshot would then leave the levels it replaces).
+  const kraken = (await tardisInputs("kraken"))[3];
+  assert.match(kraken, /"channel":"book","type":"update"/);
+  throwsFor(
+    krakenAdapter.parser(one("kraken", "BTC/USD")),
+    kraken.replace('"type":"update"', '"type":1e400'),
+    "BTC/USD",
+  );
+  // Kraken v1: an unreadable channel name of a followed pair's book frame
+  // now names the pair's book.
+  const v1 = VENUES.find((v) => v.name === "kraken v1")!;
+  const frames = await capturedTexts(v1.file);
+  const at = target(v1, frames, v1.level.size, isBook);
+  throwsFor(
+    parserAt(v1, frames, at),
+    mutate(frames[at], [[[2], "1e400"]]),
+    "WAVES/EUR",
+  );
+  // MEXC: a JSON-form push whose symbol is empty and channel not a string
+  // crashed reading the channel (a TypeError); now it is simply unfollowed.
+  const mexc = (await tardisInputs("mexc"))[4];
+  const m = JSON.parse(mexc);
+  assert.equal(m.symbol, "BTCUSDT");
+  const p = mexcAdapter.parser(one("mexc", "BTCUSDT"));
+  assert.ok(p.parse(mexc, 1).length === 1);
+  assert.deepEqual(
+    p.parse(JSON.stringify({ ...m, symbol: "", channel: {} }), 1),
+    [],
+  );
 });
