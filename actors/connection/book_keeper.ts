@@ -225,7 +225,9 @@ export class BookKeeper {
     const batch = this.#o.batch;
     for (const f of this.followed.values()) {
       f.book.clear();
-      f.sync.reset();
+      // A new connection is a new stream: what the old one showed no longer
+      // bounds the next snapshot (venues renumber after maintenance).
+      f.sync.restart();
       f.unsyncedSince ||= now;
       batch.push(batch.symbol(f.inst), Kind.Clear, 0, 0, now);
     }

@@ -255,3 +255,30 @@ Deno.test("book keeper: after a gap, the older snapshot is refused; the book is 
   assert.equal(k.offerSnapshot(f, { ...snap, sequence: d2.prev }), "synced");
   assert.equal(f.sync.lastSeq, (after.at(-1) as { last: number }).last);
 });
+
+Deno.test("book keeper: a disconnect forgets the sequences seen, so a renumbered stream can sync again", async () => {
+  const { snap, deltas } = await sushiData();
+  const { k, f } = keeper();
+  const after = deltas.filter((d) =>
+    d.type === "book_delta" && d.last > snap.sequence
+  );
+  for (const d of deltas) if (!after.includes(d)) k.onEvent(d);
+  assert.equal(k.offerSnapshot(f, snap), "synced");
+  for (const d of after) k.onEvent(d);
+  k.disconnect(9000);
+  // The venue restarted its numbering: the real snapshot and first delta,
+  // their sequences moved back by the same amount (nothing else edited).
+  const shift = snap.sequence - 1000;
+  const d0 = after[0];
+  assert.ok(d0.type === "book_delta");
+  k.onEvent({
+    ...d0,
+    first: d0.first - shift,
+    last: d0.last - shift,
+    prev: d0.prev - shift,
+  });
+  assert.equal(
+    k.offerSnapshot(f, { ...snap, sequence: snap.sequence - shift }),
+    "synced",
+  );
+});

@@ -191,6 +191,15 @@ export class BookSync {
   }
 
   /**
+   * Starts over on a new stream (a new connection): drops the book state and
+   * what was seen, since a venue may renumber across connections.
+   */
+  restart(): void {
+    this.#seen = -1;
+    this.reset();
+  }
+
+  /**
    * Drops the book state; deltas are buffered until the next snapshot. The
    * highest sequence seen is kept, so an older snapshot is still refused.
    */
