@@ -27,38 +27,23 @@ interface Layer {
   readonly has: (path: string) => boolean;
 }
 
-/** The layers, lowest rank first; the first match wins. */
+/** A layer matching every path under `prefix`. */
+function under(prefix: string, rank: number): Layer {
+  return { name: prefix, rank, has: (p) => p.startsWith(prefix) };
+}
+
+/** The layers; the first match wins, so subfolders come before their parent. */
 const LAYERS: readonly Layer[] = [
-  { name: "runtime/", rank: 0, has: (p) => p.startsWith("runtime/") },
-  {
-    name: "actors/market/",
-    rank: 1,
-    has: (p) => p.startsWith("actors/market/"),
-  },
-  {
-    name: "actors/adapters/",
-    rank: 2,
-    has: (p) => p.startsWith("actors/adapters/"),
-  },
-  {
-    name: "actors/connection/",
-    rank: 3,
-    has: (p) => p.startsWith("actors/connection/"),
-  },
-  {
-    name: "actors/capture/",
-    rank: 3,
-    has: (p) => p.startsWith("actors/capture/"),
-  },
-  {
-    name: "actors/system/",
-    rank: 5,
-    has: (p) => p.startsWith("actors/system/"),
-  },
+  under("runtime/", 0),
+  under("actors/market/", 1),
+  under("actors/adapters/", 2),
+  under("actors/connection/", 3),
+  under("actors/capture/", 3),
+  under("actors/system/", 5),
   { name: "actors/*.ts", rank: 4, has: (p) => /^actors\/[^/]+$/.test(p) },
-  { name: "http/cli/", rank: 8, has: (p) => p.startsWith("http/cli/") },
-  { name: "http/", rank: 6, has: (p) => p.startsWith("http/") },
-  { name: "ui/", rank: 8, has: (p) => p.startsWith("ui/") },
+  under("http/cli/", 8),
+  under("http/", 6),
+  under("ui/", 8),
   {
     name: "tests/, bench/",
     rank: 9,
