@@ -3,8 +3,11 @@
  * exchange packed into one transferable `ArrayBuffer`, so bulk data crosses
  * actors without object graphs.
  *
- * Layout of `buf` for `n` records (all Float64): `price[n] size[n] ts[n] code[n]`
- * where `code = symbolIndex * 8 + kind` and `ts` is the exchange time in ms.
+ * Layout of `buf` for `n` records (all Float64):
+ * `price[n] size[n] ts[n] local[n] code[n]` where `code = symbolIndex * 8 +
+ * kind`, `ts` is the exchange time and `local` the local receive time (the
+ * event clock: in a capture replay, the recorded receive time), both ms since
+ * the Unix epoch.
  *
  * @module
  */
@@ -37,6 +40,12 @@ export interface EventBatch {
   readonly symbols: SymbolRef[];
   readonly n: number;
   readonly buf: ArrayBuffer;
+  /**
+   * The sender's event clock when the batch was taken, ms: every record of
+   * this batch has `local` ≤ `clock`, and every later batch's records have
+   * `local` ≥ `clock`. A batch with no records still advances the clock.
+   */
+  readonly clock: number;
 }
 
 /**
@@ -46,8 +55,10 @@ export interface EventBatch {
  * ```ts
  * const b = new BatchBuilder("binance");
  * const s = b.symbol({ exchangeSymbol: "BTCUSDT", symbol: "BTC-USDT", market: "spot" });
- * b.push(s, Kind.Bid, 60000, 1.5, Date.now());
- * port.postMessage(b.take(), [b.lastBuffer!]);
+ * b.clock = recvTs; // the receive time of the frame being applied
+ * b.push(s, Kind.Bid, 60000, 1.5, exchangeTs);
+ * const batch = b.take();
+ * port.postMessage(batch, [batch.buf]);
  * ```
  */
 export class BatchBuilder {
@@ -57,9 +68,22 @@ export class BatchBuilder {
   #price = new Float64Array(1024);
   #size = new Float64Array(1024);
   #ts = new Float64Array(1024);
+  #local = new Float64Array(1024);
   #code = new Float64Array(1024);
   /** Records pushed since the last `take`. */
   length = 0;
+  /**
+   * The event clock, ms: the local receive time of the data being pushed
+   * (stamped on each record as `local`). Set it before pushing a frame's
+   * records; it never goes back (a lower value is ignored).
+   */
+  get clock(): number {
+    return this.#clock;
+  }
+  set clock(ts: number) {
+    if (ts > this.#clock) this.#clock = ts;
+  }
+  #clock = 0;
 
   /** @param exchange exchange id stamped on every batch. */
   constructor(exchange: string) {
@@ -86,7 +110,7 @@ export class BatchBuilder {
    * @param kind one of {@link Kind}.
    * @param price quote currency (0 for `Clear`).
    * @param size base currency (0 for `Clear`).
-   * @param ts exchange time, ms.
+   * @param ts exchange time, ms (the record's `local` is {@link clock}).
    */
   push(
     sym: number,
@@ -100,6 +124,7 @@ export class BatchBuilder {
     this.#price[n] = price;
     this.#size[n] = size;
     this.#ts[n] = ts;
+    this.#local[n] = this.#clock;
     this.#code[n] = sym * 8 + kind;
     this.length = n + 1;
   }
@@ -114,26 +139,31 @@ export class BatchBuilder {
     this.#price = g(this.#price);
     this.#size = g(this.#size);
     this.#ts = g(this.#ts);
+    this.#local = g(this.#local);
     this.#code = g(this.#code);
   }
 
   /**
-   * Packs the pending records into a batch and starts a new one.
-   * @returns the batch; transfer `batch.buf` when posting it.
+   * Packs the pending records into a batch and starts a new one (an empty
+   * batch carries only the clock).
+   * @returns the batch, stamped with {@link clock}; transfer `batch.buf`
+   * when posting it.
    */
   take(): EventBatch {
     const n = this.length;
-    const out = new Float64Array(n * 4);
+    const out = new Float64Array(n * 5);
     out.set(this.#price.subarray(0, n), 0);
     out.set(this.#size.subarray(0, n), n);
     out.set(this.#ts.subarray(0, n), 2 * n);
-    out.set(this.#code.subarray(0, n), 3 * n);
+    out.set(this.#local.subarray(0, n), 3 * n);
+    out.set(this.#code.subarray(0, n), 4 * n);
     const batch: EventBatch = {
       type: "batch",
       exchange: this.#exchange,
       symbols: this.#symbols,
       n,
       buf: out.buffer,
+      clock: this.#clock,
     };
     this.#symbols = [];
     this.#index = new Map();
@@ -145,7 +175,8 @@ export class BatchBuilder {
 /**
  * Column views over a received batch.
  * @param b the batch.
- * @returns typed-array views; `code[i] % 8` is the kind, `Math.floor(code[i] / 8)` the symbol index.
+ * @returns typed-array views (`ts` exchange time, `local` receive time);
+ * `code[i] % 8` is the kind, `Math.floor(code[i] / 8)` the symbol index.
  */
 export function columns(
   b: EventBatch,
@@ -153,6 +184,7 @@ export function columns(
   price: Float64Array;
   size: Float64Array;
   ts: Float64Array;
+  local: Float64Array;
   code: Float64Array;
 } {
   const all = new Float64Array(b.buf);
@@ -161,6 +193,7 @@ export function columns(
     price: all.subarray(0, n),
     size: all.subarray(n, 2 * n),
     ts: all.subarray(2 * n, 3 * n),
-    code: all.subarray(3 * n, 4 * n),
+    local: all.subarray(3 * n, 4 * n),
+    code: all.subarray(4 * n, 5 * n),
   };
 }

@@ -178,3 +178,30 @@ export function eventJson(ev: MarketEvent): unknown {
   const { raw: _raw, ...rest } = ev;
   return { ...rest, bids: triples(ev.bids), asks: triples(ev.asks) };
 }
+
+/** What happened to a feed, as {@link HealthEvent} records it. */
+export type HealthKind =
+  | "connect"
+  | "disconnect"
+  | "resync"
+  | "checksum"
+  | "excluded";
+
+/**
+ * A change in a feed's health, sent by a connection actor on its `store`
+ * link (`excluded` comes from the consolidated columns instead).
+ */
+export interface HealthEvent {
+  readonly type: "health";
+  /** Event time (the connection's event clock), ms since epoch. */
+  readonly ts: number;
+  /** Exchange id. */
+  readonly exchange: string;
+  /** The connection actor's id, e.g. `conn:bybit:linear`. */
+  readonly connection: string;
+  readonly kind: HealthKind;
+  /** The venue's symbol the event concerns; absent for the whole connection. */
+  readonly symbol?: string;
+  /** The cause in words, e.g. `gap: first 1002 > last 1000 + 1`. */
+  readonly detail: string;
+}

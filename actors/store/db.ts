@@ -1,0 +1,61 @@
+/**
+ * The database coby stores history in, behind one small interface: PostgreSQL
+ * through postgres.js, or the embedded PGlite. Both run the same SQL; each
+ * bulk-loads with its own COPY.
+ *
+ * @module
+ */
+
+/** Rows for one table of a write batch, in PostgreSQL's COPY text format. */
+export interface CopyPart {
+  /** Table name, e.g. `trades`. */
+  readonly table: string;
+  /** Column names, in the order of the fields of each line. */
+  readonly columns: readonly string[];
+  /**
+   * The rows: one line per row ending in `\n`, fields separated by `\t`,
+   * `\N` for NULL, arrays as `{1,2.5,3}`, times as ISO-8601 UTC strings
+   * (see `copy.ts`).
+   */
+  readonly text: string;
+  /** Number of rows (lines) in `text`. */
+  readonly rows: number;
+}
+
+/** Which engine a {@link Db} talks to. */
+export type DbKind = "postgres" | "pglite";
+
+/** A database connection (or the embedded database), ready for use. */
+export interface Db {
+  /** The engine. */
+  readonly kind: DbKind;
+  /** True when the TimescaleDB extension is installed in this database. */
+  readonly timescale: boolean;
+  /**
+   * Runs one parameterized statement.
+   * @param text SQL with `$1…$n` placeholders.
+   * @param params their values.
+   * @returns the rows, as objects keyed by column name.
+   * @throws the driver's error (a lost connection included).
+   */
+  query<T = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<T[]>;
+  /**
+   * Runs a script of statements without parameters (a migration).
+   * @param sql the statements.
+   */
+  exec(sql: string): Promise<void>;
+  /**
+   * Writes one batch in one transaction: inserts `id` into `ingest_batches`
+   * and, unless it was there already, COPYs every part.
+   * @param id the batch's id (unique per batch, stable across retries).
+   * @param parts rows per table.
+   * @returns true when written now, false when the id was already written.
+   * @throws the driver's error; nothing of the batch is committed then.
+   */
+  writeBatch(id: string, parts: readonly CopyPart[]): Promise<boolean>;
+  /** Closes the connection (flushes PGlite's data directory). */
+  close(): Promise<void>;
+}
