@@ -6,6 +6,7 @@ COPY actors actors
 COPY runtime runtime
 COPY http http
 COPY ui ui
+COPY sql sql
 RUN deno install --frozen && deno cache http/cli/start.ts actors/*.ts actors/connection/mod.ts
 # Bundle the viewer once at build time so `deno bundle` has its esbuild cached.
 RUN deno eval --config deno.json 'import { buildUi } from "./http/bundle.ts"; await buildUi();'

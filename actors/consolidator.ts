@@ -3,7 +3,8 @@
  * same consolidation key into one consolidated column around the venues'
  * consensus mid (see `mergeColumns`), keeping the per-exchange columns, and
  * hands the tick to the supervisor (channel `columns`) for fan-out to
- * viewers.
+ * viewers, and to its out link when it has one (the writer, which stores
+ * the columns).
  *
  * Every tick it publishes stats (`ctx.stats`, read by the HTTP layer as
  * `ActorInfo.stats`): which venues are excluded from consolidation now and
@@ -236,6 +237,8 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
   let ctx: ActorContext;
   let cfg: ConsolidatorConfig;
   let tracker: ConsolidationTracker;
+  /** The writer's link (`columns`), when there is one. */
+  let store: MessagePort | null = null;
   runActor({
     init(config, c) {
       ctx = c;
@@ -244,11 +247,20 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       ctx.stats({ ...tracker.stats() });
     },
     link(_name, _peer, role, port) {
-      if (role !== "in") return;
+      if (role === "out") {
+        store?.close();
+        store = port;
+        return;
+      }
       port.onmessage = (ev) => {
         const out = consolidate(ev.data as ColumnBatch, cfg);
         tracker.observe(out);
         ctx.stats({ ...tracker.stats() });
+        if (store) {
+          // The supervisor gets `out.buf` itself: the writer gets a copy.
+          const copy = { ...out, buf: out.buf.slice(0) };
+          store.postMessage(copy, [copy.buf]);
+        }
         ctx.output("columns", out, [out.buf]);
       };
     },

@@ -3,8 +3,9 @@
  * spot stream in the exact wire format (combined-stream `depthUpdate` frames,
  * 100 ms diffs around a BTC-like price) goes through the real path: adapter
  * parse → sequence sync → L2 book → columnar batch → aggregator book mirror →
- * price buckets (one heatmap sample per 10 frames, i.e. per simulated second
- * of ten 100 ms diffs). Prints frames per second and the command.
+ * price buckets. Frames are received 100 ms apart on the event clock and a
+ * batch goes to the aggregator every 10 frames, so each batch closes one
+ * 1 s heatmap tick. Prints frames per second and the command.
  *
  * @module
  */
@@ -86,16 +87,23 @@ const parser = binanceAdapter.parser(new Map([["BTCUSDT", inst]]));
 const sync = new BookSync(binanceAdapter.book.sync);
 const book = new OrderBook();
 const batch = new BatchBuilder("binance");
-const agg = new Aggregator(AggregatorConfig.parse({}));
+let cells = 0;
+const agg = new Aggregator(AggregatorConfig.parse({}), {
+  onTick: (_ts, cols) => {
+    for (const c of cols) cells += c.n;
+  },
+});
+/** Receive time of the first frame, ms: frame `f` arrives at `T0 + f·100`. */
+const T0 = 1_700_000_000_000;
 
 const t0 = performance.now();
 const snap = binanceAdapter.book.parseSnapshot!(snapshot, 0, inst);
 sync.snapshot(snap);
 book.apply(snap.bids, snap.asks);
 let applied = 0;
-let cells = 0;
 for (let f = 0; f < frames.length; f++) {
-  const events = parser.parse(frames[f], f);
+  batch.clock = T0 + f * 100;
+  const events = parser.parse(frames[f], batch.clock);
   for (const ev of events) {
     if (ev.type !== "book_delta" || sync.delta(ev) !== "apply") continue;
     book.apply(ev.bids, ev.asks);
@@ -108,10 +116,7 @@ for (let f = 0; f < frames.length; f++) {
       batch.push(s, Kind.Ask, ev.asks[i], ev.asks[i + 1], ev.exchangeTs);
     }
   }
-  if (f % 10 === 9) {
-    agg.onBatch(batch.take(), "conn:binance");
-    for (const c of agg.sample(f, true)) cells += c.n;
-  }
+  if (f % 10 === 9) agg.onBatch(batch.take(), "conn:binance");
 }
 const secs = (performance.now() - t0) / 1000;
 if (applied !== FRAMES) {

@@ -24,6 +24,7 @@ import { bookRoutes } from "./routes/book.ts";
 import { exchangeRoutes } from "./routes/exchanges.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { heatmapRoutes } from "./routes/heatmap.ts";
+import { historyRoutes } from "./routes/history.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { uiRoutes } from "./routes/ui.ts";
 
@@ -155,7 +156,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     .route("/", uiRoutes())
     .route("/api/v1/exchanges", exchangeRoutes(deps))
     .route("/api/v1/book", bookRoutes(deps))
-    .route("/api/v1", heatmapRoutes(deps, settings));
+    .route("/api/v1", heatmapRoutes(deps, settings))
+    .route("/api/v1", historyRoutes(deps));
   // Paths and their methods, for 405 (middleware is registered as ALL).
   const methods = new Map<string, Set<string>>();
   for (const r of app.routes) {

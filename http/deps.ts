@@ -10,6 +10,10 @@ import type { HeatmapHub } from "../actors/system/hub.ts";
 import type { Metrics } from "../actors/system/metrics.ts";
 import type { CobyRequests } from "../actors/market/requests.ts";
 import type {
+  HistoryMethod,
+  HistoryRequests,
+} from "../actors/store/queries.ts";
+import type {
   RequestMethod,
   RequestParams,
   RequestResult,
@@ -38,6 +42,20 @@ export interface AppDeps {
     method: K,
     params: RequestParams<CobyRequests, K>,
   ): Promise<RequestResult<CobyRequests, K>>;
+  /**
+   * A history query (see `HistoryRequests` in `actors/store/queries.ts`),
+   * answered by the actor that owns the database. Absent when coby keeps no
+   * history: the history routes then answer 503 `no_history`.
+   * @param method the query.
+   * @param params its params.
+   * @returns the query's result.
+   * @throws {RequestError} `bad_request` or `not_found` from the query.
+   * @throws {ActorDownError} when the owner is down.
+   */
+  history?<K extends HistoryMethod>(
+    method: K,
+    params: HistoryRequests[K]["params"],
+  ): Promise<HistoryRequests[K]["result"]>;
   /** Heatmap columns for viewers. */
   hub: HeatmapHub;
   /** OpenTelemetry metrics. */

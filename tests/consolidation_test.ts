@@ -13,7 +13,9 @@
  * The actor-level scenario replays OKX with the Bybit capture, whose
  * BTCUSD book is real but from 2021 (BTC ≈ 60 600 against OKX's ≈ 30 200 of
  * 2022): a real stale venue, excluded in the column metadata, in
- * `/api/v1/exchanges` and in the heatmap stream.
+ * `/api/v1/exchanges` and in the heatmap stream. The two recordings are a
+ * year apart: the replay lines them up (`align`), so both play side by side
+ * on OKX's clock, until the later of their ends.
  */
 
 import assert from "node:assert/strict";
@@ -23,12 +25,14 @@ import { BatchBuilder, Kind } from "../actors/market/batch.ts";
 import {
   bucketOf,
   type Column,
+  type ColumnInit,
   decodeColumns,
   encodeColumns,
   MAX_MID_BUCKETS,
   midPrice,
 } from "../actors/market/heatmap.ts";
 import type { BookView } from "../actors/market/requests.ts";
+import { readCapture } from "../actors/capture/capture.ts";
 import { Replay } from "../actors/system/capture_replay.ts";
 import type { ColumnPayload } from "../actors/system/hub.ts";
 import { connectionId } from "../actors/system/topology.ts";
@@ -79,9 +83,32 @@ interface FeedOptions {
   keep?: (side: "bid" | "ask", price: number) => boolean;
 }
 
+/**
+ * The tick each aggregator-level scenario closes, ms since epoch; its books
+ * are received just before it.
+ */
+const TICK = 1_650_000_000_000;
+
+/** An aggregator, the ticks it closed and the connections that fed it. */
+interface Venues {
+  agg: Aggregator;
+  ticks: { ts: number; cols: ColumnInit[] }[];
+  conns: Set<string>;
+}
+
+/** A fresh aggregator with the scenarios' range and aliases. */
+function venues(): Venues {
+  const ticks: Venues["ticks"] = [];
+  const agg = new Aggregator(
+    AggregatorConfig.parse({ range: RANGE, quoteAliases: aliases }),
+    { onTick: (ts, cols) => ticks.push({ ts, cols }) },
+  );
+  return { agg, ticks, conns: new Set() };
+}
+
 /** Loads one book into the aggregator as `exchange`'s, as a snapshot would. */
 function feed(
-  agg: Aggregator,
+  v: Venues,
   exchange: string,
   book: BookView,
   options: FeedOptions = {},
@@ -89,6 +116,7 @@ function feed(
   const f = options.factor ?? 1;
   const keep = options.keep ?? (() => true);
   const b = new BatchBuilder(exchange);
+  b.clock = TICK - 1;
   const s = b.symbol({
     exchangeSymbol: book.exchangeSymbol,
     symbol: book.symbol,
@@ -101,12 +129,23 @@ function feed(
   for (const [p, q] of book.asks) {
     if (keep("ask", p)) b.push(s, Kind.Ask, p * f, q, 0);
   }
-  agg.onBatch(b.take(), `conn:${exchange}`);
+  const conn = `conn:${exchange}`;
+  v.conns.add(conn);
+  v.agg.onBatch(b.take(), conn);
 }
 
-/** One tick of the aggregator through the consolidator, decoded. */
-function tick(agg: Aggregator, ts: number): Column[] {
-  const batch = encodeColumns(ts, agg.sample(ts, true), { range: RANGE });
+/**
+ * Moves every feeding connection's clock to {@link TICK}, which closes the
+ * tick; returns its columns through the consolidator, decoded.
+ */
+function tick(v: Venues): Column[] {
+  for (const conn of v.conns) {
+    const b = new BatchBuilder(conn.slice("conn:".length));
+    b.clock = TICK;
+    v.agg.onBatch(b.take(), conn);
+  }
+  assert.deepEqual(v.ticks.map((t) => t.ts), [TICK], "one tick closed");
+  const batch = encodeColumns(TICK, v.ticks[0].cols, { range: RANGE });
   return decodeColumns(consolidate(batch, { outlierThreshold: THRESHOLD }));
 }
 
@@ -132,9 +171,7 @@ Deno.test("consolidation: an outlier venue is excluded and the column stays with
     `Gate.io's worst ask ${gate.asks.at(-1)}`,
   );
 
-  const agg = new Aggregator(
-    AggregatorConfig.parse({ range: RANGE, quoteAliases: aliases }),
-  );
+  const agg = venues();
   feed(agg, "okx", spot);
   feed(agg, "okx", fut);
   feed(agg, "gateio", gate);
@@ -144,7 +181,7 @@ Deno.test("consolidation: an outlier venue is excluded and the column stays with
   // ask is ≈ 28 855 000 and its own mid ≈ 14.5 M.
   feed(agg, "pulled", gate, { keep: (side, p) => side === "bid" || p > 1e7 });
 
-  const cols = tick(agg, 1_650_000_000_000);
+  const cols = tick(agg);
   const parts = cols.filter((c) => c.exchange !== "consolidated");
   assert.equal(parts.length, 5);
 
@@ -221,14 +258,12 @@ Deno.test("consolidation: a genuine small cross between two venues is reported, 
   const real = await books();
   const spot = real.get("okx:BTC-USDT")!;
   const fut = real.get("okx:BTC-USD-220527")!;
-  const agg = new Aggregator(
-    AggregatorConfig.parse({ range: RANGE, quoteAliases: aliases }),
-  );
+  const agg = venues();
   feed(agg, "okx", spot);
   // Injected: OKX futures' real book with every price × 1.0005 (+0.05 %):
   // its best bid 30244.5 is above OKX spot's best ask 30236.2.
   feed(agg, "okx-plus", fut, { factor: 1.0005 });
-  const cols = tick(agg, 1_650_000_000_000);
+  const cols = tick(agg);
   const total = cols.find((c) => c.exchange === "consolidated")!;
   const info = total.consolidation!;
   assert.ok(info, "the consolidated column carries its consolidation metadata");
@@ -289,11 +324,22 @@ Deno.test("consolidation: a stale venue is flagged in /api/v1/exchanges and the 
     tickMs: 100,
     quoteAliases: aliases,
     supervisor: quiet,
+    align: true,
   });
   const app = createApp(replay.coby);
+  // The last tick ends at or before the later of the two recordings' ends,
+  // Bybit's shifted to start with OKX's.
+  const caps = await Promise.all(
+    ["OKX", "BYBIT"].map((p) => readCapture(files(p))),
+  );
+  const opens = caps.map((c) => c.records.find((r) => r.kind === "open")!.ts);
+  const base = Math.max(...opens);
+  const end = Math.max(
+    ...caps.map((c, i) => c.records.at(-1)!.ts + base - opens[i]),
+  );
+  const lastTick = Math.floor(end / 100) * 100;
   try {
     await replay.finished();
-    const finishedAt = Date.now();
 
     // Exchanges: Bybit excluded now (BTC-USD and UNI-USD), since a tick of
     // the replay; OKX, the consensus, not.
@@ -315,7 +361,9 @@ Deno.test("consolidation: a stale venue is flagged in /api/v1/exchanges and the 
       };
     };
     let exchanges: Status[] = [];
-    const deadline = Date.now() + 10_000;
+    // The recording that ends first holds the last ticks back for the
+    // aggregator's stall limit (5 s).
+    const deadline = Date.now() + 20_000;
     for (;;) {
       const res = await app.request("/api/v1/exchanges");
       assert.equal(res.status, 200);
@@ -324,7 +372,7 @@ Deno.test("consolidation: a stale venue is flagged in /api/v1/exchanges and the 
       const btc = bybit?.consolidation?.symbols.find((s) =>
         s.symbol === "BTC-USD"
       );
-      if (btc && btc.ts >= finishedAt) break;
+      if (btc && btc.ts === lastTick) break;
       assert.ok(Date.now() < deadline, JSON.stringify(exchanges));
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -338,7 +386,7 @@ Deno.test("consolidation: a stale venue is flagged in /api/v1/exchanges and the 
       ["BTC-USD BTCUSD", "UNI-USD UNIUSDT"],
     );
     const btc = bybit.consolidation.symbols[0];
-    assert.ok(btc.since <= btc.ts && btc.since <= finishedAt, `${btc.since}`);
+    assert.ok(btc.since <= btc.ts, `${btc.since}`);
     assert.equal(
       bybit.consolidation.since,
       Math.min(...bybit.consolidation.symbols.map((s) => s.since)),
@@ -350,14 +398,13 @@ Deno.test("consolidation: a stale venue is flagged in /api/v1/exchanges and the 
     );
     assert.match(btc.reason, /above the consensus mid 30236\.15/);
 
-    // The heatmap stream: a column after the replay ended carries the
-    // exclusion, spans only the range around the consensus, and its BBO is
+    // The heatmap stream: the column of the last tick carries the exclusion, spans only the range around the consensus, and its BBO is
     // OKX spot's (Bybit's bid 60622.5 used to cross it by 100 %).
     const res = await app.request("/api/v1/heatmap/stream?symbol=BTC-USD");
     assert.equal(res.status, 200);
-    const cols = await readColumns(res, (c) => c.ts >= finishedAt, 10_000);
+    const cols = await readColumns(res, (c) => c.ts === lastTick, 10_000);
     const col = cols.at(-1)!;
-    assert.ok(col && col.ts >= finishedAt, "no column after the replay");
+    assert.ok(col && col.ts === lastTick, "no column of the last tick");
     const info = col.consolidation!;
     assert.equal(info.mid, (30236.1 + 30236.2) / 2);
     assert.deepEqual(info.excluded.map((x) => x.exchange), ["bybit"]);

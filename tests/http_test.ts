@@ -110,12 +110,16 @@ Deno.test("http: book, exchanges, metrics, health and the heatmap stream on a re
         assert.equal(res.status, 200);
         const reader = res.body!.pipeThrough(new TextDecoderStream())
           .getReader();
-        // The kept history comes first, then a column per tick; the replay
-        // has ended, so a column of the final book arrives within a tick.
+        // The kept history comes first. The replay has ended and ticks follow
+        // the recorded clock, so the last kept column is the last tick the
+        // recording closed.
+        const kept = replay.coby.hub.symbols().find((s) =>
+          s.symbol === "NKN-USDT"
+        )!.columns;
         const columns: ColumnPayload[] = [];
         let text = "";
         const deadline = Date.now() + 5000;
-        while (columns.at(-1)?.bestBid !== 0.3527 && Date.now() < deadline) {
+        while (columns.length < kept && Date.now() < deadline) {
           text += (await reader.read()).value ?? "";
           let end;
           while ((end = text.indexOf("\n\n")) >= 0) {
@@ -132,6 +136,8 @@ Deno.test("http: book, exchanges, metrics, health and the heatmap stream on a re
         assert.equal(col.bucketSize, 0.0001);
         assert.equal(col.bestBid, 0.3527);
         assert.equal(col.bestAsk, 0.3531);
+        // Stamped on the recording's clock (2021-10-12), not today's.
+        assert.equal(col.ts, Date.UTC(2021, 9, 12, 0, 29, 2));
         assert.ok(
           col.bids.some((v: number) => v > 0) &&
             col.asks.some((v: number) => v > 0),

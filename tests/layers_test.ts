@@ -2,7 +2,7 @@
  * The layer rule: a file imports only from its own layer or the layers below
  * it. The order, lowest first, as the README states it:
  *
- *     runtime/ → actors/market/ → actors/adapters/ → actors/connection/ | actors/capture/
+ *     runtime/ → actors/market/ → actors/adapters/ → actors/connection/ | actors/capture/ | actors/store/
  *       → actors/*.ts → actors/system/ → http/ → ui/ | http/cli/
  *
  * Layers on one rank (`a | b`) are siblings and must not import each other.
@@ -39,6 +39,7 @@ const LAYERS: readonly Layer[] = [
   under("actors/adapters/", 2),
   under("actors/connection/", 3),
   under("actors/capture/", 3),
+  under("actors/store/", 3),
   under("actors/system/", 5),
   { name: "actors/*.ts", rank: 4, has: (p) => /^actors\/[^/]+$/.test(p) },
   under("http/cli/", 8),

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../http/cli/replay.ts";
 import { CAPTURES } from "./_replay.ts";
+import { openDb } from "../actors/store/open.ts";
+import { trades as queryTrades } from "../actors/store/queries.ts";
 
 Deno.test("replay CLI: all captures at once dump synced books and log every applied event", async () => {
   const files: string[] = [];
@@ -27,6 +29,8 @@ Deno.test("replay CLI: all captures at once dump synced books and log every appl
         `${dir}/dump.json`,
         "--events",
         `${dir}/events.ndjson`,
+        "--store",
+        `${dir}/store`,
       ],
       stdout: "piped",
       stderr: "piped",
@@ -101,6 +105,53 @@ Deno.test("replay CLI: all captures at once dump synced books and log every appl
         assert.equal(e.bids.every((l: number[]) => l.length === 3), true);
       }
     }
+    // The replay was imported into the store (PGlite in `--store`/pglite): every
+    // trade and liquidation the connections applied, and answered in the
+    // query API's shapes.
+    const db = await openDb({ dataDir: `${dir}/store/pglite` });
+    try {
+      const count = async (table: string) =>
+        new Map(
+          (await db.query<{ exchange: string; n: number }>(
+            `SELECT exchange, count(*)::int AS n FROM ${table} GROUP BY exchange`,
+          )).map((r) => [r.exchange, r.n]),
+        );
+      const trades = await count("trades");
+      const liquidations = await count("liquidations");
+      for (const [ex, s] of Object.entries(dump.stats) as [string, any][]) {
+        assert.equal(trades.get(ex) ?? 0, s.trades, `${ex} trades stored`);
+        assert.equal(
+          liquidations.get(ex) ?? 0,
+          s.liquidations,
+          `${ex} liquidations stored`,
+        );
+      }
+      const [first] = await db.query<{ symbol: string; ts: Date }>(
+        "SELECT symbol, ts FROM trades WHERE exchange = 'binance' ORDER BY ts LIMIT 1",
+      );
+      const from = first.ts.getTime();
+      const got = await queryTrades(db, {
+        exchanges: ["binance"],
+        symbol: first.symbol,
+        from,
+        to: from + 60_000,
+        limit: 5,
+      });
+      assert.ok(got.length > 0);
+      assert.deepEqual(Object.keys(got[0]).sort(), [
+        "exchange",
+        "exchangeTs",
+        "price",
+        "rawSize",
+        "side",
+        "size",
+        "symbol",
+        "ts",
+      ]);
+      assert.equal(got[0].ts, from);
+    } finally {
+      await db.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -112,7 +163,7 @@ async function replayCli(
 ): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "-q", "http/cli/replay.ts", ...args],
+    args: ["run", "-A", "-q", "http/cli/replay.ts", "--store", "none", ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

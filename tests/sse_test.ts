@@ -21,10 +21,18 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Starts the Binance replay and waits until `SYMBOL` has `ticks` columns. */
-async function replayWithHistory(tickMs: number, ticks: number) {
+/**
+ * Starts the Binance replay and waits until `SYMBOL` has `ticks` columns. At
+ * `max` the ticks come in bursts (the event clock runs as fast as the frames
+ * go); at 1× they come steadily, one per `tickMs`, as live.
+ */
+async function replayWithHistory(
+  tickMs: number,
+  ticks: number,
+  speed: number | "max" = "max",
+) {
   const replay = await Replay.start(captureFiles("BINANCE"), {
-    speed: "max",
+    speed,
     tickMs,
     supervisor: { onLog: () => {} },
   });
@@ -118,7 +126,8 @@ Deno.test("sse: 60 viewers connecting at once to a long history keep the main th
 });
 
 Deno.test("sse: a paused viewer is capped at http.streamQueue columns and told of the gap; streams are capped; unknown symbols are 404", async (t) => {
-  const replay = await replayWithHistory(20, 20);
+  // Live-like pacing: a column every 20 ms while the viewer is paused.
+  const replay = await replayWithHistory(20, 20, 1);
   const app = createApp(replay.coby, { streamQueue: 5, maxStreams: 3 });
   const hub = replay.coby.hub;
   try {

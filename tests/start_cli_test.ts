@@ -36,6 +36,12 @@ async function collect(
   }
 }
 
+/** The history data directory of every start here (never the repo's `data/`). */
+const DATA_DIR = Deno.makeTempDirSync({ prefix: "coby-start-cli-" });
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(DATA_DIR, { recursive: true });
+});
+
 /**
  * Starts `deno task start` with `env`, waits until it listens, sends it
  * SIGINT, and `signals - 1` more once it says it is shutting down (as
@@ -48,7 +54,7 @@ async function startAndInterrupt(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "-q", "http/cli/start.ts"],
-    env: { PORT: "0", HOST: "127.0.0.1", ...env },
+    env: { PORT: "0", HOST: "127.0.0.1", COBY_DATA_DIR: DATA_DIR, ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -100,7 +106,12 @@ Deno.test("start CLI: a port in use is one line and exit 1, before any actor sta
     const port = (busy.addr as Deno.NetAddr).port;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "-q", "http/cli/start.ts"],
-      env: { COBY_CONFIG: config, PORT: String(port), HOST: "127.0.0.1" },
+      env: {
+        COBY_CONFIG: config,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        COBY_DATA_DIR: DATA_DIR,
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();

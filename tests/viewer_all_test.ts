@@ -20,6 +20,8 @@ Deno.test("viewer: a replay of all captures serves a consolidated heatmap with e
   }
   const replay = await Replay.start(files, {
     speed: 2,
+    // Captures from different years play side by side on one event clock.
+    align: true,
     tickMs: 250,
     quoteAliases: { USDT: "USD", USDC: "USD" },
     supervisor: { onLog: () => {} },

@@ -20,12 +20,19 @@
  *   the recordings lack (cryptofeed made it before recording began); the
  *   simulator answers those from {@link SYNTHESIZED}, per exchange, with a
  *   body pointing at itself.
+ * - Recorded clock (option `clock`): each run also sends clock frames
+ *   (`actors/market/clock.ts`) carrying the recorded receive times: the
+ *   recorded open when it starts, one before each frame whose recorded time
+ *   differs from the last one sent, one naming each timeline REST response
+ *   right before it is answered, and the capture's last recorded time when
+ *   it ends, so every connection of a replay ends on the same clock.
  *
  * @module
  */
 
 import type { Capture, RecvRecord } from "./capture.ts";
 import { sleep } from "../../runtime/backoff.ts";
+import { clockFrame } from "../market/clock.ts";
 
 /** An extra text frame put into every run, for malformed-frame tests. */
 export interface Injection {
@@ -59,6 +66,18 @@ export interface SimulatorOptions {
    * @default console.warn
    */
   readonly log?: (message: string) => void;
+  /**
+   * Send clock frames with the recorded receive times (see the module
+   * notes), for connections on the recorded clock.
+   * @default false
+   */
+  readonly clock?: boolean;
+  /**
+   * Added to every time a clock frame carries, ms: a replay that lines up
+   * captures recorded at different times shifts each onto a common clock.
+   * @default 0
+   */
+  readonly clockOffsetMs?: number;
 }
 
 /** Frames sent in one go before yielding to the event loop. */
@@ -138,6 +157,8 @@ interface Run {
   readonly requested: Set<string>;
   /** Wakes a gate waiting for a request. */
   wake?: () => void;
+  /** The last clock frame's time sent on the socket; NaN before the first. */
+  clock: number;
 }
 
 /** The playback of the recorded connections sharing one WebSocket path. */
@@ -201,6 +222,10 @@ export class ExchangeSimulator {
   readonly #gateTimeoutMs: number;
   readonly #inject: ReadonlyMap<number, readonly string[]>;
   readonly #log: (message: string) => void;
+  readonly #clock: boolean;
+  readonly #clockOffsetMs: number;
+  /** The capture's last recorded time, ms: every run's closing clock. */
+  readonly #endTs: number;
   /** REST records served at any time, by key. */
   readonly #static: Map<string, string>;
   /** Synthesized routes of the capture's exchange, by `METHOD path`. */
@@ -235,6 +260,11 @@ export class ExchangeSimulator {
     this.#speed = speed;
     this.#gateTimeoutMs = options.gateTimeoutMs ?? 3000;
     this.#log = options.log ?? ((m) => console.warn(m));
+    this.#clock = options.clock ?? false;
+    this.#clockOffsetMs = options.clockOffsetMs ?? 0;
+    let endTs = -Infinity;
+    for (const r of capture.records) if (r.ts > endTs) endTs = r.ts;
+    this.#endTs = endTs;
     const inject = new Map<number, string[]>();
     for (const { afterFrame, text } of options.inject ?? []) {
       const list = inject.get(afterFrame);
@@ -419,6 +449,8 @@ export class ExchangeSimulator {
     const passed = run?.passed.get(key);
     if (run && passed !== undefined) {
       run.requested.add(key);
+      // Answered where the stream is now: say so on the clock.
+      this.#sendClock(run, Number.isNaN(run.clock) ? t.baseTs : run.clock, key);
       return new Response(passed, {
         headers: { "content-type": "application/json" },
       });
@@ -448,6 +480,7 @@ export class ExchangeSimulator {
       abort: new AbortController(),
       passed: new Map(),
       requested: new Set(),
+      clock: NaN,
     };
     t.run = run;
     t.complete = false;
@@ -466,6 +499,7 @@ export class ExchangeSimulator {
     let clockStart = performance.now();
     let sent = 0; // recorded frames of this run
     let sinceYield = 0;
+    this.#sendClock(run, t.baseTs);
     for (let i = 0; i < t.steps.length; i++) {
       const step = t.steps[i];
       if (speed !== "max") {
@@ -488,6 +522,7 @@ export class ExchangeSimulator {
         continue;
       }
       if (run.socket.readyState !== WebSocket.OPEN) return;
+      if (step.ts !== run.clock) this.#sendClock(run, step.ts);
       run.socket.send(step.binary ?? step.text!);
       this.#framesSent++;
       const extra = this.#inject.get(sent);
@@ -502,6 +537,7 @@ export class ExchangeSimulator {
         sinceYield = 0;
       }
     }
+    if (this.#endTs > run.clock) this.#sendClock(run, this.#endTs);
     t.complete = true;
     if (this.#allComplete()) {
       for (const w of this.#doneWaiters) w.resolve();
@@ -544,9 +580,25 @@ export class ExchangeSimulator {
     const list = t.waiters.get(step.key);
     if (list) {
       t.waiters.delete(step.key);
-      for (const w of list) w(step.body);
+      for (const w of list) {
+        this.#sendClock(run, step.ts, step.key);
+        w(step.body);
+      }
     }
     return performance.now() - t0;
+  }
+
+  /**
+   * With `clock` on, sends a clock frame on the run's socket (when open),
+   * shifted by the clock offset.
+   * @param run the run.
+   * @param ts recorded time, ms.
+   * @param rest the key of the REST response sent right after it.
+   */
+  #sendClock(run: Run, ts: number, rest?: string): void {
+    if (!this.#clock || run.socket.readyState !== WebSocket.OPEN) return;
+    run.socket.send(clockFrame(ts + this.#clockOffsetMs, rest));
+    run.clock = ts;
   }
 
   /** Whether every timeline's latest run is complete. */

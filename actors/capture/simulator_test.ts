@@ -350,3 +350,86 @@ Deno.test("simulator synthesizes KuCoin's bullet-public endpoint pointing at its
     await binance.close();
   }
 });
+
+Deno.test("simulator with clock frames: the recorded open, each new recorded time, each REST answer and the capture's end", async () => {
+  const conn = "wss://api.huobi.pro/ws";
+  const t0 = 1_618_678_069_000.5;
+  const records: TimedRecord[] = [
+    { kind: "open", url: conn, ts: t0, file: "f" },
+    { kind: "recv", conn, ts: t0 + 100, text: "a", file: "f" },
+    { kind: "recv", conn, ts: t0 + 100, text: "b", file: "f" },
+    {
+      kind: "http",
+      url: "https://api.huobi.pro/snap?x=1",
+      ts: t0 + 300,
+      body: "{}",
+      file: "f",
+    },
+    { kind: "recv", conn, ts: t0 + 400, text: "c", file: "f" },
+    { kind: "sent", url: conn, ts: t0 + 500, text: "ping", file: "f" },
+  ];
+  const sim = await ExchangeSimulator.start({
+    exchange: "huobi",
+    files: ["f"],
+    records,
+  }, { speed: "max", clock: true });
+  const client = new Client(`${sim.wsOrigin}/ws`);
+  const clock = (ts: number, rest?: string) =>
+    `\u0000coby-clock ${ts}${rest ? ` ${rest}` : ""}`;
+  try {
+    await within(client.opened, 2000, "open");
+    const held = fetch(`${sim.origin}/snap?x=1`).then((r) => r.text());
+    await within(sim.done, 5000, "sim.done");
+    assert.equal(await held, "{}", "the response itself is unchanged");
+    assert.equal(await client.received(8), 8);
+    assert.deepEqual(client.frames, [
+      clock(t0),
+      clock(t0 + 100),
+      "a",
+      "b",
+      clock(t0 + 300, "/snap?x=1"),
+      clock(t0 + 400),
+      "c",
+      clock(t0 + 500),
+    ]);
+    assert.equal(sim.framesSent, 3);
+    // A request for a record already passed is answered at once, where the
+    // stream is.
+    assert.equal(await (await fetch(`${sim.origin}/snap?x=1`)).text(), "{}");
+    assert.equal(await client.received(9), 9);
+    assert.equal(client.frames[8], clock(t0 + 500, "/snap?x=1"));
+  } finally {
+    await client.close();
+    await sim.close();
+  }
+
+  // Shifted onto another clock: every clock frame moves, nothing else.
+  const shifted = await ExchangeSimulator.start({
+    exchange: "huobi",
+    files: ["f"],
+    records,
+  }, {
+    speed: "max",
+    clock: true,
+    clockOffsetMs: 1000,
+    gateTimeoutMs: 20, // nobody asks for the snapshot this time
+    log: () => {},
+  });
+  const other = new Client(`${shifted.wsOrigin}/ws`);
+  try {
+    await within(shifted.done, 5000, "shifted sim.done");
+    assert.equal(await other.received(7), 7);
+    assert.deepEqual(other.frames, [
+      clock(t0 + 1000),
+      clock(t0 + 1100),
+      "a",
+      "b",
+      clock(t0 + 1400),
+      "c",
+      clock(t0 + 1500),
+    ]);
+  } finally {
+    await other.close();
+    await shifted.close();
+  }
+});

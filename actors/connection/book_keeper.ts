@@ -6,7 +6,8 @@
  * the columnar batch for the aggregator.
  *
  * Pure: no sockets, fetches or timers, and no clock; times come from the
- * events (their local receive time) or from the caller. What needs I/O — a
+ * events (their local receive time) or from the caller, and each record's
+ * receive time from the batch's clock, which the connection sets. What needs I/O — a
  * REST snapshot, a resubscribe frame, a reconnect — goes out through
  * {@link KeeperHooks}.
  *
@@ -54,6 +55,11 @@ export interface KeeperHooks {
   warn(msg: string): void;
   /** Receives every applied event, when event output is on. */
   emit?(ev: MarketEvent): void;
+  /**
+   * A book lost sync (`resync`, with its cause) or failed the venue's
+   * checksum (`checksum`, followed by its `resync`).
+   */
+  health?(kind: "resync" | "checksum", f: Followed, detail: string): void;
 }
 
 /** Options for {@link BookKeeper}. */
@@ -201,6 +207,7 @@ export class BookKeeper {
     const { batch, counters, hooks, spec } = this.#o;
     counters.resyncs++;
     hooks.warn(`${this.#o.exchange} ${f.inst.exchangeSymbol}: resync (${why})`);
+    hooks.health?.("resync", f, why);
     f.book.clear();
     f.unsyncedSince ||= now;
     batch.push(batch.symbol(f.inst), Kind.Clear, 0, 0, now);
@@ -234,11 +241,13 @@ export class BookKeeper {
   }
 
   /**
-   * A new aggregator link: every book is sent in full after a clear, so
-   * its mirror starts exact.
-   * @param now current time, ms.
+   * Pushes every book in full: a `Clear`, then every level of a synced book
+   * (an unsynced book gets the bare `Clear`). For a new aggregator link, so
+   * its mirror starts exact, and as a keyframe every `keyframeMs` of event
+   * time, which the store keeps as book snapshots.
+   * @param now the connection's event clock, ms (the records' exchange time).
    */
-  resend(now: number): void {
+  keyframe(now: number): void {
     if (!this.#books) return;
     const batch = this.#o.batch;
     for (const f of this.followed.values()) {
@@ -358,7 +367,9 @@ export class BookKeeper {
       const ours = fn(f.book);
       if (ours !== checksum) {
         counters.checksumFailures++;
-        this.resync(f, `checksum ${ours} != venue ${checksum}`, now);
+        const why = `checksum ${ours} != venue ${checksum}`;
+        this.#o.hooks.health?.("checksum", f, why);
+        this.resync(f, why, now);
         return;
       }
     }
@@ -379,7 +390,7 @@ export class BookKeeper {
     }
   }
 
-  /** Sends the whole book as levels (after a snapshot or to a new aggregator). */
+  /** Sends the whole book as levels (after a snapshot, in a keyframe). */
   #pushBook(sym: number, f: Followed, ts: number): void {
     const { bids, asks } = f.book;
     const batch = this.#o.batch;

@@ -39,6 +39,7 @@ function keeper(
     reconnects: 0,
     warnings: [] as string[],
     emitted: [] as MarketEvent[],
+    health: [] as string[],
   };
   const batch = new BatchBuilder(inst.exchange);
   const counters = newCounters();
@@ -59,6 +60,8 @@ function keeper(
       reconnect: () => calls.reconnects++,
       warn: (m) => calls.warnings.push(m),
       emit: (ev) => calls.emitted.push(ev),
+      health: (kind, f, detail) =>
+        calls.health.push(`${kind} ${f.inst.exchangeSymbol}: ${detail}`),
     },
   });
   k.follow([inst], 1000);
@@ -148,6 +151,8 @@ Deno.test("book keeper: a sequence gap clears the book, tells the aggregator and
   assert.deepEqual(calls.snapshots, ["SUSHIUSDT"]);
   assert.deepEqual(kinds(batch), [Kind.Clear]);
   assert.match(calls.warnings[0], /SUSHIUSDT: resync \(sequence gap at/);
+  assert.equal(calls.health.length, 1);
+  assert.match(calls.health[0], /^resync SUSHIUSDT: sequence gap at/);
 });
 
 Deno.test("book keeper: a Kraken checksum mismatch resubscribes the one book; with no socket it reconnects", async () => {
@@ -178,6 +183,10 @@ Deno.test("book keeper: a Kraken checksum mismatch resubscribes the one book; wi
     assert.equal(counters.checksumFailures, 1);
     assert.equal(counters.resyncs, 1);
     assert.equal(f.book.bids.length, 0);
+    // The failure, then the resync it causes, each a health event.
+    assert.equal(calls.health.length, 2);
+    assert.match(calls.health[0], /^checksum XMR\/USD: checksum \d+ != venue/);
+    assert.match(calls.health[1], /^resync XMR\/USD: checksum \d+ != venue/);
     if (socket) {
       assert.deepEqual(
         calls.sent,
@@ -219,7 +228,7 @@ Deno.test("book keeper: a disconnect voids every book; a new aggregator gets syn
   }
   k.offerSnapshot(f, snap);
   batch.take();
-  k.resend(9000);
+  k.keyframe(9000);
   const full = kinds(batch);
   assert.equal(full[0], Kind.Clear);
   assert.equal(full.length, 1 + f.book.bids.length + f.book.asks.length);
@@ -227,7 +236,7 @@ Deno.test("book keeper: a disconnect voids every book; a new aggregator gets syn
   assert.equal(f.sync.state, "buffering");
   assert.equal(f.unsyncedSince, 9100);
   assert.deepEqual(kinds(batch), [Kind.Clear]);
-  k.resend(9200);
+  k.keyframe(9200);
   assert.deepEqual(kinds(batch), [Kind.Clear]);
 });
 

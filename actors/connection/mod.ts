@@ -4,7 +4,20 @@
  * venue's pure adapter (frames in, normalized events out), the book keeper
  * (`book_keeper.ts`: sync, verify, truncate, resync), the snapshot loop
  * (`snapshots.ts`) and the stats (`stats.ts`), and streams applied changes
- * to the aggregator as columnar batches.
+ * as columnar batches to every out link: `events` (the aggregator, which
+ * gets every book in full when it links) and `store` (the writer, which also
+ * gets the feed's {@link HealthEvent}s, posted before the batch of the same
+ * flush).
+ *
+ * Event clock: every record carries its receive time and every batch the
+ * connection's clock (`EventBatch.clock`). With `clock: "wall"` (live) the
+ * receive time is `Date.now()` and each flush advances the clock to now,
+ * sending a batch even when empty, so a silent feed still moves time on.
+ * With `clock: "recorded"` (a capture replay) the exchange simulator's clock
+ * frames give the recorded receive times (`actors/market/clock.ts`) and a
+ * REST snapshot is applied where the simulator answered it in the stream
+ * (`sequencer.ts`), so a replay is the same at any speed. Every
+ * `keyframeMs` of event time each book is pushed in full again.
  *
  * Requests: `book {symbol, depth}`, `books {depth}`, `stats`.
  *
@@ -23,7 +36,13 @@ import {
 } from "../adapters/adapter.ts";
 import { adapterFor } from "../adapters/mod.ts";
 import { BatchBuilder } from "../market/batch.ts";
-import { eventJson, type MarketEvent } from "../market/events.ts";
+import { restKey } from "../market/clock.ts";
+import {
+  eventJson,
+  type HealthEvent,
+  type HealthKind,
+  type MarketEvent,
+} from "../market/events.ts";
 import type {
   BookView,
   ConnectionErrorCode,
@@ -31,6 +50,7 @@ import type {
 } from "../market/requests.ts";
 import { BookKeeper } from "./book_keeper.ts";
 import { errorText } from "./rest.ts";
+import { StreamSequencer } from "./sequencer.ts";
 import { Session } from "./session.ts";
 import { SnapshotLoops } from "./snapshots.ts";
 import {
@@ -61,13 +81,37 @@ export const ConnectionConfig = z.object({
   emitEvents: z.boolean().default(false),
   /** Speak the API version in force at this date, ms (a replayed capture's date); default now. */
   apiDate: z.number().optional(),
+  /**
+   * The event clock: `wall` (receive time = `Date.now()`, live) or
+   * `recorded` (the exchange simulator's clock frames, a capture replay).
+   */
+  clock: z.enum(["wall", "recorded"]).default("wall"),
+  /** Every book is pushed in full when the event clock crosses a multiple of this, ms. */
+  keyframeMs: z.number().positive().default(60_000),
+  /**
+   * The actor's id, named by its health events; default
+   * `conn:<exchange>[:<group>]`.
+   */
+  id: z.string().optional(),
 });
 /** Parsed connection actor config. */
 export type ConnectionConfig = z.infer<typeof ConnectionConfig>;
 
-/** One connection: the parts wired together. */
-class Connection {
+/**
+ * One connection: the parts wired together. The worker below runs one;
+ * exported so tests can run one against the exchange simulator.
+ *
+ * @example
+ * ```ts
+ * const conn = new Connection(ConnectionConfig.parse({ exchange: "binance", symbols: ["BTC-USDT"] }), ctx);
+ * conn.attach("events", port); // EventBatch messages; `store` also gets HealthEvent
+ * conn.start();
+ * conn.stop();
+ * ```
+ */
+export class Connection {
   readonly #cfg: ConnectionConfig;
+  readonly #id: string;
   readonly #ad: Adapter;
   readonly #ctx: ActorContext;
   readonly #abort = new AbortController();
@@ -76,16 +120,36 @@ class Connection {
   readonly #keeper: BookKeeper;
   readonly #snapshots: SnapshotLoops;
   readonly #session: Session;
+  /** Recorded clock only: puts frames and REST responses in stream order. */
+  readonly #seq: StreamSequencer | null;
   #parser: Parser | null = null;
-  #port: MessagePort | null = null;
+  /** Out links by name (`events`, `store`). */
+  readonly #ports = new Map<string, MessagePort>();
   #events: string[] = [];
+  #health: HealthEvent[] = [];
+  /** The clock of the last batch sent. */
+  #sentClock = 0;
+  /** `floor(clock / keyframeMs)` at the last keyframe; -1 before the clock is known. */
+  #keyPeriod = -1;
+  /** Recorded clock: a session opened; its `connect` waits for its first clock. */
+  #connectPending = false;
   #timers: ReturnType<typeof setInterval>[] = [];
 
+  /**
+   * @param cfg parsed config.
+   * @param ctx the actor context (status, stats, logs, outputs).
+   * @throws {Error} from `adapterFor` when the exchange has no adapter.
+   */
   constructor(cfg: ConnectionConfig, ctx: ActorContext) {
     this.#cfg = cfg;
     this.#ctx = ctx;
+    this.#id = cfg.id ??
+      (cfg.group
+        ? `conn:${cfg.exchange}:${cfg.group}`
+        : `conn:${cfg.exchange}`);
     const ad = this.#ad = adapterFor(cfg.exchange, cfg.apiDate);
     this.#batch = new BatchBuilder(cfg.exchange);
+    this.#seq = cfg.clock === "recorded" ? new StreamSequencer() : null;
     this.#stats = new ConnectionStatsTracker(
       cfg.exchange,
       cfg.syncTimeoutMs,
@@ -101,11 +165,12 @@ class Connection {
       silenceMs: cfg.silenceMs,
       signal: this.#abort.signal,
       warn,
+      clock: cfg.clock,
       onInstruments: (found, missing) => {
         if (missing.length) {
           warn(`${cfg.exchange}: unknown symbols ${missing.join(", ")}`);
         }
-        this.#keeper.follow(found, Date.now());
+        this.#keeper.follow(found, this.#now());
       },
       onState: (state, why) => {
         if (state === "connecting") {
@@ -116,8 +181,27 @@ class Connection {
         }
         this.#report(this.#stats.setState(state, why));
       },
-      onOpen: () => this.#report(this.#stats.setState("connected", "")),
-      onFrame: (f, ts, hb) => this.#onFrame(f, ts, hb),
+      onOpen: () => {
+        this.#report(this.#stats.setState("connected", ""));
+        this.#inOrder(() => {
+          if (this.#seq) this.#connectPending = true;
+          else this.#healthEvent("connect", "socket open");
+        });
+      },
+      onFrame: (f, ts, hb) => {
+        const parser = this.#parser!;
+        this.#inOrder(() => this.#onFrame(f, ts, hb, parser));
+      },
+      onClock: (ts, rest) => {
+        const step = () => {
+          this.#advance(ts);
+          if (!this.#connectPending) return;
+          this.#connectPending = false;
+          this.#healthEvent("connect", "socket open");
+        };
+        if (rest === undefined) this.#seq?.run(step);
+        else this.#seq?.marker(rest, step);
+      },
     });
     this.#keeper = new BookKeeper({
       exchange: cfg.exchange,
@@ -131,29 +215,84 @@ class Connection {
         reconnect: () => this.#session.reconnect(),
         warn,
         emit: cfg.emitEvents ? (ev) => this.#emit(ev) : undefined,
+        health: (kind, f, detail) =>
+          this.#healthEvent(kind, detail, f.inst.exchangeSymbol),
       },
     });
     this.#snapshots = new SnapshotLoops({
       spec: ad.book,
       keeper: this.#keeper,
       counters: this.#stats.counters,
-      get: (url) => this.#session.get(url),
+      fetch: (url, take) => this.#fetch(url, take),
       send: (frames) => this.#session.send(frames),
-      now: Date.now,
+      onResync: (f, why) =>
+        this.#healthEvent("resync", why, f.inst.exchangeSymbol),
       warn,
       signal: this.#abort.signal,
     });
   }
 
+  /** Starts the flush and stats timers and the session loop. */
   start(): void {
     this.#timers.push(setInterval(() => this.flush(), this.#cfg.flushMs));
     this.#timers.push(setInterval(() => this.#publish(), this.#cfg.statsMs));
-    this.#session.run((why) => this.#disconnect(why));
+    this.#session.run((why) => this.#inOrder(() => this.#disconnect(why)));
   }
 
-  #onFrame(frame: string | Uint8Array, recvTs: number, hb: boolean): void {
-    this.#stats.frame(recvTs, hb);
-    const parser = this.#parser!;
+  /** Runs socket work in stream order (recorded clock) or now (wall clock). */
+  #inOrder(fn: () => void): void {
+    if (this.#seq) this.#seq.run(fn);
+    else fn();
+  }
+
+  /**
+   * The event clock now, ms: on the wall clock it first moves to
+   * `Date.now()`; on the recorded clock it is the last recorded time applied
+   * (0 before the first).
+   */
+  #now(): number {
+    if (!this.#seq) this.#advance(Date.now());
+    return this.#batch.clock;
+  }
+
+  /** Moves the event clock on (never back) and pushes a keyframe when it crosses one. */
+  #advance(ts: number): void {
+    const b = this.#batch;
+    b.clock = ts;
+    if (b.clock <= 0) return;
+    const period = Math.floor(b.clock / this.#cfg.keyframeMs);
+    if (this.#keyPeriod < 0) this.#keyPeriod = period;
+    else if (period > this.#keyPeriod) {
+      this.#keyPeriod = period;
+      this.#keeper.keyframe(b.clock);
+    }
+  }
+
+  /** A REST snapshot, applied at its receive time on the event clock. */
+  #fetch<T>(
+    url: string,
+    take: (body: string, recvTs: number) => T,
+  ): Promise<T> {
+    const seq = this.#seq;
+    if (!seq) {
+      return this.#session.get(url).then((body) => take(body, this.#now()));
+    }
+    return seq.fetch(
+      restKey(url),
+      () => this.#session.get(url),
+      (body) => take(body, this.#batch.clock),
+    );
+  }
+
+  #onFrame(
+    frame: string | Uint8Array,
+    recvTs: number,
+    hb: boolean,
+    parser: Parser,
+  ): void {
+    // Liveness and message rates are wall-clock matters, whatever the clock.
+    this.#stats.frame(Date.now(), hb);
+    this.#advance(recvTs);
     let events: MarketEvent[];
     try {
       events = parser.parse(frame, recvTs);
@@ -178,6 +317,7 @@ class Connection {
       counters.gaps++;
       counters.resyncs++;
       this.#ctx.log("warn", `${ex}: resync by reconnect (${e.message})`);
+      this.#healthEvent("resync", `by reconnect: ${e.message}`);
       this.#session.reconnect();
     } else if (e instanceof VenueError) {
       this.#stats.venueError({
@@ -204,8 +344,10 @@ class Connection {
   #disconnect(why: string): void {
     this.#stats.counters.reconnects++;
     this.#report(this.#stats.setState("disconnected", why));
-    const now = Date.now();
+    this.#connectPending = false;
+    const now = this.#now();
     this.#keeper.disconnect(now);
+    this.#healthEvent("disconnect", why);
     this.#emit({
       type: "disconnect",
       exchange: this.#cfg.exchange,
@@ -218,25 +360,70 @@ class Connection {
     if (this.#cfg.emitEvents) this.#events.push(JSON.stringify(eventJson(ev)));
   }
 
+  /**
+   * Queues a health event for the `store` link, stamped with the event
+   * clock; none before the clock is known (it would have no event time).
+   */
+  #healthEvent(kind: HealthKind, detail: string, symbol?: string): void {
+    const ts = this.#now();
+    if (ts <= 0) return;
+    this.#health.push({
+      type: "health",
+      ts,
+      exchange: this.#cfg.exchange,
+      connection: this.#id,
+      kind,
+      ...(symbol === undefined ? {} : { symbol }),
+      detail,
+    });
+  }
+
   #report(h: HealthStatus): void {
     this.#ctx.status(h.state, h.detail);
   }
 
-  /** Attaches the aggregator link; a new aggregator gets every book in full. */
-  attach(port: MessagePort): void {
-    this.#port?.close();
-    this.#port = port;
-    this.#keeper.resend(Date.now());
+  /**
+   * Attaches an out link, replacing the one of the same name. A new
+   * `events` link (the aggregator) gets every book in full; other links
+   * (`store`) get the batches from now on.
+   * @param name the link's name.
+   * @param port its port.
+   */
+  attach(name: string, port: MessagePort): void {
+    this.#ports.get(name)?.close();
+    this.#ports.set(name, port);
+    if (name === "events") this.#keeper.keyframe(this.#now());
   }
 
+  /**
+   * Sends what accumulated: event NDJSON, health events (to `store`), then
+   * the batch to every out link; on the wall clock the clock moves to now
+   * first. A batch without records goes out when the clock moved since the
+   * last one.
+   */
   flush(): void {
     if (this.#events.length) {
       this.#ctx.output("events", this.#events.join("\n") + "\n");
       this.#events = [];
     }
-    if (!this.#port || this.#batch.length === 0) return;
-    const b = this.#batch.take();
-    this.#port.postMessage(b, [b.buf]);
+    if (!this.#seq) this.#advance(Date.now());
+    if (this.#health.length) {
+      const store = this.#ports.get("store");
+      if (store) { for (const h of this.#health) store.postMessage(h); }
+      this.#health = [];
+    }
+    if (this.#ports.size === 0) return;
+    const b = this.#batch;
+    if (b.length === 0 && (b.clock <= 0 || b.clock === this.#sentClock)) return;
+    const batch = b.take();
+    this.#sentClock = batch.clock;
+    const ports = [...this.#ports.values()];
+    const last = ports.length - 1;
+    for (let i = 0; i < last; i++) {
+      const copy = { ...batch, buf: batch.buf.slice(0) };
+      ports[i].postMessage(copy, [copy.buf]);
+    }
+    ports[last].postMessage(batch, [batch.buf]);
   }
 
   /** Publishes stats now (so the supervisor is current) and returns the counters. */
@@ -245,16 +432,20 @@ class Connection {
   }
 
   #publish(): ConnectionStats {
-    const now = Date.now();
     const books = this.#keeper.health();
-    const h = this.#stats.health(now, books);
+    // Books wait on the event clock; the message rate is per wall second.
+    const h = this.#stats.health(this.#now(), books);
     if (h) this.#report(h);
-    const stats = this.#stats.snapshot(now, books);
+    const stats = this.#stats.snapshot(Date.now(), books);
     this.#ctx.stats(stats as unknown as Record<string, unknown>);
     return stats;
   }
 
-  /** Every book this connection keeps. */
+  /**
+   * Every book this connection keeps.
+   * @param depth levels per side.
+   * @returns one view per followed book (none on a bookless connection).
+   */
   books(depth: number): BookView[] {
     const k = this.#keeper;
     return k.keepsBooks
@@ -264,6 +455,9 @@ class Connection {
 
   /**
    * One book's top levels.
+   * @param symbol the venue's symbol or the normalized one.
+   * @param depth levels per side.
+   * @returns the book's view.
    * @throws {RequestError} `not_loaded` before the instrument list is in,
    * `not_followed` for a symbol this connection does not keep a book of.
    */
@@ -285,8 +479,10 @@ class Connection {
     );
   }
 
+  /** Stops the session, applies what waits, flushes and publishes stats. */
   stop(): void {
     this.#abort.abort();
+    this.#seq?.close();
     this.flush();
     this.#publish();
     for (const t of this.#timers) clearInterval(t);
@@ -300,8 +496,8 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       conn = new Connection(ConnectionConfig.parse(config), ctx);
       conn.start();
     },
-    link(_name, _peer, role, port) {
-      if (role === "out") conn?.attach(port);
+    link(name, _peer, role, port) {
+      if (role === "out") conn?.attach(name, port);
     },
     requests: {
       book: ({ symbol, depth = 50 }) => conn!.book(symbol, depth),

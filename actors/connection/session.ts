@@ -12,7 +12,7 @@ import type { Adapter } from "../adapters/adapter.ts";
 import type { Instrument } from "../market/events.ts";
 import { resolveSymbols } from "../market/symbols.ts";
 import { errorText, restRequest, rewrite } from "./rest.ts";
-import { runSocket } from "./socket.ts";
+import { type ClockMode, runSocket } from "./socket.ts";
 
 /** Options for {@link Session}. */
 export interface SessionOptions {
@@ -38,6 +38,13 @@ export interface SessionOptions {
   onOpen(send: (frame: string) => void): void;
   /** A frame arrived (see `SocketOptions.onFrame`). */
   onFrame(frame: string | Uint8Array, recvTs: number, heartbeat: boolean): void;
+  /**
+   * Where receive times come from (see `SocketOptions.clock`).
+   * @default "wall"
+   */
+  clock?: ClockMode;
+  /** Recorded clock: a clock frame arrived (see `SocketOptions.onClock`). */
+  onClock?(ts: number, rest: string | undefined): void;
   /** Logs a warning. */
   warn(msg: string): void;
 }
@@ -134,6 +141,8 @@ export class Session {
             o.onOpen(send);
           },
           onFrame: o.onFrame,
+          clock: o.clock,
+          onClock: o.onClock,
         });
       } catch (e) {
         why = errorText(e);

@@ -21,15 +21,22 @@ export interface SnapshotDeps {
   keeper: BookKeeper;
   /** Counters, updated in place (a snapshot that does not align is a resync). */
   counters: ConnectionCounters;
-  /** A REST GET; rejects on a transport error or a non-2xx status. */
-  get(url: string): Promise<string>;
+  /**
+   * A REST GET of a snapshot. `take` runs with the body and its receive time
+   * (ms since epoch, on the connection's event clock) at the point of the
+   * connection's event stream where the response belongs, and its result
+   * is returned.
+   * @throws {Error} on a transport error, a non-2xx status, or what `take`
+   * throws.
+   */
+  fetch<T>(url: string, take: (body: string, recvTs: number) => T): Promise<T>;
   /**
    * Sends frames on the socket.
    * @returns false when no socket is open.
    */
   send(frames: readonly string[]): boolean;
-  /** The local time a REST snapshot was received, ms. */
-  now(): number;
+  /** A snapshot did not align: a resync of `f`, with its cause. */
+  onResync?(f: Followed, why: string): void;
   /** Logs a warning. */
   warn(msg: string): void;
   /** Ends every loop (the actor stops). */
@@ -41,7 +48,7 @@ export interface SnapshotDeps {
  *
  * @example
  * ```ts
- * const loops = new SnapshotLoops({ spec, keeper, get, send, now: Date.now, warn, signal });
+ * const loops = new SnapshotLoops({ spec, keeper, counters, fetch, send, warn, signal });
  * loops.request(followed); // from KeeperHooks.needSnapshot
  * ```
  */
@@ -88,11 +95,17 @@ export class SnapshotLoops {
         continue;
       }
       try {
-        const body = await this.#d.get(spec.snapshotUrl!(sym));
-        const snap = spec.parseSnapshot!(body, this.#d.now(), f.inst);
-        const result = keeper.offerSnapshot(f, snap);
+        const result = await this.#d.fetch(
+          spec.snapshotUrl!(sym),
+          (body, recvTs) =>
+            keeper.offerSnapshot(
+              f,
+              spec.parseSnapshot!(body, recvTs, f.inst),
+            ),
+        );
         if (result === "synced") return;
         this.#d.counters.resyncs++;
+        this.#d.onResync?.(f, `snapshot ${result}`);
         this.#d.warn(`${venue} ${sym}: snapshot ${result}, refetching`);
       } catch (e) {
         if (signal.aborted) return;

@@ -54,6 +54,7 @@ Deno.test("snapshot loop: refetches after a failure and a stale snapshot until o
   const f = keeper.followed.get("SUSHIUSDT")!;
   for (const d of deltas.slice(i - 2, i + 3)) keeper.onEvent(d);
   const urls: string[] = [];
+  const resyncs: string[] = [];
   const answers = [
     () => Promise.reject(new Error("HTTP 503")),
     () => Promise.resolve(stale),
@@ -63,12 +64,12 @@ Deno.test("snapshot loop: refetches after a failure and a stale snapshot until o
     spec: binanceFuturesAdapter.book,
     keeper,
     counters,
-    get: (url) => {
+    fetch: async (url, take) => {
       urls.push(url);
-      return answers[urls.length - 1]();
+      return take(await answers[urls.length - 1](), 42);
     },
     send: () => false,
-    now: () => 42,
+    onResync: (f, why) => resyncs.push(`${f.inst.exchangeSymbol} ${why}`),
     warn: (m) => warnings.push(m),
     signal: new AbortController().signal,
   });
@@ -79,6 +80,8 @@ Deno.test("snapshot loop: refetches after a failure and a stale snapshot until o
   assert.equal(urls[0], binanceFuturesAdapter.book.snapshotUrl!("SUSHIUSDT"));
   assert.equal(f.sync.state, "synced");
   assert.equal(counters.resyncs, 1);
+  assert.equal(resyncs.length, 1);
+  assert.match(resyncs[0], /^SUSHIUSDT snapshot \w+$/);
   assert.match(warnings[0], /SUSHIUSDT: snapshot failed \(HTTP 503\)/);
   assert.match(warnings[1], /SUSHIUSDT: snapshot \w+, refetching/);
   assert.ok(f.book.bids.length > 0);

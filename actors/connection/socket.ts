@@ -1,10 +1,21 @@
 /**
  * One WebSocket session of a connection actor: open, subscribe,
  * keepalive, silence watchdog and the proactive reconnect some venues
- * require. Knows nothing of any venue's frames.
+ * require, and the receive time of each frame: the wall clock live, or the
+ * recorded clock the exchange simulator sends in a replay (its clock frames,
+ * see `actors/market/clock.ts`, are consumed here). Knows nothing of any
+ * venue's frames.
  *
  * @module
  */
+
+import { parseClockFrame } from "../market/clock.ts";
+
+/**
+ * Where receive times come from: `wall` is `Date.now()` when a frame
+ * arrives; `recorded` is the last clock frame's time (0 before the first).
+ */
+export type ClockMode = "wall" | "recorded";
 
 /** Options for {@link runSocket}. */
 export interface SocketOptions {
@@ -13,10 +24,24 @@ export interface SocketOptions {
   /** Frames sent right after the socket opens. */
   subscribe: readonly string[];
   /**
-   * Called for every received frame (text, or bytes for binary frames) with
-   * its local receive time (ms) and whether it is only a heartbeat.
+   * Called for every received data frame (text, or bytes for binary frames)
+   * with its local receive time (ms since epoch, see {@link clock}) and
+   * whether it is only a heartbeat.
    */
   onFrame(frame: string | Uint8Array, recvTs: number, heartbeat: boolean): void;
+  /**
+   * Where receive times come from. With `recorded`, clock frames set the
+   * receive time of the frames after them and go to {@link onClock}, never
+   * to {@link onFrame}; they do not count as life for the watchdog.
+   * @default "wall"
+   */
+  clock?: ClockMode;
+  /**
+   * Recorded clock only: a clock frame arrived, in order with the data
+   * frames: its time (ms since epoch) and the REST request key it names
+   * (`ClockFrame.rest`), if any.
+   */
+  onClock?(ts: number, rest: string | undefined): void;
   /**
    * Whether a frame is only a heartbeat; heartbeats do not count as life for
    * the silence watchdog, so a feed that sends nothing else is reconnected.
@@ -98,13 +123,23 @@ export function runSocket(options: SocketOptions): Promise<string> {
   timers.push(setInterval(() => {
     if (Date.now() - last > silenceMs) close(`no data for ${silenceMs} ms`);
   }, Math.min(silenceMs, 1000)));
+  const recorded = options.clock === "recorded";
+  let clock = 0;
   ws.onmessage = (ev) => {
     const now = Date.now();
     const d = ev.data;
     const frame = typeof d === "string" ? d : new Uint8Array(d as ArrayBuffer);
+    if (recorded) {
+      const c = parseClockFrame(frame);
+      if (c) {
+        clock = c.ts;
+        options.onClock?.(c.ts, c.rest);
+        return;
+      }
+    }
     const heartbeat = options.isHeartbeat?.(frame) ?? false;
     if (!heartbeat) last = now;
-    options.onFrame(frame, now, heartbeat);
+    options.onFrame(frame, recorded ? clock : now, heartbeat);
   };
   ws.onerror = (ev) => {
     if (!reason) {

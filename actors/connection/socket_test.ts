@@ -56,3 +56,44 @@ Deno.test("socket: data frames keep the session alive until it is stopped", asyn
     await server.shutdown();
   }
 });
+
+Deno.test("socket: on the recorded clock, clock frames set the receive time and are not frames", async () => {
+  const sent = [
+    "\u0000coby-clock 1633998512063.357",
+    '{"a":1}',
+    '{"a":2}',
+    "\u0000coby-clock 1633998512564 /api/v3/depth?symbol=X",
+    '{"a":3}',
+  ];
+  const server = Deno.serve({ port: 0, onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => {
+      for (const f of sent) socket.send(f);
+      setTimeout(() => socket.close(1000, "done"), 50);
+    };
+    return response;
+  });
+  const frames: [string, number][] = [];
+  const clocks: [number, string | undefined][] = [];
+  try {
+    await runSocket({
+      url: `ws://127.0.0.1:${server.addr.port}/`,
+      subscribe: [],
+      clock: "recorded",
+      onFrame: (f, ts) => frames.push([f as string, ts]),
+      onClock: (ts, rest) => clocks.push([ts, rest]),
+      signal: new AbortController().signal,
+    });
+    assert.deepEqual(frames, [
+      ['{"a":1}', 1633998512063.357],
+      ['{"a":2}', 1633998512063.357],
+      ['{"a":3}', 1633998512564],
+    ]);
+    assert.deepEqual(clocks, [
+      [1633998512063.357, undefined],
+      [1633998512564, "/api/v3/depth?symbol=X"],
+    ]);
+  } finally {
+    await server.shutdown();
+  }
+});

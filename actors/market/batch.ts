@@ -31,6 +31,14 @@ export interface SymbolRef {
   /** Normalized `BASE-QUOTE`. */
   readonly symbol: string;
   readonly market: Market;
+  /**
+   * Base units per contract (see `Instrument.contractSize`); absent means 1.
+   * The raw (venue) size of a record is `size / contractSize`, or
+   * `size × price / contractSize` when `inverse`.
+   */
+  readonly contractSize?: number;
+  /** True for an inverse contract. */
+  readonly inverse?: boolean;
 }
 
 /** A columnar batch as sent between actors; `buf` is transferred. */

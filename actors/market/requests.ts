@@ -97,5 +97,75 @@ export type AggregatorRequests = {
   columns: { params: Record<string, never>; result: Column[] };
 };
 
+/**
+ * What the writer publishes as its actor stats (`ctx.stats`) and answers to
+ * `flush`.
+ */
+export interface WriterStats {
+  /**
+   * Cumulative counts (the supervisor sums them over restarts): `batches`
+   * written, `rows` written and `rows.<table>` per table, `duplicateBatches`
+   * (ids the database had already), `rejected` rows and `rejected.<reason>`
+   * per reason (`bad price`, `crossed book`, `bar high below open or
+   * close`, …), `spooledBatches`, `spoolCorrupt` (records skipped),
+   * `quarantinedBatches`, `lostBatches` (the spool could not take them),
+   * `writeErrors`, `lateTrades` (trades after their bar was written).
+   */
+  counters: Record<string, number>;
+  /** `up`, `down` (failing: batches go to the spool) or `connecting`. */
+  db: "up" | "down" | "connecting";
+  /** Rows in the in-memory queue. */
+  queueRows: number;
+  /** Rows received and not yet formed into a batch. */
+  pendingRows: number;
+  /** Bytes in the spool not drained yet. */
+  spoolBytes: number;
+  /** Duration of the last batch write, ms; null before any. */
+  writeMsLast: number | null;
+  /** Mean duration of the batch writes, ms; null before any. */
+  writeMsAvg: number | null;
+  /**
+   * Event time from the clock of the newest committed batch to the newest
+   * clock received, ms (0 when everything received is written).
+   */
+  lagMs: number;
+  /** The watermark over the inputs' event clocks, ms since epoch; null before any. */
+  watermark: number | null;
+  /** Connection actors feeding the writer. */
+  inputs: number;
+}
+
+/** Params of the writer's `flush` request. */
+export interface FlushParams {
+  /**
+   * How long to wait for the writes, ms.
+   * @default 30000
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * Codes the writer's handlers throw as `RequestError`s: `timeout` — `flush`
+ * did not see everything written in time (the database failing, say;
+ * nothing is lost: it waits in the queue or the spool); `no_database` — a
+ * history query arrived before the database was open (HTTP 503, retry).
+ */
+export type WriterErrorCode = "timeout" | "no_database";
+
+/**
+ * The writer's own requests; it also answers the history queries
+ * (`HistoryRequests` in `actors/store/queries.ts`) on the database it owns.
+ */
+export type WriterRequests = {
+  /**
+   * Writes everything received so far and answers when it is stored.
+   * Throws `timeout` ({@link WriterErrorCode}).
+   */
+  flush: { params: FlushParams; result: WriterStats };
+};
+
 /** Every request coby's supervisor routes: the union of the actors' maps. */
-export type CobyRequests = ConnectionRequests & AggregatorRequests;
+export type CobyRequests =
+  & ConnectionRequests
+  & AggregatorRequests
+  & WriterRequests;

@@ -35,7 +35,9 @@ export interface Db {
    * Runs one parameterized statement.
    * @param text SQL with `$1…$n` placeholders.
    * @param params their values.
-   * @returns the rows, as objects keyed by column name.
+   * @returns the rows, as objects keyed by column name: `timestamptz` as
+   *   `Date`, `int8` as a number (a bigint past 2^53), `numeric` as a
+   *   string, arrays as arrays, on every engine.
    * @throws the driver's error (a lost connection included).
    */
   query<T = Record<string, unknown>>(
@@ -43,8 +45,11 @@ export interface Db {
     params?: readonly unknown[],
   ): Promise<T[]>;
   /**
-   * Runs a script of statements without parameters (a migration).
+   * Runs a script of statements without parameters (a migration) as one
+   * simple query: unless it holds BEGIN/COMMIT of its own, it is one
+   * implicit transaction, committed whole or not at all.
    * @param sql the statements.
+   * @throws the driver's error; nothing of the script is committed then.
    */
   exec(sql: string): Promise<void>;
   /**
@@ -56,6 +61,9 @@ export interface Db {
    * @throws the driver's error; nothing of the batch is committed then.
    */
   writeBatch(id: string, parts: readonly CopyPart[]): Promise<boolean>;
-  /** Closes the connection (flushes PGlite's data directory). */
+  /**
+   * Closes the connection (flushes PGlite's data directory), after the write
+   * batches under way. Closing twice is harmless.
+   */
   close(): Promise<void>;
 }

@@ -1,8 +1,11 @@
 /**
  * Capture replay: serves recorded exchange traffic through the exchange
  * simulator and runs the same actors as live mode against it, with only the
- * endpoints pointing at the simulator. Used by `deno task replay` and the
- * scenario tests.
+ * endpoints pointing at the simulator and the event clock: the simulators
+ * send the recorded receive times and the connections run on them
+ * (`clock: "recorded"`), so the heatmap columns of a replay are stamped with
+ * the recording's times and are the same at any speed. Used by
+ * `deno task replay` and the scenario tests.
  *
  * @module
  */
@@ -36,6 +39,17 @@ export interface ReplayOptions extends StartOptions {
   quoteAliases?: Record<string, string>;
   /** Extra frames per exchange, for bad-input scenarios. */
   inject?: Record<string, Injection[]>;
+  /**
+   * Line up captures recorded at different times: each one's clock is
+   * shifted so that every capture's first WebSocket open falls at the same
+   * event time, the latest capture's (which keeps its recorded times). Off,
+   * each capture plays at its recorded times, so captures of different
+   * dates follow one another on the event clock (the heatmap ticks wait
+   * for the earliest). On, the shifted captures' columns carry the shifted
+   * times.
+   * @default false
+   */
+  align?: boolean;
 }
 
 /** Books and counters at the end of a replay (the `--dump` JSON). */
@@ -257,6 +271,12 @@ export function recordedGroups(
   return groups;
 }
 
+/** The recorded time of a capture's first WebSocket open, ms; -Infinity without one. */
+function firstOpen(cap: Capture): number {
+  for (const r of cap.records) if (r.kind === "open") return r.ts;
+  return -Infinity;
+}
+
 /** A running replay. */
 export class Replay {
   /** The actors, as in live mode. */
@@ -293,12 +313,17 @@ export class Replay {
     });
     const sims = new Map<string, ExchangeSimulator>();
     const exchanges: Record<string, unknown> = {};
+    const opens = new Map(caps.map((cap) => [cap, firstOpen(cap)]));
+    const base = Math.max(...opens.values());
     try {
       for (const { cap, symbols, apiDate } of plans) {
+        const open = opens.get(cap)!;
         const sim = await ExchangeSimulator.start(cap, {
           speed: options.speed,
           inject: options.inject?.[cap.exchange],
           log: () => {},
+          clock: true,
+          clockOffsetMs: options.align && open > -Infinity ? base - open : 0,
         });
         sims.set(cap.exchange, sim);
         const groups = recordedGroups(
@@ -324,6 +349,8 @@ export class Replay {
           // `adapterFor` picks it (see `versionDate`).
           ...(apiDate === undefined ? {} : { apiDate }),
           groups,
+          // Every connection runs on the simulator's recorded clock.
+          clock: "recorded",
         };
       }
       const cfg = parseConfig({
@@ -331,7 +358,14 @@ export class Replay {
         tickMs: options.tickMs ?? 1000,
         quoteAliases: options.quoteAliases ?? {},
       });
-      return new Replay(await startCoby(cfg, options), sims);
+      // A replay stores nothing unless told where (`deno task replay` does).
+      return new Replay(
+        await startCoby(cfg, {
+          ...options,
+          store: options.store ?? { enabled: false },
+        }),
+        sims,
+      );
     } catch (e) {
       for (const s of sims.values()) await s.close();
       throw e;

@@ -43,6 +43,11 @@ export const Config = z.object({
       apiDate: z.number().optional(),
       /** Run only these connection groups (see `Adapter.connectionGroup`); default all. */
       groups: z.array(z.string()).optional(),
+      /**
+       * The event clock: `wall` (live: the local receive time) or
+       * `recorded` (a capture replay: the simulator's clock frames).
+       */
+      clock: z.enum(["wall", "recorded"]).optional(),
     }).strict(),
   ).default(defaultExchanges),
   /** Heatmap tick, ms. */
@@ -88,6 +93,29 @@ export const Config = z.object({
      * (the viewer gets a `gap` event).
      */
     streamQueue: z.number().int().positive().default(60),
+  }).strict().prefault({}),
+  /** History: where the writer stores what coby receives (docs/history.md). */
+  store: z.object({
+    /** Run the writer; false keeps no history. */
+    enabled: z.boolean().default(true),
+    /**
+     * PostgreSQL URL (`DATABASE_URL`); none: the embedded PGlite in
+     * `dataDir`.
+     */
+    url: z.string().regex(
+      /^postgres(ql)?:\/\//,
+      "must be a postgres:// or postgresql:// URL",
+    ).optional(),
+    /** PGlite's data and the spool live here (`COBY_DATA_DIR`). */
+    dataDir: z.string().min(1).default("data/coby"),
+    /** History kept, ms. */
+    retentionMs: z.number().positive().default(30 * 86_400_000),
+    /** Form a write batch this often while none waits, ms (writer default). */
+    flushMs: z.number().int().positive().optional(),
+    /** Form a write batch as soon as this many rows are pending (writer default). */
+    batchRows: z.number().int().positive().optional(),
+    /** Rows queued in memory before batches go to the spool (writer default). */
+    queueRows: z.number().int().positive().optional(),
   }).strict().prefault({}),
 }).strict();
 /** Parsed configuration. */
@@ -146,10 +174,11 @@ export interface LoadConfigOptions {
 /**
  * Loads the configuration from `COBY_CONFIG` (a JSON file) and these
  * environment variables: `PORT`, `HOST`, `COBY_TICK_MS`, `COBY_EXCHANGES`
- * (comma list of exchange ids; default the file's or every exchange) and
+ * (comma list of exchange ids; default the file's or every exchange),
  * `COBY_SYMBOLS` (comma list followed on each of them; default the file's
- * symbols, else the default ones). An exchange the file configures keeps
- * its endpoint overrides.
+ * symbols, else the default ones), `DATABASE_URL` (`store.url`) and
+ * `COBY_DATA_DIR` (`store.dataDir`); an empty one counts as unset. An
+ * exchange the file configures keeps its endpoint overrides.
  *
  * Symbols are resolved against each venue's metadata only when its
  * connection starts. A `COBY_SYMBOLS` entry that is no selector can only be
@@ -200,6 +229,14 @@ export async function loadConfig(
   const host = env("HOST");
   if (host !== undefined) http.host = host;
   if (port !== undefined || host !== undefined) raw.http = http;
+  const dbUrl = env("DATABASE_URL");
+  const dataDir = env("COBY_DATA_DIR");
+  if (dbUrl || dataDir) {
+    const store = { ...(raw.store as object ?? {}) } as Record<string, unknown>;
+    if (dbUrl) store.url = dbUrl;
+    if (dataDir) store.dataDir = dataDir;
+    raw.store = store;
+  }
   const tick = env("COBY_TICK_MS");
   if (tick !== undefined) raw.tickMs = num("COBY_TICK_MS", tick);
   const exchanges = env("COBY_EXCHANGES");

@@ -146,3 +146,34 @@ Deno.test("config: outlierThreshold defaults to 2 % of the consensus mid and mus
     );
   }
 });
+
+Deno.test("config: the store defaults to PGlite in data/coby; DATABASE_URL and COBY_DATA_DIR set it", async () => {
+  const cfg = parseConfig({});
+  assert.deepEqual(cfg.store, {
+    enabled: true,
+    dataDir: "data/coby",
+    retentionMs: 30 * 86_400_000,
+  });
+  const env: Record<string, string> = {
+    DATABASE_URL: "postgres://coby:secret@db:5432/coby",
+    COBY_DATA_DIR: "/var/lib/coby",
+  };
+  const fromEnv = await loadConfig((k) => env[k]);
+  assert.equal(fromEnv.store.url, "postgres://coby:secret@db:5432/coby");
+  assert.equal(fromEnv.store.dataDir, "/var/lib/coby");
+  // An empty variable counts as unset.
+  const empty = await loadConfig((k) => ({ DATABASE_URL: "" })[k]);
+  assert.equal(empty.store.url, undefined);
+  assert.equal(parseConfig({ store: { enabled: false } }).store.enabled, false);
+});
+
+Deno.test("config: a store URL that is not postgres:// fails without echoing it", () => {
+  assert.throws(
+    () => parseConfig({ store: { url: "mysql://root:hunter2@db/coby" } }),
+    (e) =>
+      e instanceof ConfigError &&
+      /at store\.url: must be a postgres/.test(e.message) &&
+      !e.message.includes("hunter2"),
+  );
+  assert.throws(() => parseConfig({ store: { retention: 5 } }), /store/);
+});

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { metrics } from "@opentelemetry/api";
+import { type BatchObservableResult, metrics } from "@opentelemetry/api";
 import {
   PrometheusExporter,
   PrometheusSerializer,
@@ -33,6 +33,37 @@ const COUNTERS: Record<string, [string, string]> = {
   reconnects: ["coby_reconnects", "WebSocket reconnects"],
   heartbeats: ["coby_heartbeats", "Heartbeat frames received (not data)"],
   venueErrors: ["coby_venue_errors", "Errors the venue reported"],
+};
+
+/** The writer's counters (see `WriterStats`): counter key → metric name and help. */
+const STORE_COUNTERS: Record<string, [string, string]> = {
+  batches: ["coby_store_batches", "Write batches committed"],
+  rows: ["coby_store_rows", "Rows committed"],
+  duplicateBatches: [
+    "coby_store_duplicate_batches",
+    "Write batches the database already had (retries skipped by id)",
+  ],
+  spooledBatches: [
+    "coby_store_spooled_batches",
+    "Write batches spooled to disk while the database failed",
+  ],
+  spoolCorrupt: [
+    "coby_store_spool_corrupt_records",
+    "Spool records skipped for a bad checksum or a torn tail",
+  ],
+  quarantinedBatches: [
+    "coby_store_quarantined_batches",
+    "Write batches the database refused repeatedly, set aside on disk",
+  ],
+  lostBatches: [
+    "coby_store_lost_batches",
+    "Write batches neither the database nor the spool could take",
+  ],
+  writeErrors: ["coby_store_write_errors", "Failed write attempts"],
+  lateTrades: [
+    "coby_store_late_trades",
+    "Trades that arrived after their 1 s bar was written",
+  ],
 };
 
 /** Renders metrics in Prometheus text format. */
@@ -69,8 +100,39 @@ export function createMetrics(actors: () => ActorInfo[]): Metrics {
   const up = meter.createObservableGauge("coby_actor_up", {
     description: "1 when the actor is running or degraded, else 0",
   });
+  const store = Object.entries(STORE_COUNTERS).map((
+    [key, [name, description]],
+  ) => [key, meter.createObservableCounter(name, { description })] as const);
+  const tableRows = meter.createObservableCounter("coby_store_table_rows", {
+    description: "Rows committed per table",
+  });
+  const rejected = meter.createObservableCounter("coby_store_rejected_rows", {
+    description: "Rows rejected by validation, per reason (never written)",
+  });
+  const storeGauges = {
+    queueRows: meter.createObservableGauge("coby_store_queue_rows", {
+      description: "Rows in the writer's in-memory queue",
+    }),
+    pendingRows: meter.createObservableGauge("coby_store_pending_rows", {
+      description: "Rows received and not yet formed into a write batch",
+    }),
+    spoolBytes: meter.createObservableGauge("coby_store_spool_bytes", {
+      description: "Bytes in the spool not yet written to the database",
+    }),
+    lagMs: meter.createObservableGauge("coby_store_lag_ms", {
+      description:
+        "Event time between the newest committed batch and the newest received, ms",
+    }),
+  };
+  const writeMs = meter.createObservableGauge("coby_store_write_ms", {
+    description: "Batch write duration, ms (stat: last or avg)",
+  });
+  const dbUp = meter.createObservableGauge("coby_store_db_up", {
+    description: "1 when the writer's database answers, else 0",
+  });
   meter.addBatchObservableCallback((r) => {
     for (const a of actors()) {
+      if (a.id === "writer") observeWriter(r, a.stats);
       r.observe(restarts, a.restarts, { actor: a.id });
       r.observe(up, a.state === "running" || a.state === "degraded" ? 1 : 0, {
         actor: a.id,
@@ -83,7 +145,44 @@ export function createMetrics(actors: () => ActorInfo[]): Metrics {
       const attrs = { exchange, connection: a.id };
       for (const [key, inst] of counters) r.observe(inst, c[key] ?? 0, attrs);
     }
-  }, [...counters.map(([, i]) => i), restarts, up]);
+  }, [
+    ...counters.map(([, i]) => i),
+    restarts,
+    up,
+    ...store.map(([, i]) => i),
+    tableRows,
+    rejected,
+    ...Object.values(storeGauges),
+    writeMs,
+    dbUp,
+  ]);
+
+  function observeWriter(
+    r: BatchObservableResult,
+    stats: Record<string, unknown>,
+  ): void {
+    const c = stats.counters as Record<string, number> | undefined;
+    if (!c) return;
+    for (const [key, inst] of store) r.observe(inst, c[key] ?? 0);
+    for (const [key, v] of Object.entries(c)) {
+      if (key.startsWith("rows.")) {
+        r.observe(tableRows, v, { table: key.slice(5) });
+      } else if (key.startsWith("rejected.")) {
+        r.observe(rejected, v, { reason: key.slice(9) });
+      }
+    }
+    for (const [key, inst] of Object.entries(storeGauges)) {
+      const v = stats[key];
+      if (typeof v === "number") r.observe(inst, v);
+    }
+    for (const stat of ["Last", "Avg"] as const) {
+      const v = stats[`writeMs${stat}`];
+      if (typeof v === "number") {
+        r.observe(writeMs, v, { stat: stat.toLowerCase() });
+      }
+    }
+    r.observe(dbUp, stats.db === "up" ? 1 : 0);
+  }
   const serializer = new PrometheusSerializer();
   return {
     async render() {

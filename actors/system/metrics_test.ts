@@ -81,3 +81,47 @@ Deno.test("metrics: one series per connection, two connections of one exchange b
     5,
   );
 });
+
+Deno.test("metrics: the writer's rows, rejections, queue, spool, lag and database state", async () => {
+  const writer: ActorInfo = {
+    id: "writer",
+    state: "running",
+    circuit: "closed",
+    detail: "",
+    restarts: 0,
+    lastError: null,
+    stats: {
+      counters: {
+        batches: 4,
+        rows: 1200,
+        "rows.trades": 1000,
+        "rows.book_changes": 200,
+        "rejected.bad price": 3,
+        spooledBatches: 2,
+      },
+      db: "down",
+      queueRows: 5000,
+      pendingRows: 12,
+      spoolBytes: 65536,
+      writeMsLast: 8,
+      writeMsAvg: 6.5,
+      lagMs: 1500,
+    },
+  };
+  const text = await createMetrics(() => [...ACTORS, writer]).render();
+  /** The value of `metric` on the series whose labels include `label`. */
+  const value = (metric: string, label = "") =>
+    [...samples(text, metric)].find(([l]) => l.includes(label))?.[1];
+  assert.equal(value("coby_store_rows_total"), 1200);
+  assert.equal(value("coby_store_spooled_batches_total"), 2);
+  assert.equal(value("coby_store_table_rows_total", 'table="trades"'), 1000);
+  assert.equal(
+    value("coby_store_rejected_rows_total", 'reason="bad price"'),
+    3,
+  );
+  assert.equal(value("coby_store_queue_rows"), 5000);
+  assert.equal(value("coby_store_spool_bytes"), 65536);
+  assert.equal(value("coby_store_lag_ms"), 1500);
+  assert.equal(value("coby_store_write_ms", 'stat="avg"'), 6.5);
+  assert.equal(value("coby_store_db_up"), 0);
+});

@@ -10,7 +10,8 @@ import type { ColumnBatch } from "../market/heatmap.ts";
 import type { CobyRequests } from "../market/requests.ts";
 import { HeatmapHub } from "./hub.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { topology } from "./topology.ts";
+import { topology, WRITER_ID } from "./topology.ts";
+import type { HistoryMethod, HistoryRequests } from "../store/queries.ts";
 import {
   type ActorInfo,
   Supervisor,
@@ -33,6 +34,11 @@ export interface StartOptions {
    * (the load bench fills a small one quickly).
    */
   historyBytes?: number;
+  /**
+   * Overrides of the configuration's `store` section: a replay or a test
+   * stores elsewhere (`{dataDir}`) or not at all (`{enabled: false}`).
+   */
+  store?: Partial<Config["store"]>;
 }
 
 /** A running coby: the supervised actors and what the HTTP layer reads. */
@@ -67,12 +73,26 @@ export interface Coby {
     method: K,
     params: RequestParams<CobyRequests, K>,
   ): Promise<RequestResult<CobyRequests, K>>;
+  /**
+   * A history query, answered by the writer (it owns the database); absent
+   * when the store is disabled (`store.enabled: false`).
+   * @param method the query (see `HistoryRequests`).
+   * @param params its params.
+   * @returns the query's result.
+   * @throws {RequestError} `bad_request` or `not_found` from the query,
+   * `no_database` while the database is not open yet.
+   * @throws {ActorDownError} when the writer is down.
+   */
+  history?<K extends HistoryMethod>(
+    method: K,
+    params: HistoryRequests[K]["params"],
+  ): Promise<HistoryRequests[K]["result"]>;
 }
 
 /**
  * Spawns and links every actor and waits until all have initialised.
- * @param cfg the configuration.
- * @param options event output and restart policy.
+ * @param config the configuration.
+ * @param options event output, restart policy and store overrides.
  * @returns the running system; stop it with `coby.supervisor.stop()`.
  * @throws {StartError} when an actor fails before it is ready (its init
  * throws, say); the other actors are stopped by then.
@@ -82,9 +102,12 @@ export interface Coby {
  * ```
  */
 export async function startCoby(
-  cfg: Config,
+  config: Config,
   options: StartOptions = {},
 ): Promise<Coby> {
+  const cfg: Config = options.store
+    ? { ...config, store: { ...config.store, ...options.store } }
+    : config;
   const hub = new HeatmapHub(cfg.history, {
     historyBytes: options.historyBytes ?? cfg.historyBytes,
   });
@@ -100,6 +123,9 @@ export async function startCoby(
   });
   await supervisor.start();
   const metrics = createMetrics(() => supervisor.actors());
+  // The writer's history queries are typed by their own map: the supervisor
+  // routes any method, `CobyRequests` only names the actors' own ones.
+  const history = supervisor as unknown as Supervisor<HistoryRequests>;
   return {
     supervisor,
     hub,
@@ -108,5 +134,8 @@ export async function startCoby(
     config: cfg,
     actors: () => supervisor.actors(),
     request: (id, method, params) => supervisor.request(id, method, params),
+    history: cfg.store.enabled
+      ? (method, params) => history.request(WRITER_ID, method, params)
+      : undefined,
   };
 }

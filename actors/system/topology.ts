@@ -1,8 +1,11 @@
 /**
  * The actor topology built from config: one connection actor per exchange
- * connection feeding the aggregator, which feeds the consolidator.
+ * connection feeding the aggregator, which feeds the consolidator; with the
+ * store enabled, the writer takes the connections' batches and health
+ * events and the consolidator's columns.
  *
- *     conn:<exchange> ──batches──▶ aggregator ──columns──▶ consolidator ──▶ supervisor (HTTP)
+ *     conn:<exchange> ──events──▶ aggregator ──columns──▶ consolidator ──▶ supervisor (HTTP)
+ *            └──────────store──────────▶ writer ◀──────columns──────┘
  *
  * @module
  */
@@ -10,6 +13,9 @@
 import { adapterFor } from "../adapters/mod.ts";
 import type { Config } from "./config.ts";
 import type { ChildSpec, LinkSpec } from "../../runtime/supervisor.ts";
+
+/** The writer's actor id. */
+export const WRITER_ID = "writer";
 
 /** Options for {@link topology}. */
 export interface TopologyOptions {
@@ -31,6 +37,7 @@ export function topology(
   options: TopologyOptions = {},
 ): { specs: ChildSpec[]; links: LinkSpec[] } {
   const actors = new URL("../", import.meta.url);
+  const inputs: string[] = [];
   const specs: ChildSpec[] = [
     {
       id: "consolidator",
@@ -45,6 +52,8 @@ export function topology(
         range: cfg.range,
         buckets: cfg.buckets,
         quoteAliases: cfg.quoteAliases,
+        // The connections whose clocks hold the tick watermark (filled below).
+        inputs,
       },
     },
   ];
@@ -53,6 +62,27 @@ export function topology(
     from: "aggregator",
     to: "consolidator",
   }];
+  const store = cfg.store.enabled;
+  if (store) {
+    // First to start, so last to stop: every other actor has flushed to it.
+    specs.unshift({
+      id: WRITER_ID,
+      module: new URL("writer.ts", actors),
+      // Unset tuning (undefined) takes the writer's defaults.
+      config: {
+        url: cfg.store.url,
+        dataDir: cfg.store.dataDir,
+        retentionMs: cfg.store.retentionMs,
+        flushMs: cfg.store.flushMs,
+        batchRows: cfg.store.batchRows,
+        queueRows: cfg.store.queueRows,
+        quoteAliases: cfg.quoteAliases,
+      },
+      // Its last writes (or spooling) take up to 10 s.
+      shutdownMs: 15_000,
+    });
+    links.push({ name: "columns", from: "consolidator", to: WRITER_ID });
+  }
   for (const [exchange, ex] of Object.entries(cfg.exchanges)) {
     for (
       const [group, symbols] of connectionGroups(
@@ -67,10 +97,12 @@ export function topology(
         symbols.length;
       for (let chunk = 0; chunk * per < symbols.length; chunk++) {
         const id = connectionId(exchange, group, chunk);
+        inputs.push(id);
         specs.push({
           id,
           module: new URL("connection/mod.ts", actors),
           config: {
+            id,
             exchange,
             ...ex,
             symbols: symbols.slice(chunk * per, (chunk + 1) * per),
@@ -79,6 +111,7 @@ export function topology(
           },
         });
         links.push({ name: "events", from: id, to: "aggregator" });
+        if (store) links.push({ name: "store", from: id, to: WRITER_ID });
       }
     }
   }

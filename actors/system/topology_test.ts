@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "./config.ts";
-import { isConnectionOf, topology } from "./topology.ts";
+import { isConnectionOf, topology, WRITER_ID } from "./topology.ts";
 
 Deno.test("topology: symbols beyond a venue's per-connection limit get further connections", () => {
   const symbols = Array.from({ length: 20 }, (_, i) => `C${i}-USDT`);
@@ -43,4 +43,49 @@ Deno.test("topology: the consolidator gets the configured outlier threshold", ()
   });
   const spec = topology(cfg).specs.find((s) => s.id === "consolidator")!;
   assert.deepEqual(spec.config, { outlierThreshold: 0.005 });
+});
+
+Deno.test("topology: the writer starts first and takes every connection's store link and the consolidator's columns", () => {
+  const cfg = parseConfig({
+    exchanges: {
+      binance: { symbols: ["BTC-USDT"] },
+      kraken: { symbols: ["BTC-USD"] },
+    },
+    quoteAliases: { USDT: "USD" },
+    store: { url: "postgres://db/coby", retentionMs: 86_400_000 },
+  });
+  const { specs, links } = topology(cfg);
+  assert.equal(specs[0].id, WRITER_ID);
+  assert.equal(
+    new URL(specs[0].module).pathname.endsWith("/actors/writer.ts"),
+    true,
+  );
+  assert.deepEqual(specs[0].config, {
+    url: "postgres://db/coby",
+    dataDir: "data/coby",
+    retentionMs: 86_400_000,
+    flushMs: undefined,
+    batchRows: undefined,
+    queueRows: undefined,
+    quoteAliases: { USDT: "USD" },
+  });
+  assert.ok((specs[0].shutdownMs ?? 0) > 10_000);
+  assert.deepEqual(
+    links.filter((l) => l.to === WRITER_ID).map((l) => [l.name, l.from]),
+    [
+      ["columns", "consolidator"],
+      ["store", "conn:binance"],
+      ["store", "conn:kraken"],
+    ],
+  );
+});
+
+Deno.test("topology: store.enabled false runs no writer", () => {
+  const cfg = parseConfig({
+    exchanges: { binance: { symbols: ["BTC-USDT"] } },
+    store: { enabled: false },
+  });
+  const { specs, links } = topology(cfg);
+  assert.ok(!specs.some((s) => s.id === WRITER_ID));
+  assert.ok(!links.some((l) => l.to === WRITER_ID));
 });

@@ -1,5 +1,5 @@
 /**
- * `deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--host H] [--port N] [--allow-host NAME …] [--tick ms] [--alias USDT=USD …]`
+ * `deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--host H] [--port N] [--allow-host NAME …] [--tick ms] [--alias USDT=USD …] [--store DIR|postgres://…|none]`
  *
  * Serves cryptofeed captures through the exchange simulator and runs coby's
  * actors against it. With `--dump` it exits when the captures end and writes
@@ -7,6 +7,12 @@
  * `--host` (default 127.0.0.1, loopback only) and prints the address it
  * listens on. The viewer answers requests whose `Host` is a loopback name,
  * the bind address or an `--allow-host` name (DNS rebinding protection).
+ *
+ * What it replays is written into the store, as live data is: by default the
+ * configured one (`DATABASE_URL`, else the PGlite directory `COBY_DATA_DIR`,
+ * else `data/coby`), so a capture can be imported and then queried;
+ * `--store DIR` or `--store postgres://…` picks another, `--store none`
+ * stores nothing.
  *
  * Every failure ends with one line on stderr and a non-zero exit: 2 for a
  * bad command line, 1 for anything else (an unreadable or unsupported
@@ -20,7 +26,7 @@ import { Replay } from "../../actors/system/capture_replay.ts";
 
 /** The command line, as printed with a usage error. */
 export const USAGE =
-  "deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--host H] [--port N] [--allow-host NAME …] [--tick ms] [--alias USDT=USD …]";
+  "deno task replay <capture files…> [--speed N|max] [--dump out.json] [--events out.ndjson] [--depth N] [--host H] [--port N] [--allow-host NAME …] [--tick ms] [--alias USDT=USD …] [--store DIR|postgres://…|none]";
 
 /** A parsed `deno task replay` command line. */
 export interface ReplayArgs {
@@ -44,6 +50,11 @@ export interface ReplayArgs {
   tick: number;
   /** Quote currencies consolidated as one, e.g. `{USDT: "USD"}`. */
   aliases: Record<string, string>;
+  /**
+   * Where the replayed data is stored: a PostgreSQL URL, a PGlite data
+   * directory, `none`, or absent for the configured store.
+   */
+  store?: string;
 }
 
 /** Thrown for a bad command line; the message names the bad option or value. */
@@ -82,6 +93,14 @@ const OPTIONS: Readonly<Record<string, Reader>> = {
   },
   dump: (v) => v,
   events: (v) => v,
+  store: (v, name) => {
+    if (v.trim() === "") {
+      throw new UsageError(
+        `Invalid --${name} "": want a directory, a postgres:// URL or none`,
+      );
+    }
+    return v;
+  },
   depth: positiveInt,
   port: (v, name) => {
     if (!/^\d+$/.test(v) || +v > 65535) {
@@ -181,6 +200,7 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
         break;
       case "dump":
       case "events":
+      case "store":
         args[name] = v as string;
         break;
       default:
@@ -270,6 +290,7 @@ async function main(args: ReplayArgs): Promise<number> {
   let replay: Replay;
   try {
     replay = await Replay.start(args.files, {
+      store: storeOf(args.store),
       speed: args.speed,
       tickMs: args.tick,
       quoteAliases: args.aliases,
@@ -320,6 +341,29 @@ async function main(args: ReplayArgs): Promise<number> {
     "replay: captures delivered; the viewer stays up (Ctrl-C to quit)",
   );
   return await new Promise<never>(() => {});
+}
+
+/**
+ * The store section for a `--store` value.
+ * @param store the value; absent for the configured store.
+ * @returns overrides of the configuration's `store` section.
+ */
+function storeOf(store: string | undefined): {
+  enabled: boolean;
+  url?: string;
+  dataDir?: string;
+} {
+  if (store === "none") return { enabled: false };
+  if (store === undefined) {
+    return {
+      enabled: true,
+      url: Deno.env.get("DATABASE_URL") || undefined,
+      dataDir: Deno.env.get("COBY_DATA_DIR") || "data/coby",
+    };
+  }
+  return /^postgres(ql)?:\/\//.test(store)
+    ? { enabled: true, url: store }
+    : { enabled: true, dataDir: store };
 }
 
 if (import.meta.main) {

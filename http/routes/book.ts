@@ -1,6 +1,11 @@
 /**
  * `GET /api/v1/book?exchange=&symbol=&depth=`: the current L2 book of one
- * exchange symbol, best levels first.
+ * exchange symbol, best levels first. With `&at=` (ISO-8601 with a zone, or
+ * epoch ms) the book as it was at that instant, rebuilt from the recorded
+ * keyframes and changes (`bookAt` in `actors/store/queries.ts`): 200 with
+ * `state` `synced`, or `unsynced` and no levels when the book was not synced
+ * then; 404 `not_found` when no keyframe precedes `at`; 503 `no_history`
+ * when no history is kept.
  *
  * Each of the exchange's connection actors is asked in turn; the first that
  * follows the symbol answers. Actor errors arrive typed (`RequestError` with
@@ -29,6 +34,7 @@ import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError as jsonError } from "../errors.ts";
 import { validate } from "../validate.ts";
+import { askHistory, timeParam } from "./history.ts";
 
 /** Seconds a client should wait before asking again after a 503. */
 const RETRY_AFTER_S = 5;
@@ -61,7 +67,9 @@ function httpError(
  * bids: [[price, size]…], asks: […]}`; 400 for bad parameters, 404
  * (`not_followed`) for a symbol no connection follows, 503 (`not_synced`,
  * `not_loaded`, `actor_down`, with `Retry-After`) when the book cannot be
- * served yet, 500 for any other actor error.
+ * served yet, 500 for any other actor error. With `at`, the recorded book
+ * at that instant (`state` `synced` or `unsynced`); 404 (`not_found`) when
+ * none was recorded by then, 503 (`no_history`) when no history is kept.
  * @throws {HTTPException} rendered as `{error, code}` by the app.
  * @example
  * ```ts
@@ -81,9 +89,20 @@ export function bookRoutes(deps: AppDeps) {
           .max(5000, { error: (iss) => badDepth(iss.input) }),
       )
       .default(50),
+    at: timeParam("at").optional(),
   });
   return new Hono().get("/", validate("query", Query), async (c) => {
     const q = c.req.valid("query");
+    if (q.at !== undefined) {
+      return c.json(
+        await askHistory(deps, "bookAt", {
+          exchange: q.exchange,
+          symbol: q.symbol,
+          at: q.at,
+          depth: q.depth,
+        }),
+      );
+    }
     const actors = deps.actors().filter((a) =>
       isConnectionOf(a.id, q.exchange)
     );

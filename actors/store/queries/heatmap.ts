@@ -1,0 +1,282 @@
+/**
+ * Heatmap columns as recorded, from `heatmap` (one column per tick) or a
+ * rollup `heatmap_<res>`, in the JSON shape the live SSE stream sends
+ * (`ColumnPayload` of `actors/system/hub.ts`, rebuilt here by the same
+ * rules since this layer cannot import it).
+ *
+ * @module
+ */
+
+import type { ConsolidationInfo } from "../../market/heatmap.ts";
+import type { Db } from "../db.ts";
+import {
+  checkRange,
+  historyError,
+  iso,
+  msSql,
+  type RangeParams,
+  select,
+  type Series,
+  SERIES_SQL,
+  seriesOf,
+  seriesParam,
+} from "./_common.ts";
+
+/** Stored heatmap resolutions, finest first: every tick, then rollups. */
+export type StoredResolution = "tick" | "1m" | "5m" | "1h" | "1d";
+
+/** A resolution to ask for: a stored one, or `auto` to let the range pick. */
+export type HeatmapResolution = StoredResolution | "auto";
+
+/**
+ * The most columns one heatmap query returns: a column holds four arrays of
+ * up to ~10 000 buckets, so far fewer fit in an answer than rows of the
+ * other tables.
+ */
+export const MAX_HEATMAP_LIMIT = 2000;
+
+/** Every {@link StoredResolution}, finest first. */
+export const RESOLUTIONS: readonly StoredResolution[] = [
+  "tick",
+  "1m",
+  "5m",
+  "1h",
+  "1d",
+];
+
+/** The table of each resolution (whitelisted: it is inlined). */
+const TABLE: Readonly<Record<StoredResolution, string>> = {
+  tick: "heatmap",
+  "1m": "heatmap_1m",
+  "5m": "heatmap_5m",
+  "1h": "heatmap_1h",
+  "1d": "heatmap_1d",
+};
+
+/**
+ * One heatmap column, exactly as the SSE stream's `column` event carries it
+ * (`ColumnPayload`). Bucket `i` covers prices `[(lo + i) · bucketSize,
+ * (lo + i + 1) · bucketSize)` in quote currency; sizes in base currency,
+ * rounded to 6 significant digits as the stream rounds them. A rollup
+ * column holds the mean resting size per bucket over its interval, the
+ * summed buys and sells, and the last BBO.
+ */
+export interface HistoryColumn {
+  /** Tick time (a rollup: interval start), ms since epoch. */
+  ts: number;
+  /** Consolidation key, e.g. `BTC-USDT`. */
+  symbol: string;
+  /** Quote currency per bucket. */
+  bucketSize: number;
+  /** Index of the first bucket. */
+  lo: number;
+  /** Resting bid size per bucket. */
+  bids: number[];
+  /** Resting ask size per bucket. */
+  asks: number[];
+  /** Taker buy volume per bucket. */
+  buys: number[];
+  /** Taker sell volume per bucket. */
+  sells: number[];
+  /** Best bid, quote currency; null when there was none. */
+  bestBid: number | null;
+  /** Best ask, quote currency; null when there was none. */
+  bestAsk: number | null;
+  /** Midpoint of the BBO, else the one side known; null when neither. */
+  mid: number | null;
+  /**
+   * The column's exchange, as the stream names a column without merged
+   * parts: `["binance"]`, or `["consolidated"]` for a consolidated column
+   * (the venues merged into it are not stored).
+   */
+  exchanges: string[];
+  /** How it was consolidated: not stored, always null. */
+  consolidation: ConsolidationInfo | null;
+}
+
+/** Parameters of {@link heatmap}. */
+export interface HeatmapParams extends RangeParams {
+  /**
+   * `tick`, a rollup, or `auto`: the finest stored resolution with at most
+   * `limit` columns in the range.
+   * @default "auto"
+   */
+  resolution?: HeatmapResolution;
+}
+
+/** What {@link heatmap} answers. */
+export interface HeatmapResult {
+  /** The resolution the columns come from (what `auto` picked). */
+  resolution: StoredResolution;
+  /** The columns, oldest first (then by exchange). */
+  columns: HistoryColumn[];
+}
+
+/** A column row as the query returns it. */
+interface ColumnRow {
+  ts: number;
+  exchange: string;
+  symbol: string;
+  bucketSize: number;
+  lo: number;
+  bestBid: number | null;
+  bestAsk: number | null;
+  bids: number[];
+  asks: number[];
+  buys: number[];
+  sells: number[];
+}
+
+/** The FROM and WHERE of a column query: `$1` series, `$2`/`$3` range. */
+function fromWhere(res: StoredResolution): string {
+  return `FROM ${TABLE[res]} h JOIN ${SERIES_SQL}
+    ON h.exchange = k.exchange AND h.symbol = k.symbol
+    WHERE h.ts >= $2::timestamptz AND h.ts < $3::timestamptz`;
+}
+
+/**
+ * How many columns a resolution has in the range, counting at most
+ * `limit + 1`.
+ */
+async function count(
+  db: Db,
+  res: StoredResolution,
+  params: readonly unknown[],
+  limit: number,
+): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `SELECT count(*)::float8 AS n
+     FROM (SELECT 1 ${fromWhere(res)} LIMIT $4::int) c`,
+    [...params, limit + 1],
+  );
+  return row.n;
+}
+
+/**
+ * The resolution `auto` answers with: the finest with at least one and at
+ * most `limit` columns; when every one has more, the coarsest with any;
+ * `tick` when none has any.
+ */
+async function pick(
+  db: Db,
+  params: readonly unknown[],
+  limit: number,
+): Promise<StoredResolution> {
+  let withAny: StoredResolution | null = null;
+  for (const res of RESOLUTIONS) {
+    const n = await count(db, res, params, limit);
+    if (n > 0 && n <= limit) return res;
+    if (n > 0) withAny = res;
+  }
+  return withAny ?? "tick";
+}
+
+/** Rounds like the stream: 6 significant digits. */
+function round(a: readonly number[]): number[] {
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = +a[i].toPrecision(6);
+  return out;
+}
+
+/** A stored price as the stream's: null for none (NULL or NaN). */
+function price(v: number | null): number | null {
+  return v === null || v !== v ? null : v;
+}
+
+/**
+ * A row in the stream's shape.
+ * @param r the row.
+ * @returns the column.
+ */
+function toColumn(r: ColumnRow): HistoryColumn {
+  const bestBid = price(r.bestBid);
+  const bestAsk = price(r.bestAsk);
+  return {
+    ts: r.ts,
+    symbol: r.symbol,
+    bucketSize: r.bucketSize,
+    lo: r.lo,
+    bids: round(r.bids),
+    asks: round(r.asks),
+    buys: round(r.buys),
+    sells: round(r.sells),
+    bestBid,
+    bestAsk,
+    mid: bestBid !== null && bestAsk !== null
+      ? (bestBid + bestAsk) / 2
+      : bestBid ?? bestAsk,
+    exchanges: [r.exchange],
+    consolidation: null,
+  };
+}
+
+/**
+ * Heatmap columns of several series at one stored resolution.
+ * @param db the database.
+ * @param res the resolution.
+ * @param params the series (exchange × consolidation key) and the range,
+ * as {@link fromWhere} takes them.
+ * @param limit most columns.
+ * @returns the columns, oldest first.
+ */
+async function columnRows(
+  db: Db,
+  res: StoredResolution,
+  params: readonly unknown[],
+  limit: number,
+): Promise<HistoryColumn[]> {
+  const rows = await select<ColumnRow>(
+    db,
+    `SELECT ${msSql("h.ts")} AS ts, h.exchange, h.symbol,
+       h.bucket_size AS "bucketSize", h.lo::float8 AS lo,
+       h.best_bid AS "bestBid", h.best_ask AS "bestAsk",
+       h.bids, h.asks, h.buys, h.sells
+     ${fromWhere(res)}
+     ORDER BY h.ts, h.exchange
+     LIMIT $4::int`,
+    [...params, limit],
+  );
+  return rows.map(toColumn);
+}
+
+/**
+ * Heatmap columns in `[from, to)` at a resolution.
+ * @param db the database.
+ * @param p exchanges (`consolidated` for the consolidated columns), the
+ * consolidation key as `symbol` (heatmap columns are keyed by it, as the
+ * live stream is), range, limit and resolution.
+ * @returns the resolution used and up to `limit` columns, one per exchange
+ * per tick (or interval), oldest first.
+ * @throws {RequestError} `bad_request` for a bad range, limit (at most
+ * {@link MAX_HEATMAP_LIMIT}) or resolution.
+ * @example
+ * ```ts
+ * const { resolution, columns } = await heatmap(db, { exchanges: ["consolidated"], symbol: "BTC-USDT", from, to, resolution: "auto" });
+ * ```
+ */
+export async function heatmap(
+  db: Db,
+  p: HeatmapParams,
+): Promise<HeatmapResult> {
+  const limit = checkRange(p);
+  if (limit > MAX_HEATMAP_LIMIT) {
+    throw historyError(
+      "bad_request",
+      `limit ${limit} must be at most ${MAX_HEATMAP_LIMIT} for heatmap columns`,
+    );
+  }
+  const asked = p.resolution ?? "auto";
+  if (asked !== "auto" && !RESOLUTIONS.includes(asked)) {
+    throw historyError(
+      "bad_request",
+      `resolution ${asked} must be auto or one of ${RESOLUTIONS.join(", ")}`,
+    );
+  }
+  const series: Series[] = seriesOf(p);
+  const params = [seriesParam(series), iso(p.from), iso(p.to)];
+  const resolution = asked === "auto" ? await pick(db, params, limit) : asked;
+  return {
+    resolution,
+    columns: await columnRows(db, resolution, params, limit),
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * `deno task bench` (store part): how fast history is written and read.
+ *
+ * - Writer rows per second, sustained: synthetic Binance-like event batches
+ *   (trades, and book updates of 10 levels per frame) go through the
+ *   writer's hot path, `EventRows` (validation and COPY text) then
+ *   `Db.writeBatch` (one transaction per 50 000-row batch: the batch id,
+ *   then COPY), into the local PostgreSQL and into PGlite in a data
+ *   directory.
+ * - The `heatmap` query for 24 h at 1-minute resolution over a seeded 24 h
+ *   rollup table (1 440 columns of 1 000 buckets).
+ * - The historical `frame` query (±5 min) over a seeded hour of 1 s bars,
+ *   trades, imbalances and book rows.
+ * - Disk bytes per venue-symbol-day of heatmap columns and book changes,
+ *   from an hour of 1 s columns (200 buckets a side) and book updates
+ *   (10 a second, 10 levels each), scaled to a day.
+ *
+ * Usage: `deno run -A bench/store.ts [rows]`, with `DATABASE_URL` to point
+ * at another PostgreSQL than `postgres://postgres@127.0.0.1:5432/test`
+ * (a scratch database `coby_bench` is created and dropped there).
+ *
+ * @module
+ */
+
+import postgres from "postgres";
+import { BatchBuilder, Kind, type SymbolRef } from "../actors/market/batch.ts";
+import type { Db } from "../actors/store/db.ts";
+import {
+  CopyWriter,
+  floatArrayField,
+  textField,
+  timeField,
+} from "../actors/store/copy.ts";
+import { ensurePartitions } from "../actors/store/maintain.ts";
+import { openDb } from "../actors/store/open.ts";
+import { frame, heatmap } from "../actors/store/queries.ts";
+import { EventRows } from "../actors/store/rows.ts";
+
+const ROWS = Number(Deno.args[0] ?? 2_000_000);
+const BATCH_ROWS = 50_000;
+const T0 = Date.UTC(2026, 10, 1);
+const DAY = 86_400_000;
+const ADMIN_URL = Deno.env.get("DATABASE_URL") ??
+  "postgres://postgres@127.0.0.1:5432/test";
+
+const ref: SymbolRef = {
+  exchangeSymbol: "BTCUSDT",
+  symbol: "BTC-USDT",
+  market: "spot",
+  contractSize: 1,
+};
+
+/** Deterministic PRNG so every run measures the same stream. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+}
+
+/**
+ * Event batches of about `rows` rows: per 10 ms of event time, one trade
+ * and one book update of 10 levels (a row each).
+ */
+function* batches(rows: number): Generator<ReturnType<BatchBuilder["take"]>> {
+  const r = rng(7);
+  const b = new BatchBuilder("binance");
+  let mid = 60_000;
+  let t = T0;
+  for (let made = 0; made < rows; made += 2) {
+    t += 10;
+    b.clock = t;
+    const s = b.symbol(ref);
+    mid += (r() - 0.5) * 2;
+    b.push(s, r() < 0.5 ? Kind.Buy : Kind.Sell, mid, r(), t - 3);
+    for (let k = 0; k < 10; k++) {
+      const bid = k < 5;
+      const p = Math.round((bid ? mid - 1 - k : mid + 1 + k) * 100) / 100;
+      b.push(s, bid ? Kind.Bid : Kind.Ask, p, r() < 0.2 ? 0 : r() * 3, t - 2);
+    }
+    if (b.length >= 5_000) yield b.take();
+  }
+  if (b.length) yield b.take();
+}
+
+/** Writes `rows` rows through EventRows and writeBatch; rows/s. */
+async function writeRate(db: Db, rows: number): Promise<number> {
+  await ensurePartitions(db, T0, T0 + DAY);
+  const er = new EventRows();
+  let written = 0;
+  let id = 0;
+  const t0 = performance.now();
+  for (const b of batches(rows)) {
+    er.onBatch(b);
+    if (er.rows >= BATCH_ROWS) {
+      const parts = er.take();
+      await db.writeBatch(`bench:${id++}`, parts);
+      for (const p of parts) written += p.rows;
+    }
+  }
+  const parts = er.take();
+  await db.writeBatch(`bench:${id++}`, parts);
+  for (const p of parts) written += p.rows;
+  return written / ((performance.now() - t0) / 1000);
+}
+
+/** A column of `n` buckets a side around a random-walk mid, as COPY fields. */
+function heatmapRow(
+  ts: number,
+  n: number,
+  r: () => number,
+  mid: number,
+): string[] {
+  const sizes = () => {
+    const a = new Float64Array(2 * n);
+    for (let i = 0; i < 2 * n; i++) a[i] = Math.round(r() * 5e4) / 1e4;
+    return a;
+  };
+  const bids = sizes();
+  const asks = sizes();
+  for (let i = 0; i < n; i++) asks[i] = bids[n + i] = 0;
+  const zero = new Float64Array(2 * n);
+  const lo = Math.floor(mid / 10) - n;
+  return [
+    timeField(ts),
+    "consolidated",
+    "BTC-USD",
+    "BTC-USD",
+    "mixed",
+    "10",
+    String(lo),
+    String(mid - 5),
+    String(mid + 5),
+    floatArrayField(bids),
+    floatArrayField(asks),
+    floatArrayField(zero),
+    floatArrayField(zero),
+  ];
+}
+
+const HEATMAP_COLUMNS = [
+  "ts",
+  "exchange",
+  "exchange_symbol",
+  "symbol",
+  "market",
+  "bucket_size",
+  "lo",
+  "best_bid",
+  "best_ask",
+  "bids",
+  "asks",
+  "buys",
+  "sells",
+];
+
+/** Seeds 24 h of 1-minute heatmap rollups; returns the median query ms. */
+async function heatmapQuery(db: Db): Promise<number> {
+  const r = rng(11);
+  const w = new CopyWriter("heatmap_1m", HEATMAP_COLUMNS);
+  let mid = 60_000;
+  for (let m = 0; m < 1440; m++) {
+    mid += (r() - 0.5) * 40;
+    w.row(heatmapRow(T0 + m * 60_000, 500, r, mid));
+  }
+  await db.writeBatch("bench:heatmap_1m", [w.take()]);
+  return median(20, () =>
+    heatmap(db, {
+      exchanges: ["consolidated"],
+      symbol: "BTC-USD",
+      from: T0,
+      to: T0 + DAY,
+      limit: 2000,
+      resolution: "1m",
+    }).then((h) => {
+      if (h.columns.length !== 1440) {
+        throw new Error(`heatmap gave ${h.columns.length} columns`);
+      }
+    }));
+}
+
+/** Seeds an hour of bars, trades, imbalances and books; returns median frame ms. */
+async function frameQuery(db: Db): Promise<number> {
+  const r = rng(13);
+  const bars = new CopyWriter("ohlcv_1s", [
+    "ts",
+    "exchange",
+    "symbol",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "buy_volume",
+    "sell_volume",
+    "trades",
+  ]);
+  const imb = new CopyWriter("imbalances", [
+    "ts",
+    "exchange",
+    "symbol",
+    "depth",
+    "bid_size",
+    "ask_size",
+    "imbalance",
+  ]);
+  let mid = 60_000;
+  for (let s = 0; s < 3600; s++) {
+    const ts = T0 + s * 1000;
+    const o = mid;
+    mid += (r() - 0.5) * 10;
+    const hi = Math.max(o, mid) + 1;
+    const lo = Math.min(o, mid) - 1;
+    const v = r() * 3;
+    for (
+      const [ex, sym] of [["binance", "BTCUSDT"], ["consolidated", "BTC-USD"]]
+    ) {
+      bars.row([
+        timeField(ts),
+        ex,
+        sym,
+        String(o),
+        String(hi),
+        String(lo),
+        String(mid),
+        String(v),
+        String(v / 2),
+        String(v / 2),
+        "12",
+      ]);
+      const b = r() * 10;
+      const a = r() * 10;
+      imb.row([
+        timeField(ts),
+        ex,
+        sym,
+        "0.001",
+        String(b),
+        String(a),
+        String((b - a) / (b + a)),
+      ]);
+    }
+  }
+  await db.writeBatch("bench:frame", [bars.take(), imb.take()]);
+  const at = T0 + 1_800_000;
+  return median(
+    20,
+    () =>
+      frame(db, { symbol: "BTC-USD", at, windowMs: 300_000 }).then(() => {}),
+  );
+}
+
+/** Bytes on disk per venue-symbol-day of heatmap columns and book changes. */
+async function diskPerDay(db: Db): Promise<{ heatmap: number; book: number }> {
+  const r = rng(17);
+  const hm = new CopyWriter("heatmap", HEATMAP_COLUMNS);
+  const bc = new CopyWriter("book_changes", [
+    "ts",
+    "exchange_ts",
+    "exchange",
+    "symbol",
+    "seq",
+    "bids",
+    "asks",
+  ]);
+  let mid = 60_000;
+  for (let s = 0; s < 3600; s++) {
+    const ts = T0 + 2 * DAY + s * 1000;
+    mid += (r() - 0.5) * 10;
+    hm.row(heatmapRow(ts, 200, r, mid));
+    for (let k = 0; k < 10; k++) {
+      const t = ts + k * 100;
+      const lv = (side: number) => {
+        const a: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          a.push(Math.round((mid + side * (1 + i * r() * 20)) * 100) / 100);
+          a.push(r() < 0.2 ? 0 : Math.round(r() * 3e5) / 1e5);
+        }
+        return a;
+      };
+      bc.row([
+        timeField(t),
+        timeField(t - 2),
+        "binance",
+        textField("BTCUSDT"),
+        "0",
+        floatArrayField(lv(-1)),
+        floatArrayField(lv(1)),
+      ]);
+    }
+  }
+  await ensurePartitions(db, T0 + 2 * DAY, T0 + 3 * DAY);
+  await db.writeBatch("bench:disk", [hm.take(), bc.take()]);
+  await db.exec("CHECKPOINT");
+  // Only the day partition the hour went to (the other benches wrote
+  // other days), table and indexes.
+  const day = new Date(T0 + 2 * DAY).toISOString().slice(0, 10).replaceAll(
+    "-",
+    "",
+  );
+  const size = async (table: string) => {
+    const [row] = await db.query<{ bytes: string }>(
+      "SELECT pg_total_relation_size($1::regclass)::text AS bytes",
+      [`${table}_p${day}`],
+    );
+    return Number(row.bytes) * 24;
+  };
+  return { heatmap: await size("heatmap"), book: await size("book_changes") };
+}
+
+async function median(n: number, f: () => Promise<void>): Promise<number> {
+  await f();
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await f();
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[Math.floor(n / 2)];
+}
+
+const fmtK = (x: number) => `${Math.round(x / 1000)}k`;
+const fmtMB = (x: number) => `${(x / 1e6).toFixed(1)} MB`;
+
+async function run(name: string, db: Db): Promise<void> {
+  const cmd = "deno run -A bench/store.ts";
+  const rate = await writeRate(db, ROWS);
+  console.log(
+    `${name.padEnd(9)} writer ${
+      fmtK(rate)
+    } rows/s sustained (${ROWS} rows, 50k-row batches; goal ${
+      name === "postgres" ? "600k" : "400k"
+    })   $ ${cmd}`,
+  );
+  const hm = await heatmapQuery(db);
+  console.log(
+    `${name.padEnd(9)} heatmap 24 h at 1m: ${
+      hm.toFixed(1)
+    } ms median (goal < 50 ms)   $ ${cmd}`,
+  );
+  const fr = await frameQuery(db);
+  console.log(
+    `${name.padEnd(9)} frame historical ±5 min: ${
+      fr.toFixed(1)
+    } ms median (goal < 50 ms)   $ ${cmd}`,
+  );
+  const disk = await diskPerDay(db);
+  console.log(
+    `${name.padEnd(9)} disk per venue-symbol-day: heatmap ${
+      fmtMB(disk.heatmap)
+    } (1 s columns, 200 buckets a side), book changes ${
+      fmtMB(disk.book)
+    } (10 updates/s of 10 levels)   $ ${cmd}`,
+  );
+}
+
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+await admin.unsafe("DROP DATABASE IF EXISTS coby_bench");
+await admin.unsafe("CREATE DATABASE coby_bench");
+try {
+  const url = new URL(ADMIN_URL);
+  url.pathname = "/coby_bench";
+  const pg = await openDb({ url: url.href });
+  try {
+    await run("postgres", pg);
+  } finally {
+    await pg.close();
+  }
+} finally {
+  await admin.unsafe("DROP DATABASE IF EXISTS coby_bench");
+  await admin.end();
+}
+const dir = await Deno.makeTempDir({ prefix: "coby-bench-" });
+try {
+  const lite = await openDb({ dataDir: dir });
+  try {
+    await run("pglite", lite);
+  } finally {
+    await lite.close();
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
