@@ -128,6 +128,16 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       flush: ({ timeoutMs }) => writer.drain(timeoutMs),
       ...historyHandlers(db),
     },
-    stop: () => writer?.stop(),
+    async stop() {
+      if (!writer) return;
+      // The feeds' last batches may still be on their way (they stopped
+      // first, on other ports): take them in before the last write.
+      try {
+        await writer.drain(5000);
+      } catch {
+        // Not written in time (the database failing): stop spools it.
+      }
+      await writer.stop();
+    },
   });
 }

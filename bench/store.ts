@@ -3,10 +3,10 @@
  *
  * - Writer rows per second, sustained: synthetic Binance-like event batches
  *   (trades, and book updates of 10 levels per frame) go through the
- *   writer's hot path, `EventRows` (validation and COPY text) then
+ *   writer's hot path, `EventRows` (validation and binary COPY data) then
  *   `Db.writeBatch` (one transaction per 50 000-row batch: the batch id,
- *   then COPY), into the local PostgreSQL and into PGlite in a data
- *   directory.
+ *   then binary COPY), into the local PostgreSQL and into PGlite in a data
+ *   directory; the next batch is encoded while the previous one is written.
  * - The `heatmap` query for 24 h at 1-minute resolution over a seeded 24 h
  *   rollup table (1 440 columns of 1 000 buckets).
  * - The historical `frame` query (±5 min) over a seeded hour of 1 s bars,
@@ -25,12 +25,7 @@
 import postgres from "postgres";
 import { BatchBuilder, Kind, type SymbolRef } from "../actors/market/batch.ts";
 import type { Db } from "../actors/store/db.ts";
-import {
-  CopyWriter,
-  floatArrayField,
-  textField,
-  timeField,
-} from "../actors/store/copy.ts";
+import { BinaryCopyWriter } from "../actors/store/copy.ts";
 import { ensurePartitions } from "../actors/store/maintain.ts";
 import { openDb } from "../actors/store/open.ts";
 import { frame, heatmap } from "../actors/store/queries.ts";
@@ -83,34 +78,41 @@ function* batches(rows: number): Generator<ReturnType<BatchBuilder["take"]>> {
   if (b.length) yield b.take();
 }
 
-/** Writes `rows` rows through EventRows and writeBatch; rows/s. */
+/**
+ * Writes `rows` rows through EventRows and writeBatch; rows/s. As the
+ * writer engine does, the next batch is encoded while the previous one's
+ * COPY is in flight (at most one batch written at a time).
+ */
 async function writeRate(db: Db, rows: number): Promise<number> {
   await ensurePartitions(db, T0, T0 + DAY);
   const er = new EventRows();
   let written = 0;
   let id = 0;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const write = async () => {
+    const parts = er.take();
+    await inFlight;
+    inFlight = db.writeBatch(`bench:${id++}`, parts);
+    for (const p of parts) written += p.rows;
+  };
   const t0 = performance.now();
   for (const b of batches(rows)) {
     er.onBatch(b);
-    if (er.rows >= BATCH_ROWS) {
-      const parts = er.take();
-      await db.writeBatch(`bench:${id++}`, parts);
-      for (const p of parts) written += p.rows;
-    }
+    if (er.rows >= BATCH_ROWS) await write();
   }
-  const parts = er.take();
-  await db.writeBatch(`bench:${id++}`, parts);
-  for (const p of parts) written += p.rows;
+  await write();
+  await inFlight;
   return written / ((performance.now() - t0) / 1000);
 }
 
-/** A column of `n` buckets a side around a random-walk mid, as COPY fields. */
+/** Adds a column of `n` buckets a side around a random-walk mid to `w`. */
 function heatmapRow(
+  w: BinaryCopyWriter,
   ts: number,
   n: number,
   r: () => number,
   mid: number,
-): string[] {
+): void {
   const sizes = () => {
     const a = new Float64Array(2 * n);
     for (let i = 0; i < 2 * n; i++) a[i] = Math.round(r() * 5e4) / 1e4;
@@ -121,21 +123,9 @@ function heatmapRow(
   for (let i = 0; i < n; i++) asks[i] = bids[n + i] = 0;
   const zero = new Float64Array(2 * n);
   const lo = Math.floor(mid / 10) - n;
-  return [
-    timeField(ts),
-    "consolidated",
-    "BTC-USD",
-    "BTC-USD",
-    "mixed",
-    "10",
-    String(lo),
-    String(mid - 5),
-    String(mid + 5),
-    floatArrayField(bids),
-    floatArrayField(asks),
-    floatArrayField(zero),
-    floatArrayField(zero),
-  ];
+  w.row().time(ts).text("consolidated").text("BTC-USD").text("BTC-USD")
+    .text("mixed").float8(10).int8(lo).float8(mid - 5).float8(mid + 5)
+    .float8Array(bids).float8Array(asks).float8Array(zero).float8Array(zero);
 }
 
 const HEATMAP_COLUMNS = [
@@ -157,11 +147,11 @@ const HEATMAP_COLUMNS = [
 /** Seeds 24 h of 1-minute heatmap rollups; returns the median query ms. */
 async function heatmapQuery(db: Db): Promise<number> {
   const r = rng(11);
-  const w = new CopyWriter("heatmap_1m", HEATMAP_COLUMNS);
+  const w = new BinaryCopyWriter("heatmap_1m", HEATMAP_COLUMNS);
   let mid = 60_000;
   for (let m = 0; m < 1440; m++) {
     mid += (r() - 0.5) * 40;
-    w.row(heatmapRow(T0 + m * 60_000, 500, r, mid));
+    heatmapRow(w, T0 + m * 60_000, 500, r, mid);
   }
   await db.writeBatch("bench:heatmap_1m", [w.take()]);
   return median(20, () =>
@@ -182,7 +172,7 @@ async function heatmapQuery(db: Db): Promise<number> {
 /** Seeds an hour of bars, trades, imbalances and books; returns median frame ms. */
 async function frameQuery(db: Db): Promise<number> {
   const r = rng(13);
-  const bars = new CopyWriter("ohlcv_1s", [
+  const bars = new BinaryCopyWriter("ohlcv_1s", [
     "ts",
     "exchange",
     "symbol",
@@ -195,7 +185,7 @@ async function frameQuery(db: Db): Promise<number> {
     "sell_volume",
     "trades",
   ]);
-  const imb = new CopyWriter("imbalances", [
+  const imb = new BinaryCopyWriter("imbalances", [
     "ts",
     "exchange",
     "symbol",
@@ -215,30 +205,12 @@ async function frameQuery(db: Db): Promise<number> {
     for (
       const [ex, sym] of [["binance", "BTCUSDT"], ["consolidated", "BTC-USD"]]
     ) {
-      bars.row([
-        timeField(ts),
-        ex,
-        sym,
-        String(o),
-        String(hi),
-        String(lo),
-        String(mid),
-        String(v),
-        String(v / 2),
-        String(v / 2),
-        "12",
-      ]);
+      bars.row().time(ts).text(ex).text(sym).float8(o).float8(hi).float8(lo)
+        .float8(mid).float8(v).float8(v / 2).float8(v / 2).int4(12);
       const b = r() * 10;
       const a = r() * 10;
-      imb.row([
-        timeField(ts),
-        ex,
-        sym,
-        "0.001",
-        String(b),
-        String(a),
-        String((b - a) / (b + a)),
-      ]);
+      imb.row().time(ts).text(ex).text(sym).float8(0.001).float8(b).float8(a)
+        .float8((b - a) / (b + a));
     }
   }
   await db.writeBatch("bench:frame", [bars.take(), imb.take()]);
@@ -253,8 +225,8 @@ async function frameQuery(db: Db): Promise<number> {
 /** Bytes on disk per venue-symbol-day of heatmap columns and book changes. */
 async function diskPerDay(db: Db): Promise<{ heatmap: number; book: number }> {
   const r = rng(17);
-  const hm = new CopyWriter("heatmap", HEATMAP_COLUMNS);
-  const bc = new CopyWriter("book_changes", [
+  const hm = new BinaryCopyWriter("heatmap", HEATMAP_COLUMNS);
+  const bc = new BinaryCopyWriter("book_changes", [
     "ts",
     "exchange_ts",
     "exchange",
@@ -267,7 +239,7 @@ async function diskPerDay(db: Db): Promise<{ heatmap: number; book: number }> {
   for (let s = 0; s < 3600; s++) {
     const ts = T0 + 2 * DAY + s * 1000;
     mid += (r() - 0.5) * 10;
-    hm.row(heatmapRow(ts, 200, r, mid));
+    heatmapRow(hm, ts, 200, r, mid);
     for (let k = 0; k < 10; k++) {
       const t = ts + k * 100;
       const lv = (side: number) => {
@@ -278,15 +250,8 @@ async function diskPerDay(db: Db): Promise<{ heatmap: number; book: number }> {
         }
         return a;
       };
-      bc.row([
-        timeField(t),
-        timeField(t - 2),
-        "binance",
-        textField("BTCUSDT"),
-        "0",
-        floatArrayField(lv(-1)),
-        floatArrayField(lv(1)),
-      ]);
+      bc.row().time(t).time(t - 2).text("binance").text("BTCUSDT").int4(0)
+        .float8Array(lv(-1)).float8Array(lv(1));
     }
   }
   await ensurePartitions(db, T0 + 2 * DAY, T0 + 3 * DAY);

@@ -60,6 +60,12 @@ import {
   type HealthStatus,
 } from "./stats.ts";
 
+/**
+ * Wall time a new connection holds its output for the configured links
+ * (`ConnectionConfig.outputs`), ms; past it, what is attached gets it.
+ */
+export const LINK_WAIT_MS = 10_000;
+
 /** Config of a connection actor. */
 export const ConnectionConfig = z.object({
   exchange: z.string(),
@@ -73,7 +79,11 @@ export const ConnectionConfig = z.object({
   restOrigin: z.string().optional(),
   flushMs: z.number().positive().default(20),
   statsMs: z.number().positive().default(1000),
-  /** Reconnect after this long without a data frame (heartbeats do not count), ms. */
+  /**
+   * Reconnect after this long without a data frame (heartbeats do not
+   * count), ms. Not on the recorded clock: a recording that has ended is
+   * silent, and reconnecting would play it again.
+   */
   silenceMs: z.number().positive().default(30_000),
   /** A book unsynced for longer marks the connection degraded. */
   syncTimeoutMs: z.number().positive().default(30_000),
@@ -93,6 +103,13 @@ export const ConnectionConfig = z.object({
    * `conn:<exchange>[:<group>]`.
    */
   id: z.string().optional(),
+  /**
+   * The out links the topology will attach (`events`, and `store` when
+   * history is kept). Until each is attached, batches and health events
+   * wait here, so an actor that becomes ready later (the writer) misses
+   * nothing; after {@link LINK_WAIT_MS} they go to the links attached.
+   */
+  outputs: z.array(z.string()).default(["events"]),
 });
 /** Parsed connection actor config. */
 export type ConnectionConfig = z.infer<typeof ConnectionConfig>;
@@ -125,6 +142,8 @@ export class Connection {
   #parser: Parser | null = null;
   /** Out links by name (`events`, `store`). */
   readonly #ports = new Map<string, MessagePort>();
+  readonly #createdAt = performance.now();
+  #linksComplete = false;
   #events: string[] = [];
   #health: HealthEvent[] = [];
   /** The clock of the last batch sent. */
@@ -162,7 +181,7 @@ export class Connection {
       group: cfg.group,
       wsOrigin: cfg.wsOrigin,
       restOrigin: cfg.restOrigin,
-      silenceMs: cfg.silenceMs,
+      silenceMs: cfg.clock === "recorded" ? Infinity : cfg.silenceMs,
       signal: this.#abort.signal,
       warn,
       clock: cfg.clock,
@@ -407,12 +426,12 @@ export class Connection {
       this.#events = [];
     }
     if (!this.#seq) this.#advance(Date.now());
-    if (this.#health.length) {
+    if (this.#health.length && !this.#awaitingLinks()) {
       const store = this.#ports.get("store");
       if (store) { for (const h of this.#health) store.postMessage(h); }
       this.#health = [];
     }
-    if (this.#ports.size === 0) return;
+    if (this.#ports.size === 0 || this.#awaitingLinks()) return;
     const b = this.#batch;
     if (b.length === 0 && (b.clock <= 0 || b.clock === this.#sentClock)) return;
     const batch = b.take();
@@ -424,6 +443,15 @@ export class Connection {
       ports[i].postMessage(copy, [copy.buf]);
     }
     ports[last].postMessage(batch, [batch.buf]);
+  }
+
+  /** Whether a configured out link is still missing, within the wait. */
+  #awaitingLinks(): boolean {
+    if (this.#linksComplete) return false;
+    this.#linksComplete =
+      this.#cfg.outputs.every((name) => this.#ports.has(name)) ||
+      performance.now() - this.#createdAt > LINK_WAIT_MS;
+    return !this.#linksComplete;
   }
 
   /** Publishes stats now (so the supervisor is current) and returns the counters. */

@@ -1,8 +1,10 @@
 /**
- * Test helper: reads PostgreSQL COPY text (what `copy.ts` writes) back into
- * values, the way the server would, so tests check the rows a
- * {@link CopyPart} really carries
- * (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2).
+ * Test helper: reads the rows a {@link CopyPart} carries back into values,
+ * the way the server would, so tests check them: COPY text
+ * (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2)
+ * and binary COPY (what `copy.ts` writes,
+ * https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4),
+ * binary fields shown as the server's COPY text would show them.
  *
  * @module
  */
@@ -70,8 +72,9 @@ export function readCopyText(text: string): (string | null)[][] {
 
 /**
  * The rows of a part, keyed by its column names.
- * @param part a part from a row builder.
- * @returns the rows, in order.
+ * @param part a part from a row builder (binary) or written by hand (text).
+ * @returns the rows, in order; binary fields as COPY text (see
+ *   {@link readBinaryCopy}).
  * @throws {Error} when a line's field count differs from the columns', or
  *   `rows` from the number of lines.
  * @example
@@ -80,10 +83,12 @@ export function readCopyText(text: string): (string | null)[][] {
  * ```
  */
 export function readCopyPart(part: CopyPart): CopyRow[] {
-  const lines = readCopyText(part.text);
+  const lines = part.data
+    ? readBinaryCopy(part.data, part.columns)
+    : readCopyText(part.text ?? "");
   if (lines.length !== part.rows) {
     throw new Error(
-      `${part.table}: rows says ${part.rows}, text has ${lines.length} lines`,
+      `${part.table}: rows says ${part.rows}, data has ${lines.length} rows`,
     );
   }
   return lines.map((fields, i) => {
@@ -96,6 +101,123 @@ export function readCopyPart(part: CopyPart): CopyRow[] {
     part.columns.forEach((c, k) => row[c] = fields[k]);
     return row;
   });
+}
+
+/** Binary field types of coby's columns, by column name (float8 otherwise). */
+const TYPES: Readonly<
+  Record<
+    string,
+    "time" | "text" | "int4" | "int8" | "float8" | "float8[]"
+  >
+> = {
+  ts: "time",
+  exchange_ts: "time",
+  exchange: "text",
+  symbol: "text",
+  exchange_symbol: "text",
+  market: "text",
+  side: "text",
+  connection: "text",
+  kind: "text",
+  detail: "text",
+  seq: "int4",
+  trades: "int4",
+  lo: "int8",
+  bids: "float8[]",
+  asks: "float8[]",
+  buys: "float8[]",
+  sells: "float8[]",
+};
+
+/** ms from the Unix epoch to 2000-01-01T00:00:00Z. */
+const PG_EPOCH_MS = 946_684_800_000;
+
+/**
+ * Reads binary COPY data, typing each field by its column's name in coby's
+ * schema (`ts`/`exchange_ts` timestamptz, names text, `seq`/`trades` int4,
+ * `lo` int8, `bids`/`asks`/`buys`/`sells` float8[], the rest float8), and
+ * shows each value as COPY text would: times ISO-8601 UTC, numbers
+ * `String(x)`, arrays `{1,2.5}`, NULL as null.
+ * @param data complete binary COPY data.
+ * @param columns the part's columns.
+ * @returns one array of fields per row.
+ * @throws {Error} when the signature, a length or the trailer is wrong.
+ * @example
+ * ```ts
+ * readBinaryCopy(part.data, part.columns)[0][0]; // "2026-11-01T00:00:00.010Z"
+ * ```
+ */
+export function readBinaryCopy(
+  data: Uint8Array,
+  columns: readonly string[],
+): (string | null)[][] {
+  const sig = "PGCOPY\n\xff\r\n\0";
+  for (let i = 0; i < sig.length; i++) {
+    if (data[i] !== sig.charCodeAt(i)) throw new Error("Bad PGCOPY signature");
+  }
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 15 + 4 + dv.getInt32(15);
+  const int8 = (p: number) => dv.getInt32(p) * 4294967296 + dv.getUint32(p + 4);
+  const out: (string | null)[][] = [];
+  for (;;) {
+    const count = dv.getInt16(at);
+    at += 2;
+    if (count === -1) break;
+    const fields: (string | null)[] = [];
+    for (let k = 0; k < count; k++) {
+      const len = dv.getInt32(at);
+      at += 4;
+      if (len === -1) {
+        fields.push(null);
+        continue;
+      }
+      if (at + len > data.length) {
+        throw new Error(`Field past the end at ${at}`);
+      }
+      const type = TYPES[columns[k]] ?? "float8";
+      const fixed = { time: 8, int4: 4, int8: 8, float8: 8 } as Record<
+        string,
+        number
+      >;
+      if (fixed[type] !== undefined && len !== fixed[type]) {
+        throw new Error(`${columns[k]}: ${len} bytes for ${type}`);
+      }
+      if (type === "time") {
+        fields.push(
+          new Date(Math.floor(int8(at) / 1000) + PG_EPOCH_MS).toISOString(),
+        );
+      } else if (type === "text") {
+        fields.push(new TextDecoder().decode(data.subarray(at, at + len)));
+      } else if (type === "int4") fields.push(String(dv.getInt32(at)));
+      else if (type === "int8") fields.push(String(int8(at)));
+      else if (type === "float8") fields.push(String(dv.getFloat64(at)));
+      else {
+        const ndim = dv.getInt32(at);
+        if (dv.getInt32(at + 8) !== 701) {
+          throw new Error(`${columns[k]}: not float8[]`);
+        }
+        const xs: number[] = [];
+        if (ndim === 1) {
+          const n = dv.getInt32(at + 12);
+          for (let i = 0, p = at + 20; i < n; i++, p += 12) {
+            if (dv.getInt32(p) !== 8) {
+              throw new Error(`${columns[k]}: bad element`);
+            }
+            xs.push(dv.getFloat64(p + 4));
+          }
+        } else if (ndim !== 0) {
+          throw new Error(`${columns[k]}: ${ndim} dimensions`);
+        }
+        fields.push(`{${xs.join(",")}}`);
+      }
+      at += len;
+    }
+    out.push(fields);
+  }
+  if (at !== data.length) {
+    throw new Error(`${data.length - at} bytes after the trailer`);
+  }
+  return out;
 }
 
 /**

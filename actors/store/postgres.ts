@@ -65,25 +65,32 @@ export interface PostgresOptions {
   readonly applicationName?: string;
 }
 
-/** COPY text is streamed in pieces of about this many UTF-16 code units. */
+/** COPY data is streamed in pieces of about this many bytes (or UTF-16 code units). */
 const CHUNK = 1 << 20;
 
 /**
- * The pieces of a part's text, each ending at a line end (so no piece splits
- * a character), about {@link CHUNK} long.
+ * The pieces of a part's rows, about {@link CHUNK} long: binary data cut
+ * anywhere, text at line ends (so no piece splits a character).
  */
-function* pieces(text: string): Generator<string> {
+function* pieces(rows: string | Uint8Array): Generator<string | Uint8Array> {
+  if (typeof rows !== "string") {
+    for (let at = 0; at < rows.length; at += CHUNK) {
+      yield rows.subarray(at, at + CHUNK);
+    }
+    return;
+  }
   let at = 0;
-  while (at < text.length) {
-    let end = text.indexOf("\n", Math.min(at + CHUNK, text.length) - 1);
-    end = end < 0 ? text.length : end + 1;
-    yield text.slice(at, end);
+  while (at < rows.length) {
+    let end = rows.indexOf("\n", Math.min(at + CHUNK, rows.length) - 1);
+    end = end < 0 ? rows.length : end + 1;
+    yield rows.slice(at, end);
     at = end;
   }
 }
 
 /**
- * Streams `text` into `COPY … FROM STDIN` and waits for the server's verdict.
+ * Streams `rows` (binary COPY data or COPY text, as `command` says) into
+ * `COPY … FROM STDIN` and waits for the server's verdict.
  *
  * postgres.js 3.4.9 never settles the writable when the server rejects the
  * rows after the stream ended (porsager/postgres#1173): it hands the error
@@ -96,7 +103,7 @@ function* pieces(text: string): Generator<string> {
 async function copyIn(
   sql: postgres.Sql,
   command: string,
-  text: string,
+  rows: string | Uint8Array,
 ): Promise<void> {
   const query = sql.unsafe(command);
   const internal = query as unknown as { reject?: (err: unknown) => void };
@@ -115,7 +122,7 @@ async function copyIn(
   };
   const sink = await query.writable();
   await Promise.race([
-    pipeline(Readable.from(pieces(text)), sink),
+    pipeline(Readable.from(pieces(rows)), sink),
     failed,
   ]);
 }
@@ -346,8 +353,9 @@ export async function openPostgres(
         INSERT INTO ingest_batches (id) VALUES (${id})
         ON CONFLICT DO NOTHING RETURNING id`;
       for (let i = 0; fresh.length > 0 && i < parts.length; i++) {
-        if (parts[i].text.length > 0) {
-          await copyIn(live(), commands[i], parts[i].text);
+        const p = parts[i];
+        if (p.rows > 0) {
+          await copyIn(live(), commands[i], p.data ?? p.text ?? "");
         }
       }
       // If the connection goes before COMMIT is answered, the batch may be

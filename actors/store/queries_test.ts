@@ -812,7 +812,7 @@ for (const [name, withDb] of ENGINES) {
               symbol: "BTC-USDT",
               market: "spot",
               state: want.state,
-              lastSequence: want.seq,
+              lastSequence: -1,
               bids: want.bids,
               asks: want.asks,
             }, `at +${ms}`);

@@ -16,13 +16,7 @@
 
 import { columns, type EventBatch, Kind } from "../market/batch.ts";
 import type { HealthEvent } from "../market/events.ts";
-import {
-  CopyWriter,
-  floatArrayField,
-  NULL,
-  textField,
-  timeField,
-} from "./copy.ts";
+import { BinaryCopyWriter } from "./copy.ts";
 import type { CopyPart } from "./db.ts";
 import {
   crossedProblem,
@@ -121,11 +115,11 @@ export class EventRows {
   #days = new Set<number>();
   /** Start of the UTC day of the last row, ms (to skip the set lookups). */
   #day = NaN;
-  readonly #trades = new CopyWriter("trades", TRADE_COLUMNS);
-  readonly #liquidations = new CopyWriter("liquidations", TRADE_COLUMNS);
-  readonly #snapshots = new CopyWriter("book_snapshots", BOOK_COLUMNS);
-  readonly #changes = new CopyWriter("book_changes", BOOK_COLUMNS);
-  readonly #health = new CopyWriter("health_events", HEALTH_COLUMNS);
+  readonly #trades = new BinaryCopyWriter("trades", TRADE_COLUMNS);
+  readonly #liquidations = new BinaryCopyWriter("liquidations", TRADE_COLUMNS);
+  readonly #snapshots = new BinaryCopyWriter("book_snapshots", BOOK_COLUMNS);
+  readonly #changes = new BinaryCopyWriter("book_changes", BOOK_COLUMNS);
+  readonly #health = new BinaryCopyWriter("health_events", HEALTH_COLUMNS);
   /** Per book (`exchange \t symbol`), its last row's `(ts, seq)`. */
   readonly #books = new Map<string, BookClock>();
 
@@ -154,12 +148,7 @@ export class EventRows {
    *   currency, times ms since epoch).
    */
   onBatch(b: EventBatch): void {
-    const v: View = {
-      b,
-      ...columns(b),
-      ex: textField(b.exchange),
-      syms: b.symbols.map((r) => textField(r.exchangeSymbol)),
-    };
+    const v: View = { b, ...columns(b) };
     const { code, ts, local } = v;
     const n = b.n;
     let i = 0;
@@ -197,14 +186,11 @@ export class EventRows {
       );
       return;
     }
-    this.#health.row([
-      timeField(h.ts),
-      textField(h.exchange),
-      textField(h.connection),
-      textField(h.kind),
-      h.symbol === undefined ? NULL : textField(h.symbol),
-      textField(h.detail),
-    ]);
+    const w = this.#health.row().time(h.ts).text(h.exchange)
+      .text(h.connection).text(h.kind);
+    if (h.symbol === undefined) w.null();
+    else w.text(h.symbol);
+    w.text(h.detail);
     this.#span(h.ts);
   }
 
@@ -249,16 +235,9 @@ export class EventRows {
     const cs = ref.contractSize ?? 1;
     const raw = ref.inverse ? q * p / cs : q / cs;
     const buy = kind === Kind.Buy || kind === Kind.LiquidationBuy;
-    (liq ? this.#liquidations : this.#trades).row([
-      timeField(local[i]),
-      timeField(ts[i]),
-      v.ex,
-      v.syms[s],
-      String(p),
-      String(q),
-      String(raw),
-      buy ? "buy" : "sell",
-    ]);
+    (liq ? this.#liquidations : this.#trades).row()
+      .time(local[i]).time(ts[i]).text(b.exchange).text(ref.exchangeSymbol)
+      .float8(p).float8(q).float8(raw).text(buy ? "buy" : "sell");
     this.#span(local[i]);
   }
 
@@ -306,7 +285,7 @@ export class EventRows {
 
   /** Writes a book row with the times of record `at`, numbered in its book. */
   #bookRow(
-    w: CopyWriter,
+    w: BinaryCopyWriter,
     v: View,
     at: number,
     s: number,
@@ -332,15 +311,8 @@ export class EventRows {
       clock.ts = ms;
       clock.seq = 0;
     } else clock.seq++;
-    w.row([
-      timeField(t),
-      timeField(venue),
-      v.ex,
-      v.syms[s],
-      String(clock.seq),
-      floatArrayField(bids),
-      floatArrayField(asks),
-    ]);
+    w.row().time(t).time(venue).text(v.b.exchange).text(sym)
+      .int4(clock.seq).float8Array(bids).float8Array(asks);
     this.#span(t);
   }
 
@@ -368,13 +340,9 @@ export class EventRows {
   }
 }
 
-/** A batch being read: its column views and encoded names. */
+/** A batch being read: its column views. */
 interface View extends ReturnType<typeof columns> {
   readonly b: EventBatch;
-  /** The exchange, as a COPY field. */
-  readonly ex: string;
-  /** Each symbol's venue name, as a COPY field, by symbol index. */
-  readonly syms: readonly string[];
 }
 
 /**

@@ -12,16 +12,19 @@ import {
   type SymbolRef,
 } from "../market/batch.ts";
 import { OrderBook } from "../market/book.ts";
+import { readBinaryCopy } from "./_copytext.ts";
 import type { CopyPart } from "./db.ts";
 import { EventRows } from "./rows.ts";
 
 const CAPTURES = "../shared/data/captures/cryptofeed";
 
-/** The fields of every line of a part. */
+/** The fields of every row of a (binary) part, as COPY text shows them, `\N` for NULL. */
 function lines(part: CopyPart | undefined): string[][] {
   if (!part) return [];
-  assert.ok(part.text.endsWith("\n"));
-  const out = part.text.slice(0, -1).split("\n").map((l) => l.split("\t"));
+  assert.ok(part.data, `${part.table}: not a binary part`);
+  const out = readBinaryCopy(part.data, part.columns).map((r) =>
+    r.map((f) => f ?? "\\N")
+  );
   assert.equal(out.length, part.rows);
   for (const l of out) assert.equal(l.length, part.columns.length);
   return out;
@@ -353,7 +356,7 @@ Deno.test("event rows: trades and liquidations, raw sizes of inverse contracts, 
     "conn:bybit:inverse",
     "resync",
     "BTCUSD",
-    "gap: 5\\tthen 7",
+    "gap: 5\tthen 7",
   ]]);
   assert.deepEqual(Object.fromEntries(rows.rejections.total), {
     "bad price": 2,

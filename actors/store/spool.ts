@@ -5,7 +5,8 @@
  * Files `spool-000001.log`, `spool-000002.log`, … in one directory (the
  * segments, oldest first). Each holds records `[length u32][crc32 u32]
  * [payload]` (little-endian; the CRC-32 (IEEE) of the payload; the payload
- * the JSON of one item). Every append group is made durable with
+ * the JSON of one item, a `Uint8Array` in it (binary COPY data) written as
+ * `{"$bytes": "<base64>"}` and read back as a `Uint8Array`). Every append group is made durable with
  * `syncData()` before `append` resolves. A process appends only to segments
  * it created, so what a killed process left is read, never extended. A
  * segment is deleted once every record in it has been drained.
@@ -138,7 +139,7 @@ export class Spool<T extends object> {
 
   /**
    * Appends items, in order, and makes them durable (`syncData`).
-   * @param items JSON-serializable objects.
+   * @param items JSON-serializable objects (`Uint8Array`s in them too).
    * @returns when the items are on disk.
    * @throws {Error} when the spool is closed.
    * @throws I/O errors (disk full): the segment is then left, and the next
@@ -150,7 +151,9 @@ export class Spool<T extends object> {
       if (this.#closed) throw new Error(`Spool ${this.#dir} is closed`);
       if (items.length === 0) return;
       const enc = new TextEncoder();
-      const payloads = items.map((it) => enc.encode(JSON.stringify(it)));
+      const payloads = items.map((it) =>
+        enc.encode(JSON.stringify(it, bytesToJson))
+      );
       let total = 0;
       for (const p of payloads) total += HEADER + p.length;
       const buf = new Uint8Array(total);
@@ -332,10 +335,32 @@ export class Spool<T extends object> {
   }
 }
 
+/** JSON.stringify replacer: a `Uint8Array` as `{"$bytes": base64}`. */
+function bytesToJson(_key: string, value: unknown): unknown {
+  if (!(value instanceof Uint8Array)) return value;
+  let bin = "";
+  for (let i = 0; i < value.length; i += 0x8000) {
+    bin += String.fromCharCode(...value.subarray(i, i + 0x8000));
+  }
+  return { $bytes: btoa(bin) };
+}
+
+/** JSON.parse reviver: `{"$bytes": base64}` back to a `Uint8Array`. */
+function jsonToBytes(_key: string, value: unknown): unknown {
+  const b64 = (value as { $bytes?: unknown } | null)?.$bytes;
+  if (typeof b64 !== "string" || Object.keys(value as object).length !== 1) {
+    return value;
+  }
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
 /** The JSON object in `bytes`, or undefined when it does not parse. */
 function parseJson<T>(bytes: Uint8Array): T | undefined {
   try {
-    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+    return JSON.parse(new TextDecoder().decode(bytes), jsonToBytes) as T;
   } catch {
     return undefined;
   }

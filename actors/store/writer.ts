@@ -46,6 +46,7 @@ import type { EventBatch } from "../market/batch.ts";
 import type { HealthEvent } from "../market/events.ts";
 import type { ColumnBatch } from "../market/heatmap.ts";
 import type { WriterErrorCode, WriterStats } from "../market/requests.ts";
+import { eachField, joinCopyData, readTimeAt } from "./copy.ts";
 import type { CopyPart, Db } from "./db.ts";
 import { applyRetention, ensurePartitions, rollup } from "./maintain.ts";
 import { EventRows } from "./rows.ts";
@@ -905,42 +906,68 @@ export class Writer {
 }
 
 /**
- * Merges parts of the same table and columns into one.
+ * Merges parts of the same table, columns and format (binary or text) into
+ * one.
  * @param parts parts in order.
- * @returns one part per table and column list, first-seen order.
+ * @returns one part per table, column list and format, first-seen order.
  */
 function merge(parts: CopyPart[]): CopyPart[] {
-  const by = new Map<string, CopyPart>();
+  const by = new Map<string, CopyPart[]>();
   for (const p of parts) {
     if (p.rows === 0) continue;
-    const k = `${p.table}(${p.columns.join(",")})`;
-    const q = by.get(k);
-    by.set(
-      k,
-      q ? { ...q, text: q.text + p.text, rows: q.rows + p.rows } : p,
+    const k = `${p.data ? "b" : "t"}:${p.table}(${p.columns.join(",")})`;
+    const same = by.get(k);
+    if (same) same.push(p);
+    else by.set(k, [p]);
+  }
+  const out: CopyPart[] = [];
+  for (const same of by.values()) {
+    if (same.length === 1) {
+      out.push(same[0]);
+      continue;
+    }
+    let rows = 0;
+    for (const p of same) rows += p.rows;
+    const { table, columns } = same[0];
+    out.push(
+      same[0].data
+        ? { table, columns, rows, data: joinCopyData(same.map((p) => p.data!)) }
+        : { table, columns, rows, text: same.map((p) => p.text).join("") },
     );
   }
-  return [...by.values()];
+  return out;
 }
 
 /**
- * The UTC days of a part's rows, read from the `ts` field of each line of
- * its COPY text (an ISO time: its first ten characters name the day).
+ * The UTC days of a part's rows, read from the `ts` field of each row
+ * (binary: µs since 2000; text: an ISO time whose first ten characters name
+ * the day).
  * @param p the part.
  * @returns each day's start, ms since epoch; none when it has no `ts`.
  */
 function daysOf(p: CopyPart): number[] {
   const col = p.columns.indexOf("ts");
   if (col < 0) return [];
-  const days = new Set<string>();
-  for (let at = 0; at < p.text.length;) {
+  const days = new Set<number>();
+  if (p.data) {
+    let last = NaN;
+    eachField(p.data, col, (dv, at) => {
+      const ms = readTimeAt(dv, at);
+      if (ms >= last && ms < last + DAY_MS) return;
+      last = Math.floor(ms / DAY_MS) * DAY_MS;
+      days.add(last);
+    });
+    return [...days];
+  }
+  const text = p.text ?? "";
+  for (let at = 0; at < text.length;) {
     let from = at;
-    for (let k = 0; k < col; k++) from = p.text.indexOf("\t", from) + 1;
-    days.add(p.text.slice(from, from + 10));
-    at = p.text.indexOf("\n", at) + 1;
+    for (let k = 0; k < col; k++) from = text.indexOf("\t", from) + 1;
+    days.add(Date.parse(text.slice(from, from + 10)));
+    at = text.indexOf("\n", at) + 1;
     if (at === 0) break;
   }
-  return [...days].map((d) => Date.parse(d));
+  return [...days];
 }
 
 /** A database call that did not settle in time. */

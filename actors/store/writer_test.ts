@@ -3,6 +3,7 @@ import { BatchBuilder, type EventBatch, Kind } from "../market/batch.ts";
 import { openCapture } from "./_capture_feed_test.ts";
 import { adminSql, withPostgresDb } from "./_testing.ts";
 import { BarBuilder } from "./bars.ts";
+import { readBinaryCopy, readCopyText } from "./_copytext.ts";
 import type { CopyPart, Db } from "./db.ts";
 import { openDb } from "./open.ts";
 import { EventRows } from "./rows.ts";
@@ -13,6 +14,14 @@ import {
   type WriteBatch,
   Writer,
 } from "./writer.ts";
+
+/** Each row of a part (binary or text) as a COPY text line, `\N` for NULL. */
+function rowTexts(p: CopyPart): string[] {
+  const rows = p.data
+    ? readBinaryCopy(p.data, p.columns)
+    : readCopyText(p.text ?? "");
+  return rows.map((r) => r.map((f) => f ?? "\\N").join("\t"));
+}
 
 const T0 = Date.UTC(2024, 2, 10, 23, 59, 58);
 
@@ -73,9 +82,7 @@ class FakeDb implements Db {
   /** Every committed row of `table`, in commit order. */
   lines(table: string): string[] {
     return this.written.flatMap((w) =>
-      w.parts.filter((p) => p.table === table).flatMap((p) =>
-        p.text.slice(0, -1).split("\n")
-      )
+      w.parts.filter((p) => p.table === table).flatMap(rowTexts)
     );
   }
 }
@@ -343,7 +350,8 @@ Deno.test("writer: a batch the database refuses while it answers is quarantined;
   withSpool(async (dir, spool) => {
     const db = new FakeDb();
     let poisoned = "";
-    db.refuse = (parts) => parts.some((p) => p.text.includes(poisoned));
+    db.refuse = (parts) =>
+      parts.some((p) => rowTexts(p).some((r) => r.includes(poisoned)));
     const qdir = `${dir}/quarantine`;
     const quarantine = await Spool.open<WriteBatch>(qdir);
     const logs: string[] = [];
@@ -376,7 +384,8 @@ Deno.test("writer: a batch the database refuses while it answers is quarantined;
     await w.stop();
     const q = await Spool.open<WriteBatch>(qdir);
     const kept = await q.peek();
-    assert.ok(kept?.parts[0].text.includes(poisoned));
+    assert.ok(kept?.parts[0].data instanceof Uint8Array);
+    assert.ok(rowTexts(kept.parts[0]).some((r) => r.includes(poisoned)));
     await q.close();
   }));
 

@@ -108,6 +108,7 @@ export function topology(
             symbols: symbols.slice(chunk * per, (chunk + 1) * per),
             group,
             emitEvents: options.emitEvents ?? false,
+            outputs: store ? ["events", "store"] : ["events"],
           },
         });
         links.push({ name: "events", from: id, to: "aggregator" });

@@ -354,15 +354,17 @@ function storeOf(store: string | undefined): {
   dataDir?: string;
 } {
   if (store === "none") return { enabled: false };
+  // With a database URL, the data directory still holds the spool.
+  const dataDir = Deno.env.get("COBY_DATA_DIR") || "data/coby";
   if (store === undefined) {
     return {
       enabled: true,
       url: Deno.env.get("DATABASE_URL") || undefined,
-      dataDir: Deno.env.get("COBY_DATA_DIR") || "data/coby",
+      dataDir,
     };
   }
   return /^postgres(ql)?:\/\//.test(store)
-    ? { enabled: true, url: store }
+    ? { enabled: true, url: store, dataDir }
     : { enabled: true, dataDir: store };
 }
 

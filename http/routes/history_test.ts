@@ -377,7 +377,7 @@ Deno.test("history routes on PGlite", (t) =>
         symbol: "BTCUSDT",
         market: "spot",
         state: "synced",
-        lastSequence: 0,
+        lastSequence: -1,
         bids: [[59995, 3], [59990, 2]],
         asks: [[60010, 1]],
       });

@@ -67,10 +67,11 @@ interface BookRow {
 }
 
 /**
- * The symbol's normalized name and market, from the last heatmap column the
- * exchange recorded for it from a minute before `from` to `p.at`; the
- * venue's symbol and `spot` when there is none (the book tables do not
- * store them).
+ * The symbol's normalized name and market, from the heatmap column the
+ * exchange recorded for it nearest `p.at`: the last from a minute before
+ * `from` to `p.at`, else the first in the minute after `p.at` (a book that
+ * just synced has no column yet); the venue's symbol and `spot` when there
+ * is none (the book tables do not store them).
  */
 async function naming(
   db: Db,
@@ -80,9 +81,11 @@ async function naming(
   const [row] = await db.query<{ symbol: string; market: Market }>(
     `SELECT symbol, market FROM heatmap
      WHERE exchange = $1 AND exchange_symbol = $2
-       AND ts >= $3::timestamptz AND ts <= $4::timestamptz
-     ORDER BY ts DESC LIMIT 1`,
-    [p.exchange, p.symbol, iso(from - 60_000), iso(p.at)],
+       AND ts >= $3::timestamptz AND ts <= $5::timestamptz
+     ORDER BY ts <= $4::timestamptz DESC,
+       CASE WHEN ts <= $4::timestamptz THEN ts END DESC, ts
+     LIMIT 1`,
+    [p.exchange, p.symbol, iso(from - 60_000), iso(p.at), iso(p.at + 60_000)],
   );
   return row ?? { symbol: p.symbol, market: "spot" };
 }
@@ -126,7 +129,7 @@ export async function rebuildBook(
         symbol,
         market,
         state: "unsynced",
-        lastSequence: key.seq,
+        lastSequence: -1,
         bids: [],
         asks: [],
       },
@@ -156,7 +159,7 @@ export async function rebuildBook(
       symbol,
       market,
       state: "synced",
-      lastSequence: last.seq,
+      lastSequence: -1,
       bids: book.bids.top(depth),
       asks: book.asks.top(depth),
     },
@@ -170,7 +173,8 @@ export async function rebuildBook(
  * @param p exchange, the venue's symbol, instant and depth.
  * @returns the book as `GET /api/v1/book` serves it live, best levels
  * first; `state` is `synced`, or `unsynced` (no levels) when the book was
- * not synced at `at`. `lastSequence` is the `seq` of the last row applied.
+ * not synced at `at`. `lastSequence` is -1: the store keeps the book's
+ * changes, not the venue's update ids.
  * `symbol` and `market` come from the heatmap columns recorded near it (the
  * venue's symbol and `spot` when there are none).
  * @throws {RequestError} `not_found` when no keyframe precedes `at`;
