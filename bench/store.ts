@@ -9,7 +9,7 @@
  *   directory; the next batch is encoded while the previous one is written.
  * - The `heatmap` query for 24 h at 1-minute resolution over a seeded 24 h
  *   rollup table (1 440 columns of 1 000 buckets).
- * - The historical `frame` query (±5 min) over a seeded hour of 1 s bars,
+ * - The historical `frame` query (a 5 min window) over a seeded hour of 1 s bars,
  *   trades, imbalances and book rows.
  * - Disk bytes per venue-symbol-day of heatmap columns and book changes,
  *   from an hour of 1 s columns (200 buckets a side) and book updates
@@ -306,7 +306,7 @@ async function run(name: string, db: Db): Promise<void> {
   );
   const fr = await frameQuery(db);
   console.log(
-    `${name.padEnd(9)} frame historical ±5 min: ${
+    `${name.padEnd(9)} frame historical, 5 min window: ${
       fr.toFixed(1)
     } ms median (goal < 50 ms)   $ ${cmd}`,
   );
