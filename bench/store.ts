@@ -30,6 +30,12 @@ import { ensurePartitions } from "../actors/store/maintain.ts";
 import { openDb } from "../actors/store/open.ts";
 import { frame, heatmap } from "../actors/store/queries.ts";
 import { EventRows } from "../actors/store/rows.ts";
+import {
+  BOOK_COLUMNS,
+  HEATMAP_COLUMNS,
+  IMBALANCE_COLUMNS,
+  OHLCV_COLUMNS,
+} from "../actors/store/tables.ts";
 
 const ROWS = Number(Deno.args[0] ?? 2_000_000);
 const BATCH_ROWS = 50_000;
@@ -128,22 +134,6 @@ function heatmapRow(
     .float8Array(bids).float8Array(asks).float8Array(zero).float8Array(zero);
 }
 
-const HEATMAP_COLUMNS = [
-  "ts",
-  "exchange",
-  "exchange_symbol",
-  "symbol",
-  "market",
-  "bucket_size",
-  "lo",
-  "best_bid",
-  "best_ask",
-  "bids",
-  "asks",
-  "buys",
-  "sells",
-];
-
 /** Seeds 24 h of 1-minute heatmap rollups; returns the median query ms. */
 async function heatmapQuery(db: Db): Promise<number> {
   const r = rng(11);
@@ -172,28 +162,8 @@ async function heatmapQuery(db: Db): Promise<number> {
 /** Seeds an hour of bars, trades, imbalances and books; returns median frame ms. */
 async function frameQuery(db: Db): Promise<number> {
   const r = rng(13);
-  const bars = new BinaryCopyWriter("ohlcv_1s", [
-    "ts",
-    "exchange",
-    "symbol",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "buy_volume",
-    "sell_volume",
-    "trades",
-  ]);
-  const imb = new BinaryCopyWriter("imbalances", [
-    "ts",
-    "exchange",
-    "symbol",
-    "depth",
-    "bid_size",
-    "ask_size",
-    "imbalance",
-  ]);
+  const bars = new BinaryCopyWriter("ohlcv_1s", OHLCV_COLUMNS);
+  const imb = new BinaryCopyWriter("imbalances", IMBALANCE_COLUMNS);
   let mid = 60_000;
   for (let s = 0; s < 3600; s++) {
     const ts = T0 + s * 1000;
@@ -226,15 +196,7 @@ async function frameQuery(db: Db): Promise<number> {
 async function diskPerDay(db: Db): Promise<{ heatmap: number; book: number }> {
   const r = rng(17);
   const hm = new BinaryCopyWriter("heatmap", HEATMAP_COLUMNS);
-  const bc = new BinaryCopyWriter("book_changes", [
-    "ts",
-    "exchange_ts",
-    "exchange",
-    "symbol",
-    "seq",
-    "bids",
-    "asks",
-  ]);
+  const bc = new BinaryCopyWriter("book_changes", BOOK_COLUMNS);
   let mid = 60_000;
   for (let s = 0; s < 3600; s++) {
     const ts = T0 + 2 * DAY + s * 1000;

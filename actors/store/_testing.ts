@@ -14,6 +14,14 @@ import type { CopyPart, Db } from "./db.ts";
 import { migrate } from "./migrate.ts";
 import { openDb } from "./open.ts";
 import { openPglite } from "./pglite.ts";
+import {
+  BOOK_COLUMNS,
+  HEALTH_COLUMNS,
+  HEATMAP_COLUMNS,
+  IMBALANCE_COLUMNS,
+  OHLCV_COLUMNS,
+  TRADE_COLUMNS,
+} from "./tables.ts";
 
 /** The server the PostgreSQL tests use (any database on it). */
 export const TEST_PG_URL = Deno.env.get("COBY_TEST_PG_URL") ??
@@ -203,7 +211,7 @@ export function sampleParts(dayMs: number): CopyPart[] {
   const t = (ms: number) => new Date(day + ms).toISOString();
   const part = (
     table: string,
-    columns: string[],
+    columns: readonly string[],
     lines: string[][],
   ): CopyPart => ({
     table,
@@ -211,53 +219,6 @@ export function sampleParts(dayMs: number): CopyPart[] {
     text: lines.map((l) => l.join("\t") + "\n").join(""),
     rows: lines.length,
   });
-  const trade = [
-    "ts",
-    "exchange_ts",
-    "exchange",
-    "symbol",
-    "price",
-    "size",
-    "raw_size",
-    "side",
-  ];
-  const book = [
-    "ts",
-    "exchange_ts",
-    "exchange",
-    "symbol",
-    "seq",
-    "bids",
-    "asks",
-  ];
-  const heat = [
-    "ts",
-    "exchange",
-    "exchange_symbol",
-    "symbol",
-    "market",
-    "bucket_size",
-    "lo",
-    "best_bid",
-    "best_ask",
-    "bids",
-    "asks",
-    "buys",
-    "sells",
-  ];
-  const bar = [
-    "ts",
-    "exchange",
-    "symbol",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "buy_volume",
-    "sell_volume",
-    "trades",
-  ];
   const heatRow = (ms: number) => [
     t(ms),
     "binance",
@@ -274,7 +235,7 @@ export function sampleParts(dayMs: number): CopyPart[] {
     "{}",
   ];
   return [
-    part("trades", trade, [
+    part("trades", TRADE_COLUMNS, [
       [
         t(1000),
         t(990),
@@ -288,7 +249,7 @@ export function sampleParts(dayMs: number): CopyPart[] {
       [t(1500), "\\N", "coinbase", "BTC-USD", "60001", "1e-8", "\\N", "sell"],
       [t(2000), t(1999), "binance", "BTC-USDT", "59999.99", "3", "3", "sell"],
     ]),
-    part("liquidations", trade, [
+    part("liquidations", TRADE_COLUMNS, [
       [
         t(3000),
         t(2990),
@@ -300,7 +261,7 @@ export function sampleParts(dayMs: number): CopyPart[] {
         "sell",
       ],
     ]),
-    part("book_changes", book, [
+    part("book_changes", BOOK_COLUMNS, [
       [
         t(1000),
         t(999),
@@ -312,7 +273,7 @@ export function sampleParts(dayMs: number): CopyPart[] {
       ],
       [t(1000), t(999), "binance", "BTC-USDT", "1", "{}", "{60001,2}"],
     ]),
-    part("book_snapshots", book, [
+    part("book_snapshots", BOOK_COLUMNS, [
       [
         t(0),
         t(0),
@@ -324,12 +285,12 @@ export function sampleParts(dayMs: number): CopyPart[] {
       ],
       [t(500), "\\N", "kraken", "BTC-USD", "0", "{}", "{}"],
     ]),
-    part("heatmap", heat, [heatRow(1000), heatRow(2000)]),
-    part("heatmap_1m", heat, [heatRow(60_000)]),
-    part("heatmap_5m", heat, [heatRow(300_000)]),
-    part("heatmap_1h", heat, [heatRow(3_600_000)]),
-    part("heatmap_1d", heat, [heatRow(0)]),
-    part("ohlcv_1s", bar, [
+    part("heatmap", HEATMAP_COLUMNS, [heatRow(1000), heatRow(2000)]),
+    part("heatmap_1m", HEATMAP_COLUMNS, [heatRow(60_000)]),
+    part("heatmap_5m", HEATMAP_COLUMNS, [heatRow(300_000)]),
+    part("heatmap_1h", HEATMAP_COLUMNS, [heatRow(3_600_000)]),
+    part("heatmap_1d", HEATMAP_COLUMNS, [heatRow(0)]),
+    part("ohlcv_1s", OHLCV_COLUMNS, [
       [
         t(1000),
         "binance",
@@ -357,26 +318,11 @@ export function sampleParts(dayMs: number): CopyPart[] {
         "7",
       ],
     ]),
-    part("imbalances", [
-      "ts",
-      "exchange",
-      "symbol",
-      "depth",
-      "bid_size",
-      "ask_size",
-      "imbalance",
-    ], [
+    part("imbalances", IMBALANCE_COLUMNS, [
       [t(1000), "binance", "BTC-USDT", "0.01", "12.5", "7.5", "0.25"],
       [t(1000), "kraken", "BTC-USD", "0.01", "0", "0", "\\N"],
     ]),
-    part("health_events", [
-      "ts",
-      "exchange",
-      "connection",
-      "kind",
-      "symbol",
-      "detail",
-    ], [
+    part("health_events", HEALTH_COLUMNS, [
       [t(0), "binance", "binance:0", "connect", "\\N", "\\N"],
       [t(100), "binance", "binance:0", "resync", "BTC-USDT", "gap\\t7 → 9"],
     ]),

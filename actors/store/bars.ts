@@ -16,27 +16,13 @@ import { consolidationKey } from "../market/consolidate.ts";
 import { BinaryCopyWriter } from "./copy.ts";
 import type { CopyPart } from "./db.ts";
 import { type BarFields, barProblem, type RejectReason } from "./validate.ts";
+import { OHLCV_COLUMNS } from "./tables.ts";
 
 /** The exchange id of consolidated bars. */
 const CONSOLIDATED = "consolidated";
 
 /** Length of a bar, ms. */
 const SECOND = 1000;
-
-/** The columns of `ohlcv_1s`, in field order. */
-const OHLCV_COLUMNS = [
-  "ts",
-  "exchange",
-  "symbol",
-  "open",
-  "high",
-  "low",
-  "close",
-  "volume",
-  "buy_volume",
-  "sell_volume",
-  "trades",
-] as const;
 
 /** One open bar. Prices in quote currency, volumes in base currency. */
 interface Bar extends BarFields {

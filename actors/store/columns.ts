@@ -18,44 +18,11 @@ import {
 } from "../market/heatmap.ts";
 import { BinaryCopyWriter } from "./copy.ts";
 import type { CopyPart } from "./db.ts";
-
-/** The columns of `heatmap` and of every rollup table, in field order. */
-const HEATMAP_COLUMNS = [
-  "ts",
-  "exchange",
-  "exchange_symbol",
-  "symbol",
-  "market",
-  "bucket_size",
-  "lo",
-  "best_bid",
-  "best_ask",
-  "bids",
-  "asks",
-  "buys",
-  "sells",
-] as const;
-
-/** The columns of `imbalances`, in field order. */
-const IMBALANCE_COLUMNS = [
-  "ts",
-  "exchange",
-  "symbol",
-  "depth",
-  "bid_size",
-  "ask_size",
-  "imbalance",
-] as const;
-
-/** The columns of `health_events`, in field order. */
-const HEALTH_COLUMNS = [
-  "ts",
-  "exchange",
-  "connection",
-  "kind",
-  "symbol",
-  "detail",
-] as const;
+import {
+  HEALTH_COLUMNS,
+  HEATMAP_COLUMNS,
+  IMBALANCE_COLUMNS,
+} from "./tables.ts";
 
 /** The rollup tables and their intervals (ms, aligned to the Unix epoch, so UTC). */
 const ROLLUPS = [

@@ -13,6 +13,7 @@ import {
   withPostgresDb,
   withTimescaleDb,
 } from "./_testing.ts";
+import { OHLCV_COLUMNS } from "./tables.ts";
 
 const DAY_MS = 86_400_000;
 const DAY = Date.UTC(2026, 0, 15);
@@ -59,19 +60,7 @@ type Bar = [
   number,
 ];
 
-const BAR_COLUMNS = [
-  "ts",
-  "exchange",
-  "symbol",
-  "open",
-  "high",
-  "low",
-  "close",
-  "volume",
-  "buy_volume",
-  "sell_volume",
-  "trades",
-];
+const BAR_COLUMNS = OHLCV_COLUMNS;
 
 /**
  * 1 s bars over `seconds` from `fromMs` for two series, with gaps; volumes

@@ -12,6 +12,7 @@ import { migrate } from "./migrate.ts";
 import { openDb } from "./open.ts";
 import { openPglite } from "./pglite.ts";
 import { sampleParts, withPgliteDb, withTimescaleDb } from "./_testing.ts";
+import { OHLCV_COLUMNS, TRADE_COLUMNS } from "./tables.ts";
 
 const DAY = Date.UTC(2026, 0, 15);
 const DAY_MS = 86_400_000;
@@ -32,16 +33,7 @@ function trades(fromMs: number, n: number) {
   }
   return {
     table: "trades",
-    columns: [
-      "ts",
-      "exchange_ts",
-      "exchange",
-      "symbol",
-      "price",
-      "size",
-      "raw_size",
-      "side",
-    ],
+    columns: TRADE_COLUMNS,
     text,
     rows: n,
   };
@@ -152,19 +144,7 @@ Deno.test("timescale fork: the ohlcv_1m continuous aggregate refreshes to the ba
     }
     await db.writeBatch("bars", [{
       table: "ohlcv_1s",
-      columns: [
-        "ts",
-        "exchange",
-        "symbol",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
-        "buy_volume",
-        "sell_volume",
-        "trades",
-      ],
+      columns: OHLCV_COLUMNS,
       text,
       rows: bars.length,
     }]);

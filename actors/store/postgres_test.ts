@@ -16,6 +16,7 @@ import {
   withPostgresDb,
   withPostgresUrl,
 } from "./_testing.ts";
+import { TRADE_COLUMNS } from "./tables.ts";
 
 const DAY = Date.UTC(2026, 0, 15);
 
@@ -168,16 +169,7 @@ Deno.test("postgres: a backend terminated while a big COPY streams: whole or not
     }
     const part = {
       table: "trades",
-      columns: [
-        "ts",
-        "exchange_ts",
-        "exchange",
-        "symbol",
-        "price",
-        "size",
-        "raw_size",
-        "side",
-      ],
+      columns: TRADE_COLUMNS,
       text,
       rows: n,
     };

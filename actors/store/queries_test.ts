@@ -26,6 +26,14 @@ import {
   trades,
 } from "./queries.ts";
 import { EventRows } from "./rows.ts";
+import {
+  BOOK_COLUMNS,
+  HEALTH_COLUMNS,
+  HEATMAP_COLUMNS,
+  IMBALANCE_COLUMNS,
+  OHLCV_COLUMNS,
+  TRADE_COLUMNS,
+} from "./tables.ts";
 
 /** The day of the hand-written rows: 2026-01-05 UTC. */
 const D = Date.UTC(2026, 0, 5);
@@ -201,19 +209,7 @@ function hand(prices: readonly number[]): Hand {
       });
     }
   }
-  const bars = new CopyWriter("ohlcv_1s", [
-    "ts",
-    "exchange",
-    "symbol",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "buy_volume",
-    "sell_volume",
-    "trades",
-  ]);
+  const bars = new CopyWriter("ohlcv_1s", OHLCV_COLUMNS);
   for (const b of seconds) {
     bars.row([
       timeField(b.ts),
@@ -240,15 +236,7 @@ function hand(prices: readonly number[]): Hand {
       imbalance: i % 11 === 0 ? null : (i % 17 - 8) / 8,
     });
   }
-  const imb = new CopyWriter("imbalances", [
-    "ts",
-    "exchange",
-    "symbol",
-    "depth",
-    "bid_size",
-    "ask_size",
-    "imbalance",
-  ]);
+  const imb = new CopyWriter("imbalances", IMBALANCE_COLUMNS);
   for (const t of ticks) {
     imb.row([
       timeField(t.ts),
@@ -301,21 +289,7 @@ function hand(prices: readonly number[]): Hand {
   for (const h of heat) {
     let w = heatParts.get(h.table);
     if (!w) {
-      w = new CopyWriter(h.table, [
-        "ts",
-        "exchange",
-        "exchange_symbol",
-        "symbol",
-        "market",
-        "bucket_size",
-        "lo",
-        "best_bid",
-        "best_ask",
-        "bids",
-        "asks",
-        "buys",
-        "sells",
-      ]);
+      w = new CopyWriter(h.table, HEATMAP_COLUMNS);
       heatParts.set(h.table, w);
     }
     w.row([
@@ -405,15 +379,7 @@ function hand(prices: readonly number[]): Hand {
       asks: [],
     },
   ];
-  const snaps = new CopyWriter("book_snapshots", [
-    "ts",
-    "exchange_ts",
-    "exchange",
-    "symbol",
-    "seq",
-    "bids",
-    "asks",
-  ]);
+  const snaps = new CopyWriter("book_snapshots", BOOK_COLUMNS);
   const changes = new CopyWriter("book_changes", snaps.columns);
   for (const r of book) {
     (r.table === "book_snapshots" ? snaps : changes).row([
@@ -435,16 +401,7 @@ function hand(prices: readonly number[]): Hand {
     { ts: D + 60_500, price: prices[3], size: 2, side: "sell" },
     { ts: D + 60_501, price: prices[4], size: 3, side: "buy" },
   ];
-  const tr = new CopyWriter("trades", [
-    "ts",
-    "exchange_ts",
-    "exchange",
-    "symbol",
-    "price",
-    "size",
-    "raw_size",
-    "side",
-  ]);
+  const tr = new CopyWriter("trades", TRADE_COLUMNS);
   for (const t of tradeList) {
     tr.row([
       timeField(t.ts),
@@ -469,14 +426,7 @@ function hand(prices: readonly number[]): Hand {
     "sell",
   ]);
 
-  const health = new CopyWriter("health_events", [
-    "ts",
-    "exchange",
-    "connection",
-    "kind",
-    "symbol",
-    "detail",
-  ]);
+  const health = new CopyWriter("health_events", HEALTH_COLUMNS);
   for (
     const [ms, exchange, kind, symbol, detail] of [
       [0, "binance", "connect", null, ""],

@@ -26,41 +26,9 @@ import {
   tradeProblem,
   validTime,
 } from "./validate.ts";
+import { BOOK_COLUMNS, HEALTH_COLUMNS, TRADE_COLUMNS } from "./tables.ts";
 
 const DAY_MS = 86_400_000;
-
-/** Columns of `trades` and `liquidations`, in field order. */
-const TRADE_COLUMNS = [
-  "ts",
-  "exchange_ts",
-  "exchange",
-  "symbol",
-  "price",
-  "size",
-  "raw_size",
-  "side",
-] as const;
-
-/** Columns of `book_changes` and `book_snapshots`, in field order. */
-const BOOK_COLUMNS = [
-  "ts",
-  "exchange_ts",
-  "exchange",
-  "symbol",
-  "seq",
-  "bids",
-  "asks",
-] as const;
-
-/** Columns of `health_events`, in field order. */
-const HEALTH_COLUMNS = [
-  "ts",
-  "exchange",
-  "connection",
-  "kind",
-  "symbol",
-  "detail",
-] as const;
 
 /** Where the next row of one book goes in `(ts, seq)` order. */
 interface BookClock {

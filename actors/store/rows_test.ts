@@ -15,6 +15,7 @@ import { OrderBook } from "../market/book.ts";
 import { readBinaryCopy } from "./_copytext.ts";
 import type { CopyPart } from "./db.ts";
 import { EventRows } from "./rows.ts";
+import { BOOK_COLUMNS } from "./tables.ts";
 
 const CAPTURES = "../shared/data/captures/cryptofeed";
 
@@ -110,15 +111,7 @@ function bookRows(parts: CopyPart[]): BookRow[] {
   const out: BookRow[] = [];
   for (const p of parts) {
     if (p.table !== "book_snapshots" && p.table !== "book_changes") continue;
-    assert.deepEqual(p.columns, [
-      "ts",
-      "exchange_ts",
-      "exchange",
-      "symbol",
-      "seq",
-      "bids",
-      "asks",
-    ]);
+    assert.deepEqual(p.columns, BOOK_COLUMNS);
     for (const [ts, ets, _ex, symbol, seq, bids, asks] of lines(p)) {
       assert.ok(Number.isFinite(Date.parse(ets)));
       out.push({

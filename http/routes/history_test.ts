@@ -24,6 +24,13 @@ import { type ColumnPayload, HeatmapHub } from "../../actors/system/hub.ts";
 import { ActorDownError } from "../../runtime/protocol.ts";
 import { createApp } from "../app.ts";
 import type { AppDeps } from "../deps.ts";
+import {
+  BOOK_COLUMNS,
+  HEATMAP_COLUMNS,
+  IMBALANCE_COLUMNS,
+  OHLCV_COLUMNS,
+  TRADE_COLUMNS,
+} from "../../actors/store/tables.ts";
 
 /** 2026-01-05 UTC. */
 const D = Date.UTC(2026, 0, 5);
@@ -32,16 +39,7 @@ const DAY = new Date(D).toISOString().slice(0, 10);
 /** A few rows of every table the routes read, all on day D. */
 async function load(db: Db): Promise<void> {
   await ensurePartitions(db, D, D);
-  const trades = new CopyWriter("trades", [
-    "ts",
-    "exchange_ts",
-    "exchange",
-    "symbol",
-    "price",
-    "size",
-    "raw_size",
-    "side",
-  ]);
+  const trades = new CopyWriter("trades", TRADE_COLUMNS);
   for (let i = 0; i < 5; i++) {
     trades.row([
       timeField(D + i * 1000),
@@ -54,19 +52,7 @@ async function load(db: Db): Promise<void> {
       i % 2 ? "sell" : "buy",
     ]);
   }
-  const bars = new CopyWriter("ohlcv_1s", [
-    "ts",
-    "exchange",
-    "symbol",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "buy_volume",
-    "sell_volume",
-    "trades",
-  ]);
+  const bars = new CopyWriter("ohlcv_1s", OHLCV_COLUMNS);
   for (let s = 0; s < 120; s++) {
     bars.row([
       timeField(D + s * 1000),
@@ -82,15 +68,7 @@ async function load(db: Db): Promise<void> {
       "3",
     ]);
   }
-  const imb = new CopyWriter("imbalances", [
-    "ts",
-    "exchange",
-    "symbol",
-    "depth",
-    "bid_size",
-    "ask_size",
-    "imbalance",
-  ]);
+  const imb = new CopyWriter("imbalances", IMBALANCE_COLUMNS);
   for (let i = 0; i < 8; i++) {
     imb.row([
       timeField(D + i * 500),
@@ -102,21 +80,7 @@ async function load(db: Db): Promise<void> {
       String((i - 2) / (i + 2)),
     ]);
   }
-  const heat = new CopyWriter("heatmap", [
-    "ts",
-    "exchange",
-    "exchange_symbol",
-    "symbol",
-    "market",
-    "bucket_size",
-    "lo",
-    "best_bid",
-    "best_ask",
-    "bids",
-    "asks",
-    "buys",
-    "sells",
-  ]);
+  const heat = new CopyWriter("heatmap", HEATMAP_COLUMNS);
   for (let s = 0; s < 3; s++) {
     heat.row([
       timeField(D + s * 1000),
@@ -134,15 +98,7 @@ async function load(db: Db): Promise<void> {
       floatArrayField([0, 0.125]),
     ]);
   }
-  const snaps = new CopyWriter("book_snapshots", [
-    "ts",
-    "exchange_ts",
-    "exchange",
-    "symbol",
-    "seq",
-    "bids",
-    "asks",
-  ]);
+  const snaps = new CopyWriter("book_snapshots", BOOK_COLUMNS);
   snaps.row([
     timeField(D + 1000),
     NULL,
