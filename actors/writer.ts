@@ -9,8 +9,14 @@
  * The actor owns the database (PGlite has one connection), so it also
  * answers the history queries (`HistoryRequests`, `actors/store/queries.ts`).
  *
- * Requests: `flush` (write everything received, answer when stored) and the
- * history queries. Stats: `WriterStats` (`actors/market/requests.ts`), every
+ * It is also the fan-out point: it publishes what it receives on the bus
+ * (`actors/live/bus.ts`: Redis Streams with a Redis URL, else
+ * BroadcastChannel), keeps the live cache (`actors/live/state.ts`) that
+ * answers the live frame and books, and every second sets the latest book,
+ * BBO and bars per symbol as bus keys.
+ *
+ * Requests: `flush` (write everything received, answer when stored), the
+ * history queries and the live ones (`LiveRequests`). Stats: `WriterStats` (`actors/market/requests.ts`), every
  * second.
  *
  * @module
@@ -29,6 +35,12 @@ import type { Db } from "./store/db.ts";
 import { historyHandlers, type HistoryRequests } from "./store/queries.ts";
 import { Spool } from "./store/spool.ts";
 import { connectionLost, type WriteBatch, Writer } from "./store/writer.ts";
+import type { Bus } from "./live/bus.ts";
+import { STREAMS } from "./live/bus.ts";
+import { encodeBatch } from "./live/codec.ts";
+import { openBus } from "./live/open.ts";
+import { liveHandlers, type LiveRequests, LiveState } from "./live/state.ts";
+import type { Bar } from "./store/queries/ohlcv.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -54,12 +66,26 @@ export const WriterConfig = z.object({
   stallMs: z.number().positive().default(5000),
   /** Quote aliases of the consolidated bars, e.g. `{USDT: "USD"}`. */
   quoteAliases: z.record(z.string(), z.string()).default({}),
+  /** The fan-out bus: Redis URL (none: in-process), name prefix, stream caps. */
+  bus: z.object({
+    url: z.string().optional(),
+    prefix: z.string().default("coby:"),
+    /** Event batches kept in the `events` stream, about. */
+    eventsMaxLen: z.number().int().positive().default(100_000),
+    /** Column batches (ticks) kept in the `columns` stream, about. */
+    columnsMaxLen: z.number().int().positive().default(3600),
+  }).strict().prefault({}),
 }).strict();
 /** Parsed writer config. */
 export type WriterConfig = z.infer<typeof WriterConfig>;
 
 if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
   let writer: Writer;
+  let caps: WriterConfig["bus"];
+  let bus: Bus | undefined;
+  let live: LiveState;
+  /** Bars taken since the last publish, published together. */
+  let bars: Bar[] = [];
   const ports = new Map<string, MessagePort>();
   const db = (): Db => {
     const d = writer?.db;
@@ -71,9 +97,26 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
     }
     return d;
   };
-  runActor<WriterRequests & HistoryRequests>({
+  runActor<WriterRequests & HistoryRequests & LiveRequests>({
     async init(config, ctx) {
       const cfg = WriterConfig.parse(config ?? {});
+      caps = cfg.bus;
+      live = new LiveState({ quoteAliases: cfg.quoteAliases });
+      bus = await openBus({
+        url: caps.url,
+        prefix: caps.prefix,
+        log: (level, msg) => ctx.log(level, msg),
+      });
+      const onBar = (bar: Bar) => {
+        if (bars.length === 0) {
+          queueMicrotask(() => {
+            live.onBars(bars);
+            bus?.publish(STREAMS.bars, JSON.stringify(bars), 10_000);
+            bars = [];
+          });
+        }
+        bars.push(bar);
+      };
       const spoolDir = cfg.spoolDir ?? `${cfg.dataDir}/spool`;
       const warn = (msg: string) => ctx.log("warn", msg);
       writer = new Writer({
@@ -89,7 +132,7 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
         quarantine: await Spool.open<WriteBatch>(`${spoolDir}/quarantine`, {
           warn,
         }),
-        bars: new BarBuilder({ quoteAliases: cfg.quoteAliases }),
+        bars: new BarBuilder({ quoteAliases: cfg.quoteAliases, onBar }),
         columns: new ColumnRows(),
         flushMs: cfg.flushMs,
         batchRows: cfg.batchRows,
@@ -109,7 +152,10 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
         ctx.log("warn", `Database connection reset: ${e.reason?.message}`);
       });
       writer.start();
-      setInterval(() => ctx.stats({ ...writer.stats() }), 1000);
+      setInterval(() => {
+        ctx.stats({ ...writer.stats() });
+        for (const [k, v] of live.latest()) bus?.set(k, v);
+      }, 1000);
     },
     link(name, peer, role, port) {
       if (role !== "in") return;
@@ -119,14 +165,25 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       if (name !== "columns") writer.link(peer);
       port.onmessage = (ev) => {
         const m = ev.data as EventBatch | HealthEvent | ColumnBatch;
-        if (m.type === "batch") writer.onBatch(m, peer);
-        else if (m.type === "health") writer.onHealth(m);
-        else if (m.type === "columns") writer.onColumns(m);
+        if (m.type === "batch") {
+          writer.onBatch(m, peer);
+          live.onBatch(m);
+          bus?.publish(STREAMS.events, encodeBatch(m), caps.eventsMaxLen);
+        } else if (m.type === "health") {
+          writer.onHealth(m);
+          live.onHealth(m);
+          bus?.publish(STREAMS.health, JSON.stringify(m), 10_000);
+        } else if (m.type === "columns") {
+          writer.onColumns(m);
+          live.onColumns(m);
+          bus?.publish(STREAMS.columns, encodeBatch(m), caps.columnsMaxLen);
+        }
       };
     },
     requests: {
       flush: ({ timeoutMs }) => writer.drain(timeoutMs),
       ...historyHandlers(db),
+      ...liveHandlers(() => live),
     },
     async stop() {
       if (!writer) return;
@@ -138,6 +195,7 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
         // Not written in time (the database failing): stop spools it.
       }
       await writer.stop();
+      await bus?.close();
     },
   });
 }

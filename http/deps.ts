@@ -19,6 +19,7 @@ import type {
   RequestResult,
 } from "../runtime/protocol.ts";
 import type { ActorInfo } from "../runtime/supervisor.ts";
+import type { LiveMethod, LiveRequests } from "../actors/live/state.ts";
 
 /** Services the routes read. */
 export interface AppDeps {
@@ -56,6 +57,20 @@ export interface AppDeps {
     method: K,
     params: HistoryRequests[K]["params"],
   ): Promise<HistoryRequests[K]["result"]>;
+  /**
+   * A live-cache request (see `LiveRequests` in `actors/live/state.ts`): the
+   * live frame, and books where no connection actor runs here (a serving
+   * process). Absent when no cache is kept: `frame` without `at` answers
+   * 503 `no_live`.
+   * @param method the request.
+   * @param params its params.
+   * @returns its result.
+   * @throws {RequestError} `bad_request` or `not_found`.
+   */
+  live?<K extends LiveMethod>(
+    method: K,
+    params: LiveRequests[K]["params"],
+  ): Promise<LiveRequests[K]["result"]>;
   /** Heatmap columns for viewers. */
   hub: HeatmapHub;
   /** OpenTelemetry metrics. */

@@ -3,7 +3,7 @@
  * it. The order, lowest first, as the README states it:
  *
  *     runtime/ → actors/market/ → actors/adapters/ → actors/connection/ | actors/capture/ | actors/store/
- *       → actors/*.ts → actors/system/ → http/ → ui/ | http/cli/
+ *       → actors/live/ → actors/*.ts → actors/system/ → http/ → ui/ | http/cli/
  *
  * Layers on one rank (`a | b`) are siblings and must not import each other.
  * `tests/` and `bench/` sit above everything and nothing imports them.
@@ -40,6 +40,8 @@ const LAYERS: readonly Layer[] = [
   under("actors/connection/", 3),
   under("actors/capture/", 3),
   under("actors/store/", 3),
+  // The bus and the live cache build on the store's row shapes.
+  under("actors/live/", 3.5),
   under("actors/system/", 5),
   { name: "actors/*.ts", rank: 4, has: (p) => /^actors\/[^/]+$/.test(p) },
   under("http/cli/", 8),

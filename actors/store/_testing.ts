@@ -10,6 +10,8 @@
  */
 
 import postgres from "postgres";
+import { encodeSizes } from "./sizes.ts";
+import { byteaField } from "./copy.ts";
 import type { CopyPart, Db } from "./db.ts";
 import { migrate } from "./migrate.ts";
 import { openDb } from "./open.ts";
@@ -219,6 +221,13 @@ export function sampleParts(dayMs: number): CopyPart[] {
     text: lines.map((l) => l.join("\t") + "\n").join(""),
     rows: lines.length,
   });
+  // Bids, asks, buys and sells of 3 buckets, as the writer stores them.
+  const sizes = byteaField(encodeSizes([
+    [1.5, 0, 2.25],
+    [0.5, 3, 0],
+    [0, 0.1, 0],
+    [0, 0, 0],
+  ]));
   const heatRow = (ms: number) => [
     t(ms),
     "binance",
@@ -229,10 +238,7 @@ export function sampleParts(dayMs: number): CopyPart[] {
     "6000",
     "60005",
     "60010",
-    "{1.5,0,2.25}",
-    "{0.5,3}",
-    "{0,0.1}",
-    "{}",
+    sizes,
   ];
   return [
     part("trades", TRADE_COLUMNS, [

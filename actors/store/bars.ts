@@ -17,6 +17,7 @@ import { BinaryCopyWriter } from "./copy.ts";
 import type { CopyPart } from "./db.ts";
 import { type BarFields, barProblem, type RejectReason } from "./validate.ts";
 import { OHLCV_COLUMNS } from "./tables.ts";
+import type { Bar as StoredBar } from "./queries/ohlcv.ts";
 
 /** The exchange id of consolidated bars. */
 const CONSOLIDATED = "consolidated";
@@ -59,6 +60,11 @@ export interface BarBuilderOptions {
    * @default {}
    */
   quoteAliases?: Readonly<Record<string, string>>;
+  /**
+   * Receives each bar {@link BarBuilder.take} writes, in the order written
+   * (the live cache follows them).
+   */
+  onBar?: (bar: StoredBar) => void;
 }
 
 /**
@@ -95,6 +101,7 @@ export class BarBuilder {
   /** Bars not written, by reason (e.g. `bad ohlc`), cumulative. */
   readonly rejected: Map<RejectReason, number> = new Map();
   readonly #aliases: Readonly<Record<string, string>>;
+  readonly #onBar: ((bar: StoredBar) => void) | undefined;
   /** Open bars by `exchange \t symbol`. */
   readonly #series = new Map<string, Series>();
   /** Every second before this one (ms) has been taken. */
@@ -103,10 +110,11 @@ export class BarBuilder {
 
   /**
    * Creates an empty builder.
-   * @param options quote aliases for the consolidated bars.
+   * @param options quote aliases for the consolidated bars, a bar listener.
    */
   constructor(options: BarBuilderOptions = {}) {
     this.#aliases = options.quoteAliases ?? {};
+    this.#onBar = options.onBar;
   }
 
   /**
@@ -177,6 +185,19 @@ export class BarBuilder {
         .float8(bar.open).float8(bar.high).float8(bar.low).float8(bar.close)
         .float8(bar.volume).float8(bar.buyVolume).float8(bar.sellVolume)
         .int4(bar.trades);
+      this.#onBar?.({
+        ts: bar.ts,
+        exchange: series.exchange,
+        symbol: series.symbol,
+        open: bar.open,
+        high: bar.high,
+        low: bar.low,
+        close: bar.close,
+        volume: bar.volume,
+        buyVolume: bar.buyVolume,
+        sellVolume: bar.sellVolume,
+        trades: bar.trades,
+      });
     }
     return w.rows > 0 ? w.take() : null;
   }

@@ -9,14 +9,14 @@
  */
 
 import {
-  bucketOf,
   type Column,
   type ColumnBatch,
   type ColumnMeta,
   decodeColumns,
-  midPrice,
 } from "../market/heatmap.ts";
+import { imbalanceOf } from "../market/imbalance.ts";
 import { BinaryCopyWriter } from "./copy.ts";
+import { encodeSizes } from "./sizes.ts";
 import type { CopyPart } from "./db.ts";
 import {
   HEALTH_COLUMNS,
@@ -82,7 +82,9 @@ function price(w: BinaryCopyWriter, p: number): BinaryCopyWriter {
  * Turns column batches into the rows of `heatmap`, `imbalances`, the
  * heatmap rollups and `health_events` (venue exclusions).
  *
- * - `heatmap`: one row per column, arrays as sent, NaN BBO as NULL.
+ * - `heatmap`: one row per column, its four arrays in `sizes`
+ *   ({@link encodeSizes}: each size rounded to 6 significant digits, as the
+ *   live stream rounds it), NaN BBO as NULL.
  * - `imbalances`: one row per column, `symbol` the column's exchange symbol
  *   (its key for a consolidated column). With `mid` the column's mid
  *   (`midPrice` of its BBO), `bid_size` sums the bids of the buckets that
@@ -93,10 +95,11 @@ function price(w: BinaryCopyWriter, p: number): BinaryCopyWriter {
  * - Rollups: per exchange × exchange symbol and interval (1 m, 5 m, 1 h, 1 d,
  *   UTC-aligned), the columns of the interval over the union of their bucket
  *   ranges. When a column of a later interval arrives, the closed interval's
- *   row is emitted: `ts` the interval start, `bids`/`asks` the mean resting
- *   size per bucket over the interval's columns (sum / columns; a bucket
- *   outside a column counts 0 for it), `buys`/`sells` the sums, the BBO,
- *   symbol and market of its last column. A column with another bucket size
+ *   row is emitted: `ts` the interval start, `sizes` holding as bids and
+ *   asks the mean resting size per bucket over the interval's columns
+ *   (sum / columns, computed in float64 and then rounded like a column's;
+ *   a bucket outside a column counts 0 for it), as buys and sells the sums;
+ *   the BBO, symbol and market of its last column. A column with another bucket size
  *   closes the interval too, so a second row with the same `ts` follows for
  *   the rest of that interval. A column older than the open interval counts
  *   in it. An open interval lives only in memory until a column closes it
@@ -150,8 +153,7 @@ export class ColumnRows {
     for (let i = 0; i < cols.length; i++) {
       const col = cols[i];
       this.#heatmapRow(this.#heatmap, col.ts, col, col.lo)
-        .float8Array(col.bids).float8Array(col.asks)
-        .float8Array(col.buys).float8Array(col.sells);
+        .bytea(encodeSizes([col.bids, col.asks, col.buys, col.sells]));
       this.#imbalanceRow(col);
       this.#roll(col, c.columns[i]);
       if (col.consolidation) this.#exclusions(col);
@@ -166,7 +168,7 @@ export class ColumnRows {
 
   /**
    * Starts a heatmap-shaped row: `meta`'s names, bucket size and BBO; the
-   * caller adds the four arrays (bids, asks, buys, sells).
+   * caller adds the sizes ({@link encodeSizes}).
    */
   #heatmapRow(
     w: BinaryCopyWriter,
@@ -181,24 +183,11 @@ export class ColumnRows {
 
   /** Writes the imbalance row of a column. */
   #imbalanceRow(c: Column): void {
-    const d = this.#depth;
-    const mid = midPrice(c.bestBid, c.bestAsk);
-    let bid = 0;
-    let ask = 0;
-    if (mid === mid && c.n > 0) {
-      const bs = c.bucketSize;
-      const m = bucketOf(mid, bs) - c.lo;
-      const from = Math.max(0, bucketOf(mid * (1 - d), bs) - c.lo);
-      const to = Math.min(c.n - 1, bucketOf(mid * (1 + d), bs) - c.lo);
-      for (let i = from, end = Math.min(m, c.n - 1); i <= end; i++) {
-        bid += c.bids[i];
-      }
-      for (let i = Math.max(m, 0); i <= to; i++) ask += c.asks[i];
-    }
-    const total = bid + ask;
+    const { bidSize, askSize, imbalance } = imbalanceOf(c, this.#depth);
     const w = this.#imbalances.row().time(c.ts).text(c.exchange)
-      .text(c.exchangeSymbol).float8(d).float8(bid).float8(ask);
-    if (total > 0) w.float8((bid - ask) / total);
+      .text(c.exchangeSymbol).float8(this.#depth).float8(bidSize)
+      .float8(askSize);
+    if (imbalance !== null) w.float8(imbalance);
     else w.null();
   }
 
@@ -250,9 +239,12 @@ export class ColumnRows {
       asks[i] = acc.asks[from + i] / acc.ticks;
     }
     this.#heatmapRow(w, acc.start, acc.last, n > 0 ? acc.lo : 0)
-      .float8Array(bids).float8Array(asks)
-      .float8Array(acc.buys, from, from + n)
-      .float8Array(acc.sells, from, from + n);
+      .bytea(encodeSizes([
+        bids,
+        asks,
+        acc.buys.subarray(from, from + n),
+        acc.sells.subarray(from, from + n),
+      ]));
   }
 
   /** Writes an `excluded` health event per venue newly excluded from a key. */

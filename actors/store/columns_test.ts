@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { ColumnRows } from "./columns.ts";
+import { decodeSizes, type HeatmapSizes } from "./sizes.ts";
 import { openCapture } from "./_capture_feed_test.ts";
 import {
   type CopyRow,
   readCopyPart,
-  readFloatArray,
   readNumber,
   readTime,
 } from "./_copytext.ts";
@@ -21,6 +21,7 @@ import {
   midPrice,
   sampleBook,
 } from "../market/heatmap.ts";
+import { eachField, readTimeAt } from "./copy.ts";
 import type { CopyPart } from "./db.ts";
 
 const ALIASES = { USDT: "USD" };
@@ -196,11 +197,48 @@ async function ticksOf(prefix: string): Promise<Tick[]> {
   return ticks;
 }
 
+/** The text columns of the heatmap tables. */
+const TEXT = new Set(["exchange", "exchange_symbol", "symbol", "market"]);
+
+/**
+ * The rows of a binary heatmap-shaped part, each field as COPY text shows
+ * it (as `readCopyPart` shows the other tables'): `ts` ISO-8601, names as
+ * they are, numbers `String(x)`, NULL as null, `sizes` `\x` and hex.
+ */
+function heatRows(p: CopyPart): CopyRow[] {
+  const rows: CopyRow[] = [];
+  p.columns.forEach((c, k) => {
+    let i = 0;
+    eachField(p.data!, k, (dv, at, len) => {
+      const row = rows[i++] ??= {};
+      const bytes = new Uint8Array(
+        dv.buffer,
+        dv.byteOffset + at,
+        len < 0 ? 0 : len,
+      );
+      row[c] = len < 0
+        ? null
+        : c === "ts"
+        ? new Date(readTimeAt(dv, at)).toISOString()
+        : c === "lo"
+        ? String(dv.getInt32(at) * 2 ** 32 + dv.getUint32(at + 4))
+        : c === "sizes"
+        ? "\\x" + bytes.toHex()
+        : TEXT.has(c)
+        ? new TextDecoder().decode(bytes)
+        : String(dv.getFloat64(at));
+    });
+  });
+  assert.equal(rows.length, p.rows);
+  return rows;
+}
+
 /** Every row of `parts`, by table. */
 function rowsByTable(parts: readonly CopyPart[]): Map<string, CopyRow[]> {
   const out = new Map<string, CopyRow[]>();
   for (const p of parts) {
-    out.set(p.table, [...out.get(p.table) ?? [], ...readCopyPart(p)]);
+    const rows = p.table.startsWith("heatmap") ? heatRows(p) : readCopyPart(p);
+    out.set(p.table, [...out.get(p.table) ?? [], ...rows]);
   }
   return out;
 }
@@ -208,6 +246,17 @@ function rowsByTable(parts: readonly CopyPart[]): Map<string, CopyRow[]> {
 /** A price field as a number, NaN for NULL. */
 function price(f: string | null): number {
   return f === null ? NaN : readNumber(f)!;
+}
+
+/** Sizes as stored and as the stream sends them: 6 significant digits. */
+function round6(a: ArrayLike<number>): number[] {
+  return Array.from(a, (x) => +x.toPrecision(6));
+}
+
+/** A `sizes` field (`\x` and hex, as COPY text shows bytea), decoded. */
+function sizesOf(f: string | null): HeatmapSizes {
+  assert.ok(f !== null && f.startsWith("\\x"), `sizes field ${f}`);
+  return decodeSizes(Uint8Array.fromHex(f.slice(2)));
 }
 
 /** `a` and `b` agree to 1e-9 of their size. */
@@ -220,7 +269,8 @@ function close(a: number, b: number, what: string): void {
 
 /**
  * The rollup rows computed here from the columns: per exchange × symbol and
- * interval, sums per bucket index in plain Maps, divided by the column count.
+ * interval, sums per bucket index in plain Maps, divided by the column count,
+ * rounded to the stored 6 significant digits.
  */
 function rollupsOf(cols: readonly ColumnInit[], ms: number) {
   const acc = new Map<
@@ -261,10 +311,10 @@ function rollupsOf(cols: readonly ColumnInit[], ms: number) {
     const lo = Math.min(...idx);
     const hi = Math.max(...idx) + 1;
     const arr = (s: number, div: number) =>
-      Array.from(
+      round6(Array.from(
         { length: hi - lo },
         (_, i) => (a.sides[s].get(lo + i) ?? 0) / div,
-      );
+      ));
     out.set(k, {
       lo,
       bucketSize: a.last.bucketSize,
@@ -286,10 +336,7 @@ function rollupRow(r: CopyRow): [string, unknown] {
     bucketSize: readNumber(r.bucket_size),
     bestBid: price(r.best_bid),
     bestAsk: price(r.best_ask),
-    bids: readFloatArray(r.bids),
-    asks: readFloatArray(r.asks),
-    buys: readFloatArray(r.buys),
-    sells: readFloatArray(r.sells),
+    ...sizesOf(r.sizes),
   }];
 }
 
@@ -328,7 +375,7 @@ for (const prefix of ["OKX", "KRAKEN"]) {
       );
     }
 
-    // heatmap: one row per column, the column's own arrays.
+    // heatmap: one row per column, the column's own arrays to 6 digits.
     const heat = byTable.get("heatmap")!;
     assert.equal(heat.length, cols.length + lastOf.size);
     cols.forEach((c, i) => {
@@ -342,10 +389,12 @@ for (const prefix of ["OKX", "KRAKEN"]) {
       assert.equal(readNumber(r.lo), c.lo);
       assert.equal(price(r.best_bid), c.bestBid);
       assert.equal(price(r.best_ask), c.bestAsk);
-      assert.deepEqual(readFloatArray(r.bids), Array.from(c.bids));
-      assert.deepEqual(readFloatArray(r.asks), Array.from(c.asks));
-      assert.deepEqual(readFloatArray(r.buys), Array.from(c.buys));
-      assert.deepEqual(readFloatArray(r.sells), Array.from(c.sells));
+      assert.deepEqual(sizesOf(r.sizes), {
+        bids: round6(c.bids),
+        asks: round6(c.asks),
+        buys: round6(c.buys),
+        sells: round6(c.sells),
+      });
     });
     assert.ok(
       cols.some((c) => c.buys.some((x) => x > 0) || c.sells.some((x) => x > 0)),
@@ -478,10 +527,13 @@ Deno.test("columns: a column with no BBO writes NULLs; a bucket size change clos
   const rows = new ColumnRows();
   const a = rowsByTable(rows.onColumns(encodeColumns(empty.ts, [empty])));
   const h = a.get("heatmap")![0];
-  assert.deepEqual(
-    [h.best_bid, h.best_ask, h.bids, h.asks, h.lo],
-    [null, null, "{}", "{}", "0"],
-  );
+  assert.deepEqual([h.best_bid, h.best_ask, h.lo], [null, null, "0"]);
+  assert.deepEqual(sizesOf(h.sizes), {
+    bids: [],
+    asks: [],
+    buys: [],
+    sells: [],
+  });
   assert.deepEqual(
     [a.get("imbalances")![0].bid_size, a.get("imbalances")![0].imbalance],
     ["0", null],
@@ -505,10 +557,10 @@ Deno.test("columns: a column with no BBO writes NULLs; a bucket size change clos
     bucketSize: real.bucketSize,
     bestBid: real.bestBid,
     bestAsk: real.bestAsk,
-    bids: Array.from(real.bids, (x) => x / 2),
-    asks: Array.from(real.asks, (x) => x / 2),
-    buys: Array.from(real.buys),
-    sells: Array.from(real.sells),
+    bids: round6(Array.from(real.bids, (x) => x / 2)),
+    asks: round6(Array.from(real.asks, (x) => x / 2)),
+    buys: round6(real.buys),
+    sells: round6(real.sells),
   });
   assert.deepEqual([...b.keys()], [
     "heatmap",
@@ -524,7 +576,7 @@ Deno.test("columns: a column with no BBO writes NULLs; a bucket size change clos
   const r = c.get("heatmap_1m")![0];
   assert.equal(readTime(r.ts), minute);
   assert.equal(readNumber(r.bucket_size), real.bucketSize * 2);
-  assert.deepEqual(readFloatArray(r.bids), Array.from(real.bids));
+  assert.deepEqual(sizesOf(r.sizes).bids, round6(real.bids));
   assert.equal(c.get("heatmap_5m"), undefined);
 });
 

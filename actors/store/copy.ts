@@ -67,7 +67,7 @@ const utf8 = new TextEncoder();
  *
  * Field types must match the columns' exactly (binary COPY does no casts):
  * `time` → `timestamptz`, `text` → `text`, `float8` → `float8`, `int4` →
- * `int`, `int8` → `bigint`, `float8Array` → `float8[]`.
+ * `int`, `int8` → `bigint`, `float8Array` → `float8[]`, `bytea` → `bytea`.
  *
  * @example
  * ```ts
@@ -242,6 +242,19 @@ export class BinaryCopyWriter {
       }
     }
     this.#at = at;
+    return this;
+  }
+
+  /**
+   * A `bytea` field: the bytes as they are.
+   * @param b the bytes.
+   * @returns this writer.
+   */
+  bytea(b: Uint8Array): this {
+    this.#room(4 + b.length);
+    this.#dv.setInt32(this.#at, b.length);
+    this.#buf.set(b, this.#at + 4);
+    this.#at += 4 + b.length;
     return this;
   }
 
@@ -421,6 +434,28 @@ export function floatArrayField(
   let s = "{" + a[from];
   for (let i = from + 1; i < to; i++) s += "," + a[i];
   return s + "}";
+}
+
+/** Two lowercase hex digits per byte value. */
+const HEX = Array.from(
+  { length: 256 },
+  (_, i) => i.toString(16).padStart(2, "0"),
+);
+
+/**
+ * A `bytea` field in hex form: `\x` and two hex digits per byte, the
+ * backslash doubled as COPY text escapes it.
+ * @param b the bytes.
+ * @returns e.g. `\\x01ff` for the bytes 1 and 255.
+ * @example
+ * ```ts
+ * w.row([timeField(ts), byteaField(encodeSizes(sides))]);
+ * ```
+ */
+export function byteaField(b: Uint8Array): string {
+  let s = "\\\\x";
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
+  return s;
 }
 
 /**

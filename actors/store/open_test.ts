@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { decodeSizes } from "./sizes.ts";
 import type { Db } from "./db.ts";
 import { ensurePartitions } from "./maintain.ts";
 import { openDb } from "./open.ts";
@@ -90,15 +91,19 @@ for (const [name, withDb] of BACKENDS) {
         bids: [60000, 1.5, 59999, 0],
         asks: [],
       });
-      const [heat] = await db.query(
-        `SELECT lo, bucket_size, bids, sells, best_bid FROM heatmap
+      const [heat] = await db.query<{ sizes: Uint8Array }>(
+        `SELECT lo, bucket_size, sizes, best_bid FROM heatmap
          ORDER BY ts LIMIT 1`,
       );
-      assert.deepEqual(heat, {
+      assert.deepEqual({ ...heat, sizes: decodeSizes(heat.sizes) }, {
         lo: 6000,
         bucket_size: 10,
-        bids: [1.5, 0, 2.25],
-        sells: [],
+        sizes: {
+          bids: [1.5, 0, 2.25],
+          asks: [0.5, 3, 0],
+          buys: [0, 0.1, 0],
+          sells: [0, 0, 0],
+        },
         best_bid: 60005,
       });
       const events = await db.query<{ detail: string | null }>(

@@ -123,7 +123,7 @@ Deno.test("postgres: a backend terminated inside a batch's COPY rejects the batc
         batch = db.writeBatch("doomed", parts);
         batch.catch(() => {});
         let waiting: { pid: number }[] = [];
-        for (let i = 0; i < 500 && waiting.length === 0; i++) {
+        for (let i = 0; i < 1500 && waiting.length === 0; i++) {
           await new Promise((r) => setTimeout(r, 20));
           waiting = await tx<{ pid: number }[]>`
             SELECT pid FROM pg_stat_activity

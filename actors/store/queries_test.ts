@@ -3,7 +3,9 @@ import type { MarketEvent, Trade } from "../market/events.ts";
 import { RequestError } from "../../runtime/protocol.ts";
 import { openCapture } from "./_capture_feed_test.ts";
 import { withPgliteDb, withPostgresDb, withTimescaleDb } from "./_testing.ts";
+import { encodeSizes } from "./sizes.ts";
 import {
+  byteaField,
   CopyWriter,
   floatArrayField,
   NULL,
@@ -270,8 +272,9 @@ function hand(prices: readonly number[]): Hand {
     bestAsk: prices[i % prices.length] + 0.1,
     bids: [1.23456789 * i, 0, 2.5],
     asks: [0.5, 1e-9 * i, 3],
-    buys: [0, 0.1],
-    sells: [],
+    // One length for the four arrays: they share the bucket range.
+    buys: [0, 0.1, 0],
+    sells: [0, 0, 0],
   });
   for (let s = 0; s < 600; s++) {
     heat.push(column("heatmap", D + s * SECOND, "binance", s));
@@ -302,10 +305,7 @@ function hand(prices: readonly number[]): Hand {
       String(h.lo),
       h.bestBid === h.bestBid ? String(h.bestBid) : NULL,
       String(h.bestAsk),
-      floatArrayField(h.bids),
-      floatArrayField(h.asks),
-      floatArrayField(h.buys),
-      floatArrayField(h.sells),
+      byteaField(encodeSizes([h.bids, h.asks, h.buys, h.sells])),
     ]);
   }
 

@@ -90,6 +90,10 @@ export class EventRows {
   readonly #health = new BinaryCopyWriter("health_events", HEALTH_COLUMNS);
   /** Per book (`exchange \t symbol`), its last row's `(ts, seq)`. */
   readonly #books = new Map<string, BookClock>();
+  /** Scratch for a book update's flat bids, reused row after row. */
+  #bids = new Float64Array(64);
+  /** Scratch for a book update's flat asks. */
+  #asks = new Float64Array(64);
 
   /** @param options where rejections are counted. */
   constructor(options: EventRowsOptions = {}) {
@@ -116,7 +120,7 @@ export class EventRows {
    *   currency, times ms since epoch).
    */
   onBatch(b: EventBatch): void {
-    const v: View = { b, ...columns(b) };
+    const v: View = { b, ...columns(b), clocks: [] };
     const { code, ts, local } = v;
     const n = b.n;
     let i = 0;
@@ -235,30 +239,59 @@ export class EventRows {
       );
       return;
     }
-    this.#bookRow(this.#snapshots, v, at, s, flatBids, flatAsks);
+    this.#bookRow(
+      this.#snapshots,
+      v,
+      at,
+      s,
+      flatBids,
+      flatBids.length,
+      flatAsks,
+      flatAsks.length,
+    );
   }
 
   /** Records `at..to` of a book update. */
   #change(v: View, at: number, to: number, s: number): void {
     const { price, size, code } = v;
-    const bids: number[] = [];
-    const asks: number[] = [];
-    for (let k = at; k < to; k++) {
-      const why = levelProblem(price[k], size[k]);
-      if (why) return this.#rejectBook(v, at, s, why, k);
-      (code[k] % 8 === Kind.Bid ? bids : asks).push(price[k], size[k]);
+    const room = 2 * (to - at);
+    if (this.#bids.length < room) {
+      this.#bids = new Float64Array(room * 2);
+      this.#asks = new Float64Array(room * 2);
     }
-    this.#bookRow(this.#changes, v, at, s, bids, asks);
+    const bids = this.#bids;
+    const asks = this.#asks;
+    let nb = 0;
+    let na = 0;
+    for (let k = at; k < to; k++) {
+      const p = price[k];
+      const q = size[k];
+      const why = levelProblem(p, q);
+      if (why) return this.#rejectBook(v, at, s, why, k);
+      if (code[k] % 8 === Kind.Bid) {
+        bids[nb++] = p;
+        bids[nb++] = q;
+      } else {
+        asks[na++] = p;
+        asks[na++] = q;
+      }
+    }
+    this.#bookRow(this.#changes, v, at, s, bids, nb, asks, na);
   }
 
-  /** Writes a book row with the times of record `at`, numbered in its book. */
+  /**
+   * Writes a book row with the times of record `at`, numbered in its book;
+   * its levels are `bids[0..nb)` and `asks[0..na)`.
+   */
   #bookRow(
     w: BinaryCopyWriter,
     v: View,
     at: number,
     s: number,
-    bids: readonly number[],
-    asks: readonly number[],
+    bids: ArrayLike<number>,
+    nb: number,
+    asks: ArrayLike<number>,
+    na: number,
   ): void {
     const t = v.local[at];
     const venue = v.ts[at];
@@ -272,15 +305,19 @@ export class EventRows {
     }
     // Rows are stored at whole milliseconds: number those sharing one.
     const ms = Math.floor(t);
-    const key = `${v.b.exchange}\t${sym}`;
-    let clock = this.#books.get(key);
-    if (!clock) this.#books.set(key, clock = { ts: ms, seq: 0 });
-    else if (clock.ts !== ms) {
+    let clock = v.clocks[s];
+    if (!clock) {
+      const key = `${v.b.exchange}\t${sym}`;
+      clock = this.#books.get(key);
+      if (!clock) this.#books.set(key, clock = { ts: ms, seq: -1 });
+      v.clocks[s] = clock;
+    }
+    if (clock.ts !== ms) {
       clock.ts = ms;
       clock.seq = 0;
     } else clock.seq++;
     w.row().time(t).time(venue).text(v.b.exchange).text(sym)
-      .int4(clock.seq).float8Array(bids).float8Array(asks);
+      .int4(clock.seq).float8Array(bids, 0, nb).float8Array(asks, 0, na);
     this.#span(t);
   }
 
@@ -311,6 +348,8 @@ export class EventRows {
 /** A batch being read: its column views. */
 interface View extends ReturnType<typeof columns> {
   readonly b: EventBatch;
+  /** Each symbol's book clock, by symbol index, once looked up. */
+  readonly clocks: (BookClock | undefined)[];
 }
 
 /**

@@ -365,3 +365,66 @@ Deno.test("event rows: trades and liquidations, raw sizes of inverse contracts, 
   );
   assert.deepEqual(rows.rejections.take(), []);
 });
+
+Deno.test("event rows: a wide update then a narrow one keep only their own levels; each book numbers its own rows", () => {
+  const { b, s } = builder();
+  const eth = b.symbol({
+    exchangeSymbol: "ETHUSD",
+    symbol: "ETH-USD",
+    market: "perpetual",
+  });
+  const rows = new EventRows();
+  b.clock = T0;
+  const wideBids: string[] = [];
+  const wideAsks: string[] = [];
+  for (let k = 0; k < 300; k++) {
+    const bid = k % 3 !== 0;
+    const price = bid ? 1000 - k : 2000 + k;
+    b.push(s, bid ? Kind.Bid : Kind.Ask, price, k / 4, T0 - 9);
+    (bid ? wideBids : wideAsks).push(String(price), String(k / 4));
+  }
+  b.push(eth, Kind.Ask, 3001, 2, T0 - 9); // another book, same ms
+  b.push(s, Kind.Ask, 2500, 1.5, T0 - 8); // a narrow update, same ms
+  b.push(eth, Kind.Bid, 2999, 1, T0 - 8);
+  rows.onBatch(b.take());
+  const [changes] = rows.take();
+  const iso = new Date(T0).toISOString();
+  assert.deepEqual(lines(changes), [
+    [
+      iso,
+      new Date(T0 - 9).toISOString(),
+      "bybit",
+      "BTCUSD",
+      "0",
+      `{${wideBids}}`,
+      `{${wideAsks}}`,
+    ],
+    [
+      iso,
+      new Date(T0 - 9).toISOString(),
+      "bybit",
+      "ETHUSD",
+      "0",
+      "{}",
+      "{3001,2}",
+    ],
+    [
+      iso,
+      new Date(T0 - 8).toISOString(),
+      "bybit",
+      "BTCUSD",
+      "1",
+      "{}",
+      "{2500,1.5}",
+    ],
+    [
+      iso,
+      new Date(T0 - 8).toISOString(),
+      "bybit",
+      "ETHUSD",
+      "1",
+      "{2999,1}",
+      "{}",
+    ],
+  ]);
+});

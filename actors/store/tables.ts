@@ -29,7 +29,10 @@ export const BOOK_COLUMNS = [
   "asks",
 ] as const;
 
-/** `heatmap` and every heatmap rollup (`heatmap_1m` … `heatmap_1d`). */
+/**
+ * `heatmap` and every heatmap rollup (`heatmap_1m` … `heatmap_1d`); `sizes`
+ * is a column's four arrays as `encodeSizes` (columns.ts) encodes them.
+ */
 export const HEATMAP_COLUMNS = [
   "ts",
   "exchange",
@@ -40,10 +43,7 @@ export const HEATMAP_COLUMNS = [
   "lo",
   "best_bid",
   "best_ask",
-  "bids",
-  "asks",
-  "buys",
-  "sells",
+  "sizes",
 ] as const;
 
 /** `imbalances`. */

@@ -117,6 +117,21 @@ export const Config = z.object({
     /** Rows queued in memory before batches go to the spool (writer default). */
     queueRows: z.number().int().positive().optional(),
   }).strict().prefault({}),
+  /**
+   * The fan-out bus (docs/history.md): Redis with `REDIS_URL`, else
+   * BroadcastChannel and an in-process cache.
+   */
+  bus: z.object({
+    /** Redis URL (`REDIS_URL`); none: in-process only. */
+    url: z.string().regex(
+      /^rediss?:\/\//,
+      "must be a redis:// or rediss:// URL",
+    ).optional(),
+    /** Prefix of coby's stream and key names (`COBY_BUS_PREFIX`). */
+    prefix: z.string().default("coby:"),
+    /** Event batches kept in the `events` stream, about. */
+    eventsMaxLen: z.number().int().positive().default(100_000),
+  }).strict().prefault({}),
 }).strict();
 /** Parsed configuration. */
 export type Config = z.infer<typeof Config>;
@@ -177,7 +192,8 @@ export interface LoadConfigOptions {
  * (comma list of exchange ids; default the file's or every exchange),
  * `COBY_SYMBOLS` (comma list followed on each of them; default the file's
  * symbols, else the default ones), `DATABASE_URL` (`store.url`) and
- * `COBY_DATA_DIR` (`store.dataDir`); an empty one counts as unset. An
+ * `COBY_DATA_DIR` (`store.dataDir`), `REDIS_URL` (`bus.url`) and
+ * `COBY_BUS_PREFIX` (`bus.prefix`); an empty one counts as unset. An
  * exchange the file configures keeps its endpoint overrides.
  *
  * Symbols are resolved against each venue's metadata only when its
@@ -236,6 +252,14 @@ export async function loadConfig(
     if (dbUrl) store.url = dbUrl;
     if (dataDir) store.dataDir = dataDir;
     raw.store = store;
+  }
+  const redisUrl = env("REDIS_URL");
+  const busPrefix = env("COBY_BUS_PREFIX");
+  if (redisUrl || busPrefix) {
+    const bus = { ...(raw.bus as object ?? {}) } as Record<string, unknown>;
+    if (redisUrl) bus.url = redisUrl;
+    if (busPrefix) bus.prefix = busPrefix;
+    raw.bus = bus;
   }
   const tick = env("COBY_TICK_MS");
   if (tick !== undefined) raw.tickMs = num("COBY_TICK_MS", tick);

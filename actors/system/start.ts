@@ -12,6 +12,7 @@ import { HeatmapHub } from "./hub.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { topology, WRITER_ID } from "./topology.ts";
 import type { HistoryMethod, HistoryRequests } from "../store/queries.ts";
+import type { LiveMethod, LiveRequests } from "../live/state.ts";
 import {
   type ActorInfo,
   Supervisor,
@@ -39,6 +40,11 @@ export interface StartOptions {
    * stores elsewhere (`{dataDir}`) or not at all (`{enabled: false}`).
    */
   store?: Partial<Config["store"]>;
+  /**
+   * Overrides of the configuration's `bus` section: a replay publishes on
+   * Redis (`REDIS_URL`) as a live process does.
+   */
+  bus?: Partial<Config["bus"]>;
 }
 
 /** A running coby: the supervised actors and what the HTTP layer reads. */
@@ -87,6 +93,19 @@ export interface Coby {
     method: K,
     params: HistoryRequests[K]["params"],
   ): Promise<HistoryRequests[K]["result"]>;
+  /**
+   * A live-cache request (the live frame, a book from the cache), answered
+   * by the writer (it keeps the cache); absent when the store is disabled.
+   * @param method the request (see `LiveRequests`).
+   * @param params its params.
+   * @returns its result.
+   * @throws {RequestError} `bad_request` or `not_found`.
+   * @throws {ActorDownError} when the writer is down.
+   */
+  live?<K extends LiveMethod>(
+    method: K,
+    params: LiveRequests[K]["params"],
+  ): Promise<LiveRequests[K]["result"]>;
 }
 
 /**
@@ -105,9 +124,11 @@ export async function startCoby(
   config: Config,
   options: StartOptions = {},
 ): Promise<Coby> {
-  const cfg: Config = options.store
-    ? { ...config, store: { ...config.store, ...options.store } }
-    : config;
+  const cfg: Config = {
+    ...config,
+    store: { ...config.store, ...options.store },
+    bus: { ...config.bus, ...options.bus },
+  };
   const hub = new HeatmapHub(cfg.history, {
     historyBytes: options.historyBytes ?? cfg.historyBytes,
   });
@@ -126,6 +147,7 @@ export async function startCoby(
   // The writer's history queries are typed by their own map: the supervisor
   // routes any method, `CobyRequests` only names the actors' own ones.
   const history = supervisor as unknown as Supervisor<HistoryRequests>;
+  const live = supervisor as unknown as Supervisor<LiveRequests>;
   return {
     supervisor,
     hub,
@@ -136,6 +158,9 @@ export async function startCoby(
     request: (id, method, params) => supervisor.request(id, method, params),
     history: cfg.store.enabled
       ? (method, params) => history.request(WRITER_ID, method, params)
+      : undefined,
+    live: cfg.store.enabled
+      ? (method, params) => live.request(WRITER_ID, method, params)
       : undefined,
   };
 }

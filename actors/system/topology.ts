@@ -77,6 +77,12 @@ export function topology(
         batchRows: cfg.store.batchRows,
         queueRows: cfg.store.queueRows,
         quoteAliases: cfg.quoteAliases,
+        bus: {
+          url: cfg.bus.url,
+          prefix: cfg.bus.prefix,
+          eventsMaxLen: cfg.bus.eventsMaxLen,
+          columnsMaxLen: cfg.history * 6,
+        },
       },
       // Its last writes (or spooling) take up to 10 s.
       shutdownMs: 15_000,

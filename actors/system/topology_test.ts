@@ -68,6 +68,13 @@ Deno.test("topology: the writer starts first and takes every connection's store 
     batchRows: undefined,
     queueRows: undefined,
     quoteAliases: { USDT: "USD" },
+    // In-process fan-out (no REDIS_URL); columns kept: 6 × history.
+    bus: {
+      url: undefined,
+      prefix: "coby:",
+      eventsMaxLen: 100_000,
+      columnsMaxLen: 3600,
+    },
   });
   assert.ok((specs[0].shutdownMs ?? 0) > 10_000);
   assert.deepEqual(

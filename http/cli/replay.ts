@@ -12,7 +12,8 @@
  * configured one (`DATABASE_URL`, else the PGlite directory `COBY_DATA_DIR`,
  * else `data/coby`), so a capture can be imported and then queried;
  * `--store DIR` or `--store postgres://…` picks another, `--store none`
- * stores nothing.
+ * stores nothing. With `REDIS_URL` set, it publishes on Redis as a live
+ * process does (so `deno task serve` can serve it).
  *
  * Every failure ends with one line on stderr and a non-zero exit: 2 for a
  * bad command line, 1 for anything else (an unreadable or unsupported
@@ -23,6 +24,7 @@
 
 import { createApp } from "../app.ts";
 import { Replay } from "../../actors/system/capture_replay.ts";
+import { listen, oneLine } from "./_listen.ts";
 
 /** The command line, as printed with a usage error. */
 export const USAGE =
@@ -243,12 +245,6 @@ export async function writeAll(
   }
 }
 
-/** One line for stderr from an error. */
-function oneLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text.trim().replace(/\s*\n\s*/g, "; ");
-}
-
 /** Opens a file for writing, naming the option when it cannot be. */
 async function create(path: string, option: string): Promise<Deno.FsFile> {
   try {
@@ -264,26 +260,10 @@ async function create(path: string, option: string): Promise<Deno.FsFile> {
  */
 async function main(args: ReplayArgs): Promise<number> {
   const enc = new TextEncoder();
-  let serve: ((req: Request) => Response | Promise<Response>) | null = null;
-  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
-  if (!args.dump) {
-    // Listen before starting anything, so a busy port fails at once.
-    try {
-      server = Deno.serve(
-        { hostname: args.host, port: args.port, onListen: () => {} },
-        (req) => serve ? serve(req) : new Response("Starting", { status: 503 }),
-      );
-    } catch (e) {
-      if (e instanceof Deno.errors.AddrInUse) {
-        throw new Error(
-          `Port ${args.port} is already in use; choose another with --port`,
-        );
-      }
-      throw new Error(
-        `Cannot listen on ${args.host}:${args.port}: ${oneLine(e)}`,
-      );
-    }
-  }
+  // Listen before starting anything, so a busy port fails at once.
+  const server = args.dump ? null : listen(args.host, args.port, {
+    busy: `Port ${args.port} is already in use; choose another with --port`,
+  });
   const events = args.events ? await create(args.events, "events") : null;
   let writes = Promise.resolve();
   let writeError: unknown = null;
@@ -291,6 +271,11 @@ async function main(args: ReplayArgs): Promise<number> {
   try {
     replay = await Replay.start(args.files, {
       store: storeOf(args.store),
+      // Published on Redis as a live process would, when there is one.
+      bus: {
+        url: Deno.env.get("REDIS_URL") || undefined,
+        prefix: Deno.env.get("COBY_BUS_PREFIX") || "coby:",
+      },
       speed: args.speed,
       tickMs: args.tick,
       quoteAliases: args.aliases,
@@ -329,13 +314,13 @@ async function main(args: ReplayArgs): Promise<number> {
     }
     return 0;
   }
-  serve = createApp(replay.coby, {
-    host: args.host,
-    allowedHosts: args.allowHosts,
-  }).fetch;
-  const { hostname, port } = server!.addr;
-  const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
-  console.log(`coby replay viewer on http://${shown}:${port}/`);
+  server!.ready(
+    createApp(replay.coby, {
+      host: args.host,
+      allowedHosts: args.allowHosts,
+    }).fetch,
+  );
+  console.log(`coby replay viewer on ${server!.url}`);
   await replay.finished(24 * 3600_000);
   console.log(
     "replay: captures delivered; the viewer stays up (Ctrl-C to quit)",

@@ -34,7 +34,7 @@ import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError as jsonError } from "../errors.ts";
 import { validate } from "../validate.ts";
-import { askHistory, timeParam } from "./history.ts";
+import { askHistory, askLive, timeParam } from "./history.ts";
 
 /** Seconds a client should wait before asking again after a 503. */
 const RETRY_AFTER_S = 5;
@@ -106,6 +106,31 @@ export function bookRoutes(deps: AppDeps) {
     const actors = deps.actors().filter((a) =>
       isConnectionOf(a.id, q.exchange)
     );
+    if (deps.live && deps.actors().length === 0) {
+      // A serving process (no actor runs here): the book from the live cache.
+      const book = await askLive(deps, "liveBook", {
+        exchange: q.exchange,
+        symbol: q.symbol,
+        depth: q.depth,
+      });
+      if (!book) {
+        throw httpError(
+          404,
+          "not_found",
+          `No book of ${clip(q.symbol)} on ${q.exchange} in the live cache`,
+        );
+      }
+      if (book.state !== "synced") {
+        throw httpError(
+          503,
+          "not_synced",
+          `Book ${
+            clip(q.symbol)
+          } on ${q.exchange} is not synced (${book.state})`,
+        );
+      }
+      return c.json(book);
+    }
     if (actors.length === 0) {
       throw httpError(
         503,

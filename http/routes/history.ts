@@ -10,7 +10,7 @@
  * | `GET /api/v1/ohlcv?…&timeframe=1s\|1m\|5m\|15m\|1h\|4h\|1d`                | bars `{ts, exchange, symbol, open, high, low, close, volume, buyVolume, sellVolume, trades}` |
  * | `GET /api/v1/imbalances?…&window=1000\|5000\|15000\|60000`                | window means `{ts, exchange, symbol, depth, bidSize, askSize, imbalance}` |
  * | `GET /api/v1/heatmap/history?…&resolution=tick\|1m\|5m\|1h\|1d\|auto`       | columns as the SSE stream's `column` events; header `Coby-Resolution` names the one used |
- * | `GET /api/v1/frame?symbol=&at=&window=&exchanges=&depth=&limit=`        | the inference frame of `symbol` at `at` (one object)         |
+ * | `GET /api/v1/frame?symbol=&at=&window=&exchanges=&depth=&limit=`        | the inference frame of `symbol` at `at` (one object); without `at`, now from the live cache (window ≤ 15 min, limit ≤ 1000) |
  * | `GET /api/v1/book?exchange=&symbol=&depth=&at=`                         | the book at `at` (in `book.ts`, through {@link askHistory})  |
  *
  * Parameters: `exchange` or `exchanges` (a comma list; `consolidated` for
@@ -30,6 +30,8 @@
  * | a bad parameter (the zod message)        | 400    | `bad_request` |
  * | nothing recorded answers (book, frame)   | 404    | `not_found`   |
  * | no history is kept                       | 503    | `no_history`  |
+ * | the database is still opening            | 503    | `no_database` |
+ * | no live cache is kept (frame without at) | 503    | `no_live`     |
  * | the database's owner is down             | 503    | `actor_down`  |
  *
  * @module
@@ -52,6 +54,7 @@ import {
   RESOLUTIONS,
   TIMEFRAMES,
 } from "../../actors/store/queries.ts";
+import type { LiveMethod, LiveRequests } from "../../actors/live/state.ts";
 import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError } from "../errors.ts";
@@ -129,7 +132,8 @@ function intParam(name: string, min: number, max: number) {
 
 /**
  * Runs a history query for a route, mapping its errors to HTTP: 400
- * `bad_request`, 404 `not_found`, 503 `no_history` when no history is kept;
+ * `bad_request`, 404 `not_found`, 503 `no_database` while the database
+ * opens, 503 `no_history` when no history is kept;
  * an `ActorDownError` and any other error go to the app's error handler
  * (503 and 500).
  * @param deps services.
@@ -154,12 +158,48 @@ export async function askHistory<K extends HistoryMethod>(
       "History is not kept by this server (no database)",
     );
   }
+  return await mapped(deps.history(method, params));
+}
+
+/**
+ * Runs a live-cache request for a route (the live frame, a cached book),
+ * mapping its errors as {@link askHistory} does; 503 `no_live` when this
+ * server keeps no live cache.
+ * @param deps services.
+ * @param method the request.
+ * @param params its params.
+ * @returns its result.
+ * @throws {HTTPException} rendered as `{error, code}` by the app.
+ * @example
+ * ```ts
+ * const f = await askLive(deps, "liveFrame", { symbol: "BTC-USDT", windowMs: 60_000 });
+ * ```
+ */
+export async function askLive<K extends LiveMethod>(
+  deps: AppDeps,
+  method: K,
+  params: LiveRequests[K]["params"],
+): Promise<LiveRequests[K]["result"]> {
+  if (!deps.live) {
+    throw httpError(
+      503,
+      "no_live",
+      "The live cache is not kept by this server (no writer and no bus)",
+    );
+  }
+  return await mapped(deps.live(method, params));
+}
+
+/** A query's answer, its `bad_request` and `not_found` as 400 and 404. */
+async function mapped<T>(answer: Promise<T>): Promise<T> {
   try {
-    return await deps.history(method, params);
+    return await answer;
   } catch (e) {
     if (e instanceof RequestError && !(e instanceof ActorDownError)) {
       if (e.code === "bad_request") throw httpError(400, e.code, e.message);
       if (e.code === "not_found") throw httpError(404, e.code, e.message);
+      // The database is still opening: retry.
+      if (e.code === "no_database") throw httpError(503, e.code, e.message);
     }
     throw e;
   }
@@ -307,7 +347,7 @@ export function historyRoutes(deps: AppDeps) {
   }).superRefine(across(false));
   const Frame = z.strictObject({
     symbol: z.string().min(1).max(SYMBOL_MAX),
-    at: timeParam("at"),
+    at: timeParam("at").optional(),
     window: z.string().transform((s, ctx) => {
       const m = /^([0-9]{1,9})(ms|s|m|h|d)?$/.exec(s);
       const ms = m ? Number(m[1]) * UNIT_MS[m[2] ?? "ms"] : NaN;
@@ -364,14 +404,17 @@ export function historyRoutes(deps: AppDeps) {
     })
     .get("/frame", validate("query", Frame), async (c) => {
       const q = c.req.valid("query");
-      const f = await askHistory(deps, "frame", {
+      const p = {
         symbol: q.symbol,
-        at: q.at,
         windowMs: q.window,
         exchanges: q.exchanges,
         depth: q.depth,
         limit: q.limit,
-      });
+      };
+      // Without `at`: now, from the live cache.
+      const f = q.at === undefined
+        ? await askLive(deps, "liveFrame", p)
+        : await askHistory(deps, "frame", { ...p, at: q.at });
       return wantsNdjson(c) ? answer(c, [f]) : c.json(f);
     });
 }

@@ -7,7 +7,9 @@
 
 import assert from "node:assert/strict";
 import { withPgliteDb } from "../../actors/store/_testing.ts";
+import { encodeSizes } from "../../actors/store/sizes.ts";
 import {
+  byteaField,
   CopyWriter,
   floatArrayField,
   NULL,
@@ -92,10 +94,7 @@ async function load(db: Db): Promise<void> {
       "6000",
       s === 0 ? NULL : "60005",
       "60012",
-      floatArrayField([1.5, 0]),
-      floatArrayField([0, 2.25]),
-      floatArrayField([0.5, 0]),
-      floatArrayField([0, 0.125]),
+      byteaField(encodeSizes([[1.5, 0], [0, 2.25], [0.5, 0], [0, 0.125]])),
     ]);
   }
   const snaps = new CopyWriter("book_snapshots", BOOK_COLUMNS);

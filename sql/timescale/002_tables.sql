@@ -49,10 +49,9 @@ CREATE TABLE IF NOT EXISTS heatmap (
   lo bigint NOT NULL,
   best_bid float8,
   best_ask float8,
-  bids float8[] NOT NULL,
-  asks float8[] NOT NULL,
-  buys float8[] NOT NULL,
-  sells float8[] NOT NULL
+  -- bids, asks, buys and sells per bucket from bucket `lo`, each size to 6
+  -- significant digits: the format of encodeSizes (actors/store/columns.ts).
+  sizes bytea NOT NULL
 );
 CREATE INDEX IF NOT EXISTS heatmap_exchange_symbol_ts
   ON heatmap (exchange, symbol, ts);
