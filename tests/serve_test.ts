@@ -234,3 +234,25 @@ Deno.test("serve: a process with no connectors streams, queries, frames and book
     }
   });
 });
+
+Deno.test("serve: without Redis, one line on stderr and a non-zero exit", async () => {
+  const run = async (env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "http/cli/serve.ts"],
+      // An empty REDIS_URL counts as unset.
+      env: { PORT: "0", REDIS_URL: "", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  const unset = await run({});
+  assert.equal(unset.code, 2);
+  assert.match(unset.stderr, /^coby serve: REDIS_URL is not set[^\n]*\n$/);
+  const down = await run({ REDIS_URL: "redis://127.0.0.1:1" });
+  assert.equal(down.code, 1);
+  assert.match(
+    down.stderr,
+    /^coby serve: Cannot connect to Redis at redis:\/\/127\.0\.0\.1:1: [^\n]+\n$/,
+  );
+});
