@@ -153,7 +153,17 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       });
       writer.start();
       setInterval(() => {
-        ctx.stats({ ...writer.stats() });
+        const stats = writer.stats();
+        const b = bus?.stats();
+        ctx.stats({
+          ...stats,
+          counters: {
+            ...stats.counters,
+            busPublished: b?.published ?? 0,
+            busFailed: b?.failed ?? 0,
+          },
+          bus: b?.up === false ? "down" : "up",
+        });
         for (const [k, v] of live.latest()) bus?.set(k, v);
       }, 1000);
     },

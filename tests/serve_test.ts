@@ -210,6 +210,13 @@ Deno.test("serve: a process with no connectors streams, queries, frames and book
       assert.ok(want.length > 5, `${want.length} columns`);
       assert.deepEqual(await columns(b.url, "NKN-USDT"), want);
 
+      // The ingesting process counts what it published on Redis.
+      const metrics = await (await fetch(new URL("/metrics", ingest))).text();
+      const published = /^coby_bus_published_total(?:\{[^}]*\})? (\d+)/m
+        .exec(metrics);
+      assert.ok(published && Number(published[1]) > 0, "coby_bus_published");
+      assert.match(metrics, /^coby_bus_up(?:\{[^}]*\})? 1$/m);
+
       // A serving process started later takes the columns from the stream.
       late = await spawn(["http/cli/serve.ts"], env, serving);
       // Its backfill arrives just after it listens.

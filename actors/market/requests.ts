@@ -109,7 +109,9 @@ export interface WriterStats {
    * per reason (`bad price`, `crossed book`, `bar high below open or
    * close`, …), `spooledBatches`, `spoolCorrupt` (records skipped),
    * `quarantinedBatches`, `lostBatches` (the spool could not take them),
-   * `writeErrors`, `lateTrades` (trades after their bar was written).
+   * `writeErrors`, `lateTrades` (trades after their bar was written);
+   * in the writer actor's stats also `busPublished` and `busFailed`
+   * (fan-out entries and keys written, and not writable).
    */
   counters: Record<string, number>;
   /** `up`, `down` (failing: batches go to the spool) or `connecting`. */
@@ -133,6 +135,8 @@ export interface WriterStats {
   watermark: number | null;
   /** Connection actors feeding the writer. */
   inputs: number;
+  /** The fan-out bus (actor stats only): `up`, or `down` while Redis is unreachable. */
+  bus?: "up" | "down";
 }
 
 /** Params of the writer's `flush` request. */

@@ -64,6 +64,14 @@ const STORE_COUNTERS: Record<string, [string, string]> = {
     "coby_store_late_trades",
     "Trades that arrived after their 1 s bar was written",
   ],
+  busPublished: [
+    "coby_bus_published",
+    "Fan-out stream entries and keys written (Redis or in-process)",
+  ],
+  busFailed: [
+    "coby_bus_failed",
+    "Fan-out stream entries and keys that could not be written (Redis down)",
+  ],
 };
 
 /** Renders metrics in Prometheus text format. */
@@ -130,6 +138,9 @@ export function createMetrics(actors: () => ActorInfo[]): Metrics {
   const dbUp = meter.createObservableGauge("coby_store_db_up", {
     description: "1 when the writer's database answers, else 0",
   });
+  const busUp = meter.createObservableGauge("coby_bus_up", {
+    description: "1 when the writer's fan-out bus (Redis) is connected, else 0",
+  });
   meter.addBatchObservableCallback((r) => {
     for (const a of actors()) {
       if (a.id === "writer") observeWriter(r, a.stats);
@@ -155,6 +166,7 @@ export function createMetrics(actors: () => ActorInfo[]): Metrics {
     ...Object.values(storeGauges),
     writeMs,
     dbUp,
+    busUp,
   ]);
 
   function observeWriter(
@@ -182,6 +194,7 @@ export function createMetrics(actors: () => ActorInfo[]): Metrics {
       }
     }
     r.observe(dbUp, stats.db === "up" ? 1 : 0);
+    if (stats.bus !== undefined) r.observe(busUp, stats.bus === "up" ? 1 : 0);
   }
   const serializer = new PrometheusSerializer();
   return {

@@ -82,7 +82,7 @@ Deno.test("metrics: one series per connection, two connections of one exchange b
   );
 });
 
-Deno.test("metrics: the writer's rows, rejections, queue, spool, lag and database state", async () => {
+Deno.test("metrics: the writer's rows, rejections, queue, spool, lag, database and bus state", async () => {
   const writer: ActorInfo = {
     id: "writer",
     state: "running",
@@ -98,8 +98,11 @@ Deno.test("metrics: the writer's rows, rejections, queue, spool, lag and databas
         "rows.book_changes": 200,
         "rejected.bad price": 3,
         spooledBatches: 2,
+        busPublished: 40,
+        busFailed: 3,
       },
       db: "down",
+      bus: "down",
       queueRows: 5000,
       pendingRows: 12,
       spoolBytes: 65536,
@@ -124,4 +127,7 @@ Deno.test("metrics: the writer's rows, rejections, queue, spool, lag and databas
   assert.equal(value("coby_store_lag_ms"), 1500);
   assert.equal(value("coby_store_write_ms", 'stat="avg"'), 6.5);
   assert.equal(value("coby_store_db_up"), 0);
+  assert.equal(value("coby_bus_published_total"), 40);
+  assert.equal(value("coby_bus_failed_total"), 3);
+  assert.equal(value("coby_bus_up"), 0);
 });
