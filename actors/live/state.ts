@@ -38,6 +38,7 @@ import {
   type Frame,
   FRAME_DEPTH,
   FRAME_TIMEFRAMES,
+  frameQuality,
   type FrameTimeframe,
   type HealthRow,
 } from "../store/queries/frame.ts";
@@ -472,17 +473,7 @@ export class LiveState {
     if (health.length > limit) health.splice(0, health.length - limit);
     const imbalanceRows = mergeNewest(imbalances, limit);
     const tradeRows = mergeNewest(trades, limit);
-    const contributed = new Set<string>();
-    for (const b of ohlcv["1s"]) contributed.add(b.exchange);
-    for (const r of imbalanceRows) contributed.add(r.exchange);
-    for (const t of tradeRows) contributed.add(t.exchange);
-    for (const b of books) {
-      if (b.state === "synced") contributed.add(b.exchange);
-    }
-    contributed.delete(CONSOLIDATED);
-    const counts: Record<string, number> = {};
-    for (const h of health) counts[h.kind] = (counts[h.kind] ?? 0) + 1;
-    const all = [...exchanges];
+    const liquidationRows = mergeNewest(liquidations, limit);
     return {
       symbol: key,
       at,
@@ -492,14 +483,13 @@ export class LiveState {
       books,
       imbalances: imbalanceRows,
       trades: tradeRows,
-      liquidations: mergeNewest(liquidations, limit),
-      quality: {
-        exchanges: all.filter((e) => contributed.has(e)),
-        missing: all.filter((e) => !contributed.has(e)),
-        unsynced: [...new Set(unsynced)],
+      liquidations: liquidationRows,
+      quality: frameQuality(
+        { ohlcv, books, imbalances: imbalanceRows, trades: tradeRows },
+        [...exchanges],
+        unsynced,
         health,
-        counts,
-      },
+      ),
     };
   }
 

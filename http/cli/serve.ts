@@ -67,9 +67,10 @@ if (import.meta.main) {
     const queries = db ? historyHandlers(() => db) : undefined;
     const deps: AppDeps = {
       actors: () => [],
-      request: (id) => {
-        throw new ActorDownError(id, "deno task serve runs no actors");
-      },
+      request: (id) =>
+        Promise.reject(
+          new ActorDownError(id, "deno task serve runs no actors"),
+        ),
       history: queries &&
         (async (method, params) => await queries[method](params as never)),
       live: async (method, params) => await lives[method](params as never),

@@ -29,6 +29,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
+import type { BookView } from "../../actors/market/requests.ts";
 import { isConnectionOf } from "../../actors/system/topology.ts";
 import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
@@ -103,6 +104,19 @@ export function bookRoutes(deps: AppDeps) {
         }),
       );
     }
+    // An unsynced book is never served as if it were the market.
+    const synced = (book: BookView) => {
+      if (book.state !== "synced") {
+        throw httpError(
+          503,
+          "not_synced",
+          `Book ${
+            clip(q.symbol)
+          } on ${q.exchange} is not synced (${book.state})`,
+        );
+      }
+      return c.json(book);
+    };
     const actors = deps.actors().filter((a) =>
       isConnectionOf(a.id, q.exchange)
     );
@@ -120,16 +134,7 @@ export function bookRoutes(deps: AppDeps) {
           `No book of ${clip(q.symbol)} on ${q.exchange} in the live cache`,
         );
       }
-      if (book.state !== "synced") {
-        throw httpError(
-          503,
-          "not_synced",
-          `Book ${
-            clip(q.symbol)
-          } on ${q.exchange} is not synced (${book.state})`,
-        );
-      }
-      return c.json(book);
+      return synced(book);
     }
     if (actors.length === 0) {
       throw httpError(
@@ -153,17 +158,7 @@ export function bookRoutes(deps: AppDeps) {
           symbol: q.symbol,
           depth: q.depth,
         });
-        // An unsynced book is never served as if it were the market.
-        if (book.state !== "synced") {
-          throw httpError(
-            503,
-            "not_synced",
-            `Book ${
-              clip(q.symbol)
-            } on ${q.exchange} is not synced (${book.state})`,
-          );
-        }
-        return c.json(book);
+        return synced(book);
       } catch (e) {
         if (e instanceof HTTPException) throw e;
         const code = e instanceof RequestError ? e.code : "internal";

@@ -293,15 +293,6 @@ export async function frame(db: Db, p: FrameParams): Promise<Frame> {
   const trades = await tradeRows(db, "trades", venues, range);
   const liquidations = await tradeRows(db, "liquidations", venues, range);
   const health = await healthRows(db, venues, [key], from, at, limit);
-  const contributed = new Set<string>();
-  for (const b of ohlcv["1s"]) contributed.add(b.exchange);
-  for (const r of imbalances) contributed.add(r.exchange);
-  for (const t of trades) contributed.add(t.exchange);
-  for (const b of books) if (b.state === "synced") contributed.add(b.exchange);
-  contributed.delete(CONSOLIDATED);
-  const counts: Record<string, number> = {};
-  for (const h of health) counts[h.kind] = (counts[h.kind] ?? 0) + 1;
-  const all = [...new Set(venues.map((s) => s.exchange))];
   return {
     symbol: key,
     at,
@@ -312,12 +303,51 @@ export async function frame(db: Db, p: FrameParams): Promise<Frame> {
     imbalances,
     trades,
     liquidations,
-    quality: {
-      exchanges: all.filter((e) => contributed.has(e)),
-      missing: all.filter((e) => !contributed.has(e)),
-      unsynced: [...new Set(unsynced)],
+    quality: frameQuality(
+      { ohlcv, books, imbalances, trades },
+      venues.map((s) => s.exchange),
+      unsynced,
       health,
-      counts,
-    },
+    ),
+  };
+}
+
+/**
+ * A frame's data quality from its parts, as the stored and the live frame
+ * both report it: an exchange contributed when it has a 1 s bar, an
+ * imbalance, a trade or a synced book in the frame.
+ * @param f the frame's bars, books, imbalances and trades.
+ * @param exchanges the frame's venue exchanges (repeats allowed).
+ * @param unsynced exchanges whose book is not synced or was never recorded.
+ * @param health the window's health events, oldest first.
+ * @returns the quality block.
+ * @example
+ * ```ts
+ * const q = frameQuality({ ohlcv, books, imbalances, trades }, ["binance"], [], []);
+ * ```
+ */
+export function frameQuality(
+  f: Pick<Frame, "ohlcv" | "books" | "imbalances" | "trades">,
+  exchanges: readonly string[],
+  unsynced: readonly string[],
+  health: HealthRow[],
+): FrameQuality {
+  const contributed = new Set<string>();
+  for (const b of f.ohlcv["1s"]) contributed.add(b.exchange);
+  for (const r of f.imbalances) contributed.add(r.exchange);
+  for (const t of f.trades) contributed.add(t.exchange);
+  for (const b of f.books) {
+    if (b.state === "synced") contributed.add(b.exchange);
+  }
+  contributed.delete(CONSOLIDATED);
+  const counts: Record<string, number> = {};
+  for (const h of health) counts[h.kind] = (counts[h.kind] ?? 0) + 1;
+  const all = [...new Set(exchanges)];
+  return {
+    exchanges: all.filter((e) => contributed.has(e)),
+    missing: all.filter((e) => !contributed.has(e)),
+    unsynced: [...new Set(unsynced)],
+    health,
+    counts,
   };
 }
