@@ -16,15 +16,8 @@
 
 import { z } from "zod";
 import { type ActorContext, runActor } from "../runtime/actor.ts";
-import { mergeColumns } from "./market/consolidate.ts";
-import {
-  type Column,
-  type ColumnBatch,
-  type ColumnInit,
-  type Cross,
-  decodeColumns,
-  encodeColumns,
-} from "./market/heatmap.ts";
+import { consolidate } from "./market/consolidate.ts";
+import type { ColumnBatch, Cross } from "./market/heatmap.ts";
 
 /** Config of the consolidator. */
 export const ConsolidatorConfig = z.object({
@@ -42,49 +35,6 @@ export const ConsolidatorConfig = z.object({
 });
 /** Parsed consolidator config. */
 export type ConsolidatorConfig = z.infer<typeof ConsolidatorConfig>;
-
-/** Options for {@link consolidate}. */
-export interface ConsolidateOptions {
-  /**
-   * Outlier threshold, fraction of the consensus mid.
-   * @default 0.02
-   */
-  outlierThreshold?: number;
-  /**
-   * Half-width of the consolidated columns, fraction of the consensus mid.
-   * @default the batch's `range`, else 0.05
-   */
-  range?: number;
-}
-
-/**
- * Adds one consolidated column per key to a tick's columns.
- * @param b the aggregator's tick.
- * @param options outlier threshold and range.
- * @returns a batch holding the per-exchange columns then the consolidated
- *   ones, with the batch's `range`.
- * @example
- * ```ts
- * const out = consolidate(batch, { outlierThreshold: 0.02 });
- * ```
- */
-export function consolidate(
-  b: ColumnBatch,
-  options: ConsolidateOptions = {},
-): ColumnBatch {
-  const cols = decodeColumns(b);
-  const groups = new Map<string, Column[]>();
-  for (const c of cols) {
-    const g = groups.get(c.symbol);
-    if (g) g.push(c);
-    else groups.set(c.symbol, [c]);
-  }
-  const range = options.range ?? b.range ?? 0.05;
-  const merge = { range, outlierThreshold: options.outlierThreshold ?? 0.02 };
-  const all: ColumnInit[] = [...cols];
-  for (const g of groups.values()) all.push(mergeColumns(g, merge));
-  return encodeColumns(b.ts, all, { range });
-}
 
 /** A venue excluded from a key's consolidation now, as published in stats. */
 export interface ExcludedVenue {

@@ -11,7 +11,7 @@
  */
 
 import { binanceAdapter } from "../actors/adapters/binance.ts";
-import { Aggregator, AggregatorConfig } from "../actors/aggregator.ts";
+import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
 import { BatchBuilder, Kind } from "../actors/market/batch.ts";
 import { OrderBook } from "../actors/market/book.ts";
 import { BookSync } from "../actors/market/book_sync.ts";

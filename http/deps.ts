@@ -20,6 +20,7 @@ import type {
 } from "../runtime/protocol.ts";
 import type { ActorInfo } from "../runtime/supervisor.ts";
 import type { LiveMethod, LiveRequests } from "../actors/live/state.ts";
+import type { ReplaySessions } from "../actors/system/sessions.ts";
 
 /** Services the routes read. */
 export interface AppDeps {
@@ -73,6 +74,12 @@ export interface AppDeps {
   ): Promise<LiveRequests[K]["result"]>;
   /** Heatmap columns for viewers. */
   hub: HeatmapHub;
+  /**
+   * Replay sessions (`/api/v1/replay`, `heatmap/stream?session=`). Absent
+   * where no replay actor runs (a serving process): those routes answer
+   * 503 `no_replay`.
+   */
+  replay?: ReplaySessions;
   /** OpenTelemetry metrics. */
   metrics: Metrics;
   /** Exchange ids that are configured. */
@@ -83,5 +90,6 @@ export interface AppDeps {
    * heatmap symbols before their first column. Absent (test stubs): the
    * defaults, and only symbols with data are known.
    */
-  config?: Pick<Config, "http" | "exchanges" | "quoteAliases">;
+  config?: Pick<Config, "http" | "exchanges" | "quoteAliases"> &
+    Partial<Pick<Config, "api">>;
 }

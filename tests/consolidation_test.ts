@@ -19,8 +19,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Aggregator, AggregatorConfig } from "../actors/aggregator.ts";
-import { consolidate } from "../actors/consolidator.ts";
+import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
+import { consolidate } from "../actors/market/consolidate.ts";
 import { BatchBuilder, Kind } from "../actors/market/batch.ts";
 import {
   bucketOf,

@@ -12,7 +12,7 @@ import {
   Aggregator,
   AggregatorConfig,
   MAX_TICKS_PER_JUMP,
-} from "../actors/aggregator.ts";
+} from "../actors/market/aggregate.ts";
 import { BatchBuilder, type EventBatch, Kind } from "../actors/market/batch.ts";
 import { type ColumnInit, decodeColumns } from "../actors/market/heatmap.ts";
 import { readCapture } from "../actors/capture/capture.ts";

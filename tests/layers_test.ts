@@ -3,7 +3,7 @@
  * it. The order, lowest first, as the README states it:
  *
  *     runtime/ → actors/market/ → actors/adapters/ → actors/connection/ | actors/capture/ | actors/store/
- *       → actors/live/ → actors/*.ts → actors/system/ → http/ → ui/ | http/cli/
+ *       → actors/live/ → actors/replay/ → actors/*.ts → actors/system/ → http/ → ui/ | http/cli/
  *
  * Layers on one rank (`a | b`) are siblings and must not import each other.
  * `tests/` and `bench/` sit above everything and nothing imports them.
@@ -42,6 +42,8 @@ const LAYERS: readonly Layer[] = [
   under("actors/store/", 3),
   // The bus and the live cache build on the store's row shapes.
   under("actors/live/", 3.5),
+  // Replay sessions: capture files and the store through the book keeper.
+  under("actors/replay/", 3.7),
   under("actors/system/", 5),
   { name: "actors/*.ts", rank: 4, has: (p) => /^actors\/[^/]+$/.test(p) },
   under("http/cli/", 8),

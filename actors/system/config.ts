@@ -132,6 +132,24 @@ export const Config = z.object({
     /** Event batches kept in the `events` stream, about. */
     eventsMaxLen: z.number().int().positive().default(100_000),
   }).strict().prefault({}),
+  /** Replay sessions (`/api/v1/replay`, the replay actor). */
+  replay: z.object({
+    /** Sessions running at once over every client; past it 429. */
+    maxSessions: z.number().int().positive().default(16),
+    /** Heatmap ticks a session keeps per symbol for its viewers. */
+    history: z.number().int().positive().default(3600),
+  }).strict().prefault({}),
+  /**
+   * The control endpoints' protection: with `keys` set (`COBY_API_KEYS`, a
+   * comma list), creating or changing a replay session needs one of them in
+   * the `X-API-Key` header (401 otherwise), and a key may hold at most
+   * `sessionsPerKey` sessions (429 with `Retry-After` past it).
+   */
+  api: z.object({
+    keys: z.array(z.string().min(8, "an API key needs at least 8 characters"))
+      .default([]),
+    sessionsPerKey: z.number().int().positive().default(4),
+  }).strict().prefault({}),
 }).strict();
 /** Parsed configuration. */
 export type Config = z.infer<typeof Config>;
@@ -193,7 +211,7 @@ export interface LoadConfigOptions {
  * `COBY_SYMBOLS` (comma list followed on each of them; default the file's
  * symbols, else the default ones), `DATABASE_URL` (`store.url`) and
  * `COBY_DATA_DIR` (`store.dataDir`), `REDIS_URL` (`bus.url`) and
- * `COBY_BUS_PREFIX` (`bus.prefix`); an empty one counts as unset. An
+ * `COBY_BUS_PREFIX` (`bus.prefix`), `COBY_API_KEYS` (`api.keys`, comma list); an empty one counts as unset. An
  * exchange the file configures keeps its endpoint overrides.
  *
  * Symbols are resolved against each venue's metadata only when its
@@ -260,6 +278,13 @@ export async function loadConfig(
     if (redisUrl) bus.url = redisUrl;
     if (busPrefix) bus.prefix = busPrefix;
     raw.bus = bus;
+  }
+  const keys = env("COBY_API_KEYS");
+  if (keys) {
+    raw.api = {
+      ...(raw.api as object ?? {}),
+      keys: keys.split(",").map((k) => k.trim()).filter((k) => k !== ""),
+    };
   }
   const tick = env("COBY_TICK_MS");
   if (tick !== undefined) raw.tickMs = num("COBY_TICK_MS", tick);

@@ -10,7 +10,9 @@ import type { ColumnBatch } from "../market/heatmap.ts";
 import type { CobyRequests } from "../market/requests.ts";
 import { HeatmapHub } from "./hub.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { topology, WRITER_ID } from "./topology.ts";
+import { REPLAY_ID, topology, WRITER_ID } from "./topology.ts";
+import { ReplaySessions } from "./sessions.ts";
+import type { ReplayOutput, ReplayRequests } from "../market/requests.ts";
 import type { HistoryMethod, HistoryRequests } from "../store/queries.ts";
 import type { LiveMethod, LiveRequests } from "../live/state.ts";
 import {
@@ -45,6 +47,12 @@ export interface StartOptions {
    * Redis (`REDIS_URL`) as a live process does.
    */
   bus?: Partial<Config["bus"]>;
+  /**
+   * Link the replay actor to the writer so an importing session is stored
+   * (`deno task replay`; see `TopologyOptions.importReplay`).
+   * @default false
+   */
+  importReplay?: boolean;
 }
 
 /** A running coby: the supervised actors and what the HTTP layer reads. */
@@ -53,6 +61,8 @@ export interface Coby {
   readonly supervisor: Supervisor<CobyRequests>;
   /** Heatmap columns for viewers. */
   readonly hub: HeatmapHub;
+  /** Replay sessions: their hubs, progress and control. */
+  readonly sessions: ReplaySessions;
   /** OpenTelemetry metrics over the actors' counters. */
   readonly metrics: Metrics;
   /** Exchange ids that are configured. */
@@ -134,14 +144,22 @@ export async function startCoby(
   });
   const { specs, links } = topology(cfg, {
     emitEvents: options.onEvents !== undefined,
+    importReplay: options.importReplay,
   });
+  let sessions: ReplaySessions | undefined;
   const supervisor = new Supervisor<CobyRequests>(specs, links, {
     ...options.supervisor,
     onOutput(_id, channel, data) {
       if (channel === "columns") hub.push(data as ColumnBatch);
+      else if (channel === "session") sessions?.onOutput(data as ReplayOutput);
       else if (channel === "events") options.onEvents?.(data as string);
     },
   });
+  const replay = supervisor as unknown as Supervisor<ReplayRequests>;
+  sessions = new ReplaySessions(
+    (method, params) => replay.request(REPLAY_ID, method, params),
+    { history: cfg.replay.history, historyBytes: options.historyBytes },
+  );
   await supervisor.start();
   const metrics = createMetrics(() => supervisor.actors());
   // The writer's history queries are typed by their own map: the supervisor
@@ -151,6 +169,7 @@ export async function startCoby(
   return {
     supervisor,
     hub,
+    sessions,
     metrics,
     exchanges: Object.keys(cfg.exchanges),
     config: cfg,

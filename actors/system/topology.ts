@@ -6,6 +6,8 @@
  *
  *     conn:<exchange> ──events──▶ aggregator ──columns──▶ consolidator ──▶ supervisor (HTTP)
  *            └──────────store──────────▶ writer ◀──────columns──────┘
+ *     replay (sessions, each with its own aggregation) ──session──▶ supervisor (HTTP)
+ *            └── store, columns ──▶ writer (only when importing: `deno task replay`)
  *
  * @module
  */
@@ -17,6 +19,9 @@ import type { ChildSpec, LinkSpec } from "../../runtime/supervisor.ts";
 /** The writer's actor id. */
 export const WRITER_ID = "writer";
 
+/** The replay actor's id (it runs the replay sessions). */
+export const REPLAY_ID = "replay";
+
 /** Options for {@link topology}. */
 export interface TopologyOptions {
   /**
@@ -24,6 +29,14 @@ export interface TopologyOptions {
    * @default false
    */
   emitEvents?: boolean;
+  /**
+   * Link the replay actor to the writer (`store` and `columns`), so an
+   * importing session (`ReplaySpec.store`, `deno task replay`) is stored.
+   * Only when no connection feeds the writer: a linked input holds the
+   * writer's watermark.
+   * @default false
+   */
+  importReplay?: boolean;
 }
 
 /**
@@ -57,6 +70,21 @@ export function topology(
       },
     },
   ];
+  specs.push({
+    id: REPLAY_ID,
+    module: new URL("replay.ts", actors),
+    config: {
+      tickMs: cfg.tickMs,
+      range: cfg.range,
+      buckets: cfg.buckets,
+      quoteAliases: cfg.quoteAliases,
+      outlierThreshold: cfg.outlierThreshold,
+      maxSessions: cfg.replay.maxSessions,
+      outputs: options.importReplay && cfg.store.enabled
+        ? ["store", "columns"]
+        : [],
+    },
+  });
   const links: LinkSpec[] = [{
     name: "columns",
     from: "aggregator",
@@ -88,6 +116,10 @@ export function topology(
       shutdownMs: 15_000,
     });
     links.push({ name: "columns", from: "consolidator", to: WRITER_ID });
+    if (options.importReplay) {
+      links.push({ name: "store", from: REPLAY_ID, to: WRITER_ID });
+      links.push({ name: "columns", from: REPLAY_ID, to: WRITER_ID });
+    }
   }
   for (const [exchange, ex] of Object.entries(cfg.exchanges)) {
     for (
