@@ -7,7 +7,9 @@
  * database cannot take them.
  *
  * The actor owns the database (PGlite has one connection), so it also
- * answers the history queries (`HistoryRequests`, `actors/store/queries.ts`).
+ * answers the history queries (`HistoryRequests`, `actors/store/queries.ts`),
+ * as requests and on the port of a link named `history` (the replay actor's
+ * replay from the store; not an input).
  *
  * It is also the fan-out point: it publishes what it receives on the bus
  * (`actors/live/bus.ts`: Redis Streams with a Redis URL, else
@@ -24,6 +26,7 @@
 
 import { z } from "zod";
 import { runActor } from "../runtime/actor.ts";
+import { servePort } from "../runtime/port_request.ts";
 import { RequestError } from "../runtime/protocol.ts";
 import type { EventBatch } from "./market/batch.ts";
 import type { HealthEvent } from "./market/events.ts";
@@ -172,6 +175,12 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       const key = `${name}\u0000${peer}`;
       ports.get(key)?.close();
       ports.set(key, port);
+      // Not an input: the replay actor's history queries (replay from the
+      // store), served on the port.
+      if (name === "history") {
+        servePort<HistoryRequests>(port, historyHandlers(db));
+        return;
+      }
       if (name !== "columns") writer.link(peer);
       port.onmessage = (ev) => {
         const m = ev.data as EventBatch | HealthEvent | ColumnBatch;

@@ -11,10 +11,7 @@ import { ADAPTERS } from "../actors/adapters/mod.ts";
 import { resolveSymbols } from "../actors/market/symbols.ts";
 import { OrderBook } from "../actors/market/book.ts";
 import { type Capture, readCaptures } from "../actors/capture/capture.ts";
-import {
-  captureAdapter,
-  captureSymbols,
-} from "../actors/system/capture_replay.ts";
+import { captureAdapter, captureSymbols } from "../actors/capture/plan.ts";
 
 const DIR = new URL("../../shared/data/captures/cryptofeed/", import.meta.url);
 const MIN_SECONDS = 1;

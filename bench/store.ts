@@ -14,6 +14,11 @@
  * - Disk bytes per venue-symbol-day of heatmap columns and book changes,
  *   from an hour of 1 s columns (200 buckets a side) and book updates
  *   (10 a second, 10 levels each), scaled to a day.
+ * - Replay from the store: events (book levels, trades) per second of a
+ *   `StoreSource` (`actors/replay/store.ts`) advancing through the range the
+ *   writer figure seeded, from its start to its end, with the history
+ *   queries called in-process (in coby they run in the writer's worker,
+ *   beside the replay's).
  *
  * Usage: `deno run -A bench/store.ts [rows]`, with `DATABASE_URL` to point
  * at another PostgreSQL than `postgres://postgres@127.0.0.1:5432/test`
@@ -29,7 +34,8 @@ import { encodeSizes } from "../actors/store/sizes.ts";
 import { BinaryCopyWriter } from "../actors/store/copy.ts";
 import { ensurePartitions } from "../actors/store/maintain.ts";
 import { openDb } from "../actors/store/open.ts";
-import { frame, heatmap } from "../actors/store/queries.ts";
+import { frame, heatmap, historyHandlers } from "../actors/store/queries.ts";
+import { openStoreSource, type StoreQuery } from "../actors/replay/store.ts";
 import { EventRows } from "../actors/store/rows.ts";
 import {
   BOOK_COLUMNS,
@@ -241,6 +247,34 @@ async function diskPerDay(db: Db): Promise<{ heatmap: number; book: number }> {
   return { heatmap: await size("heatmap"), book: await size("book_changes") };
 }
 
+/**
+ * Replays what {@link writeRate} seeded (a trade and a 10-level book update
+ * every 10 ms) through a `StoreSource` in 50 000-row pages, advancing a
+ * second of event time (at most 100 000 events) per step and taking the
+ * batches; events/s over the whole range, the seek included.
+ */
+async function replayRate(db: Db): Promise<{ rate: number; events: number }> {
+  const handlers = historyHandlers(() => db);
+  const query: StoreQuery = (method, params) =>
+    Promise.resolve(handlers[method](params as never)) as never;
+  const t0 = performance.now();
+  const src = await openStoreSource(query, {
+    exchanges: ["binance"],
+    symbols: ["BTCUSDT"],
+    from: T0,
+    to: T0 + DAY,
+  });
+  await src.seek(src.start);
+  let events = 0;
+  while (src.next() < Infinity) {
+    const until = src.next() + 1000;
+    events += await src.advance(until, 100_000);
+    src.take(until);
+  }
+  src.close();
+  return { rate: events / ((performance.now() - t0) / 1000), events };
+}
+
 async function median(n: number, f: () => Promise<void>): Promise<number> {
   await f();
   const ms: number[] = [];
@@ -265,6 +299,12 @@ async function run(name: string, db: Db): Promise<void> {
     } rows/s sustained (${ROWS} rows, 50k-row batches; goal ${
       name === "postgres" ? "600k" : "400k"
     })   $ ${cmd}`,
+  );
+  const replay = await replayRate(db);
+  console.log(
+    `${name.padEnd(9)} replay from the store: ${
+      fmtK(replay.rate)
+    } events/s (StoreSource over the writer figure's range: ${replay.events} events, 50k-row pages; goal 500k)   $ ${cmd}`,
   );
   const hm = await heatmapQuery(db);
   console.log(

@@ -6,7 +6,8 @@
  * address, a loopback name or `http.allowedHosts`), so a page on another
  * site cannot reach a local coby through DNS rebinding (421 otherwise); CORS
  * answers only the origins in `http.corsOrigins` (none by default: the
- * browser's same-origin policy applies). A path that exists for other
+ * browser's same-origin policy applies; allowed origins may also send the
+ * replay control methods with `X-API-Key`). A path that exists for other
  * methods gets 405 with `Allow`; error messages echo at most a short prefix
  * of the request.
  *
@@ -18,6 +19,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { Config } from "../actors/system/config.ts";
 import { ActorDownError, RequestError } from "../runtime/protocol.ts";
+import { API_KEY_HEADER } from "./auth.ts";
 import type { AppDeps } from "./deps.ts";
 import { clip, httpError } from "./errors.ts";
 import { bookRoutes } from "./routes/book.ts";
@@ -26,6 +28,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { heatmapRoutes } from "./routes/heatmap.ts";
 import { historyRoutes } from "./routes/history.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { replayRoutes } from "./routes/replay.ts";
 import { uiRoutes } from "./routes/ui.ts";
 
 /**
@@ -49,6 +52,8 @@ export type AppOptions = Partial<HttpSettings>;
 /** Codes for errors that carry none of their own, by status. */
 const STATUS_CODES: Record<number, string> = {
   400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
   404: "not_found",
   405: "method_not_allowed",
   421: "host_not_allowed",
@@ -145,7 +150,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       cors({
         origin: (origin) =>
           settings.corsOrigins.includes(origin) ? origin : null,
-        allowMethods: ["GET", "HEAD"],
+        allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE"],
+        allowHeaders: [API_KEY_HEADER, "Content-Type"],
+        exposeHeaders: ["Location", "Retry-After"],
         maxAge: 600,
       }),
     );
@@ -157,18 +164,36 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     .route("/api/v1/exchanges", exchangeRoutes(deps))
     .route("/api/v1/book", bookRoutes(deps))
     .route("/api/v1", heatmapRoutes(deps, settings))
-    .route("/api/v1", historyRoutes(deps));
-  // Paths and their methods, for 405 (middleware is registered as ALL).
-  const methods = new Map<string, Set<string>>();
+    .route("/api/v1", historyRoutes(deps))
+    .route("/api/v1/replay", replayRoutes(deps));
+  // Paths and their methods, for 405 (middleware is registered as ALL);
+  // a `:param` segment matches any one segment.
+  const methods = new Map<string, { re: RegExp; allow: Set<string> }>();
   for (const r of app.routes) {
     if (r.method === "ALL") continue;
-    const m = methods.get(r.path) ?? new Set<string>();
-    m.add(r.method);
-    if (r.method === "GET") m.add("HEAD");
+    const m = methods.get(r.path) ?? {
+      re: new RegExp(
+        `^${
+          r.path.split("/").map((s) =>
+            s.startsWith(":")
+              ? "[^/]+"
+              : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+          ).join("/")
+        }$`,
+      ),
+      allow: new Set<string>(),
+    };
+    m.allow.add(r.method);
+    if (r.method === "GET") m.allow.add("HEAD");
     methods.set(r.path, m);
   }
+  const allowed = (path: string): Set<string> | undefined => {
+    const exact = methods.get(path);
+    if (exact) return exact.allow;
+    for (const m of methods.values()) if (m.re.test(path)) return m.allow;
+  };
   app.notFound((c) => {
-    const allow = methods.get(c.req.path);
+    const allow = allowed(c.req.path);
     if (allow) {
       const list = [...allow].join(", ");
       c.header("Allow", list);
@@ -206,5 +231,9 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   return app;
 }
 
-/** The app's type, for typed clients. */
+/**
+ * The app's type, for typed clients: `hc<AppType>(baseUrl)` from
+ * `hono/client` knows every route's input and JSON answer (see
+ * `http/client.ts`).
+ */
 export type AppType = ReturnType<typeof createApp>;

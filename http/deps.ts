@@ -90,6 +90,7 @@ export interface AppDeps {
    * heatmap symbols before their first column. Absent (test stubs): the
    * defaults, and only symbols with data are known.
    */
-  config?: Pick<Config, "http" | "exchanges" | "quoteAliases"> &
-    Partial<Pick<Config, "api">>;
+  config?:
+    & Pick<Config, "http" | "exchanges" | "quoteAliases">
+    & Partial<Pick<Config, "api" | "replay">>;
 }

@@ -27,3 +27,19 @@ export function launchChromium(): Promise<Browser> {
     args: CHROMIUM_ARGS,
   });
 }
+
+/**
+ * Whether Debian's Chromium is installed at /usr/bin/chromium; when it is
+ * not, says so on stderr, so a test skipped for it is skipped visibly.
+ * @returns true when the browser can be launched.
+ */
+export function chromiumInstalled(): boolean {
+  try {
+    return Deno.statSync("/usr/bin/chromium").isFile;
+  } catch {
+    console.error(
+      "/usr/bin/chromium is missing (apt-get install chromium): skipping the viewer browser test",
+    );
+    return false;
+  }
+}

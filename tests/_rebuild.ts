@@ -18,13 +18,16 @@ export interface Rebuilt {
 }
 
 /**
- * Rebuilds every book of a Binance capture.
+ * Rebuilds every book of a Binance capture, as it stood at an instant.
  * @param prefix `BINANCE` or `BINANCE_FUTURES`.
  * @param futures true for the USD-M rule (first `U <= id <= u`, then `pu == prev u`).
+ * @param until only the snapshots and frames received before this time
+ *   (ms since epoch) count; by default all of them.
  */
 export async function rebuildBinance(
   prefix: string,
   futures: boolean,
+  until = Infinity,
 ): Promise<Map<string, Rebuilt>> {
   const snapshots = new Map<
     string,
@@ -34,9 +37,9 @@ export async function rebuildBinance(
     const line of (await Deno.readTextFile(`${CAPTURES}/${prefix}.http.0.0`))
       .split("\n")
   ) {
-    const m = line.match(/symbol=([A-Z0-9]+)&limit=\d+ -> [\d.]+: (.*)$/);
-    if (!m) continue;
-    const s = JSON.parse(m[2]);
+    const m = line.match(/symbol=([A-Z0-9]+)&limit=\d+ -> ([\d.]+): (.*)$/);
+    if (!m || +m[2] * 1000 >= until) continue;
+    const s = JSON.parse(m[3]);
     snapshots.set(m[1], { id: s.lastUpdateId, bids: s.bids, asks: s.asks });
   }
   const books = new Map<
@@ -62,6 +65,7 @@ export async function rebuildBinance(
   ) {
     const i = line.indexOf(": {");
     if (i < 0 || line.startsWith("wss://")) continue;
+    if (+line.slice(0, i) * 1000 >= until) break;
     const d = JSON.parse(line.slice(i + 2)).data;
     if (d?.e !== "depthUpdate") continue;
     const b = books.get(d.s);

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { Replay, ReplayDump } from "../actors/system/capture_replay.ts";
+import type { Replay } from "../actors/system/capture_replay.ts";
+import type { ReplayDump } from "../actors/market/requests.ts";
 
 /** Directory of the shared cryptofeed captures, relative to the repo root. */
 export const CAPTURES = "../shared/data/captures/cryptofeed";

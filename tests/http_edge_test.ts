@@ -255,7 +255,10 @@ Deno.test("http edge: CORS answers only configured origins", async () => {
     },
   });
   assert.equal(pre.status, 204);
-  assert.equal(pre.headers.get("Access-Control-Allow-Methods"), "GET,HEAD");
+  assert.equal(
+    pre.headers.get("Access-Control-Allow-Methods"),
+    "GET,HEAD,POST,PATCH,DELETE",
+  );
   assert.equal(
     pre.headers.get("Access-Control-Allow-Origin"),
     "https://ok.example",

@@ -98,6 +98,7 @@ Deno.test("http: book, exchanges, metrics, health and the heatmap stream on a re
         "aggregator",
         "conn:binance",
         "consolidator",
+        "replay",
       ]);
     });
 

@@ -203,7 +203,7 @@ Deno.test("replay CLI: a bad value or an unknown option is one line and exit 2",
   assert.equal(negative.code, 2);
   assertOneLine(
     negative.stderr,
-    /^replay: Invalid --speed "-2": not a positive number or max \(usage: deno task replay /,
+    /^replay: Invalid --speed "-2": not a number from 0.1 to 1000, or max \(usage: deno task replay /,
   );
   const unknown = await replayCli([...BINANCE, "--sped", "max"]);
   assert.equal(unknown.code, 2);

@@ -20,7 +20,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { DumpBook } from "../actors/system/capture_replay.ts";
+import type { DumpBook } from "../actors/market/requests.ts";
 import { Replay } from "../actors/system/capture_replay.ts";
 import { assertCleanReplay } from "./_replay.ts";
 

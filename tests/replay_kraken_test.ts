@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
-import { Replay, type ReplayDump } from "../actors/system/capture_replay.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
+import type { ReplayDump } from "../actors/market/requests.ts";
 import { assertCleanReplay, captureFiles, CAPTURES } from "./_replay.ts";
 
 const FILES = captureFiles("KRAKEN");

@@ -28,11 +28,8 @@ import {
   readCapture,
   readCaptures,
 } from "../actors/capture/capture.ts";
-import {
-  captureAdapter,
-  captureSymbols,
-  Replay,
-} from "../actors/system/capture_replay.ts";
+import { captureAdapter, captureSymbols } from "../actors/capture/plan.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
 import { adapterFor, adapterForRecording } from "../actors/adapters/mod.ts";
 import { bybitAdapter } from "../actors/adapters/bybit.ts";
 import { bybitV2Adapter } from "../actors/adapters/bybit_v2.ts";

@@ -92,10 +92,19 @@ async function json(base: string, path: string): Promise<any> {
  * The columns a new SSE viewer of `symbol` gets (the kept history), read
  * until the stream is quiet for 1.5 s.
  */
-async function columns(base: string, symbol: string): Promise<unknown[]> {
+async function columns(
+  base: string,
+  symbol: string,
+  session?: string,
+): Promise<unknown[]> {
   const ac = new AbortController();
   const res = await fetch(
-    new URL(`/api/v1/heatmap/stream?symbol=${symbol}`, base),
+    new URL(
+      `/api/v1/heatmap/stream?symbol=${symbol}${
+        session ? `&session=${session}` : ""
+      }`,
+      base,
+    ),
     { signal: ac.signal },
   );
   if (res.status !== 200) {
@@ -179,7 +188,10 @@ Deno.test("serve: a process with no connectors streams, queries, frames and book
         env,
         /coby replay viewer on (\S+)/,
       );
-      const ingest = a.url;
+      // The replay prints its viewer's address with its session.
+      const printed = new URL(a.url);
+      const ingest = printed.origin;
+      const session = printed.searchParams.get("session")!;
       // Everything stored, and the serving process caught up with it.
       const trades = (base: string) =>
         json(
@@ -206,7 +218,7 @@ Deno.test("serve: a process with no connectors streams, queries, frames and book
       const { lastSequence: _b, ...bookB } = await json(b.url, book);
       assert.deepEqual(bookB, bookA);
 
-      const want = await columns(ingest, "NKN-USDT");
+      const want = await columns(ingest, "NKN-USDT", session);
       assert.ok(want.length > 5, `${want.length} columns`);
       assert.deepEqual(await columns(b.url, "NKN-USDT"), want);
 

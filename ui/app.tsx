@@ -12,17 +12,27 @@
  * gets an `excluded` flag from the newest column's metadata. A consolidated
  * BBO crossed between venues is named in the status bar.
  *
+ * Replay: with `?session=<id>` (and optionally `&key=<apiKey>`, remembered
+ * in `localStorage` and then dropped from the address bar) the viewer follows
+ * that replay session instead of live data:
+ * `GET /api/v1/symbols?session=` and
+ * `GET /api/v1/heatmap/stream?symbol=&session=` (events `column`,
+ * `progress`, `reset`: drop every column, they restart at `at`; `end`), with
+ * the replay bar (`replay.tsx`) above the chart. Times are then labelled in
+ * UTC with the date: the recording's time, as the columns' `ts` carry it.
+ *
  * For browser tests it sets `globalThis.__cobyColumns` (columns received
- * since the page loaded) and `globalThis.__cobyCellsDrawn` (non-empty cells
- * painted by the last draw), and marks the chart with
- * `data-testid="heatmap"`.
+ * since the page loaded), `globalThis.__cobyCellsDrawn` (non-empty cells
+ * painted by the last draw), `globalThis.__cobyTimeLabels` (the time axis
+ * labels last laid out) and `globalThis.__cobyResets` (the `at` of every
+ * `reset` received), and marks the chart with `data-testid="heatmap"`.
  *
  * @module
  */
 
 import { type ClientResponse, hc, type InferResponseType } from "hono/client";
 import { render } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import {
   type ChartUpdate,
   createHeatmapChart,
@@ -32,6 +42,17 @@ import {
 import type { HeatColumn } from "./columns.ts";
 import { crossText, excludedVenues, exclusionTitle } from "./consolidation.ts";
 import type { HeatScale } from "./plugins/heatmap.ts";
+import { controlReplay, fetchReplayProgress, ReplayBar } from "./replay.tsx";
+import {
+  INITIAL_REPLAY_VIEW,
+  replayReducer,
+  replayTarget,
+} from "./replay_state.ts";
+import { formatClock } from "./time.ts";
+import type {
+  ReplayControl,
+  ReplayProgress,
+} from "../actors/market/requests.ts";
 import type { AppType } from "../http/app.ts";
 
 /** The typed API client: routes and response shapes come from the server's app. */
@@ -62,6 +83,8 @@ type StreamState = "idle" | "connecting" | "open" | "reconnecting";
 interface CobyGlobals {
   __cobyColumns: number;
   __cobyCellsDrawn: number;
+  __cobyTimeLabels: string[];
+  __cobyResets: number[];
 }
 
 const EXCHANGE_POLL_MS = 2_000;
@@ -80,6 +103,11 @@ const NONE: ReadonlySet<string> = new Set();
 const hooks = globalThis as unknown as CobyGlobals;
 hooks.__cobyColumns = 0;
 hooks.__cobyCellsDrawn = 0;
+hooks.__cobyTimeLabels = [];
+hooks.__cobyResets = [];
+
+/** The replay session this page follows, null for the live view. */
+const target = replayTarget(new URL(location.href), localStorage);
 
 /** The JSON body of a successful response; throws naming the status otherwise. */
 async function okJson<T>(res: ClientResponse<T>): Promise<T> {
@@ -87,6 +115,22 @@ async function okJson<T>(res: ClientResponse<T>): Promise<T> {
     throw new Error(`GET ${res.url} failed with status ${res.status}`);
   }
   return await res.json() as T;
+}
+
+/** `GET` a JSON body; throws naming the status on failure. */
+async function getJson<T>(url: string, signal: AbortSignal): Promise<T> {
+  const res = await fetch(url, { signal });
+  if (!res.ok) throw new Error(`GET ${url} failed with status ${res.status}`);
+  return await res.json() as T;
+}
+
+/** Parses an SSE event's JSON data; null when it is not JSON. */
+function parseJson<T>(text: string): T | null {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
 }
 
 function message(e: unknown): string {
@@ -161,9 +205,11 @@ function Status(
     info: ChartUpdate | null;
     drawn: DrawInfo | null;
     note: string | null;
+    /** Label the newest column's time in UTC with its date (a replay). */
+    utc: boolean;
   },
 ) {
-  const { stream, info, drawn, note } = props;
+  const { stream, info, drawn, note, utc } = props;
   const last = info?.last ?? null;
   const d = last ? priceDecimals(last.bucketSize) : 2;
   const px = (v: number | null | undefined) => (v == null ? "–" : v.toFixed(d));
@@ -197,7 +243,11 @@ function Status(
             {consensus != null && last.consolidation!.venues.length > 1
               ? <span>consensus {px(consensus)}</span>
               : null}
-            <span>{new Date(last.ts).toLocaleTimeString()}</span>
+            <span>
+              {utc
+                ? formatClock(last.ts)
+                : new Date(last.ts).toLocaleTimeString()}
+            </span>
           </>
         )
         : null}
@@ -231,14 +281,20 @@ function App() {
   const [info, setInfo] = useState<ChartUpdate | null>(null);
   const [drawn, setDrawn] = useState<DrawInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [replay, dispatch] = useReducer(replayReducer, INITIAL_REPLAY_VIEW);
   const chartEl = useRef<HTMLDivElement>(null);
   const chart = useRef<HeatmapChart | null>(null);
 
   usePoll(async (signal) => {
     try {
-      const r = await okJson(
-        await api.api.v1.symbols.$get(undefined, { init: { signal } }),
-      );
+      const r = target
+        ? await getJson<{ symbols: SymbolInfo[] }>(
+          `/api/v1/symbols?${new URLSearchParams({ session: target.id })}`,
+          signal,
+        )
+        : await okJson(
+          await api.api.v1.symbols.$get({ query: {} }, { init: { signal } }),
+        );
       setSymbols(r.symbols);
       setError(null);
     } catch (e) {
@@ -257,10 +313,30 @@ function App() {
     }
   }, EXCHANGE_POLL_MS);
 
-  // Fall back to the first symbol when none (or an unknown one) is chosen.
+  // The session's progress before its stream's first event.
+  useEffect(() => {
+    if (!target) return;
+    const ac = new AbortController();
+    fetchReplayProgress(target, ac.signal).then(
+      (progress) => {
+        chart.current?.setTime(progress.position);
+        dispatch({ kind: "control", progress });
+      },
+      (e) => {
+        if (!ac.signal.aborted) {
+          dispatch({ kind: "error", message: message(e) });
+        }
+      },
+    );
+    return () => ac.abort();
+  }, []);
+
+  // Fall back to the first symbol when none (or, live, an unknown one) is
+  // chosen. A session's symbol is kept: its first columns may be on the way.
   useEffect(() => {
     if (
-      symbols && symbols.length > 0 && !symbols.some((s) => s.symbol === symbol)
+      symbols && symbols.length > 0 &&
+      !(target ? symbol : symbols.some((s) => s.symbol === symbol))
     ) {
       setSymbol(symbols[0].symbol);
     }
@@ -270,6 +346,8 @@ function App() {
     if (!symbol) return;
     const url = new URL(location.href);
     url.searchParams.set("symbol", symbol);
+    // The key is remembered in localStorage, not left in the address bar.
+    url.searchParams.delete("key");
     history.replaceState(null, "", url);
   }, [symbol]);
 
@@ -277,6 +355,11 @@ function App() {
   useEffect(() => {
     const el = chartEl.current!;
     const c = createHeatmapChart(el, {
+      utc: target !== null,
+      wallClock: target === null,
+      onTimeLabels: (labels) => {
+        hooks.__cobyTimeLabels = labels;
+      },
       onUpdate: setInfo,
       onDraw: (s) => {
         hooks.__cobyCellsDrawn = s.cells;
@@ -306,35 +389,66 @@ function App() {
   const selectedKey = selected.join(",");
   const nothingSelected = venues.length > 0 && selected.length === 0;
   const excluded = excludedVenues(info?.last ?? null);
+  // What the stream is opened for: live, a known symbol and its selected
+  // venues; a session, the page's symbol (before the session lists it) and
+  // the selected venues only once one is switched off.
+  const ready = target ? symbol !== "" : known !== null;
+  const streamExchanges = target && offSet.size === 0 ? "" : selectedKey;
 
   // One EventSource per (symbol, exchanges); re-opened when either changes.
   useEffect(() => {
     const c = chart.current;
     c?.clear();
-    if (!known || nothingSelected) {
+    if (!ready || nothingSelected) {
       setStream("idle");
       return;
     }
     const params = new URLSearchParams({ symbol });
-    if (selectedKey) params.set("exchanges", selectedKey);
+    if (streamExchanges) params.set("exchanges", streamExchanges);
+    if (target) params.set("session", target.id);
     const es = new EventSource(`/api/v1/heatmap/stream?${params}`);
     setStream("connecting");
     es.onopen = () => setStream("open");
     es.onerror = () =>
       setStream(es.readyState === EventSource.CLOSED ? "idle" : "reconnecting");
+    if (target) {
+      es.addEventListener("progress", (ev: MessageEvent<string>) => {
+        const progress = parseJson<ReplayProgress>(ev.data);
+        if (!progress) return;
+        c?.setTime(progress.position);
+        dispatch({ kind: "progress", progress });
+      });
+      es.addEventListener("reset", (ev: MessageEvent<string>) => {
+        const reset = parseJson<{ at: number }>(ev.data);
+        if (!reset) return;
+        hooks.__cobyResets.push(reset.at);
+        c?.clear(reset.at);
+        dispatch({ kind: "reset", at: reset.at });
+      });
+      es.addEventListener("end", (ev: MessageEvent<string>) => {
+        const progress = parseJson<ReplayProgress>(ev.data);
+        if (progress) dispatch({ kind: "end", progress });
+      });
+    }
     es.addEventListener("column", (ev: MessageEvent<string>) => {
-      let col: HeatColumn;
-      try {
-        col = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
-      if (col.symbol !== symbol) return;
+      const col = parseJson<HeatColumn>(ev.data);
+      if (!col || col.symbol !== symbol) return;
       hooks.__cobyColumns++;
       c?.push(col);
     });
     return () => es.close();
-  }, [symbol, selectedKey, known !== null, nothingSelected]);
+  }, [symbol, streamExchanges, ready, nothingSelected]);
+
+  const control = async (change: ReplayControl) => {
+    try {
+      dispatch({
+        kind: "control",
+        progress: await controlReplay(target!, change),
+      });
+    } catch (e) {
+      dispatch({ kind: "error", message: message(e) });
+    }
+  };
 
   const toggle = (exchange: string) => {
     const next = new Set(offSet);
@@ -344,7 +458,9 @@ function App() {
   };
 
   const note = error ??
-    (symbols && symbols.length === 0 ? "no symbols yet" : null) ??
+    (symbols && symbols.length === 0 && !(target && symbol)
+      ? "no symbols yet"
+      : null) ??
     (nothingSelected ? "select at least one exchange" : null);
 
   return (
@@ -361,6 +477,12 @@ function App() {
             {(symbols ?? []).map((s) => (
               <option key={s.symbol} value={s.symbol}>{s.symbol}</option>
             ))}
+            {
+              // A session's symbol before the list names it.
+              target && symbol && !known
+                ? <option key={symbol} value={symbol}>{symbol}</option>
+                : null
+            }
           </select>
         </label>
         <span class="exchanges">
@@ -431,8 +553,17 @@ function App() {
         </label>
         <Badges statuses={statuses} />
       </header>
+      {target
+        ? <ReplayBar target={target} view={replay} onControl={control} />
+        : null}
       <div class="chart" data-testid="heatmap" ref={chartEl} />
-      <Status stream={stream} info={info} drawn={drawn} note={note} />
+      <Status
+        stream={stream}
+        info={info}
+        drawn={drawn}
+        note={note}
+        utc={target !== null}
+      />
     </div>
   );
 }

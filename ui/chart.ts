@@ -14,6 +14,7 @@ import {
   heatmapPlugin,
   type HeatScale,
 } from "./plugins/heatmap.ts";
+import { formatTime, timeAxisLabels } from "./time.ts";
 
 /** Display settings that can change while the chart runs. */
 export interface ChartSettings {
@@ -53,10 +54,26 @@ export interface HeatmapChartOptions {
    * @default {{ scale: "log", trades: true, zoom: 0.01 }}
    */
   settings?: Partial<ChartSettings>;
+  /**
+   * Label times in UTC with the date on the first label and on each new day
+   * (a replay: the recording's time), rather than in local time of day (live).
+   * @default {false}
+   */
+  utc?: boolean;
+  /**
+   * Whether a chart that has held no column and was given no time
+   * ({@linkcode HeatmapChart.setTime}) shows the last minute of the wall
+   * clock (live); if not (a replay, whose time is the recording's), its time
+   * axis stays unlabelled until a time is known.
+   * @default {true}
+   */
+  wallClock?: boolean;
   /** Called after each `setData` (at most once per animation frame). */
   onUpdate?: (update: ChartUpdate) => void;
   /** Called after each heatmap draw. */
   onDraw?: (stats: HeatmapDrawStats) => void;
+  /** Called with the time axis labels each time uPlot lays the axis out. */
+  onTimeLabels?: (labels: string[]) => void;
 }
 
 /** A running heatmap chart. */
@@ -66,8 +83,19 @@ export interface HeatmapChart {
    * @param col the column.
    */
   push(col: HeatColumn): void;
-  /** Drops every column (for a new symbol or exchange selection). */
-  clear(): void;
+  /**
+   * Drops every column (for a new symbol or exchange selection, or a replay
+   * that seeked).
+   * @param at the event time, ms, the empty chart's time axis ends at (a
+   *   replay's seek target); default the end of the columns dropped.
+   */
+  clear(at?: number): void;
+  /**
+   * Sets the event time, ms, the time axis ends at while the chart has no
+   * columns (a replay's position before its first column).
+   * @param at ms since epoch.
+   */
+  setTime(at: number): void;
   /**
    * Changes display settings.
    * @param settings the settings to change.
@@ -84,6 +112,32 @@ export interface HeatmapChart {
 }
 
 /**
+ * Time axis steps, seconds: whole seconds at the finest, as the labels show
+ * at most `HH:MM:SS` (a chart of a few columns would otherwise get
+ * sub-second steps whose labels repeat).
+ */
+const TIME_INCRS = [
+  1,
+  2,
+  5,
+  10,
+  15,
+  30,
+  60,
+  120,
+  300,
+  600,
+  900,
+  1800,
+  3600,
+  7200,
+  10800,
+  21600,
+  43200,
+  86400,
+];
+
+/**
  * The middle of a column's book: for a consolidated column the consensus mid
  * (its BBO may be crossed between venues, or come from one venue only),
  * else the mid of its BBO.
@@ -98,22 +152,6 @@ function midOf(col: HeatColumn): number | null {
     return (col.bestBid + col.bestAsk) / 2;
   }
   return col.bestBid ?? col.bestAsk;
-}
-
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-/**
- * Formats a time as local `HH:MM` or `HH:MM:SS`.
- * @param ms ms since epoch.
- * @param seconds whether to show seconds.
- * @returns the text.
- */
-function formatTime(ms: number, seconds: boolean): string {
-  const d = new Date(ms);
-  const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
-  return seconds ? `${hm}:${pad2(d.getSeconds())}` : hm;
 }
 
 /**
@@ -156,8 +194,13 @@ export function createHeatmapChart(
     zoom: 0.01,
     ...options.settings,
   };
+  const utc = options.utc ?? false;
+  const wallClock = options.wallClock ?? true;
   let decimals = 2;
   let frame = 0;
+  // Where the time axis of an empty chart ends, event time ms: the end of the
+  // last columns held or a time the caller set; null until either is known.
+  let anchor: number | null = null;
 
   const readout = document.createElement("div");
   readout.className = "coby-readout";
@@ -165,8 +208,10 @@ export function createHeatmapChart(
   function xRange(): uPlot.Range.MinMax {
     const n = ring.length;
     if (n === 0) {
-      const now = Date.now() / 1000;
-      return [now - 60, now];
+      // The x axis follows the data's time. Only a live view that has never
+      // held a column has no time of its own yet: it waits at the wall clock.
+      const end = (anchor ?? (wallClock ? Date.now() : 0)) / 1000;
+      return [end - 60, end];
     }
     return [ring.at(0).ts / 1000, ring.at(n - 1).ts / 1000 + tickMs / 1000];
   }
@@ -240,9 +285,21 @@ export function createHeatmapChart(
         stroke: "#8b95a7",
         grid: { stroke: "rgba(255,255,255,0.06)", width: 1 },
         ticks: { stroke: "rgba(255,255,255,0.15)", width: 1 },
-        // Local wall-clock time only: the columns cover minutes, not days.
-        values: (_u, splits, _axis, _space, incr) =>
-          splits.map((v) => formatTime(v * 1000, incr < 60)),
+        incrs: TIME_INCRS,
+        // Room for an `HH:MM:SS` label between ticks.
+        space: 70,
+        // The columns' event time: local time of day live (the columns cover
+        // minutes, not days), UTC with the date in a replay.
+        values: (_u, splits, _axis, _space, incr) => {
+          if (ring.length === 0 && anchor === null && !wallClock) {
+            return splits.map(() => "");
+          }
+          const ms = new Array<number>(splits.length);
+          for (let i = 0; i < splits.length; i++) ms[i] = splits[i] * 1000;
+          const labels = timeAxisLabels(ms, { utc, seconds: incr < 60 });
+          options.onTimeLabels?.(labels);
+          return labels;
+        },
       },
       {
         side: 1,
@@ -272,7 +329,10 @@ export function createHeatmapChart(
           readout.textContent = "";
           return;
         }
-        const t = formatTime(u.posToVal(left, "x") * 1000, true);
+        const t = formatTime(u.posToVal(left, "x") * 1000, {
+          utc,
+          seconds: true,
+        });
         const p = u.posToVal(top, "y").toFixed(decimals);
         readout.textContent = `${t}  ${p}`;
       }],
@@ -308,9 +368,16 @@ export function createHeatmapChart(
     push(col) {
       if (ring.push(col)) schedule();
     },
-    clear() {
+    clear(at) {
+      const n = ring.length;
+      if (at !== undefined) anchor = at;
+      else if (n > 0) anchor = ring.at(n - 1).ts + tickMs;
       ring.clear();
       schedule();
+    },
+    setTime(at) {
+      anchor = at;
+      if (ring.length === 0) schedule();
     },
     configure(next) {
       const rerange = next.zoom !== undefined && next.zoom !== settings.zoom;

@@ -216,3 +216,29 @@ function pickByDate(versions: readonly Adapter[], at: number): Adapter {
   return versions.find((v) => v.until === undefined || at <= v.until) ??
     versions[versions.length - 1];
 }
+
+/**
+ * Splits an exchange's symbols into its connections (see
+ * `Adapter.connectionGroup`); one group `""` for most venues.
+ * @param exchange exchange id.
+ * @param symbols configured symbols.
+ * @param apiDate the date whose API version applies.
+ * @returns group name → its symbols.
+ */
+export function connectionGroups(
+  exchange: string,
+  symbols: readonly string[],
+  apiDate?: number,
+): Map<string, string[]> {
+  const ad = adapterFor(exchange, apiDate);
+  const groups = new Map<string, string[]>();
+  for (const s of symbols) {
+    const gs = ad.connectionGroup?.(s) ?? "";
+    for (const g of typeof gs === "string" ? [gs] : gs) {
+      const list = groups.get(g);
+      if (list) list.push(s);
+      else groups.set(g, [s]);
+    }
+  }
+  return groups;
+}

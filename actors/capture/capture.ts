@@ -1,8 +1,14 @@
 /**
- * Reader for cryptofeed raw-data capture files (`X.0`, `X.http.0.0`,
- * `X.ws.N.0`), the recordings replayed by the exchange simulator.
+ * Reader for capture files, the recordings replayed by the exchange
+ * simulator: cryptofeed raw-data captures (`X.0`, `X.http.0.0`,
+ * `X.ws.N.0`), described below, and tardis.dev raw data and coby's own
+ * recordings (`./tardis.ts`). Each file is read by its content: a file whose
+ * first non-empty line starts with an ISO 8601 UTC time and a space
+ * (`2019-07-01T00:00:00.0418338Z `) is tardis format, any other cryptofeed;
+ * a file starting with the gzip magic number (1f 8b) is gunzipped first.
  *
- * Line format (one record per line, `ts` in epoch seconds as a float):
+ * cryptofeed's line format (one record per line, `ts` in epoch seconds as a
+ * float):
  * - `<url> <-> <ts>`: a WebSocket connection was opened to `<url>`;
  * - `<url> <- <ts>: <text>`: a frame the client sent;
  * - `<ts>: <text>`: a frame received on the file's connection; binary frames
@@ -13,16 +19,27 @@
  * The exchange of a file is recognised from the hosts of its URLs, never from
  * the file name (`BINANCE_FUTURES.*` and `BINANCE.*` prefixes are not
  * reliable); a URL of a host or market coby does not speak (a venue's futures
- * next to its spot) fails the file, naming the host. {@link readCapture} takes
- * the files of one exchange and throws if they mix; {@link readCaptures} and
- * {@link groupByExchange} split a mixed list. {@link recordedConnections}
- * lists what the recording client subscribed to, from which a replay picks
- * the adapter version.
+ * next to its spot) fails the file, naming the host. A tardis-format file
+ * is of the exchange of its coby envelopes' URLs; plain tardis.dev data has
+ * none, and is of the exchange its file name starts with (tardis ids:
+ * `binance-futures_…`, `gate-io…`, `huobi-dm-swap…`), else of the one
+ * exchange of the other files read with it (its metadata file, say).
+ * {@link readCapture} takes the files of one exchange and throws if they
+ * mix; {@link readCaptures} and {@link groupByExchange} split a mixed list.
+ * {@link recordedConnections} lists what the recording client subscribed
+ * to, from which a replay picks the adapter version.
  *
  * @module
  */
 
 import type { RecordedConnection } from "../adapters/mod.ts";
+import {
+  exchangeOfTardisName,
+  firstEnvelopeUrl,
+  isTardisText,
+  parseTardisText,
+  TARDIS_IDS,
+} from "./tardis.ts";
 
 /** A WebSocket connection opened by the recording client. */
 export interface OpenRecord {
@@ -446,9 +463,57 @@ interface ParsedFile {
   readonly records: CaptureRecord[];
 }
 
-/** Reads, parses and recognises the exchange of one file. */
-async function readFile(path: string): Promise<ParsedFile> {
-  const records = parseCaptureText(await Deno.readTextFile(path), path);
+/** A tardis-format file whose exchange only the other files can tell. */
+interface PendingFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+/** Whether bytes start with the gzip magic number 1f 8b. */
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** A file's text, gunzipped when it is gzip. */
+async function readText(path: string): Promise<string> {
+  const bytes = await Deno.readFile(path);
+  if (!isGzip(bytes)) return new TextDecoder().decode(bytes);
+  try {
+    const stream = new Blob([bytes]).stream()
+      .pipeThrough(new DecompressionStream("gzip"));
+    return await new Response(stream).text();
+  } catch (e) {
+    throw new Error(`Cannot gunzip ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Reads one file, cryptofeed or tardis format by its content, and recognises
+ * its exchange; a tardis file that neither its coby envelopes' URLs nor its
+ * name tell the exchange of is left pending.
+ */
+async function readFile(path: string): Promise<ParsedFile | PendingFile> {
+  const text = await readText(path);
+  if (!isTardisText(text)) {
+    return checked(path, parseCaptureText(text, path), undefined);
+  }
+  const url = firstEnvelopeUrl(text);
+  const exchange = (url === undefined ? undefined : exchangeOfUrl(url)) ??
+    exchangeOfTardisName(path);
+  return exchange === undefined
+    ? { path, text }
+    : checked(path, parseTardisText(text, path, exchange), exchange);
+}
+
+/**
+ * Checks that the URLs of a file's records are of one exchange coby speaks
+ * and returns the parsed file. A tardis file without URLs is of `known`.
+ */
+function checked(
+  path: string,
+  records: CaptureRecord[],
+  known: string | undefined,
+): ParsedFile {
   const found = new Set<string>();
   const unknown = new Set<string>();
   for (let i = 0; i < records.length; i++) {
@@ -469,6 +534,7 @@ async function readFile(path: string): Promise<ParsedFile> {
       } in ${path}; coby replays ${RECOGNISED.join(", ")}`,
     );
   }
+  if (known !== undefined) found.add(known);
   if (found.size === 0) {
     throw new Error(`Cannot recognise the exchange of ${path}: no URL`);
   }
@@ -478,6 +544,33 @@ async function readFile(path: string): Promise<ParsedFile> {
     );
   }
   return { path, exchange: [...found][0], records };
+}
+
+/**
+ * Reads files of any format and resolves the exchange of the tardis files
+ * that do not tell it: the one exchange of the other files.
+ */
+async function readFiles(paths: readonly string[]): Promise<ParsedFile[]> {
+  const read = await Promise.all(paths.map(readFile));
+  const exchanges = new Set<string>();
+  for (const f of read) if ("exchange" in f) exchanges.add(f.exchange);
+  return read.map((f) => {
+    if ("exchange" in f) return f;
+    if (exchanges.size !== 1) {
+      const others = exchanges.size
+        ? `the files read with it are of several exchanges (${
+          [...exchanges].join(", ")
+        })`
+        : "no file read with it tells it";
+      throw new Error(
+        `Cannot recognise the exchange of ${f.path}: a tardis file without coby envelopes whose name starts with no exchange id (${
+          [...TARDIS_IDS.keys()].join(", ")
+        }), and ${others}`,
+      );
+    }
+    const [exchange] = exchanges;
+    return checked(f.path, parseTardisText(f.text, f.path, exchange), exchange);
+  });
 }
 
 /** Merges parsed files of one exchange into a capture. */
@@ -502,7 +595,8 @@ function merge(files: readonly ParsedFile[]): Capture {
 
 /**
  * Reads the capture files of ONE exchange and merges them.
- * @param paths capture files (`X.0`, `X.http.0.0`, `X.ws.N.0`).
+ * @param paths capture files (`X.0`, `X.http.0.0`, `X.ws.N.0`), tardis-format
+ *   files and coby recordings, gzipped or not.
  * @returns the merged capture, records stable-sorted by `ts`.
  * @throws {Error} when `paths` is empty, a file cannot be read, a line is
  *   unreadable, a URL's host or market is not one coby speaks (naming it), or
@@ -531,10 +625,13 @@ export async function readCapture(paths: readonly string[]): Promise<Capture> {
 /**
  * Reads capture files of possibly several exchanges and returns one capture
  * per exchange, grouped by the URLs' hosts (not the file names).
- * @param paths capture files in any order.
+ * @param paths capture files in any order: cryptofeed, tardis-format and
+ *   coby recordings, gzipped or not.
  * @returns one capture per exchange, in order of each exchange's first file.
- * @throws {Error} when `paths` is empty, a file cannot be read, a line is
- *   unreadable or a URL's host or market is not one coby speaks (naming it).
+ * @throws {Error} when `paths` is empty, a file cannot be read or gunzipped,
+ *   a line is unreadable, a URL's host or market is not one coby speaks
+ *   (naming it), or a tardis file's exchange cannot be told (naming the
+ *   file).
  * @example
  * ```ts
  * for (const cap of await readCaptures(Deno.args)) console.log(cap.exchange, cap.records.length);
@@ -544,7 +641,7 @@ export async function readCaptures(
   paths: readonly string[],
 ): Promise<Capture[]> {
   if (paths.length === 0) throw new Error("No capture files given");
-  const parsed = await Promise.all(paths.map(readFile));
+  const parsed = await readFiles(paths);
   const groups = new Map<string, ParsedFile[]>();
   for (const p of parsed) {
     const g = groups.get(p.exchange);
@@ -572,7 +669,7 @@ export async function groupByExchange(
   paths: readonly string[],
 ): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  for (const p of await Promise.all(paths.map(readFile))) {
+  for (const p of await readFiles(paths)) {
     const g = out.get(p.exchange);
     if (g) g.push(p.path);
     else out.set(p.exchange, [p.path]);

@@ -19,6 +19,15 @@
  * (`sequencer.ts`), so a replay is the same at any speed. Every
  * `keyframeMs` of event time each book is pushed in full again.
  *
+ * Recording: with `record` set, the connection's raw traffic (socket opens,
+ * frames sent and received, REST metadata and snapshot responses) is written
+ * in tardis format by a {@link Recorder}, each record at its receive time on
+ * the event clock, in the order the connection applied it; the URLs are the
+ * venue's, whatever `wsOrigin`/`restOrigin` point at, so a recording of a
+ * replay is a capture of the venue. I/O errors are counted in the published
+ * counters' `recordErrors`, records dropped for a stalled disk in
+ * `recordDropped`.
+ *
  * Requests: `book {symbol, depth}`, `books {depth}`, `stats`.
  *
  * @module
@@ -49,6 +58,7 @@ import type {
   ConnectionRequests,
 } from "../market/requests.ts";
 import { BookKeeper } from "./book_keeper.ts";
+import { Recorder } from "./recorder.ts";
 import { errorText } from "./rest.ts";
 import { StreamSequencer } from "./sequencer.ts";
 import { Session } from "./session.ts";
@@ -110,6 +120,16 @@ export const ConnectionConfig = z.object({
    * nothing; after {@link LINK_WAIT_MS} they go to the links attached.
    */
   outputs: z.array(z.string()).default(["events"]),
+  /**
+   * Record the raw traffic (see `recorder.ts`) under `dir`, in files of at
+   * most about `maxBytes` (uncompressed) and `maxAgeMs`; absent: nothing is
+   * recorded.
+   */
+  record: z.object({
+    dir: z.string().min(1),
+    maxBytes: z.number().positive(),
+    maxAgeMs: z.number().positive(),
+  }).optional(),
 });
 /** Parsed connection actor config. */
 export type ConnectionConfig = z.infer<typeof ConnectionConfig>;
@@ -140,6 +160,8 @@ export class Connection {
   /** Recorded clock only: puts frames and REST responses in stream order. */
   readonly #seq: StreamSequencer | null;
   #parser: Parser | null = null;
+  /** Writes the raw traffic when `record` is configured. */
+  readonly #recorder: Recorder | null;
   /** Out links by name (`events`, `store`). */
   readonly #ports = new Map<string, MessagePort>();
   readonly #createdAt = performance.now();
@@ -175,6 +197,14 @@ export class Connection {
       Date.now(),
     );
     const warn = (msg: string) => ctx.log("warn", msg);
+    const rec = this.#recorder = cfg.record
+      ? new Recorder({
+        ...cfg.record,
+        exchange: cfg.exchange,
+        connection: this.#id,
+        warn,
+      })
+      : null;
     this.#session = new Session({
       adapter: ad,
       symbols: cfg.symbols,
@@ -200,13 +230,28 @@ export class Connection {
         }
         this.#report(this.#stats.setState(state, why));
       },
-      onOpen: () => {
+      onOpen: (_send, url, subscribed) => {
         this.#report(this.#stats.setState("connected", ""));
         this.#inOrder(() => {
+          if (rec) {
+            const ts = this.#recordTs();
+            rec.write({ kind: "open", url, ts });
+            for (const text of subscribed) {
+              rec.write({ kind: "sent", url, ts, text });
+            }
+          }
           if (this.#seq) this.#connectPending = true;
           else this.#healthEvent("connect", "socket open");
         });
       },
+      onSent: rec
+        ? (url, text) =>
+          rec.write({ kind: "sent", url, ts: this.#recordTs(), text })
+        : undefined,
+      onMetadata: rec
+        ? (url, body) =>
+          rec.write({ kind: "http", url, ts: this.#recordTs(), body })
+        : undefined,
       onFrame: (f, ts, hb) => {
         const parser = this.#parser!;
         this.#inOrder(() => this.#onFrame(f, ts, hb, parser));
@@ -274,6 +319,15 @@ export class Connection {
     return this.#batch.clock;
   }
 
+  /**
+   * The time of a record that has none of its own: now on the wall clock;
+   * on the recorded clock the last recorded time applied (0 before the
+   * first: the recorder gives it the next record's time).
+   */
+  #recordTs(): number {
+    return this.#seq ? this.#batch.clock : Date.now();
+  }
+
   /** Moves the event clock on (never back) and pushes a keyframe when it crosses one. */
   #advance(ts: number): void {
     const b = this.#batch;
@@ -287,11 +341,21 @@ export class Connection {
     }
   }
 
-  /** A REST snapshot, applied at its receive time on the event clock. */
+  /**
+   * A REST snapshot, applied (and recorded) at its receive time on the
+   * event clock.
+   */
   #fetch<T>(
     url: string,
-    take: (body: string, recvTs: number) => T,
+    apply: (body: string, recvTs: number) => T,
   ): Promise<T> {
+    const rec = this.#recorder;
+    const take = rec
+      ? (body: string, ts: number): T => {
+        rec.write({ kind: "http", url, ts, body });
+        return apply(body, ts);
+      }
+      : apply;
     const seq = this.#seq;
     if (!seq) {
       return this.#session.get(url).then((body) => take(body, this.#now()));
@@ -312,6 +376,11 @@ export class Connection {
     // Liveness and message rates are wall-clock matters, whatever the clock.
     this.#stats.frame(Date.now(), hb);
     this.#advance(recvTs);
+    this.#recorder?.write(
+      typeof frame === "string"
+        ? { kind: "recv", ts: recvTs, text: frame }
+        : { kind: "recv", ts: recvTs, binary: frame },
+    );
     let events: MarketEvent[];
     try {
       events = parser.parse(frame, recvTs);
@@ -465,8 +534,20 @@ export class Connection {
     const h = this.#stats.health(this.#now(), books);
     if (h) this.#report(h);
     const stats = this.#stats.snapshot(Date.now(), books);
-    this.#ctx.stats(stats as unknown as Record<string, unknown>);
-    return stats;
+    // A recording connection also counts its recorder's I/O errors and the
+    // records it dropped for a stalled disk.
+    const published = this.#recorder
+      ? {
+        ...stats,
+        counters: {
+          ...stats.counters,
+          recordErrors: this.#recorder.errors,
+          recordDropped: this.#recorder.dropped,
+        },
+      }
+      : stats;
+    this.#ctx.stats(published as unknown as Record<string, unknown>);
+    return published;
   }
 
   /**
@@ -507,13 +588,20 @@ export class Connection {
     );
   }
 
-  /** Stops the session, applies what waits, flushes and publishes stats. */
-  stop(): void {
+  /**
+   * Stops the session, applies what waits, flushes and publishes stats; a
+   * recording connection then completes its last file and publishes again.
+   * @returns when the last recording file is written out.
+   */
+  async stop(): Promise<void> {
     this.#abort.abort();
     this.#seq?.close();
     this.flush();
     this.#publish();
     for (const t of this.#timers) clearInterval(t);
+    if (!this.#recorder) return;
+    await this.#recorder.close();
+    this.#publish(); // its final `recordErrors`
   }
 }
 
@@ -533,7 +621,7 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
       stats: () => ({ ...conn!.publish() }),
     },
     stop() {
-      conn?.stop();
+      return conn?.stop();
     },
   });
 }

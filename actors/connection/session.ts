@@ -34,8 +34,28 @@ export interface SessionOptions {
   onInstruments(found: readonly Instrument[], missing: readonly string[]): void;
   /** A session is connecting (`why` is ""), or ended (`why` says why). */
   onState(state: "connecting" | "disconnected", why: string): void;
-  /** A session opened and subscribed; `send` writes to its socket. */
-  onOpen(send: (frame: string) => void): void;
+  /**
+   * A session opened and subscribed; `send` writes to its socket. `url` is
+   * the venue's WebSocket URL (before `wsOrigin` replaces its origin) and
+   * `subscribed` the frames sent on opening.
+   */
+  onOpen(
+    send: (frame: string) => void,
+    url: string,
+    subscribed: readonly string[],
+  ): void;
+  /**
+   * A frame was sent on the open socket after its subscriptions, with the
+   * venue's WebSocket URL (for the recorder). The socket's own keepalive
+   * pings (`Adapter.keepalive`) are not told of.
+   */
+  onSent?(url: string, frame: string): void;
+  /**
+   * An instrument metadata response arrived, with the venue's URL (for the
+   * recorder). Only GETs: a POST's response (Hyperliquid's `/info`) is not
+   * told of, since a replay finds REST responses by path and query alone.
+   */
+  onMetadata?(url: string, body: string): void;
   /** A frame arrived (see `SocketOptions.onFrame`). */
   onFrame(frame: string | Uint8Array, recvTs: number, heartbeat: boolean): void;
   /**
@@ -127,9 +147,11 @@ export class Session {
         const c = ad.connect;
         const endpoint = c ? await this.get(c.url, c.method) : undefined;
         const symbols = insts.map((i) => i.exchangeSymbol);
+        const url = ad.url(symbols, endpoint, o.group);
+        const subscribe = ad.subscribe(symbols, o.group);
         why = await runSocket({
-          url: rewrite(ad.url(symbols, endpoint, o.group), o.wsOrigin),
-          subscribe: ad.subscribe(symbols, o.group),
+          url: rewrite(url, o.wsOrigin),
+          subscribe,
           keepalive: ad.keepalive,
           silenceMs: o.silenceMs,
           maxAgeMs: ad.maxConnectionAgeMs,
@@ -137,8 +159,14 @@ export class Session {
           isHeartbeat: (f) => ad.isHeartbeat(f),
           onOpen: (send) => {
             attempt = 0;
-            this.#send = send;
-            o.onOpen(send);
+            const sent = o.onSent;
+            this.#send = sent
+              ? (f) => {
+                send(f);
+                sent(url, f);
+              }
+              : send;
+            o.onOpen(this.#send, url, subscribe);
           },
           onFrame: o.onFrame,
           clock: o.clock,
@@ -159,9 +187,12 @@ export class Session {
   async #loadInstruments(): Promise<readonly Instrument[]> {
     const ad = this.#o.adapter;
     const bodies = await Promise.all(
-      ad.metadataUrls.map((u, i) => {
-        const body = ad.metadataBodies?.[i];
-        return body == null ? this.get(u) : this.get(u, "POST", body);
+      ad.metadataUrls.map(async (u, i) => {
+        const post = ad.metadataBodies?.[i];
+        if (post != null) return this.get(u, "POST", post);
+        const body = await this.get(u);
+        this.#o.onMetadata?.(u, body);
+        return body;
       }),
     );
     const { found, missing } = resolveSymbols(

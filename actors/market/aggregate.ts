@@ -256,6 +256,20 @@ export class Aggregator {
   }
 
   /**
+   * Jumps the open tick to the one holding `t`, closing none of the ticks
+   * in between (a replay skipping a silence: no input has a record before
+   * `t` that is not applied yet, so those ticks would only repeat the last
+   * books). Does nothing before the first tick or when `t` is in the open
+   * tick.
+   * @param t event time, ms.
+   */
+  jump(t: number): void {
+    const end = this.#tickEnd;
+    if (end === undefined || t < end) return;
+    this.#skip(Math.floor((t - end) / this.#cfg.tickMs) + 1);
+  }
+
+  /**
    * The safety valve, for a timer: lets inputs past their stall limit stop
    * holding the ticks back, and closes what that allows.
    */

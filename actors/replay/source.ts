@@ -34,6 +34,11 @@ export interface ReplaySource {
    */
   next(): number;
   /**
+   * Time of the last event applied since the last {@link seek}, ms;
+   * -Infinity before any.
+   */
+  last(): number;
+  /**
    * Applies the events before `until`, at most about `budget` of them, into
    * the batches.
    * @param until event time, ms (exclusive).

@@ -18,7 +18,7 @@ import { newCounters } from "../connection/stats.ts";
 import { BatchBuilder } from "../market/batch.ts";
 import type { Instrument, MarketEvent } from "../market/events.ts";
 import { resolveSymbols } from "../market/symbols.ts";
-import { captureAdapter, captureSymbols } from "../system/capture_replay.ts";
+import { captureAdapter, captureSymbols } from "../capture/plan.ts";
 
 /** The shared captures, relative to the repo root. */
 const CAPTURES = "../shared/data/captures/cryptofeed";

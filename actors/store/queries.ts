@@ -41,6 +41,14 @@ import {
   imbalances,
 } from "./queries/imbalances.ts";
 import { type Bar, ohlcv, type OhlcvParams } from "./queries/ohlcv.ts";
+import {
+  replayEvents,
+  type ReplayEventsParams,
+  type ReplayPage,
+  replayRange,
+  type ReplayRangeParams,
+  type ReplayRangeResult,
+} from "./queries/replay.ts";
 import { liquidations, type TradeRow, trades } from "./queries/trades.ts";
 
 export {
@@ -93,6 +101,18 @@ export {
   TIMEFRAME_MS,
   TIMEFRAMES,
 } from "./queries/ohlcv.ts";
+export {
+  MAX_REPLAY_LIMIT,
+  type ReplayColumns,
+  type ReplayCursor,
+  replayEvents,
+  type ReplayEventsParams,
+  type ReplayPage,
+  replayRange,
+  type ReplayRangeParams,
+  type ReplayRangeResult,
+  type ReplaySeries,
+} from "./queries/replay.ts";
 export { liquidations, type TradeRow, trades } from "./queries/trades.ts";
 
 /**
@@ -115,6 +135,13 @@ export type HistoryRequests = {
   bookAt: { params: BookAtParams; result: BookView };
   /** The inference frame of a symbol at an instant. */
   frame: { params: FrameParams; result: Frame };
+  /**
+   * The next page of a replay from the store (columnar records, buffers
+   * transferred), with the books at `from` on the first page.
+   */
+  replayEvents: { params: ReplayEventsParams; result: ReplayPage };
+  /** The series (with their `SymbolRef`s) and time span of a replay. */
+  replayRange: { params: ReplayRangeParams; result: ReplayRangeResult };
 };
 
 /** A history request's method name. */
@@ -143,5 +170,7 @@ export function historyHandlers(
     heatmap: (p) => heatmap(db(), p),
     bookAt: (p) => bookAt(db(), p),
     frame: (p) => frame(db(), p),
+    replayEvents: (p) => replayEvents(db(), p),
+    replayRange: (p) => replayRange(db(), p),
   };
 }

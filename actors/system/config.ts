@@ -138,6 +138,11 @@ export const Config = z.object({
     maxSessions: z.number().int().positive().default(16),
     /** Heatmap ticks a session keeps per symbol for its viewers. */
     history: z.number().int().positive().default(3600),
+    /**
+     * Directories whose files `POST /api/v1/replay` may open
+     * (`COBY_REPLAY_DIRS`, comma list); a file elsewhere gets 403.
+     */
+    dirs: z.array(z.string().min(1)).default(["data"]),
   }).strict().prefault({}),
   /**
    * The control endpoints' protection: with `keys` set (`COBY_API_KEYS`, a
@@ -149,6 +154,21 @@ export const Config = z.object({
     keys: z.array(z.string().min(8, "an API key needs at least 8 characters"))
       .default([]),
     sessionsPerKey: z.number().int().positive().default(4),
+  }).strict().prefault({}),
+  /**
+   * Raw recording by the connection actors (`actors/connection/recorder.ts`):
+   * tardis-format gzip files under `dir/<exchange>/`, replayable as
+   * captures.
+   */
+  record: z.object({
+    /** Where recordings go (`COBY_RECORD_DIR`). */
+    dir: z.string().min(1).default("data/record"),
+    /** Exchange ids recorded (`COBY_RECORD`); `["*"]`: all; empty: none. */
+    exchanges: z.array(z.string()).default([]),
+    /** Start a new file past this many bytes, uncompressed. */
+    maxBytes: z.number().int().positive().default(256 * 2 ** 20),
+    /** Start a new file past this age, ms. */
+    maxAgeMs: z.number().positive().default(3_600_000),
   }).strict().prefault({}),
 }).strict();
 /** Parsed configuration. */
@@ -178,6 +198,15 @@ export function parseConfig(raw: unknown): Config {
     const issue = r.error.issues[0];
     const key = issue.path.join(".") || "(root)";
     throw new ConfigError(`Invalid config at ${key}: ${issue.message}`);
+  }
+  for (const id of r.data.record.exchanges) {
+    if (id !== "*" && !ADAPTERS.has(id)) {
+      throw new ConfigError(
+        `Invalid config at record.exchanges: unknown exchange ${id}; known: *, ${
+          [...ADAPTERS.keys()].join(", ")
+        }`,
+      );
+    }
   }
   for (const id of Object.keys(r.data.exchanges)) {
     if (!ADAPTERS.has(id)) {
@@ -211,7 +240,9 @@ export interface LoadConfigOptions {
  * `COBY_SYMBOLS` (comma list followed on each of them; default the file's
  * symbols, else the default ones), `DATABASE_URL` (`store.url`) and
  * `COBY_DATA_DIR` (`store.dataDir`), `REDIS_URL` (`bus.url`) and
- * `COBY_BUS_PREFIX` (`bus.prefix`), `COBY_API_KEYS` (`api.keys`, comma list); an empty one counts as unset. An
+ * `COBY_BUS_PREFIX` (`bus.prefix`), `COBY_API_KEYS` (`api.keys`, comma list), `COBY_REPLAY_DIRS` (`replay.dirs`),
+ * `COBY_RECORD` (`record.exchanges`, comma list, `*` for all) and
+ * `COBY_RECORD_DIR` (`record.dir`); an empty one counts as unset. An
  * exchange the file configures keeps its endpoint overrides.
  *
  * Symbols are resolved against each venue's metadata only when its
@@ -279,12 +310,30 @@ export async function loadConfig(
     if (busPrefix) bus.prefix = busPrefix;
     raw.bus = bus;
   }
+  const dirs = env("COBY_REPLAY_DIRS");
+  if (dirs) {
+    raw.replay = {
+      ...(raw.replay as object ?? {}),
+      dirs: dirs.split(",").map((d) => d.trim()).filter((d) => d !== ""),
+    };
+  }
   const keys = env("COBY_API_KEYS");
   if (keys) {
     raw.api = {
       ...(raw.api as object ?? {}),
       keys: keys.split(",").map((k) => k.trim()).filter((k) => k !== ""),
     };
+  }
+  const recordList = env("COBY_RECORD");
+  const recordDir = env("COBY_RECORD_DIR");
+  if (recordList || recordDir) {
+    const record = { ...(raw.record as object ?? {}) } as Record<
+      string,
+      unknown
+    >;
+    if (recordList) record.exchanges = list("COBY_RECORD", recordList);
+    if (recordDir) record.dir = recordDir;
+    raw.record = record;
   }
   const tick = env("COBY_TICK_MS");
   if (tick !== undefined) raw.tickMs = num("COBY_TICK_MS", tick);

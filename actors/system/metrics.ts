@@ -33,6 +33,14 @@ const COUNTERS: Record<string, [string, string]> = {
   reconnects: ["coby_reconnects", "WebSocket reconnects"],
   heartbeats: ["coby_heartbeats", "Heartbeat frames received (not data)"],
   venueErrors: ["coby_venue_errors", "Errors the venue reported"],
+  recordErrors: [
+    "coby_record_errors",
+    "Raw recording I/O errors (the file is dropped, recording retries)",
+  ],
+  recordDropped: [
+    "coby_record_dropped",
+    "Raw records dropped while the disk lagged behind",
+  ],
 };
 
 /** The writer's counters (see `WriterStats`): counter key → metric name and help. */

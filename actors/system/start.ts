@@ -48,6 +48,11 @@ export interface StartOptions {
    */
   bus?: Partial<Config["bus"]>;
   /**
+   * Overrides of the configuration's `record` section: record the raw
+   * traffic of these exchanges' connections (`{dir, exchanges: ["*"]}`).
+   */
+  record?: Partial<Config["record"]>;
+  /**
    * Link the replay actor to the writer so an importing session is stored
    * (`deno task replay`; see `TopologyOptions.importReplay`).
    * @default false
@@ -62,7 +67,7 @@ export interface Coby {
   /** Heatmap columns for viewers. */
   readonly hub: HeatmapHub;
   /** Replay sessions: their hubs, progress and control. */
-  readonly sessions: ReplaySessions;
+  readonly replay: ReplaySessions;
   /** OpenTelemetry metrics over the actors' counters. */
   readonly metrics: Metrics;
   /** Exchange ids that are configured. */
@@ -138,6 +143,7 @@ export async function startCoby(
     ...config,
     store: { ...config.store, ...options.store },
     bus: { ...config.bus, ...options.bus },
+    record: { ...config.record, ...options.record },
   };
   const hub = new HeatmapHub(cfg.history, {
     historyBytes: options.historyBytes ?? cfg.historyBytes,
@@ -146,20 +152,23 @@ export async function startCoby(
     emitEvents: options.onEvents !== undefined,
     importReplay: options.importReplay,
   });
-  let sessions: ReplaySessions | undefined;
+  const sessions = new ReplaySessions(
+    (method, params) =>
+      (supervisor as unknown as Supervisor<ReplayRequests>).request(
+        REPLAY_ID,
+        method,
+        params,
+      ),
+    { history: cfg.replay.history, historyBytes: options.historyBytes },
+  );
   const supervisor = new Supervisor<CobyRequests>(specs, links, {
     ...options.supervisor,
     onOutput(_id, channel, data) {
       if (channel === "columns") hub.push(data as ColumnBatch);
-      else if (channel === "session") sessions?.onOutput(data as ReplayOutput);
+      else if (channel === "session") sessions.onOutput(data as ReplayOutput);
       else if (channel === "events") options.onEvents?.(data as string);
     },
   });
-  const replay = supervisor as unknown as Supervisor<ReplayRequests>;
-  sessions = new ReplaySessions(
-    (method, params) => replay.request(REPLAY_ID, method, params),
-    { history: cfg.replay.history, historyBytes: options.historyBytes },
-  );
   await supervisor.start();
   const metrics = createMetrics(() => supervisor.actors());
   // The writer's history queries are typed by their own map: the supervisor
@@ -169,7 +178,7 @@ export async function startCoby(
   return {
     supervisor,
     hub,
-    sessions,
+    replay: sessions,
     metrics,
     exchanges: Object.keys(cfg.exchanges),
     config: cfg,

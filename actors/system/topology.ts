@@ -12,7 +12,7 @@
  * @module
  */
 
-import { adapterFor } from "../adapters/mod.ts";
+import { adapterFor, connectionGroups } from "../adapters/mod.ts";
 import type { Config } from "./config.ts";
 import type { ChildSpec, LinkSpec } from "../../runtime/supervisor.ts";
 
@@ -120,6 +120,7 @@ export function topology(
       links.push({ name: "store", from: REPLAY_ID, to: WRITER_ID });
       links.push({ name: "columns", from: REPLAY_ID, to: WRITER_ID });
     }
+    links.push({ name: "history", from: REPLAY_ID, to: WRITER_ID });
   }
   for (const [exchange, ex] of Object.entries(cfg.exchanges)) {
     for (
@@ -147,6 +148,7 @@ export function topology(
             group,
             emitEvents: options.emitEvents ?? false,
             outputs: store ? ["events", "store"] : ["events"],
+            record: recordOf(cfg, exchange),
           },
         });
         links.push({ name: "events", from: id, to: "aggregator" });
@@ -158,29 +160,18 @@ export function topology(
 }
 
 /**
- * Splits an exchange's symbols into its connections (see
- * `Adapter.connectionGroup`); one group `""` for most venues.
- * @param exchange exchange id.
- * @param symbols configured symbols.
- * @param apiDate the date whose API version applies.
- * @returns group name → its symbols.
+ * The recorder settings of an exchange's connection actors (their config's
+ * `record`), when `cfg.record.exchanges` names it or is `["*"]`.
  */
-export function connectionGroups(
+function recordOf(
+  cfg: Config,
   exchange: string,
-  symbols: readonly string[],
-  apiDate?: number,
-): Map<string, string[]> {
-  const ad = adapterFor(exchange, apiDate);
-  const groups = new Map<string, string[]>();
-  for (const s of symbols) {
-    const gs = ad.connectionGroup?.(s) ?? "";
-    for (const g of typeof gs === "string" ? [gs] : gs) {
-      const list = groups.get(g);
-      if (list) list.push(s);
-      else groups.set(g, [s]);
-    }
+): { dir: string; maxBytes: number; maxAgeMs: number } | undefined {
+  const r = cfg.record;
+  if (!r.exchanges.includes("*") && !r.exchanges.includes(exchange)) {
+    return undefined;
   }
-  return groups;
+  return { dir: r.dir, maxBytes: r.maxBytes, maxAgeMs: r.maxAgeMs };
 }
 
 /**

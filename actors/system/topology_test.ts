@@ -81,6 +81,8 @@ Deno.test("topology: the writer starts first and takes every connection's store 
     links.filter((l) => l.to === WRITER_ID).map((l) => [l.name, l.from]),
     [
       ["columns", "consolidator"],
+      // The replay actor reads the store through the writer (not an input).
+      ["history", "replay"],
       ["store", "conn:binance"],
       ["store", "conn:kraken"],
     ],

@@ -120,8 +120,9 @@ export function bookRoutes(deps: AppDeps) {
     const actors = deps.actors().filter((a) =>
       isConnectionOf(a.id, q.exchange)
     );
-    if (deps.live && deps.actors().length === 0) {
-      // A serving process (no actor runs here): the book from the live cache.
+    if (deps.live && actors.length === 0) {
+      // No connection of it runs here (a serving process, an import by
+      // `deno task replay`): the book from the live cache.
       const book = await askLive(deps, "liveBook", {
         exchange: q.exchange,
         symbol: q.symbol,

@@ -1,21 +1,34 @@
 /**
- * `GET /api/v1/heatmap/stream?symbol=&exchanges=`: an SSE stream of heatmap
- * columns (event `column`, JSON `ColumnPayload` of `actors/system/hub.ts`);
- * the kept history first, then one column per tick. `GET /api/v1/symbols`
- * lists what can be streamed.
+ * `GET /api/v1/heatmap/stream?symbol=&exchanges=&session=`: an SSE stream
+ * of heatmap columns (event `column`, JSON `ColumnPayload` of
+ * `actors/system/hub.ts`); the kept history first, then one column per
+ * tick. `GET /api/v1/symbols[?session=]` lists what can be streamed. Without `session`
+ * the columns are live; with `session={id}` they are the replay session's
+ * (`deps.replay`, `actors/system/sessions.ts`), with its progress besides.
  *
- * | event    | data                                                                |
- * | -------- | ------------------------------------------------------------------- |
- * | `column` | one column, JSON `ColumnPayload`                                    |
- * | `gap`    | `{"skipped": N}`: the viewer fell behind and N columns were dropped |
- * | `ping`   | empty, after 15 s without a column                                  |
+ * | event      | data                                                                         |
+ * | ---------- | ---------------------------------------------------------------------------- |
+ * | `column`   | one column, JSON `ColumnPayload`                                             |
+ * | `gap`      | `{"skipped": N}`: the viewer fell behind and N columns were dropped          |
+ * | `ping`     | empty, after 15 s without a column                                           |
+ * | `progress` | session only: JSON `ReplayProgress`; on opening, then at most every 250 ms,  |
+ * |            | and at once on each state change                                             |
+ * | `reset`    | session only: `{"at": ms}` after a seek (or a loop); columns restart at `at` |
+ * | `end`      | session only: JSON `ReplayProgress`, once, when the session reached its end  |
+ * |            | (on opening too, if it had); the stream stays open on the final state        |
+ *
+ * A session's stream ends after the `progress` of state `stopped` (the
+ * session was stopped, `DELETE /api/v1/replay/{id}`).
  *
  * | outcome                                                 | status | `code`             |
  * | ------------------------------------------------------- | ------ | ------------------ |
  * | a symbol with columns, or one the configuration follows | 200    |                    |
- * | a bad `symbol` or `exchanges`                           | 400    | `bad_request`      |
+ * | a session's stream, any well-formed symbol (it waits)   | 200    |                    |
+ * | a bad `symbol`, `exchanges` or `session`                | 400    | `bad_request`      |
  * | a well-formed symbol with no columns and not followed   | 404    | `unknown_symbol`   |
+ * | no such session                                         | 404    | `not_found`        |
  * | `http.maxStreams` streams open already                  | 503    | `too_many_streams` |
+ * | `session` where no replay runs (a serving process)      | 503    | `no_replay`        |
  *
  * A symbol the configuration follows (a selector such as `BTC-USDT` or
  * `BTC-USD-PERP`, mapped through `quoteAliases`) is streamed even before its
@@ -40,6 +53,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { consolidationKey } from "../../actors/market/consolidate.ts";
 import type { Config } from "../../actors/system/config.ts";
+import type { ColumnFeed, HeatmapHub } from "../../actors/system/hub.ts";
+import type { ReplayProgress } from "../../actors/market/requests.ts";
+import type {
+  ReplaySessions,
+  SessionNotice,
+} from "../../actors/system/sessions.ts";
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError } from "../errors.ts";
 import { charge, slot } from "../turns.ts";
@@ -69,6 +88,143 @@ function gap(skipped: number): Uint8Array {
   );
 }
 
+/** A session's `progress` events are this far apart at least, ms (a state change goes at once). */
+const PROGRESS_MS = 250;
+
+/** An SSE event with a JSON payload. */
+function event(name: string, data: unknown): Uint8Array {
+  return new TextEncoder().encode(
+    `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`,
+  );
+}
+
+/** Nothing due: the live stream's notices. */
+const NONE: readonly Uint8Array[] = [];
+
+/**
+ * Where a stream's events come from: a feed of columns and, for a replay
+ * session, the notices due besides them.
+ */
+interface StreamSource {
+  /** The feed to read now (a session follows a new hub after each seek). */
+  feed(): ColumnFeed;
+  /** Events due before the next columns; taken (the live stream has none). */
+  notices(): readonly Uint8Array[];
+  /** Whether the stream is over once the notices taken are sent. */
+  finished(): boolean;
+  /** Resolves when a notice is due; null when none ever comes (live). */
+  wait: (() => Promise<void>) | null;
+  /** Lets go of the feed and the session. Idempotent. */
+  close(): void;
+}
+
+/**
+ * A replay session's stream source: its hub's columns (a new hub after each
+ * seek), `progress` at most every {@link PROGRESS_MS} and on each state
+ * change, `reset` and `end` (once); finished after the `stopped` progress or
+ * once the session is gone.
+ * @param sessions the sessions.
+ * @param id the session, known to `sessions`.
+ * @param follow opens a feed of a hub.
+ */
+function sessionSource(
+  sessions: ReplaySessions,
+  id: string,
+  follow: (hub: HeatmapHub) => ColumnFeed,
+): StreamSource {
+  let feed = follow(sessions.hub(id)!);
+  let queue: Uint8Array[] = [];
+  let stopped = false;
+  let closed = false;
+  let lastState: string | undefined;
+  let lastSent = -Infinity;
+  let pending: ReplayProgress | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let waiting: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
+  const push = (bytes: Uint8Array) => {
+    queue.push(bytes);
+    wake?.();
+  };
+  const send = (p: ReplayProgress) => {
+    pending = null;
+    lastSent = performance.now();
+    lastState = p.state;
+    push(event("progress", p));
+  };
+  const listener = (n: SessionNotice) => {
+    if (closed) return;
+    switch (n.kind) {
+      case "progress": {
+        const p = n.progress;
+        if (p.state === "stopped") {
+          clearTimeout(timer);
+          send(p);
+          stopped = true;
+          return;
+        }
+        const since = performance.now() - lastSent;
+        if (p.state !== lastState || since >= PROGRESS_MS) {
+          send(p);
+          return;
+        }
+        // Held until its turn; a newer one replaces it meanwhile.
+        pending = p;
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          if (pending && !closed) send(pending);
+        }, PROGRESS_MS - since);
+        return;
+      }
+      case "reset":
+        // Columns before `at` are void: follow the session's new hub.
+        feed.close();
+        feed = follow(sessions.hub(id)!);
+        push(event("reset", { at: n.at }));
+        return;
+      case "end":
+        pending = null;
+        lastState = n.progress.state;
+        push(event("end", n.progress));
+        return;
+    }
+  };
+  const unwatch = sessions.watch(id, listener);
+  const first = sessions.latest(id);
+  // A session still being created has no progress yet: it comes as a notice.
+  if (first) send(first);
+  if (first && sessions.ended(id)) push(event("end", first));
+  return {
+    feed: () => feed,
+    notices: () => {
+      if (queue.length === 0) return NONE;
+      const out = queue;
+      queue = [];
+      return out;
+    },
+    // Gone without a `stopped` notice (its stop failed): over too.
+    finished: () => stopped || sessions.hub(id) === undefined,
+    wait: () => {
+      if (queue.length || stopped || closed) return Promise.resolve();
+      return waiting ??= new Promise<void>((resolve) => {
+        wake = () => {
+          wake = null;
+          waiting = null;
+          resolve();
+        };
+      });
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(timer);
+      unwatch();
+      feed.close();
+      wake?.();
+    },
+  };
+}
+
 /** A selector's consolidation key: `BTC-USD-PERP` → `BTC-USD` (aliased). */
 const SELECTOR = /^([A-Z0-9]+-[A-Z0-9]+)(-(PERP|\d{6}))?$/;
 
@@ -91,6 +247,12 @@ function configuredSymbols(
   return out;
 }
 
+/** A replay session id (`?session=`). */
+const Session = z.string().regex(
+  /^[A-Za-z0-9_-]{1,64}$/,
+  "session must be a replay session id such as r1",
+).optional();
+
 /** Limits of the heatmap streams. */
 export interface StreamLimits {
   /** Streams open at once; past it, 503 with `Retry-After`. */
@@ -101,11 +263,12 @@ export interface StreamLimits {
 
 /**
  * Heatmap routes.
- * @param deps services.
+ * @param deps services (`deps.replay` for `?session=`).
  * @param limits stream limits (`http.maxStreams`, `http.streamQueue`).
  * @returns routes for `/symbols` and `/heatmap/stream`.
  * @throws {HTTPException} rendered as `{error, code}` by the app: 400, 404
- * `unknown_symbol`, 503 `too_many_streams`.
+ * `unknown_symbol` or `not_found` (no such session), 503 `too_many_streams`
+ * or `no_replay`.
  * @example
  * ```ts
  * const res = await heatmapRoutes(deps, { maxStreams: 100, streamQueue: 60 }).request("/heatmap/stream?symbol=BTC-USDT");
@@ -131,16 +294,40 @@ export function heatmapRoutes(
             } must not have an empty entry`,
         },
       )
-      .transform((s) => s ? s.split(",").map((x) => x.trim()) : null)
-      .refine(
-        (list) =>
-          list === null || list.every((e) => deps.exchanges.includes(e)),
-        `exchanges must be a comma list of: ${deps.exchanges.join(", ")}`,
-      ),
+      .transform((s) => s ? s.split(",").map((x) => x.trim()) : null),
+    session: Session,
+  }).superRefine((q, ctx) => {
+    // Live: the configured exchanges; a session: the ones it replays.
+    const known = q.session === undefined
+      ? deps.exchanges
+      : deps.replay?.latest(q.session)?.exchanges;
+    // Runs even when a field failed: then `exchanges` is no list.
+    if (!known || !Array.isArray(q.exchanges)) return;
+    if (!q.exchanges.every((e) => known.includes(e))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["exchanges"],
+        message: `exchanges must be a comma list of: ${known.join(", ")}`,
+      });
+    }
   });
+  const SymbolsQuery = z.object({ session: Session });
   let open = 0;
   return new Hono()
-    .get("/symbols", (c) => c.json({ symbols: deps.hub.symbols() }))
+    .get("/symbols", validate("query", SymbolsQuery), (c) => {
+      const { session } = c.req.valid("query");
+      if (session === undefined) {
+        return c.json({ symbols: deps.hub.symbols() });
+      }
+      if (!deps.replay) {
+        throw httpError(503, "no_replay", "No replay sessions are run here");
+      }
+      const hub = deps.replay.hub(session);
+      if (!hub) {
+        throw httpError(404, "not_found", `No replay session ${clip(session)}`);
+      }
+      return c.json({ symbols: hub.symbols() });
+    })
     // A burst of new viewers is sliced like the streams' work.
     .get(
       "/heatmap/stream",
@@ -151,7 +338,23 @@ export function heatmapRoutes(
       validate("query", Query),
       (c) => {
         const q = c.req.valid("query");
-        if (!deps.hub.has(q.symbol) && !configured.has(q.symbol)) {
+        const sessions = q.session === undefined ? null : deps.replay;
+        if (q.session !== undefined) {
+          if (!sessions) {
+            throw httpError(
+              503,
+              "no_replay",
+              "No replay sessions are run here",
+            );
+          }
+          if (!sessions.hub(q.session)) {
+            throw httpError(
+              404,
+              "not_found",
+              `No replay session ${clip(q.session)}`,
+            );
+          }
+        } else if (!deps.hub.has(q.symbol) && !configured.has(q.symbol)) {
           throw httpError(
             404,
             "unknown_symbol",
@@ -175,15 +378,30 @@ export function heatmapRoutes(
           );
         }
         open++;
-        const feed = deps.hub.follow(q.symbol, q.exchanges, {
-          maxLag: limits.streamQueue,
-        });
+        const options = { maxLag: limits.streamQueue };
+        let src: StreamSource;
+        if (sessions && q.session !== undefined) {
+          src = sessionSource(
+            sessions,
+            q.session,
+            (hub) => hub.follow(q.symbol, q.exchanges, options),
+          );
+        } else {
+          const feed = deps.hub.follow(q.symbol, q.exchanges, options);
+          src = {
+            feed: () => feed,
+            notices: () => NONE,
+            finished: () => false,
+            wait: null,
+            close: () => feed.close(),
+          };
+        }
         let released = false;
         const release = () => {
           if (released) return;
           released = true;
           open--;
-          feed.close();
+          src.close();
         };
         // A pull stream: the HTTP server asks for more only when the socket
         // took what it had, so a paused viewer holds one unit, never a queue.
@@ -193,7 +411,17 @@ export function heatmapRoutes(
               // Each unit (a few columns) waits for its share of a turn.
               await slot();
               if (released) return;
-              const { skipped, events } = feed.take(UNIT);
+              const notes = src.notices();
+              for (const n of notes) {
+                controller.enqueue(n);
+                charge(n.byteLength);
+              }
+              if (src.finished()) {
+                release();
+                controller.close();
+                return;
+              }
+              const { skipped, events } = src.feed().take(UNIT);
               if (skipped) controller.enqueue(gap(skipped));
               if (events.length) {
                 // The hub's bytes, shared with every viewer: enqueued, never
@@ -204,12 +432,14 @@ export function heatmapRoutes(
                 }
                 return;
               }
-              if (skipped) return;
-              // Woken by a column or the abort, else a ping after 15 s; the
-              // timer is cleared either way, so no tick leaves one behind.
+              if (skipped || notes.length) return;
+              // Woken by a column, a session notice or the abort, else a
+              // ping after 15 s; the timer is cleared either way, so no tick
+              // leaves one behind.
               let timer: ReturnType<typeof setTimeout> | undefined;
               const woke = await Promise.race([
-                feed.wait().then(() => true),
+                src.feed().wait().then(() => true),
+                ...(src.wait ? [src.wait().then(() => true)] : []),
                 new Promise<boolean>((r) => {
                   timer = setTimeout(() => r(false), PING_MS);
                 }),

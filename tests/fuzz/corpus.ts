@@ -22,10 +22,7 @@ import { bybitCategory } from "../../actors/adapters/_bybit.ts";
 import type { Instrument, MarketEvent } from "../../actors/market/events.ts";
 import { resolveSymbols } from "../../actors/market/symbols.ts";
 import { type Capture, readCaptures } from "../../actors/capture/capture.ts";
-import {
-  captureAdapter,
-  captureSymbols,
-} from "../../actors/system/capture_replay.ts";
+import { captureAdapter, captureSymbols } from "../../actors/capture/plan.ts";
 
 /** The shared data, relative to the repo root. */
 const DATA = "../shared/data";

@@ -1,0 +1,141 @@
+/**
+ * `deno run -A bench/replay.ts`: replay throughput on every shared capture,
+ * next to the JSON.parse ceiling of the same frames measured in the same
+ * run.
+ *
+ * 1. JSON.parse ceiling: every received frame of the captures parsed once
+ *    (binary frames gunzipped first; MEXC-style protobuf frames are not in
+ *    the captures), frames per second;
+ * 2. capture-file replay at max speed: the frames through the adapters and
+ *    book keepers (`FileSource`), then the same through a whole session
+ *    (`ReplaySession`: pacing at `max`, the aggregation and consolidation),
+ *    frames per second; the goal is ≥ 0.75× the ceiling (the tardis-dev
+ *    library reaches about 0.3×, ccxt about 0.1×);
+ * 3. the exchange simulator path (`deno task replay --via-simulator`): real
+ *    sockets and one connection actor per connection, frames per second.
+ *
+ * Each in-process figure is the best of five runs.
+ *
+ * @module
+ */
+
+import { gunzipSync } from "node:zlib";
+import { readCaptures } from "../actors/capture/capture.ts";
+import { AggregatorConfig } from "../actors/market/aggregate.ts";
+import { FileSource } from "../actors/replay/files.ts";
+import { ReplaySession } from "../actors/replay/session.ts";
+import { Replay } from "../actors/system/capture_replay.ts";
+
+const CMD = "deno run -A bench/replay.ts";
+const DIR = "../shared/data/captures/cryptofeed";
+const RUNS = 5;
+
+const files = [...Deno.readDirSync(DIR)]
+  .filter((e) => e.isFile && e.name.endsWith(".0"))
+  .map((e) => `${DIR}/${e.name}`)
+  .sort();
+
+/** The best wall time of `RUNS` runs of `fn`, ms. */
+async function best(fn: () => Promise<void> | void): Promise<number> {
+  let min = Infinity;
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await fn();
+    min = Math.min(min, performance.now() - t0);
+  }
+  return min;
+}
+
+const caps = await readCaptures(files);
+const frames: (string | Uint8Array)[] = [];
+for (const c of caps) {
+  for (const r of c.records) {
+    if (r.kind === "recv") frames.push(r.text ?? r.binary!);
+  }
+}
+const n = frames.length;
+const dec = new TextDecoder();
+let sink = 0;
+const parseMs = await best(() => {
+  for (const f of frames) {
+    const v = JSON.parse(typeof f === "string" ? f : dec.decode(gunzipSync(f)));
+    if (v) sink++;
+  }
+});
+const ceiling = n / (parseMs / 1000);
+
+const sourceMs = await best(async () => {
+  const src = await FileSource.open(files);
+  await src.seek(src.start);
+  src.advance(Infinity, Infinity);
+  src.take(src.end);
+});
+
+const agg = AggregatorConfig.parse({});
+const sessionMs = await best(async () => {
+  const source = await FileSource.open(files);
+  let columns = 0;
+  await new Promise<void>((resolve, reject) => {
+    const s = new ReplaySession({
+      id: "bench",
+      spec: { source: "files", files, speed: "max" },
+      source,
+      aggregator: agg,
+      outlierThreshold: 0.02,
+      onColumns: (b) => void (columns += b.columns.length),
+      onProgress: () => {},
+      onReset: () => {},
+      onEnd: () => resolve(),
+      onError: reject,
+    });
+    s.start().catch(reject);
+  });
+  if (!columns) throw new Error("the session made no column");
+});
+// Reading the files is part of both: time it alone to report it apart.
+const readMs = await best(async () => void (await readCaptures(files)));
+
+const sim = performance.now();
+const replay = await Replay.start(files, {
+  speed: "max",
+  store: { enabled: false },
+  supervisor: { onLog: () => {} },
+});
+await replay.finished();
+const simMs = performance.now() - sim;
+let simFrames = 0;
+for (const s of replay.sims.values()) simFrames += s.framesSent;
+await replay.stop();
+
+const rate = (ms: number) => Math.round(n / (ms / 1000));
+const x = (r: number) => (r / ceiling).toFixed(2);
+const sourceRate = rate(sourceMs - readMs);
+const sessionRate = rate(sessionMs - readMs);
+console.log(`\n${CMD}  (${files.length} files, ${n} frames, best of ${RUNS})`);
+console.log(
+  `  JSON.parse ceiling           ${Math.round(ceiling)} frames/s (${
+    parseMs.toFixed(1)
+  } ms)`,
+);
+console.log(
+  `  capture replay, source       ${sourceRate} frames/s = ${
+    x(sourceRate)
+  }× JSON.parse (adapters + book keepers; reading the files, ${
+    readMs.toFixed(0)
+  } ms, apart)`,
+);
+console.log(
+  `  capture replay, session max  ${sessionRate} frames/s = ${
+    x(sessionRate)
+  }× JSON.parse (+ pacing, aggregation, consolidation) — goal ≥ 0.75×: ${
+    sessionRate >= 0.75 * ceiling ? "met" : "missed"
+  }`,
+);
+console.log(
+  `  simulator path (--via-simulator)  ${
+    Math.round(simFrames / (simMs / 1000))
+  } frames/s (${simFrames} frames in ${
+    (simMs / 1000).toFixed(1)
+  } s, start-up included)`,
+);
+if (sink < 0) console.log(sink);
