@@ -29,7 +29,7 @@ import type {
 } from "./market/requests.ts";
 import { FileSource } from "./replay/files.ts";
 import { openStoreSource } from "./replay/store.ts";
-import { portRequest } from "../runtime/port_request.ts";
+import { closePort, portRequest } from "../runtime/port_request.ts";
 import type { HistoryRequests } from "./store/queries.ts";
 import { ReplaySession } from "./replay/session.ts";
 import type { ReplaySource } from "./replay/source.ts";
@@ -255,7 +255,8 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
     },
     link(name, _peer, role, port) {
       if (role !== "out") return;
-      ports.get(name)?.close();
+      // A replaced link: the peer restarted; what waits on the old port fails.
+      closePort(ports.get(name), `${name} link replaced`);
       ports.set(name, port);
     },
     requests: {

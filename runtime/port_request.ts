@@ -63,6 +63,29 @@ interface Caller {
 const callers = new WeakMap<MessagePort, Caller>();
 
 /**
+ * Closes this side of a link and rejects its requests still awaiting a
+ * reply (the peer restarted and the link was replaced: they would never be
+ * answered) with a `RequestError` of code `link_closed`.
+ * @param port this side's end of the link.
+ * @param why the reason, in the errors' messages.
+ * @example
+ * ```ts
+ * link(name, _peer, _role, port) { closePort(ports.get(name), "the writer restarted"); ports.set(name, port); }
+ * ```
+ */
+export function closePort(port: MessagePort | undefined, why: string): void {
+  if (!port) return;
+  port.close();
+  const c = callers.get(port);
+  if (!c) return;
+  callers.delete(port);
+  for (const p of c.pending.values()) {
+    p.reject(new RequestError("link_closed", `Link closed: ${why}`));
+  }
+  c.pending.clear();
+}
+
+/**
  * Sends a request over `port` to the side that serves it and awaits the
  * reply. Requests may overlap; replies are matched by id. The port is
  * started (its `message` listener added) on first use.

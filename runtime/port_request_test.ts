@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { portRequest, servePort } from "./port_request.ts";
+import { closePort, portRequest, servePort } from "./port_request.ts";
 import { RequestError } from "./protocol.ts";
 
 type Sums = {
@@ -92,3 +92,18 @@ Deno.test("servePort: stopped, it answers no more", () =>
     const timeout = new Promise((r) => setTimeout(() => r("none"), 50));
     assert.equal(await Promise.race([late, timeout]), "none");
   }));
+
+Deno.test("port request: closing a replaced link rejects what waits on it", async () => {
+  const ch = new MessageChannel();
+  // The serving side never answers: its peer is gone.
+  ch.port2.start();
+  const waiting = portRequest<Sums, "slow">(ch.port1, "slow", { ms: 1 });
+  closePort(ch.port1, "the writer restarted");
+  await assert.rejects(
+    waiting,
+    (e: unknown) =>
+      e instanceof RequestError && e.code === "link_closed" &&
+      /the writer restarted/.test(e.message),
+  );
+  ch.port2.close();
+});

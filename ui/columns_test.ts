@@ -69,3 +69,39 @@ Deno.test("ColumnRing rejects a bad capacity", () => {
     /Capacity must be a positive integer, got 0/,
   );
 });
+
+Deno.test("ColumnRing.prepend puts older columns first and grows instead of dropping newer ones", () => {
+  const ring = new ColumnRing(3);
+  for (let ts = 4000; ts <= 6000; ts += 1000) ring.push(col(ts));
+  // Full: the older columns make it grow; the ones at or after 4000 are not older.
+  const older = [1000, 2000, 3000, 4000, 5000].map((ts) =>
+    col(ts, [0, 0, ts / 1000, 0, 0])
+  );
+  assert.equal(ring.prepend(older), 3);
+  assert.equal(ring.length, 6);
+  assert.equal(ring.capacity, 6);
+  const ts = Array.from({ length: ring.length }, (_, i) => ring.at(i).ts);
+  assert.deepEqual(ts, [1000, 2000, 3000, 4000, 5000, 6000]);
+  assert.equal(ring.at(0), older[0]);
+  // Their price extents are tracked too: bucket 2 is [51, 51.5).
+  assert.equal(ring.priceLow(0), 51);
+  assert.equal(ring.priceHigh(0), 51.5);
+  assert.equal(ring.priceLow(3), 50.5);
+  // Nothing older than the oldest: nothing prepended.
+  assert.equal(ring.prepend([col(1000), col(7000)]), 0);
+  // Live columns keep coming; the oldest go first again.
+  ring.push(col(7000));
+  assert.equal(ring.length, 6);
+  assert.equal(ring.at(0).ts, 2000);
+  assert.equal(ring.at(5).ts, 7000);
+});
+
+Deno.test("ColumnRing.prepend into a ring with room, and an empty one", () => {
+  const ring = new ColumnRing(10);
+  assert.equal(ring.prepend([col(1000), col(2000)]), 2);
+  ring.push(col(3000));
+  assert.equal(ring.prepend([col(500), col(400)]), 1);
+  assert.equal(ring.capacity, 10);
+  const ts = Array.from({ length: ring.length }, (_, i) => ring.at(i).ts);
+  assert.deepEqual(ts, [400, 1000, 2000, 3000]);
+});

@@ -138,6 +138,8 @@ export const Config = z.object({
     maxSessions: z.number().int().positive().default(16),
     /** Heatmap ticks a session keeps per symbol for its viewers. */
     history: z.number().int().positive().default(3600),
+    /** Bytes one session's heatmap history may hold (columns and events). */
+    historyBytes: z.number().int().positive().default(64 * 2 ** 20),
     /**
      * Directories whose files `POST /api/v1/replay` may open
      * (`COBY_REPLAY_DIRS`, comma list); a file elsewhere gets 403.

@@ -300,6 +300,39 @@ export class HeatmapHub {
   }
 
   /**
+   * The per-exchange columns of one kept tick of a symbol: the newest tick
+   * at or before `ts` (a viewer hovering a column asks for its `ts`).
+   * @param symbol consolidation key, e.g. `BTC-USDT`.
+   * @param ts event time, ms since epoch.
+   * @returns the tick's time and one payload per exchange (in merge order,
+   *   `consolidation` null), or null when no kept tick is at or before `ts`.
+   * @example The exchanges' columns of the newest tick
+   * ```ts
+   * const at = hub.columnsAt("BTC-USDT", Date.now());
+   * at?.columns.map((c) => c.exchanges[0]); // ["binance", "okx"]
+   * ```
+   */
+  columnsAt(
+    symbol: string,
+    ts: number,
+  ): { ts: number; columns: ColumnPayload[] } | null {
+    const slots = this.#rings.get(symbol)?.slots;
+    if (!slots || slots.length === 0 || !(slots[0].tick.ts <= ts)) return null;
+    // Ticks are kept in time order: the last one at or before `ts`.
+    let lo = 0, hi = slots.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (slots[mid].tick.ts <= ts) lo = mid;
+      else hi = mid - 1;
+    }
+    const tick = slots[lo].tick;
+    return {
+      ts: tick.ts,
+      columns: tick.parts.map((p) => toPayload(tick.ts, p)),
+    };
+  }
+
+  /**
    * What the hub holds now; cheap enough for every `/healthz`.
    * @returns counts and bytes.
    */
@@ -640,12 +673,17 @@ function payload(t: Tick, exchanges: string[] | null): ColumnPayload | null {
       col = mergeColumns(parts, t.total.consolidation);
     }
   }
+  return toPayload(t.ts, col);
+}
+
+/** A column as viewers receive it, sizes rounded to 6 significant digits. */
+function toPayload(ts: number, col: ColumnInit): ColumnPayload {
   const num = (v: number) => (v === v ? v : null);
   const round = (a: Float64Array) => Array.from(a, (v) => +v.toPrecision(6));
   const bb = num(col.bestBid);
   const ba = num(col.bestAsk);
   return {
-    ts: t.ts,
+    ts,
     symbol: col.symbol,
     bucketSize: col.bucketSize,
     lo: col.lo,

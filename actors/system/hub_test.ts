@@ -266,3 +266,38 @@ Deno.test("hub: history goes out in blocks joined once and shared by every viewe
     c.map((x) => new TextDecoder().decode(x)).join("");
   assert.equal(text(a.chunks), text(first.chunks));
 });
+
+Deno.test("hub: columnsAt answers each exchange's own column of the tick at or before a time", () => {
+  const hub = new HeatmapHub(10);
+  const batches = [1000, 2000, 3000].map((ts) =>
+    tick(ts, [["binance", "BTC-USDT", 8], ["okx", "BTC-USDT", 8]])
+  );
+  for (const b of batches) hub.push(b);
+  assert.equal(hub.columnsAt("BTC-USDT", 999), null);
+  assert.equal(hub.columnsAt("ETH-USDT", 2000), null);
+  for (const [asked, want] of [[2000, 1], [2500, 1], [3000, 2], [9000, 2]]) {
+    const at = hub.columnsAt("BTC-USDT", asked)!;
+    const b = batches[want];
+    assert.equal(at.ts, b.ts);
+    assert.deepEqual(at.columns.map((c) => c.exchanges), [["binance"], [
+      "okx",
+    ]]);
+    // Each payload holds its own exchange's arrays from the batch.
+    const f = new Float64Array(b.buf);
+    for (let k = 0; k < 2; k++) {
+      const meta = b.columns[k];
+      const c = at.columns[k];
+      assert.equal(c.consolidation, null);
+      assert.equal(c.lo, meta.lo);
+      assert.equal(c.bestBid, meta.bestBid);
+      assert.deepEqual(
+        c.bids,
+        Array.from(f.subarray(meta.offset, meta.offset + meta.n)),
+      );
+      assert.deepEqual(
+        c.asks,
+        Array.from(f.subarray(meta.offset + meta.n, meta.offset + 2 * meta.n)),
+      );
+    }
+  }
+});

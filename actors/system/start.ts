@@ -159,7 +159,10 @@ export async function startCoby(
         method,
         params,
       ),
-    { history: cfg.replay.history, historyBytes: options.historyBytes },
+    {
+      history: cfg.replay.history,
+      historyBytes: options.historyBytes ?? cfg.replay.historyBytes,
+    },
   );
   const supervisor = new Supervisor<CobyRequests>(specs, links, {
     ...options.supervisor,

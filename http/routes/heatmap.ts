@@ -30,6 +30,13 @@
  * | `http.maxStreams` streams open already                  | 503    | `too_many_streams` |
  * | `session` where no replay runs (a serving process)      | 503    | `no_replay`        |
  *
+ * `GET /api/v1/heatmap/column?symbol=&ts=&session=` answers JSON
+ * `{ts, columns}`: the per-exchange columns (`ColumnPayload`, one per
+ * exchange, `consolidation` null) of the newest kept tick at or before `ts`
+ * (epoch ms), live or of a session; 404 `not_found` when the hub keeps no
+ * such tick (or no such session). The viewer's tooltip reads the resting
+ * size per exchange from it, which the consolidated stream does not carry.
+ *
  * A symbol the configuration follows (a selector such as `BTC-USDT` or
  * `BTC-USD-PERP`, mapped through `quoteAliases`) is streamed even before its
  * first column: the stream opens and waits, as a viewer opened at start-up
@@ -265,7 +272,7 @@ export interface StreamLimits {
  * Heatmap routes.
  * @param deps services (`deps.replay` for `?session=`).
  * @param limits stream limits (`http.maxStreams`, `http.streamQueue`).
- * @returns routes for `/symbols` and `/heatmap/stream`.
+ * @returns routes for `/symbols`, `/heatmap/column` and `/heatmap/stream`.
  * @throws {HTTPException} rendered as `{error, code}` by the app: 400, 404
  * `unknown_symbol` or `not_found` (no such session), 503 `too_many_streams`
  * or `no_replay`.
@@ -312,6 +319,15 @@ export function heatmapRoutes(
     }
   });
   const SymbolsQuery = z.object({ session: Session });
+  const ColumnQuery = z.object({
+    symbol: z.string().max(SYMBOL_MAX).regex(
+      /^[A-Z0-9]+-[A-Z0-9]+$/,
+      "symbol must look like BTC-USDT",
+    ),
+    ts: z.string().regex(/^[0-9]{1,15}$/, "ts must be epoch ms")
+      .transform(Number),
+    session: Session,
+  });
   let open = 0;
   return new Hono()
     .get("/symbols", validate("query", SymbolsQuery), (c) => {
@@ -327,6 +343,34 @@ export function heatmapRoutes(
         throw httpError(404, "not_found", `No replay session ${clip(session)}`);
       }
       return c.json({ symbols: hub.symbols() });
+    })
+    // The viewer's tooltip: each exchange's own column of one tick.
+    .get("/heatmap/column", validate("query", ColumnQuery), (c) => {
+      const q = c.req.valid("query");
+      let hub: HeatmapHub = deps.hub;
+      if (q.session !== undefined) {
+        if (!deps.replay) {
+          throw httpError(503, "no_replay", "No replay sessions are run here");
+        }
+        const own = deps.replay.hub(q.session);
+        if (!own) {
+          throw httpError(
+            404,
+            "not_found",
+            `No replay session ${clip(q.session)}`,
+          );
+        }
+        hub = own;
+      }
+      const at = hub.columnsAt(q.symbol, q.ts);
+      if (!at) {
+        throw httpError(
+          404,
+          "not_found",
+          `No column of ${clip(q.symbol)} kept at or before ${q.ts}`,
+        );
+      }
+      return c.json(at);
     })
     // A burst of new viewers is sliced like the streams' work.
     .get(
