@@ -11,7 +11,7 @@
  * candle panes draw, that the page lays out on a tablet in both
  * orientations without horizontal overflow, and that nothing is logged as
  * an error. Saves test-output/viewer_app_*.png and the README's screenshots
- * in docs/screenshots/. A second test replays the same captures through the
+ * (into docs/screenshots/ with `COBY_README_SCREENSHOTS=1`). A second test replays the same captures through the
  * connection actors and checks each exchange badge's colour against the
  * health `/api/v1/exchanges` reports.
  */
@@ -36,7 +36,12 @@ import { chromiumInstalled, launchChromium } from "./_browser.ts";
 import { captureFiles } from "./_replay.ts";
 
 const OUT = "test-output";
-const DOCS = "docs/screenshots";
+/**
+ * Where the README's screenshots go: test-output/ on every run, and the
+ * tracked docs/screenshots/ only when asked (`COBY_README_SCREENSHOTS=1`),
+ * so a test run leaves the checkout clean.
+ */
+const DOCS = Deno.env.get("COBY_README_SCREENSHOTS") ? "docs/screenshots" : OUT;
 /** The README's screenshots stay small. */
 const MAX_PNG = 300 * 1024;
 
