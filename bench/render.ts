@@ -27,53 +27,16 @@
  * @module
  */
 
+import { bundleModule } from "../http/bundle.ts";
 import { launchChromium } from "../tests/_browser.ts";
 import type { BenchApi, DrawTiming } from "./render_page.ts";
 
 const CMD = "deno run -A bench/render.ts";
-const ROOT = new URL("../", import.meta.url);
 const ENTRY = new URL("./render_page.ts", import.meta.url);
 const UPLOT_CSS = new URL(
   "../node_modules/uplot/dist/uPlot.min.css",
   import.meta.url,
 );
-
-async function bundle(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "coby-bench-render-" });
-  try {
-    const out = `${dir}/page.js`;
-    const res = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--config",
-        new URL("deno.json", ROOT).pathname,
-        "--platform",
-        "browser",
-        "--format",
-        "esm",
-        "--minify",
-        "--output",
-        out,
-        ENTRY.pathname,
-      ],
-      cwd: ROOT.pathname,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!res.success) {
-      throw new Error(
-        `Cannot bundle ${ENTRY.pathname}: ${
-          new TextDecoder().decode(res.stderr)
-        }`,
-      );
-    }
-    return await Deno.readTextFile(out);
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-}
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>coby render bench</title>
@@ -91,7 +54,7 @@ function quantile(xs: number[], q: number): number {
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 const verdict = (ok: boolean) => (ok ? "met" : "missed");
 
-const js = await bundle();
+const js = await bundleModule(ENTRY);
 const css = await Deno.readTextFile(UPLOT_CSS);
 const server = Deno.serve(
   { port: 0, hostname: "127.0.0.1", onListen() {} },

@@ -69,7 +69,7 @@ export async function buildUi(): Promise<UiBuild> {
 }
 
 async function build(): Promise<UiBuild> {
-  const [js, css] = await Promise.all([bundleJs(), readCss()]);
+  const [js, css] = await Promise.all([bundleModule(ENTRY), readCss()]);
   return { js, css };
 }
 
@@ -87,7 +87,18 @@ async function readCss(): Promise<string> {
   return `${uplot}\n${own}`;
 }
 
-async function bundleJs(): Promise<string> {
+/**
+ * Bundles one browser entry module (and everything it imports, packages
+ * from the local `node_modules`) into a minified ES module.
+ * @param entry the entry module.
+ * @returns the bundled script.
+ * @throws {Error} naming the entry and the bundler's message when it fails.
+ * @example
+ * ```ts
+ * const js = await bundleModule(new URL("../ui/app.tsx", import.meta.url));
+ * ```
+ */
+export async function bundleModule(entry: URL): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "coby-ui-" });
   try {
     const outFile = `${dir}/app.js`;
@@ -104,7 +115,7 @@ async function bundleJs(): Promise<string> {
         "--minify",
         "--output",
         outFile,
-        ENTRY.pathname,
+        entry.pathname,
       ],
       cwd: ROOT.pathname,
       stdin: "null",
@@ -114,7 +125,7 @@ async function bundleJs(): Promise<string> {
     if (!res.success) {
       const why = new TextDecoder().decode(res.stderr).trim() ||
         `exit code ${res.code}`;
-      throw new Error(`Cannot bundle ${ENTRY.pathname}: ${why}`);
+      throw new Error(`Cannot bundle ${entry.pathname}: ${why}`);
     }
     return await Deno.readTextFile(outFile);
   } finally {

@@ -7,101 +7,29 @@
  */
 
 import assert from "node:assert/strict";
-import { encodeColumns } from "../actors/market/heatmap.ts";
-import type {
-  ReplayControl,
-  ReplayProgress,
-  ReplaySpec,
-} from "../actors/market/requests.ts";
+import type { ReplayProgress } from "../actors/market/requests.ts";
 import { parseConfig } from "../actors/system/config.ts";
 import type { ColumnPayload } from "../actors/system/hub.ts";
 import { HeatmapHub } from "../actors/system/hub.ts";
-import {
-  type ReplayRequester,
-  ReplaySessions,
-} from "../actors/system/sessions.ts";
-import { RequestError } from "../runtime/protocol.ts";
 import { createApp } from "./app.ts";
+import {
+  CAPTURE,
+  fakeReplay,
+  FROM,
+  tick,
+  TO,
+} from "./routes/_fake_replay_test.ts";
 import { cobyClient, CobyError, type StreamHandlers } from "./client.ts";
 import type { AppDeps } from "./deps.ts";
 
-/** A real capture file inside `replay.dirs` (the fake actor never reads it). */
-const CAPTURE = "../shared/data/captures/cryptofeed/BINANCE.0";
-
-const FROM = Date.UTC(2026, 0, 5, 12);
-const TO = FROM + 3_600_000;
 const KEY = "client-test-key-0123";
-
-/** A fake replay actor: progress per session, changed by control requests. */
-function fakeReplay(): ReplaySessions {
-  const state = new Map<string, ReplayProgress>();
-  const handle = (method: string, params: any): ReplayProgress => {
-    if (method === "replayCreate") {
-      const spec = params.spec as ReplaySpec;
-      const p: ReplayProgress = {
-        id: params.id,
-        state: spec.paused ? "paused" : "playing",
-        speed: spec.speed,
-        loop: false,
-        from: FROM,
-        to: TO,
-        position: FROM,
-        percent: 0,
-        events: 0,
-        eventsPerSecond: 0,
-        expectedEnd: null,
-        exchanges: ["binance"],
-      };
-      state.set(params.id, p);
-      return p;
-    }
-    const p = state.get(params.id);
-    if (!p) throw new RequestError("not_found", `No session ${params.id}`);
-    if (method === "replayStop") state.delete(params.id);
-    if (method !== "replayControl") return p;
-    const c = params.control as ReplayControl;
-    const next = { ...p };
-    if (c.action) next.state = c.action === "pause" ? "paused" : "playing";
-    if (c.speed !== undefined) next.speed = c.speed;
-    state.set(params.id, next);
-    return next;
-  };
-  const request =
-    ((method: string, params: unknown) =>
-      new Promise((resolve) =>
-        resolve(handle(method, params))
-      )) as ReplayRequester;
-  return new ReplaySessions(request, { history: 100 });
-}
-
-/** A BTC-USDT tick (binance and consolidated), `bid` BTC in the first bucket. */
-function tick(ts: number, bid: number) {
-  const col = (exchange: string) => ({
-    exchange,
-    exchangeSymbol: exchange === "binance" ? "BTCUSDT" : "BTC-USDT",
-    symbol: "BTC-USDT",
-    market: exchange === "binance" ? "spot" as const : "mixed" as const,
-    ts,
-    bucketSize: 10,
-    lo: 6000,
-    n: 2,
-    bestBid: 60005,
-    bestAsk: 60012,
-    bids: new Float64Array([bid, 0]),
-    asks: new Float64Array([0, 2]),
-    buys: new Float64Array([0, 0]),
-    sells: new Float64Array([0, 0]),
-    ...(exchange === "consolidated" ? { parts: ["binance"] } : {}),
-  });
-  return encodeColumns(ts, [col("binance"), col("consolidated")]);
-}
 
 /**
  * Serves the app on a free loopback port. `drop()` ends every open SSE
  * response as a broken connection would; `streams` counts SSE responses.
  */
 function serve(keys: string[] = []) {
-  const sessions = fakeReplay();
+  const { sessions } = fakeReplay();
   const deps: AppDeps = {
     actors: () => [],
     request: () => Promise.reject(new Error("No actors in this test")),

@@ -34,3 +34,6 @@ export function validate<
     }
   });
 }
+
+/** A replay session id (`r1`): the path's `{id}` and the stream's `session`. */
+export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;

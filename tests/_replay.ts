@@ -7,7 +7,9 @@
 
 import assert from "node:assert/strict";
 import type { Replay } from "../actors/system/capture_replay.ts";
-import type { ReplayDump } from "../actors/market/requests.ts";
+import type { ReplayDump, ReplayProgress } from "../actors/market/requests.ts";
+import { parseConfig } from "../actors/system/config.ts";
+import { type Coby, startCoby } from "../actors/system/start.ts";
 
 /** Directory of the shared cryptofeed captures, relative to the repo root. */
 export const CAPTURES = "../shared/data/captures/cryptofeed";
@@ -47,5 +49,59 @@ export function assertCleanReplay(
     s.frames,
     replay.sims.get(exchange)!.framesSent,
     `${exchange} frames`,
+  );
+}
+
+/**
+ * Resolves with a replay session's progress at its end (at once when it has
+ * ended already).
+ * @param coby the running coby.
+ * @param id the session.
+ * @param timeoutMs rejects after this long.
+ * @throws {Error} when the session fails or does not end in time.
+ */
+export function sessionEnded(
+  coby: Coby,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<ReplayProgress> {
+  return new Promise((resolve, reject) => {
+    if (coby.replay.ended(id)) return resolve(coby.replay.latest(id)!);
+    const timer = setTimeout(
+      () => reject(new Error(`session ${id} did not end`)),
+      timeoutMs,
+    );
+    const stop = coby.replay.watch(id, (n) => {
+      if (n.kind === "progress" && n.progress.state === "failed") {
+        clearTimeout(timer);
+        stop();
+        reject(new Error(n.progress.error));
+      }
+      if (n.kind !== "end") return;
+      clearTimeout(timer);
+      stop();
+      resolve(n.progress);
+    });
+  });
+}
+
+/**
+ * A coby with no connections and no store that replays the shared captures
+ * over HTTP (`replay.dirs` is the shared data).
+ * @param keys API keys protecting replay control; none by default.
+ * @param quoteAliases quotes consolidated as one.
+ */
+export function replayCoby(
+  keys: string[] = [],
+  quoteAliases: Record<string, string> = {},
+): Promise<Coby> {
+  return startCoby(
+    parseConfig({
+      exchanges: {},
+      quoteAliases,
+      api: { keys },
+      replay: { dirs: ["../shared/data"] },
+    }),
+    { store: { enabled: false }, supervisor: { onLog: () => {} } },
   );
 }

@@ -5,22 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { parseConfig } from "../actors/system/config.ts";
-import { type Coby, startCoby } from "../actors/system/start.ts";
+import type { Coby } from "../actors/system/start.ts";
 import type { ReplayProgress, ReplaySpec } from "../actors/market/requests.ts";
 import type { SessionNotice } from "../actors/system/sessions.ts";
 import { rebuildBinance } from "./_rebuild.ts";
-import { captureFiles } from "./_replay.ts";
-
-const quiet = { onLog: () => {} };
-
-/** A coby with no connections and no store: only the replay actor works. */
-function start(): Promise<Coby> {
-  return startCoby(parseConfig({ exchanges: {} }), {
-    store: { enabled: false },
-    supervisor: quiet,
-  });
-}
+import { captureFiles, replayCoby, sessionEnded as ended } from "./_replay.ts";
 
 /** Creates a session and collects its notices. */
 async function session(
@@ -31,23 +20,6 @@ async function session(
   const notices: SessionNotice[] = [];
   coby.replay.watch(first.id, (n) => notices.push(n));
   return { id: first.id, first, notices };
-}
-
-/** Resolves with the end notice's progress (at once when it already came). */
-function ended(coby: Coby, id: string, timeoutMs = 60_000) {
-  return new Promise<ReplayProgress>((resolve, reject) => {
-    if (coby.replay.ended(id)) return resolve(coby.replay.latest(id)!);
-    const timer = setTimeout(
-      () => reject(new Error(`session ${id} did not end`)),
-      timeoutMs,
-    );
-    const stop = coby.replay.watch(id, (n) => {
-      if (n.kind !== "end") return;
-      clearTimeout(timer);
-      stop();
-      resolve(n.progress);
-    });
-  });
 }
 
 /** Every column a session's hub holds, as the SSE bytes viewers get, per symbol. */
@@ -77,7 +49,7 @@ function columnCount(coby: Coby, id: string): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("replay session: 10× takes a tenth of the capture's duration, within 30 %", async () => {
-  const coby = await start();
+  const coby = await replayCoby();
   try {
     const t0 = performance.now();
     const { id, first } = await session(coby, {
@@ -103,7 +75,7 @@ Deno.test("replay session: 10× takes a tenth of the capture's duration, within 
 });
 
 Deno.test("replay session: pause holds the stream still, resume continues from the same event, and the end is final", async () => {
-  const coby = await start();
+  const coby = await replayCoby();
   try {
     const files = captureFiles("BINANCE");
     const { id, notices } = await session(coby, { files, speed: 4 });
@@ -139,7 +111,7 @@ Deno.test("replay session: pause holds the stream still, resume continues from t
 });
 
 Deno.test("replay session: after a seek the books equal an independent rebuild at that instant", async () => {
-  const coby = await start();
+  const coby = await replayCoby();
   try {
     const { id, first } = await session(coby, {
       files: captureFiles("BINANCE"),
@@ -175,7 +147,7 @@ Deno.test("replay session: after a seek the books equal an independent rebuild a
 });
 
 Deno.test("replay session: the columns of a 1×, a 10× and a max session are identical", async () => {
-  const coby = await start();
+  const coby = await replayCoby();
   try {
     const files = captureFiles("KRAKEN");
     const probe = await session(coby, { files, speed: 1, paused: true });

@@ -9,30 +9,7 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../actors/system/config.ts";
 import { type Coby, startCoby } from "../actors/system/start.ts";
 import { WRITER_ID } from "../actors/system/topology.ts";
-import type { ReplayProgress } from "../actors/market/requests.ts";
-import { captureFiles } from "./_replay.ts";
-
-/** Resolves with the progress at the session's end. */
-function ended(coby: Coby, id: string): Promise<ReplayProgress> {
-  return new Promise((resolve, reject) => {
-    if (coby.replay.ended(id)) return resolve(coby.replay.latest(id)!);
-    const timer = setTimeout(
-      () => reject(new Error(`${id} did not end`)),
-      60_000,
-    );
-    const stop = coby.replay.watch(id, (n) => {
-      if (n.kind === "progress" && n.progress.state === "failed") {
-        clearTimeout(timer);
-        stop();
-        reject(new Error(n.progress.error));
-      }
-      if (n.kind !== "end") return;
-      clearTimeout(timer);
-      stop();
-      resolve(n.progress);
-    });
-  });
-}
+import { captureFiles, sessionEnded as ended } from "./_replay.ts";
 
 /** Every column of a session, per symbol and exchange, as `ts → JSON`. */
 function columns(coby: Coby, id: string): Map<string, string[]> {

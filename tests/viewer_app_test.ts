@@ -18,9 +18,6 @@
 
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { createApp } from "../http/app.ts";
-import { parseConfig } from "../actors/system/config.ts";
-import { startCoby } from "../actors/system/start.ts";
 import type { ReplayProgress } from "../actors/market/requests.ts";
 import type { HeatColumn } from "../ui/columns.ts";
 import {
@@ -32,8 +29,13 @@ import {
 } from "../ui/status.ts";
 import { Replay } from "../actors/system/capture_replay.ts";
 import { filterSymbols, pickSymbol } from "../ui/settings.ts";
-import { chromiumInstalled, launchChromium } from "./_browser.ts";
-import { captureFiles } from "./_replay.ts";
+import {
+  chromiumInstalled,
+  launchChromium,
+  serveViewer,
+  watchErrors,
+} from "./_browser.ts";
+import { captureFiles, replayCoby } from "./_replay.ts";
 
 const OUT = "test-output";
 /**
@@ -169,10 +171,7 @@ async function openPage(
   viewport = { width: 1280, height: 720 },
 ): Promise<Page> {
   const page = await browser.newPage({ viewport });
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`${m.text()} (${m.location().url})`);
-  });
+  watchErrors(page, errors);
   return page;
 }
 
@@ -194,22 +193,10 @@ Deno.test({
     "viewer app: opens on BTC, badges toggle consolidation as the API does, settings persist and share, tablet layout",
   ignore: !chromiumInstalled(),
 }, async () => {
-  const coby = await startCoby(
-    parseConfig({
-      exchanges: {},
-      quoteAliases: { USDT: "USD" },
-      replay: { dirs: ["../shared/data"] },
-    }),
-    { store: { enabled: false }, supervisor: { onLog: () => {} } },
-  );
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    createApp(coby).fetch,
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
+  const coby = await replayCoby([], { USDT: "USD" });
+  const { server, base } = await serveViewer(coby);
   const browser = await launchChromium();
   try {
-    assert.equal((await fetch(`${base}/ui/app.js`)).status, 200);
     await Deno.mkdir(OUT, { recursive: true });
     await Deno.mkdir(DOCS, { recursive: true });
 
@@ -476,7 +463,7 @@ Deno.test({
       viewport: { width: 1280, height: 720 },
     });
     const fresh = await other.newPage();
-    fresh.on("pageerror", (e) => errors.push(e.message));
+    watchErrors(fresh, errors);
     await fresh.goto(shared);
     await fresh.getByTestId("controls").waitFor();
     assert.deepEqual(await controls(fresh), wanted);
@@ -632,11 +619,7 @@ Deno.test({
       supervisor: { onLog: () => {} },
     },
   );
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    createApp(replay.coby).fetch,
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
+  const { server, base } = await serveViewer(replay.coby);
   const browser = await launchChromium();
   try {
     await replay.finished();

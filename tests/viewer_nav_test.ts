@@ -24,15 +24,24 @@
 
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { createApp } from "../http/app.ts";
 import { parseConfig } from "../actors/system/config.ts";
 import { type Coby, startCoby } from "../actors/system/start.ts";
 import { WRITER_ID } from "../actors/system/topology.ts";
 import type { ReplayProgress } from "../actors/market/requests.ts";
 import type { ColumnPayload } from "../actors/system/hub.ts";
 import { type ColumnInit, encodeColumns } from "../actors/market/heatmap.ts";
-import { chromiumInstalled, launchChromium } from "./_browser.ts";
-import { captureFiles, CAPTURES } from "./_replay.ts";
+import {
+  chromiumInstalled,
+  launchChromium,
+  serveViewer as serve,
+  watchErrors,
+} from "./_browser.ts";
+import {
+  captureFiles,
+  CAPTURES,
+  replayCoby,
+  sessionEnded as ended,
+} from "./_replay.ts";
 
 const KEY = "viewer-nav-test-key";
 const FILES = ["0", "http.0.0", "ws.1.0"].map((s) =>
@@ -81,17 +90,6 @@ async function plotBox(
 }
 
 /** Console errors and uncaught exceptions of a page. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => {
-    if (m.type() === "error") {
-      errors.push(`${m.text()} (${m.location().url})`);
-    }
-  });
-  return errors;
-}
-
 function assertUniqueLabels(labels: string[], when: string): void {
   assert.ok(labels.length >= 2, `${when}: ${labels.length} price labels`);
   assert.equal(
@@ -118,17 +116,6 @@ async function waitState(
   return s;
 }
 
-async function serve(coby: Coby) {
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    createApp(coby).fetch,
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
-  // Build the viewer once before a page asks for it.
-  assert.equal((await fetch(`${base}/ui/app.js`)).status, 200);
-  return { server, base };
-}
-
 /** The symbol of a session with the most columns. */
 function busiest(coby: Coby, id: string): string {
   const symbols = coby.replay.hub(id)!.symbols();
@@ -136,36 +123,12 @@ function busiest(coby: Coby, id: string): string {
   return symbols.reduce((a, b) => b.columns > a.columns ? b : a).symbol;
 }
 
-/** Resolves with the progress at a session's end. */
-function ended(coby: Coby, id: string): Promise<ReplayProgress> {
-  return new Promise((resolve, reject) => {
-    if (coby.replay.ended(id)) return resolve(coby.replay.latest(id)!);
-    const timer = setTimeout(
-      () => reject(new Error(`${id} did not end`)),
-      60_000,
-    );
-    const stop = coby.replay.watch(id, (n) => {
-      if (n.kind !== "end") return;
-      clearTimeout(timer);
-      stop();
-      resolve(n.progress);
-    });
-  });
-}
-
 Deno.test({
   name:
     "viewer navigation: price zoom with unique labels, pan and reset, tooltip sizes per exchange",
   ignore: !chromiumInstalled(),
 }, async () => {
-  const coby = await startCoby(
-    parseConfig({
-      exchanges: {},
-      api: { keys: [KEY] },
-      replay: { dirs: ["../shared/data"] },
-    }),
-    { store: { enabled: false }, supervisor: { onLog: () => {} } },
-  );
+  const coby = await replayCoby([KEY]);
   const { server, base } = await serve(coby);
   const browser = await launchChromium();
   try {

@@ -17,14 +17,17 @@
 
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { createApp } from "../http/app.ts";
-import { parseConfig } from "../actors/system/config.ts";
-import { startCoby } from "../actors/system/start.ts";
+import type { Coby } from "../actors/system/start.ts";
 import type { ReplayProgress } from "../actors/market/requests.ts";
 import type { HeatColumn } from "../ui/columns.ts";
 import type { HeatmapView } from "../ui/plugins/heatmap.ts";
-import { chromiumInstalled, launchChromium } from "./_browser.ts";
-import { CAPTURES } from "./_replay.ts";
+import {
+  chromiumInstalled,
+  launchChromium,
+  serveViewer,
+  watchErrors,
+} from "./_browser.ts";
+import { CAPTURES, replayCoby } from "./_replay.ts";
 
 const KEY = "viewer-render-test-key";
 const FILES = ["0", "http.0.0", "ws.1.0"].map((s) =>
@@ -159,27 +162,17 @@ function p99(cells: number[]): number {
 
 /** An in-process coby with replay on the shared captures, served, and Chromium. */
 async function startViewer(): Promise<{
-  coby: Awaited<ReturnType<typeof startCoby>>;
+  coby: Coby;
   base: string;
   browser: Browser;
   stop: () => Promise<void>;
 }> {
-  const coby = await startCoby(
-    parseConfig({
-      exchanges: {},
-      api: { keys: [KEY] },
-      replay: { dirs: ["../shared/data"] },
-    }),
-    { store: { enabled: false }, supervisor: { onLog: () => {} } },
-  );
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    createApp(coby).fetch,
-  );
+  const coby = await replayCoby([KEY]);
+  const { server, base } = await serveViewer(coby);
   const browser = await launchChromium();
   return {
     coby,
-    base: `http://127.0.0.1:${server.addr.port}`,
+    base,
     browser,
     stop: async () => {
       await browser.close();
@@ -210,11 +203,7 @@ async function openViewer(
   const page = await browser.newPage({
     viewport: { width: 1400, height: 800 },
   });
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
+  const errors = watchErrors(page);
   await page.goto(`${base}/?symbol=${symbol}&session=${id}&key=${KEY}`);
   await page.waitForFunction(
     () =>

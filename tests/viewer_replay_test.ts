@@ -14,14 +14,16 @@
 
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { createApp } from "../http/app.ts";
-import { parseConfig } from "../actors/system/config.ts";
-import { startCoby } from "../actors/system/start.ts";
 import type { ReplayProgress } from "../actors/market/requests.ts";
 import { formatClock, formatDate } from "../ui/time.ts";
 import { formatPercent } from "../ui/replay_state.ts";
-import { chromiumInstalled, launchChromium } from "./_browser.ts";
-import { CAPTURES } from "./_replay.ts";
+import {
+  chromiumInstalled,
+  launchChromium,
+  serveViewer,
+  watchErrors,
+} from "./_browser.ts";
+import { CAPTURES, replayCoby } from "./_replay.ts";
 
 const KEY = "viewer-replay-test-key";
 const FILES = ["0", "http.0.0", "ws.1.0"].map((s) =>
@@ -137,23 +139,11 @@ Deno.test({
     "viewer: a replay session plays, pauses, seeks and ends with the recording's time on the clock and the axis",
   ignore: !chromiumInstalled(),
 }, async () => {
-  const coby = await startCoby(
-    parseConfig({
-      exchanges: {},
-      api: { keys: [KEY] },
-      replay: { dirs: ["../shared/data"] },
-    }),
-    { store: { enabled: false }, supervisor: { onLog: () => {} } },
-  );
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    createApp(coby).fetch,
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
+  const coby = await replayCoby([KEY]);
+  // The viewer is built before the session starts: the capture lasts ~30 s.
+  const { server, base } = await serveViewer(coby);
   const browser = await launchChromium();
   try {
-    // Build the viewer before the session starts: the capture lasts ~30 s.
-    assert.equal((await fetch(`${base}/ui/app.js`)).status, 200);
     await Deno.mkdir(OUT, { recursive: true });
 
     const created = await fetch(`${base}/api/v1/replay`, {
@@ -183,8 +173,7 @@ Deno.test({
       viewport: { width: 1200, height: 700 },
       timezoneId: "Asia/Tokyo",
     });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
+    const errors = watchErrors(page);
     await page.goto(`${base}/?symbol=${symbol}&session=${id}&key=${KEY}`);
     const replayBar = page.getByTestId("replay");
     await replayBar.waitFor({ state: "visible" });

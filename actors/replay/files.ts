@@ -234,7 +234,10 @@ export class FileSource implements ReplaySource {
    * @param t event time, ms.
    */
   seek(t: number): Promise<void> {
-    if (t < this.next() || this.#cursor === 0) this.#reset();
+    // Back before what was applied (or never built): play from the start.
+    if (this.#cursor === 0 || this.#records[this.#cursor - 1].ts >= t) {
+      this.#reset();
+    }
     const rs = this.#records;
     while (this.#cursor < rs.length && rs[this.#cursor].ts < t) {
       this.#apply(this.#cursor++);

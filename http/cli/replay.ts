@@ -415,6 +415,7 @@ async function runSession(args: ReplayArgs): Promise<number> {
     throw e;
   }
   const sessions = coby.replay;
+  const tty = !args.dump && Deno.stderr.isTerminal();
   const ended = new Promise<ReplayProgress>((resolve, reject) => {
     sessions.watch(id, (n) => {
       if (n.kind === "end") resolve(n.progress);
@@ -426,7 +427,6 @@ async function runSession(args: ReplayArgs): Promise<number> {
       }
     });
   });
-  const tty = !args.dump && Deno.stderr.isTerminal();
   // Opened before playback can end, so a bad path fails early.
   const dump = args.dump ? await create(args.dump, "dump") : null;
   if (!dump) {

@@ -69,7 +69,7 @@ import type {
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError } from "../errors.ts";
 import { charge, slot } from "../turns.ts";
-import { validate } from "../validate.ts";
+import { SESSION_ID, validate } from "../validate.ts";
 
 /** Seconds a client should wait before retrying when every stream is taken. */
 const RETRY_AFTER_S = 5;
@@ -256,7 +256,7 @@ function configuredSymbols(
 
 /** A replay session id (`?session=`). */
 const Session = z.string().regex(
-  /^[A-Za-z0-9_-]{1,64}$/,
+  SESSION_ID,
   "session must be a replay session id such as r1",
 ).optional();
 

@@ -56,7 +56,7 @@ import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import { apiKeyAuth } from "../auth.ts";
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError } from "../errors.ts";
-import { validate } from "../validate.ts";
+import { SESSION_ID, validate } from "../validate.ts";
 import { timeParam } from "./history.ts";
 
 /** Seconds a client should wait before creating a session again after 429. */
@@ -154,7 +154,7 @@ export type ReplayChangeBody = z.input<typeof Change>;
 /** A session id in the path. */
 const Id = z.object({
   id: z.string().regex(
-    /^[A-Za-z0-9_-]{1,64}$/,
+    SESSION_ID,
     "id must be a session id such as r1",
   ),
 });
