@@ -37,8 +37,10 @@ export interface BenchApi {
   /**
    * Streams `tradesPerSecond` trades into the newest column (a new column
    * every `tickMs`) for `seconds`, redrawing at most once per frame, and
-   * returns every `requestAnimationFrame` delta, the plugin's draw time
-   * and the frame's whole chart work (`setData` to drawn), ms, and how many
+   * returns every `requestAnimationFrame` delta (`deltas`), the deltas
+   * from each frame that drew to the next (`drawn`: the time of a frame
+   * with a draw, its raster and compositing included), the plugin's draw
+   * time and the frame's chart work (`setData` to drawn), ms, and how many
    * draws rebuilt or recoloured the layer.
    */
   stream(
@@ -47,6 +49,7 @@ export interface BenchApi {
   ): Promise<
     {
       deltas: number[];
+      drawn: number[];
       hooks: number[];
       work: number[];
       full: number;
@@ -106,6 +109,7 @@ function makeColumn(ts: number): HeatColumn {
     mid: mid * BUCKET,
     exchanges: ["binance"],
     consolidation: null,
+    liquidations: [],
   };
 }
 
@@ -203,6 +207,9 @@ const api: BenchApi = {
   stream(seconds, tradesPerSecond) {
     return new Promise((resolve) => {
       const deltas: number[] = [], hooks: number[] = [], work: number[] = [];
+      // Deltas from a frame that drew to the next frame: that frame's time.
+      const drawn: number[] = [];
+      let drewAt = -1;
       let trades = 0, draws = 0, frame = 0, full = 0;
       let prev = 0;
       const start = performance.now();
@@ -210,8 +217,9 @@ const api: BenchApi = {
       let current = ring.at(ring.length - 1);
       const schedule = () => {
         if (frame === 0) {
-          frame = requestAnimationFrame(() => {
+          frame = requestAnimationFrame((at) => {
             frame = 0;
+            drewAt = at;
             last = null;
             const t0 = performance.now();
             setData();
@@ -251,11 +259,12 @@ const api: BenchApi = {
       }, 10);
       const loop = (t: number) => {
         if (prev !== 0) deltas.push(t - prev);
+        if (prev !== 0 && drewAt === prev) drawn.push(t - prev);
         prev = t;
         if (t - start < seconds * 1000) requestAnimationFrame(loop);
         else {
           clearInterval(feed);
-          resolve({ deltas, hooks, work, full, trades, draws });
+          resolve({ deltas, drawn, hooks, work, full, trades, draws });
         }
       };
       requestAnimationFrame(loop);

@@ -21,12 +21,13 @@ const CHROMIUM_ARGS = [
 
 /**
  * Launches /usr/bin/chromium headless.
+ * @param args more command-line switches, e.g. `--disable-frame-rate-limit`.
  * @returns the browser; close it in a `finally`.
  */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(args: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
   });
 }
 

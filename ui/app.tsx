@@ -52,6 +52,7 @@
  */
 
 import { type ClientResponse, hc, type InferResponseType } from "hono/client";
+import type { Success } from "../http/client.ts";
 import { render } from "preact";
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import {
@@ -162,11 +163,13 @@ const target = replayTarget(new URL(location.href), localStorage);
 const opened = readTarget(new URL(location.href));
 
 /** The JSON body of a successful response; throws naming the status otherwise. */
-async function okJson<T>(res: ClientResponse<T>): Promise<T> {
+async function okJson<R extends ClientResponse<unknown, number>>(
+  res: R,
+): Promise<Success<R>> {
   if (!res.ok) {
     throw new Error(`GET ${res.url} failed with status ${res.status}`);
   }
-  return await res.json() as T;
+  return await res.json() as Success<R>;
 }
 
 /** `GET` a JSON body; throws naming the status on failure. */

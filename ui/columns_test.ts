@@ -17,6 +17,7 @@ function col(ts: number, sizes: number[] = [0, 1, 0, 2, 0]): HeatColumn {
     mid: 51.25,
     exchanges: ["binance"],
     consolidation: null,
+    liquidations: [],
   };
 }
 

@@ -22,6 +22,7 @@ function col(consolidation: HeatColumn["consolidation"]): HeatColumn {
     mid: 30236.15,
     exchanges: ["okx", "okx"],
     consolidation,
+    liquidations: [],
   };
 }
 

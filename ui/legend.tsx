@@ -51,9 +51,11 @@ const ROW: JSX.CSSProperties = {
   alignItems: "flex-start",
   gap: "6px",
 };
+/** Width of a colour bar, CSS pixels. */
+const BAR_PX = 160;
 const BAR: JSX.CSSProperties = {
   position: "relative",
-  width: "160px",
+  width: `${BAR_PX}px`,
   height: "8px",
   borderRadius: "2px",
   marginBottom: "14px",
@@ -80,7 +82,7 @@ export function Legend(props: LegendProps): JSX.Element {
   const bars = useMemo(() => buildPalettes(palettes, size), [palettes, size]);
   const top = stats?.top ?? 0;
   const bottom = stats?.bottom ?? 0;
-  const ticks = legendTicks(bottom, top, scale);
+  const ticks = legendTicks(bottom, top, scale, { widthPx: BAR_PX });
   return (
     <div
       class="coby-legend"

@@ -18,6 +18,12 @@ export interface LegendTick {
   label: string;
 }
 
+/** Width of a label character at the legend's 11 px font, CSS pixels (a digit is about 6.1). */
+export const LABEL_CHAR_PX = 6.5;
+
+/** Space kept between two labels, CSS pixels. */
+const LABEL_PAD_PX = 6;
+
 /** Options for {@linkcode legendTicks}. */
 export interface LegendTickOptions {
   /**
@@ -26,11 +32,12 @@ export interface LegendTickOptions {
    */
   inner?: number;
   /**
-   * Smallest distance between an inner tick and an end, as a share of the
-   * bar, so labels do not overlap.
-   * @default {0.12}
+   * Width of the bar, CSS pixels: labels that would overlap on it (each
+   * about {@linkcode LABEL_CHAR_PX} a character, the ends anchored inside
+   * the bar, inner labels centred) are left out.
+   * @default {160}
    */
-  gap?: number;
+  widthPx?: number;
 }
 
 /**
@@ -70,13 +77,14 @@ function trim(s: string): string {
 
 /**
  * The ticks of a colour bar running from `bottom` to `top`: both ends, and
- * between them round sizes (1, 2, 5 × 10ⁿ on the log scale, preferring
- * powers of ten when there are many; even round steps on the linear scale),
- * at most `inner` of them, none closer than `gap` to an end.
+ * between them round sizes (powers of ten on the log scale when two or
+ * more fit, else 1, 2, 5 × 10ⁿ; even round steps on the linear scale),
+ * at most `inner` of them, none whose label would overlap another's on a
+ * bar `widthPx` wide.
  * @param bottom the size at the cold end (`> 0` for the log scale).
  * @param top the size that saturates the palette.
  * @param scale how sizes map to colours.
- * @param options how many inner ticks, how far from the ends.
+ * @param options how many inner ticks, how wide the bar is.
  * @returns the ticks, cold end first; empty when `top ≤ bottom` (nothing
  *   drawn yet), or when the log scale has no positive bottom.
  * @example Three decades, log
@@ -91,12 +99,30 @@ export function legendTicks(
   options: LegendTickOptions = {},
 ): LegendTick[] {
   const inner = options.inner ?? 4;
-  const gap = options.gap ?? 0.12;
+  const widthPx = options.widthPx ?? 160;
   if (!(top > bottom) || !Number.isFinite(top)) return [];
   if (scale === "log" && !(bottom > 0)) return [];
   const pos = scale === "log"
     ? (v: number) => Math.log(v / bottom) / Math.log(top / bottom)
     : (v: number) => (v - bottom) / (top - bottom);
+  // Label extents along the bar, CSS pixels: the ends sit inside it.
+  const half = (v: number) => formatSize(v).length * LABEL_CHAR_PX / 2;
+  const bottomEnd = 2 * half(bottom);
+  const topStart = widthPx - 2 * half(top);
+  /** The values whose centred labels overlap neither an end's nor the previous kept one's. */
+  function keep(vs: number[]): number[] {
+    const out: number[] = [];
+    let right = bottomEnd;
+    for (const v of vs) {
+      const x = pos(v) * widthPx, h = half(v);
+      if (x - h < right + LABEL_PAD_PX || x + h > topStart - LABEL_PAD_PX) {
+        continue;
+      }
+      out.push(v);
+      right = x + h;
+    }
+    return out;
+  }
   let candidates: number[];
   if (scale === "log") {
     const all: number[] = [], decades: number[] = [];
@@ -107,8 +133,10 @@ export function legendTicks(
       for (const m of [1, 2, 5]) all.push(+(m * p).toPrecision(12));
     }
     const within = (vs: number[]) => vs.filter((v) => v > bottom && v < top);
-    candidates = within(all);
-    if (keep(candidates).length > inner) candidates = within(decades);
+    // Decades when two or more fit between the ends, else 1-2-5 steps.
+    candidates = keep(within(decades)).length >= 2
+      ? within(decades)
+      : within(all);
   } else {
     const raw = (top - bottom) / (inner + 1);
     const p = 10 ** Math.floor(Math.log10(raw));
@@ -118,12 +146,6 @@ export function legendTicks(
       const r = +v.toPrecision(12);
       if (r > bottom) candidates.push(r);
     }
-  }
-  function keep(vs: number[]): number[] {
-    return vs.filter((v) => {
-      const p = pos(v);
-      return p >= gap && p <= 1 - gap;
-    });
   }
   let mids = keep(candidates);
   // Too many still (a short log range of 1-2-5 steps): every other one.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatSize, legendTicks } from "./legend_ticks.ts";
+import { formatSize, LABEL_CHAR_PX, legendTicks } from "./legend_ticks.ts";
 import { colorIndex } from "./plugins/heatmap.ts";
 
 Deno.test("formatSize is compact", () => {
@@ -46,7 +46,8 @@ Deno.test("legendTicks on the log scale: ends and round decades in between", () 
 
 Deno.test("legendTicks on the linear scale: even round steps from zero", () => {
   const t = legendTicks(0, 1234, "linear");
-  assert.deepEqual(t.map((x) => x.label), ["0", "500", "1k", "1.2k"]);
+  // 1k would overlap the 1.2k at the end of a 160 px bar.
+  assert.deepEqual(t.map((x) => x.label), ["0", "500", "1.2k"]);
   assert.ok(Math.abs(t[1].pos - 500 / 1234) < 1e-12);
   const small = legendTicks(0, 0.87, "linear");
   assert.deepEqual(small.map((x) => x.label), [
@@ -57,6 +58,38 @@ Deno.test("legendTicks on the linear scale: even round steps from zero", () => {
     "0.87",
   ]);
   for (const x of small) assert.ok(x.pos >= 0 && x.pos <= 1);
+});
+
+Deno.test("legendTicks: no two labels overlap, however narrow the bar", () => {
+  for (const widthPx of [60, 100, 160, 400]) {
+    for (
+      const [bottom, top, scale] of [
+        [0.0012, 0.051, "log"],
+        [3, 70, "log"],
+        [1e-3, 1e6, "log"],
+        [0, 1234, "linear"],
+        [0, 0.87, "linear"],
+      ] as const
+    ) {
+      const t = legendTicks(bottom, top, scale, { widthPx });
+      const spans = t.map((x, i) => {
+        const w = x.label.length * LABEL_CHAR_PX;
+        const at = x.pos * widthPx;
+        // The ends sit inside the bar, the others centred on their tick.
+        return i === 0
+          ? [at, at + w]
+          : i === t.length - 1
+          ? [at - w, at]
+          : [at - w / 2, at + w / 2];
+      });
+      for (let i = 1; i < spans.length - 1; i++) {
+        assert.ok(
+          spans[i][0] > spans[i - 1][1] && spans[i][1] < spans.at(-1)![0],
+          `${widthPx}px ${t.map((x) => x.label)}`,
+        );
+      }
+    }
+  }
 });
 
 Deno.test("legendTicks is empty before anything is drawn", () => {

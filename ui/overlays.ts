@@ -12,8 +12,13 @@
  *   the bubble's area is proportional to the volume (radius ∝ √volume,
  *   the largest in view at {@linkcode OverlayOptions.maxTradeRadius}),
  *   buys green and sells red, each outlined in white. Volumes below
- *   `minTradeSize` (base units) are not drawn. Liquidations are not in the
- *   heatmap stream's columns (`ColumnPayload`), so none are drawn.
+ *   `minTradeSize` (base units) are not drawn.
+ * - **Liquidations:** one marker per (column, bucket, side) with volume,
+ *   apart from the trades: a triangle pointing down (orange) for longs
+ *   liquidated by a forced sell, pointing up (cyan) for shorts liquidated
+ *   by a forced buy, its area proportional to the volume (the largest in
+ *   view at {@linkcode OverlayOptions.maxLiquidationSize}), outlined in
+ *   black. The trade-size minimum does not hide them.
  * - **Depth profile:** horizontal bars at the right edge, one per bucket of
  *   the newest column in view, their length its resting size (bids and asks
  *   in their own colours).
@@ -55,6 +60,11 @@ export interface OverlayOptions {
    */
   maxTradeRadius?: number;
   /**
+   * Half-height of the largest liquidation marker in view, CSS pixels.
+   * @default {11}
+   */
+  maxLiquidationSize?: number;
+  /**
    * Longest depth-profile bar, CSS pixels.
    * @default {90}
    */
@@ -72,6 +82,9 @@ export const OVERLAY_COLORS = {
   depthBid: "rgba(255,255,255,0.8)",
   depthAsk: "rgba(255,61,242,0.8)",
   excluded: "#ffb020",
+  longLiquidation: "#ff8c1a",
+  shortLiquidation: "#2ec8ff",
+  liquidationEdge: "rgba(0,0,0,0.9)",
 } as const;
 
 /**
@@ -176,6 +189,7 @@ export function overlayPlugin(options: OverlayOptions): uPlot.Plugin {
   const tickS = (options.tickMs ?? 1000) / 1000;
   const maxTradeRadius = options.maxTradeRadius ?? 9;
   const depthWidth = options.depthWidth ?? 90;
+  const maxLiquidationSize = options.maxLiquidationSize ?? 11;
 
   function draw(u: uPlot): void {
     const src = getColumns();
@@ -246,6 +260,7 @@ export function overlayPlugin(options: OverlayOptions): uPlot.Plugin {
     ctx.setLineDash([]);
 
     if (getTrades()) drawTrades(u, src, c0, c1, getMinTrade());
+    drawLiquidations(u, src, c0, c1);
 
     // The book at the right edge: the newest column in view.
     const last = src.at(c1);
@@ -305,6 +320,71 @@ export function overlayPlugin(options: OverlayOptions): uPlot.Plugin {
     ctx.fillStyle = OVERLAY_COLORS.sell;
     ctx.fill(sells);
     ctx.stroke(sells);
+  }
+
+  function drawLiquidations(
+    u: uPlot,
+    src: ColumnSource,
+    c0: number,
+    c1: number,
+  ): void {
+    const yMin = u.scales.y.min!, yMax = u.scales.y.max!;
+    let maxV = 0;
+    for (let c = c0; c <= c1; c++) {
+      for (const l of src.at(c).liquidations ?? []) {
+        if (l.longs > maxV) maxV = l.longs;
+        if (l.shorts > maxV) maxV = l.shorts;
+      }
+    }
+    if (!(maxV > 0)) return;
+    const dpr = devicePixelRatio;
+    const hMax = maxLiquidationSize * dpr;
+    const longs = new Path2D(), shorts = new Path2D();
+    // A triangle of half-height h around (x, y); `dir` 1 points down.
+    const mark = (p: Path2D, x: number, y: number, h: number, dir: number) => {
+      p.moveTo(x - h, y - dir * h);
+      p.lineTo(x + h, y - dir * h);
+      p.lineTo(x, y + dir * h);
+      p.closePath();
+    };
+    for (let c = c0; c <= c1; c++) {
+      const col = src.at(c);
+      const [t0, t1] = columnSpan(src, c, tickS);
+      const xc = u.valToPos((t0 + t1) / 2, "x", true);
+      for (const l of col.liquidations ?? []) {
+        const mid = (l.bucket + 0.5) * col.bucketSize;
+        if (mid < yMin || mid > yMax) continue;
+        const yc = u.valToPos(mid, "y", true);
+        if (l.longs > 0) {
+          mark(
+            longs,
+            xc,
+            yc,
+            Math.max(tradeRadius(l.longs, maxV, hMax), 3 * dpr),
+            1,
+          );
+        }
+        if (l.shorts > 0) {
+          mark(
+            shorts,
+            xc,
+            yc,
+            Math.max(tradeRadius(l.shorts, maxV, hMax), 3 * dpr),
+            -1,
+          );
+        }
+      }
+    }
+    const ctx = u.ctx;
+    ctx.lineWidth = 1.5 * dpr;
+    ctx.lineJoin = "miter";
+    ctx.strokeStyle = OVERLAY_COLORS.liquidationEdge;
+    ctx.fillStyle = OVERLAY_COLORS.longLiquidation;
+    ctx.fill(longs);
+    ctx.stroke(longs);
+    ctx.fillStyle = OVERLAY_COLORS.shortLiquidation;
+    ctx.fill(shorts);
+    ctx.stroke(shorts);
   }
 
   return { hooks: { draw } };

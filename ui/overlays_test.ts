@@ -51,6 +51,7 @@ function col(
     mid: 101.5,
     exchanges: ["binance"],
     consolidation: null,
+    liquidations: [],
   };
 }
 
@@ -179,4 +180,39 @@ Deno.test("overlays: BBO lines reach the right edge; trades below the minimum ar
   const widest = depth.reduce((a, b) => b[3] > a[3] ? b : a);
   assert.equal(widest[1] + widest[3], 400);
   assert.equal(widest[3], 90);
+});
+
+Deno.test("overlays: liquidations are triangles apart from trades, long down and short up, sized by volume", () => {
+  const ring = new ColumnRing(8);
+  ring.push({
+    ...col(1000, [0, 3, 0, 0]),
+    liquidations: [
+      { bucket: 101, longs: 4, shorts: 0 },
+      { bucket: 102, longs: 0, shorts: 1 },
+    ],
+  });
+  ring.push(col(2000));
+  const { u, drawn } = stub(ring);
+  // A trade minimum above every volume hides the trades, not liquidations.
+  const plugin = overlayPlugin({ columns: () => ring, minTradeSize: () => 10 });
+  (plugin.hooks.draw as (u: uPlot) => void)(u);
+  const marks = (style: string) =>
+    drawn.filter((d) => d.op === "fill" && d.style === style)
+      .flatMap((d) => d.path.ops);
+  assert.equal(marks(OVERLAY_COLORS.buy).length, 0);
+  const longs = marks(OVERLAY_COLORS.longLiquidation);
+  const shorts = marks(OVERLAY_COLORS.shortLiquidation);
+  assert.deepEqual(longs.map((o) => o[0]), ["moveTo", "lineTo", "lineTo"]);
+  assert.deepEqual(shorts.map((o) => o[0]), ["moveTo", "lineTo", "lineTo"]);
+  // Centred on the column (x 0–200) and the bucket's middle: 101.5 → y 250.
+  const [, lx0, ly0] = longs[0], [, lx1] = longs[1], [, lax, lay] = longs[2];
+  assert.equal((lx0 + lx1) / 2, 100);
+  assert.equal(lax, 100);
+  // Longs point down (apex below the base), the largest at 11 px.
+  assert.equal(ly0, 250 - 11);
+  assert.equal(lay, 250 + 11);
+  // Shorts point up, a quarter of the volume at half the size.
+  const [, , sy0] = shorts[0], [, , say] = shorts[2];
+  assert.equal(sy0, 150 + 5.5);
+  assert.equal(say, 150 - 5.5);
 });

@@ -1,7 +1,7 @@
 /**
  * The heatmap's crosshair tooltip: the time and price bucket under the
- * cursor, the consolidated resting size and the trades in that cell, and
- * the resting size of each exchange there.
+ * cursor, the consolidated resting size, the trades and the liquidations in
+ * that cell, and the resting size of each exchange there.
  *
  * The consolidated stream does not carry per-exchange sizes, so the tooltip
  * asks `GET /api/v1/heatmap/column?symbol=&ts=[&session=]` for the
@@ -35,6 +35,10 @@ export interface Cell {
   buy: number;
   /** Taker sell volume in the cell during the tick, base currency. */
   sell: number;
+  /** Longs liquidated (forced sells) in the cell during the tick, base currency. */
+  longs: number;
+  /** Shorts liquidated (forced buys) in the cell during the tick, base currency. */
+  shorts: number;
 }
 
 /** One exchange's resting size in a cell. */
@@ -116,12 +120,21 @@ export function cellAt(
   const bs = col.bucketSize;
   const k = Math.floor(Math.floor(price / bs) / m) * m;
   const priceLow = k * bs, priceHigh = (k + m) * bs;
+  let longs = 0, shorts = 0;
+  for (const l of col.liquidations ?? []) {
+    if (l.bucket >= k && l.bucket < k + m) {
+      longs += l.longs;
+      shorts += l.shorts;
+    }
+  }
   return {
     column: c,
     ts: col.ts,
     priceLow,
     priceHigh,
     ...bucketSums(col, priceLow, priceHigh),
+    longs,
+    shorts,
   };
 }
 
@@ -274,6 +287,16 @@ export function createTooltip(
         `trades buy ${formatSize(cell.buy)}  sell ${formatSize(cell.sell)}`,
       ),
     );
+    if (cell.longs > 0 || cell.shorts > 0) {
+      el.appendChild(
+        line(
+          `liquidated longs ${formatSize(cell.longs)}  shorts ${
+            formatSize(cell.shorts)
+          }`,
+          "liquidations",
+        ),
+      );
+    }
     el.dataset.ts = String(cell.ts);
     el.dataset.priceLow = String(cell.priceLow);
     el.dataset.priceHigh = String(cell.priceHigh);

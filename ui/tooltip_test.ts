@@ -19,10 +19,11 @@ function col(ts: number, lo: number, bids: number[], asks: number[]) {
     mid: null,
     exchanges: ["binance"],
     consolidation: null,
+    liquidations: [],
   } satisfies HeatColumn;
 }
 
-Deno.test("cellAt: the column and bucket under the cursor, with its sizes and trades", () => {
+Deno.test("cellAt: the column and bucket under the cursor, with its sizes, trades and liquidations", () => {
   const ring = new ColumnRing(4);
   ring.push(col(1000, 200, [1, 2, 0, 0], [0, 0, 3, 4]));
   ring.push(col(2000, 200, [5, 6, 0, 0], [0, 0, 7, 8]));
@@ -37,11 +38,26 @@ Deno.test("cellAt: the column and bucket under the cursor, with its sizes and tr
     ask: 0,
     buy: 0.25,
     sell: 0,
+    longs: 0,
+    shorts: 0,
   });
   // Two buckets a cell: buckets 202–203, [101, 102).
   const m = cellAt(ring, 2.2, 101.9, 2, 1000)!;
   assert.equal(m.column, 1);
   assert.deepEqual([m.priceLow, m.priceHigh, m.bid, m.ask], [101, 102, 0, 15]);
+  // Liquidations count in the cell of their bucket only.
+  const liq = {
+    ...col(3000, 200, [1, 0, 0, 0], [0, 0, 1, 0]),
+    liquidations: [
+      { bucket: 201, longs: 0.4, shorts: 0 },
+      { bucket: 202, longs: 1, shorts: 2 },
+      { bucket: 203, longs: 0, shorts: 0.5 },
+    ],
+  };
+  const lr = new ColumnRing(1);
+  lr.push(liq);
+  const l = cellAt(lr, 3.5, 101.2, 2, 1000)!;
+  assert.deepEqual([l.priceLow, l.longs, l.shorts], [101, 1, 2.5]);
   // Before the first column and past the newest one's tick: none.
   assert.equal(cellAt(ring, 0.5, 100.7, 1, 1000), null);
   assert.equal(cellAt(ring, 3.5, 100.7, 1, 1000), null);

@@ -2,7 +2,7 @@
  * The aggregation algorithm: mirrors every exchange × symbol book from the
  * connections' batches and, every tick of the event clock, samples each into
  * price buckets: resting bid and ask size, buy and sell volume traded during
- * the tick, BBO and mid. Pure (no worker, no I/O): the aggregator actor
+ * the tick, liquidations during the tick (longs and shorts), BBO and mid. Pure (no worker, no I/O): the aggregator actor
  * (`actors/aggregator.ts`) and the replay sessions (`actors/replay/`) run it.
  *
  * Ticks follow the event clock, not the wall clock: tick
@@ -31,6 +31,7 @@ import {
   bucketOf,
   type ColumnInit,
   defaultBucketSize,
+  mergeLiquidations,
   midPrice,
   sampleBook,
 } from "./heatmap.ts";
@@ -82,6 +83,8 @@ interface Entry {
   owner: string | null;
   buys: Map<number, number>;
   sells: Map<number, number>;
+  /** Liquidation volume of the tick by bucket, base currency. */
+  liquidations: Map<number, { bucket: number; longs: number; shorts: number }>;
 }
 
 /** A received batch not yet fully applied. */
@@ -373,6 +376,7 @@ export class Aggregator {
     for (const e of this.entries.values()) {
       e.buys.clear();
       e.sells.clear();
+      e.liquidations.clear();
     }
     this.#closedUpTo = start;
     this.#tickEnd = start + this.#cfg.tickMs;
@@ -423,11 +427,22 @@ export class Aggregator {
           break;
         case Kind.Buy:
         case Kind.Sell: {
-          const bs = this.#bucketSizes.get(e.key);
-          if (bs === undefined) break;
+          // A symbol's first trade may come before its first sample.
+          const bs = this.bucketSize(e.key, price[i]);
           const m = kind === Kind.Buy ? e.buys : e.sells;
           const k = bucketOf(price[i], bs);
           m.set(k, (m.get(k) ?? 0) + size[i]);
+          break;
+        }
+        case Kind.LiquidationBuy:
+        case Kind.LiquidationSell: {
+          const bs = this.bucketSize(e.key, price[i]);
+          const k = bucketOf(price[i], bs);
+          let l = e.liquidations.get(k);
+          if (!l) e.liquidations.set(k, l = { bucket: k, longs: 0, shorts: 0 });
+          // A forced sell liquidates a long, a forced buy a short.
+          if (kind === Kind.LiquidationSell) l.longs += size[i];
+          else l.shorts += size[i];
           break;
         }
       }
@@ -447,6 +462,7 @@ export class Aggregator {
         owner: null,
         buys: new Map(),
         sells: new Map(),
+        liquidations: new Map(),
       };
       this.entries.set(id, e);
     }
@@ -466,7 +482,13 @@ export class Aggregator {
     }
   }
 
-  /** The bucket size of a consolidation key, fixed at its first sample. */
+  /**
+   * The bucket size of a consolidation key: configured, else fixed by the
+   * first price seen (its first sample's mid, or a trade before that).
+   * @param key consolidation key, e.g. `BTC-USDT`.
+   * @param mid a representative price, quote currency (used only the first time).
+   * @returns quote currency per bucket.
+   */
   bucketSize(key: string, mid: number): number {
     let bs = this.#bucketSizes.get(key);
     if (bs === undefined) {
@@ -505,9 +527,15 @@ export class Aggregator {
       for (const [k, v] of e.sells) {
         if (k >= s.lo && k < s.lo + n) sells[k - s.lo] += v;
       }
+      const liquidations = mergeLiquidations(
+        [[...e.liquidations.values()]],
+        s.lo,
+        n,
+      );
       if (close) {
         e.buys.clear();
         e.sells.clear();
+        e.liquidations.clear();
       }
       out.push({
         exchange: e.exchange,
@@ -524,6 +552,7 @@ export class Aggregator {
         asks: s.asks,
         buys,
         sells,
+        ...(liquidations && { liquidations }),
       });
     }
     return out;

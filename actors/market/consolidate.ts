@@ -24,6 +24,8 @@ import {
   decodeColumns,
   encodeColumns,
   type Exclusion,
+  type LiquidationBucket,
+  mergeLiquidations,
   midPrice,
   type VenueMid,
 } from "./heatmap.ts";
@@ -306,11 +308,26 @@ export function mergeColumns(
     bestAsk,
     parts: included.map((c) => c.exchange),
     consolidation,
+    ...liquidationsOf(included, lo, n),
     bids,
     asks,
     buys,
     sells,
   };
+}
+
+/** The merged liquidations of `cols` within `[lo, lo + n)`, as a spread. */
+function liquidationsOf(
+  cols: readonly ColumnInit[],
+  lo: number,
+  n: number,
+): { liquidations?: LiquidationBucket[] } {
+  const liquidations = mergeLiquidations(
+    cols.map((c) => c.liquidations),
+    lo,
+    n,
+  );
+  return liquidations ? { liquidations } : {};
 }
 
 /** Options for {@link consolidate}. */

@@ -60,6 +60,57 @@ export function midPrice(bestBid: number, bestAsk: number): number {
  */
 export const MAX_MID_BUCKETS = 100_000;
 
+/**
+ * Liquidation volume in one bucket of one tick, base currency. A long
+ * position is liquidated by a forced sell, a short one by a forced buy.
+ */
+export interface LiquidationBucket {
+  /** Bucket index (`bucketOf` of the price), absolute like `lo`. */
+  readonly bucket: number;
+  /** Longs liquidated (forced sells) in the bucket during the tick. */
+  readonly longs: number;
+  /** Shorts liquidated (forced buys) in the bucket during the tick. */
+  readonly shorts: number;
+}
+
+/**
+ * Sums liquidation buckets by bucket, keeping those in `[lo, lo + n)`: one
+ * venue's tick (its buckets in any order) or the venues merged into a
+ * consolidated column.
+ * @param lists liquidation buckets; undefined entries are skipped.
+ * @param lo first bucket kept.
+ * @param n number of buckets kept.
+ * @returns the sums ascending by bucket, or undefined when none is left.
+ * @example
+ * ```ts
+ * mergeLiquidations([[{ bucket: 6001, longs: 2, shorts: 0 }],
+ *   [{ bucket: 6001, longs: 1, shorts: 3 }]], 6000, 10);
+ * // [{ bucket: 6001, longs: 3, shorts: 3 }]
+ * ```
+ */
+export function mergeLiquidations(
+  lists: Iterable<readonly LiquidationBucket[] | undefined>,
+  lo: number,
+  n: number,
+): LiquidationBucket[] | undefined {
+  const sums = new Map<number, { longs: number; shorts: number }>();
+  for (const list of lists) {
+    for (const l of list ?? []) {
+      if (l.bucket < lo || l.bucket >= lo + n) continue;
+      const s = sums.get(l.bucket);
+      if (s) {
+        s.longs += l.longs;
+        s.shorts += l.shorts;
+      } else sums.set(l.bucket, { longs: l.longs, shorts: l.shorts });
+    }
+  }
+  if (sums.size === 0) return undefined;
+  return [...sums].sort((a, b) => a[0] - b[0]).map(([bucket, s]) => ({
+    bucket,
+    ...s,
+  }));
+}
+
 /** Header of one column; the arrays live in a {@link ColumnBatch} buffer. */
 export interface ColumnMeta {
   /** Exchange id, or `consolidated` for a merged column. */
@@ -89,6 +140,11 @@ export interface ColumnMeta {
    * merged column; excluded venues are not among them).
    */
   readonly parts?: string[];
+  /**
+   * Liquidations during the tick in the column's buckets, ascending by
+   * bucket; absent when there were none. Sparse, since most ticks have none.
+   */
+  readonly liquidations?: readonly LiquidationBucket[];
   /**
    * For a consolidated column: its consensus mid, the venues left out and
    * whether the venues cross (see `mergeColumns`).

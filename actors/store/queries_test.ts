@@ -425,6 +425,17 @@ function hand(prices: readonly number[]): Hand {
     "0.75",
     "sell",
   ]);
+  // A forced buy (a short liquidated) inside the heatmap columns' buckets.
+  liq.row([
+    timeField(D + HEAT_LIQUIDATION.ts),
+    NULL,
+    "binance",
+    "BTCUSDT",
+    String(HEAT_LIQUIDATION.price),
+    String(HEAT_LIQUIDATION.size),
+    NULL,
+    "buy",
+  ]);
 
   const health = new CopyWriter("health_events", HEALTH_COLUMNS);
   for (
@@ -552,9 +563,29 @@ function rebuild(rows: readonly BookRow[], at: number, depth: number) {
 }
 
 /** A stored column in the stream's shape, computed here. */
+/**
+ * The liquidation inside the hand-written heatmap's buckets: 2.5 s into the
+ * day, in bucket 9001 (every column's `lo` is 9000–9002, bucket size 10).
+ */
+const HEAT_LIQUIDATION = { ts: 2500, price: 90_015, size: 1.5 };
+
+/** Length of each hand-written heatmap table's interval, ms. */
+const HEAT_INTERVAL: Record<string, number> = {
+  heatmap: SECOND,
+  heatmap_1m: MINUTE,
+  heatmap_5m: 5 * MINUTE,
+};
+
 function payload(h: HeatRow): HistoryColumn {
   const r = (a: number[]) => a.map((v) => Number(v.toPrecision(6)));
   const bid = h.bestBid === h.bestBid ? h.bestBid : null;
+  // A tick column is stamped at its tick's end, a rollup at its start.
+  const span = HEAT_INTERVAL[h.table];
+  const t0 = h.table === "heatmap" ? h.ts - span : h.ts;
+  const at = D + HEAT_LIQUIDATION.ts;
+  const bucket = Math.floor(HEAT_LIQUIDATION.price / h.bucketSize);
+  const holds = at >= t0 && at < t0 + span && bucket >= h.lo &&
+    bucket < h.lo + h.bids.length;
   return {
     ts: h.ts,
     symbol: h.symbol,
@@ -569,6 +600,9 @@ function payload(h: HeatRow): HistoryColumn {
     mid: bid === null ? h.bestAsk : (bid + h.bestAsk) / 2,
     exchanges: [h.exchange],
     consolidation: null,
+    liquidations: holds
+      ? [{ bucket, longs: 0, shorts: HEAT_LIQUIDATION.size }]
+      : [],
   };
 }
 
@@ -689,6 +723,15 @@ for (const [name, withDb] of ENGINES) {
               to: D + MINUTE,
             }),
             [{
+              ts: D + HEAT_LIQUIDATION.ts,
+              exchangeTs: null,
+              exchange: "binance",
+              symbol: "BTCUSDT",
+              price: HEAT_LIQUIDATION.price,
+              size: HEAT_LIQUIDATION.size,
+              rawSize: null,
+              side: "buy",
+            }, {
               ts: D + 50_000,
               exchangeTs: D + 49_990,
               exchange: "binance",

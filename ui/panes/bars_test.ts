@@ -29,6 +29,7 @@ function column(
     mid: null,
     exchanges: ["a"],
     consolidation: null,
+    liquidations: [],
   };
 }
 

@@ -170,6 +170,7 @@ function column(
     mid: null,
     exchanges: ["binance"],
     consolidation: null,
+    liquidations: [],
   };
 }
 

@@ -7,7 +7,12 @@
  * @module
  */
 
-import type { ConsolidationInfo } from "../../market/heatmap.ts";
+import {
+  bucketOf,
+  type ConsolidationInfo,
+  type LiquidationBucket,
+  mergeLiquidations,
+} from "../../market/heatmap.ts";
 import { decodeSizes } from "../sizes.ts";
 import type { Db } from "../db.ts";
 import {
@@ -93,6 +98,14 @@ export interface HistoryColumn {
   exchanges: string[];
   /** How it was consolidated: not stored, always null. */
   consolidation: ConsolidationInfo | null;
+  /**
+   * Liquidations in the column's interval and buckets, from the
+   * `liquidations` table (a consolidated column: of every venue stored
+   * under its key), as the stream carries them: absolute bucket index,
+   * longs (forced sells) and shorts (forced buys) in base currency,
+   * ascending by bucket; empty when none.
+   */
+  liquidations: LiquidationBucket[];
 }
 
 /** Parameters of {@link heatmap}. */
@@ -226,7 +239,116 @@ function toColumn(h: ColumnHead, sizes: Uint8Array): HistoryColumn {
       : bestBid ?? bestAsk,
     exchanges: [h[1]],
     consolidation: null,
+    liquidations: [],
   };
+}
+
+/** Length of a rollup's interval, ms; a tick column's is its series' spacing. */
+const INTERVAL_MS: Readonly<Record<Exclude<StoredResolution, "tick">, number>> =
+  {
+    "1m": 60_000,
+    "5m": 300_000,
+    "1h": 3_600_000,
+    "1d": 86_400_000,
+  };
+
+/** A stored liquidation as {@link attachLiquidations} reads it. */
+interface LiquidationRow {
+  /** ms since epoch. */
+  ts: number;
+  /** Exchange id. */
+  exchange: string;
+  /** Quote currency. */
+  price: number;
+  /** Base currency. */
+  size: number;
+  /** The liquidation order's side: `sell` liquidates a long. */
+  side: string;
+}
+
+/**
+ * Fills each column's `liquidations` from the `liquidations` table. A tick
+ * column (stamped at its tick's end) takes those in the tick before it, its
+ * length the spacing of its series' columns; a rollup column those in its
+ * interval. A venue's liquidations are stored under its own symbol, so the
+ * venues of the key come from the per-venue heatmap rows in the range.
+ */
+async function attachLiquidations(
+  db: Db,
+  res: StoredResolution,
+  series: readonly Series[],
+  from: number,
+  to: number,
+  columns: HistoryColumn[],
+): Promise<void> {
+  if (columns.length === 0) return;
+  const byExchange = new Map<string, HistoryColumn[]>();
+  for (const c of columns) {
+    const list = byExchange.get(c.exchanges[0]);
+    if (list) list.push(c);
+    else byExchange.set(c.exchanges[0], [c]);
+  }
+  const spans = new Map<HistoryColumn, number>();
+  let pad = 0;
+  for (const list of byExchange.values()) {
+    for (let i = 0; i < list.length; i++) {
+      const span = res === "tick"
+        ? (i > 0
+          ? list[i].ts - list[i - 1].ts
+          : list.length > 1
+          ? list[1].ts - list[0].ts
+          : 1000)
+        : INTERVAL_MS[res];
+      spans.set(list[i], span);
+      if (span > pad) pad = span;
+    }
+  }
+  const consolidated = series.some((s) => s.exchange === "consolidated");
+  const rows = await select<LiquidationRow>(
+    db,
+    `WITH v AS (
+       SELECT DISTINCT h.exchange, h.exchange_symbol FROM heatmap h
+       WHERE h.symbol = $1 AND h.exchange <> 'consolidated'
+         AND ($2::boolean OR h.exchange = ANY(string_to_array($3, ',')))
+         AND h.ts >= $4::timestamptz AND h.ts < $5::timestamptz
+     )
+     SELECT ${msSql("l.ts")} AS ts, l.exchange, l.price, l.size, l.side
+     FROM liquidations l JOIN v
+       ON l.exchange = v.exchange AND l.symbol = v.exchange_symbol
+     WHERE l.ts >= $4::timestamptz AND l.ts < $5::timestamptz
+     ORDER BY l.ts`,
+    [
+      series[0].symbol,
+      consolidated,
+      series.map((s) => s.exchange).join(","),
+      iso(from - pad),
+      iso(to + pad),
+    ],
+  );
+  if (rows.length === 0) return;
+  for (const [exchange, list] of byExchange) {
+    const mine = exchange === "consolidated"
+      ? rows
+      : rows.filter((r) => r.exchange === exchange);
+    for (const c of list) {
+      const span = spans.get(c)!;
+      const [t0, t1] = res === "tick"
+        ? [c.ts - span, c.ts]
+        : [c.ts, c.ts + span];
+      const found: LiquidationBucket[] = [];
+      for (const r of mine) {
+        if (r.ts < t0 || r.ts >= t1) continue;
+        const long = r.side === "sell";
+        found.push({
+          bucket: bucketOf(r.price, c.bucketSize),
+          longs: long ? r.size : 0,
+          shorts: long ? 0 : r.size,
+        });
+      }
+      const merged = mergeLiquidations([found], c.lo, c.bids.length);
+      if (merged) c.liquidations = merged;
+    }
+  }
 }
 
 /**
@@ -310,8 +432,7 @@ export async function heatmap(
   const series: Series[] = seriesOf(p);
   const params = [seriesParam(series), iso(p.from), iso(p.to)];
   const resolution = asked === "auto" ? await pick(db, params, limit) : asked;
-  return {
-    resolution,
-    columns: await columnRows(db, resolution, params, limit),
-  };
+  const columns = await columnRows(db, resolution, params, limit);
+  await attachLiquidations(db, resolution, series, p.from, p.to, columns);
+  return { resolution, columns };
 }
