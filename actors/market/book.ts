@@ -3,10 +3,127 @@
  * typed arrays. Each side stores its best level last, so the frequent updates
  * near the BBO move little memory.
  *
+ * Updates cluster near the best level, and most venues list a frame's
+ * levels best first. So a frame listed that way is merged into the top of
+ * the side in one pass (down to its worst price); other frames go level by
+ * level, each search galloping from where the last change landed or from
+ * the best level before it bisects. A venue that sends whole images
+ * (HTX `depth.step0`) replaces the side and learns which levels changed.
+ * `deno run -A bench/book.ts` measures it on a realistic change stream.
+ *
  * @module
  */
 
 import type { Levels, RawLevels } from "./events.ts";
+
+/**
+ * Moves of at most this many levels are done with a loop, longer ones with
+ * `copyWithin` (whose call costs more than a short loop).
+ */
+const SHORT_MOVE = 16;
+
+/** Fewest levels that {@link BookSide.apply} applies by merging. */
+const MERGE_MIN = 4;
+
+/**
+ * {@link BookSide.apply} merges while the top it rewrites holds at most this
+ * many book levels per listed level; deeper, it sets level by level.
+ */
+const MERGE_SPAN = 8;
+
+/**
+ * Finds `price` in ascending `a[0..n)`, galloping down from the end.
+ * @returns its index, or `-(insertion point) - 1` when absent.
+ */
+function findAscending(
+  a: Float64Array,
+  n: number,
+  price: number,
+  hint: number,
+): number {
+  let hi = n - 1;
+  if (hi < 0 || a[hi] < price) return -n - 1;
+  if (a[hi] === price) return hi;
+  // a[hi] > price. Start from the hint when it is below the best: a
+  // frame lists its levels best first, so the next one lies just below it.
+  let lo = 0;
+  if (hint < hi) {
+    const v = a[hint];
+    if (v === price) return hint;
+    if (v > price) hi = hint;
+    else lo = hint + 1;
+  }
+  // Gallop down from hi to a level at or beyond the price.
+  for (let step = 1;; step <<= 1) {
+    const j = hi - step;
+    if (j < lo) break;
+    const v = a[j];
+    if (v > price) {
+      hi = j;
+      continue;
+    }
+    if (v === price) return j;
+    lo = j + 1;
+    break;
+  }
+  // Bisect [lo, hi): the price lies between a[lo - 1] and a[hi].
+  hi--;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = a[mid];
+    if (v < price) lo = mid + 1;
+    else if (v > price) hi = mid - 1;
+    else return mid;
+  }
+  return -lo - 1;
+}
+
+/**
+ * Finds `price` in descending `a[0..n)`, galloping down from the end.
+ * @returns its index, or `-(insertion point) - 1` when absent.
+ */
+function findDescending(
+  a: Float64Array,
+  n: number,
+  price: number,
+  hint: number,
+): number {
+  let hi = n - 1;
+  if (hi < 0 || a[hi] > price) return -n - 1;
+  if (a[hi] === price) return hi;
+  // a[hi] < price. Start from the hint when it is below the best: a
+  // frame lists its levels best first, so the next one lies just below it.
+  let lo = 0;
+  if (hint < hi) {
+    const v = a[hint];
+    if (v === price) return hint;
+    if (v < price) hi = hint;
+    else lo = hint + 1;
+  }
+  // Gallop down from hi to a level at or beyond the price.
+  for (let step = 1;; step <<= 1) {
+    const j = hi - step;
+    if (j < lo) break;
+    const v = a[j];
+    if (v < price) {
+      hi = j;
+      continue;
+    }
+    if (v === price) return j;
+    lo = j + 1;
+    break;
+  }
+  // Bisect [lo, hi): the price lies between a[lo - 1] and a[hi].
+  hi--;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = a[mid];
+    if (v > price) lo = mid + 1;
+    else if (v < price) hi = mid - 1;
+    else return mid;
+  }
+  return -lo - 1;
+}
 
 /**
  * One side of a book. Bids are kept in ascending price and asks in
@@ -23,35 +140,39 @@ export class BookSide {
   readonly rawPrices: string[] | null;
   /** The venue's size strings, aligned with `sizes` (checksum venues only). */
   readonly rawSizes: string[] | null;
-  readonly #dir: number;
+  readonly #bid: boolean;
+  /** Where the last change landed: where the next search starts. */
+  #hint = 0;
+  /** Where {@link replace} builds the next image (made on first use). */
+  #next: BookSide | undefined;
+  /** Scratch for {@link apply}'s merge, best first (grown on demand). */
+  #mergePrices = new Float64Array(0);
+  #mergeSizes = new Float64Array(0);
+  #mergeRawPrices: string[] = [];
+  #mergeRawSizes: string[] = [];
 
   /**
    * @param isBid true for the bid side (ascending prices), false for asks.
    * @param keepRaw also keep the venue's level strings, for checksums.
    */
   constructor(isBid: boolean, keepRaw = false) {
-    this.#dir = isBid ? 1 : -1;
+    this.#bid = isBid;
     this.prices = new Float64Array(256);
     this.sizes = new Float64Array(256);
     this.rawPrices = keepRaw ? [] : null;
     this.rawSizes = keepRaw ? [] : null;
   }
 
-  /** Index of `price`, or `-(insertion point) - 1` when absent. */
+  /**
+   * Index of `price`, or `-(insertion point) - 1` when absent. Changes
+   * cluster near the best level (the end), so the search gallops down from
+   * the end (offsets 1, 2, 4, …) before it bisects: a level k places below
+   * the best is found in O(log k) steps.
+   */
   #find(price: number): number {
-    const key = price * this.#dir;
-    const prices = this.prices;
-    const dir = this.#dir;
-    let lo = 0;
-    let hi = this.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const k = prices[mid] * dir;
-      if (k < key) lo = mid + 1;
-      else if (k > key) hi = mid - 1;
-      else return mid;
-    }
-    return -lo - 1;
+    return this.#bid
+      ? findAscending(this.prices, this.length, price, this.#hint)
+      : findDescending(this.prices, this.length, price, this.#hint);
   }
 
   /**
@@ -63,31 +184,181 @@ export class BookSide {
    */
   set(price: number, size: number, rawPrice = "", rawSize = ""): void {
     const i = this.#find(price);
+    const n = this.length;
+    this.#hint = i >= 0 ? i : -i - 1;
     const rp = this.rawPrices;
     const rs = this.rawSizes;
     if (i >= 0) {
       if (size === 0) {
-        this.prices.copyWithin(i, i + 1, this.length);
-        this.sizes.copyWithin(i, i + 1, this.length);
-        this.length--;
-        rp?.splice(i, 1);
-        rs?.splice(i, 1);
+        // Close the gap; near the best only a few levels move.
+        const prices = this.prices;
+        const sizes = this.sizes;
+        if (n - i <= SHORT_MOVE) {
+          for (let j = i + 1; j < n; j++) {
+            prices[j - 1] = prices[j];
+            sizes[j - 1] = sizes[j];
+          }
+        } else {
+          prices.copyWithin(i, i + 1, n);
+          sizes.copyWithin(i, i + 1, n);
+        }
+        this.length = n - 1;
+        if (rp !== null && rs !== null) {
+          rp.splice(i, 1);
+          rs.splice(i, 1);
+        }
       } else {
         this.sizes[i] = size;
-        if (rs) rs[i] = rawSize;
+        if (rs !== null) rs[i] = rawSize;
       }
       return;
     }
     if (size === 0) return;
     const at = -i - 1;
-    if (this.length === this.prices.length) this.#grow();
-    this.prices.copyWithin(at + 1, at, this.length);
-    this.sizes.copyWithin(at + 1, at, this.length);
-    this.prices[at] = price;
-    this.sizes[at] = size;
-    this.length++;
-    rp?.splice(at, 0, rawPrice);
-    rs?.splice(at, 0, rawSize);
+    if (n === this.prices.length) this.#grow();
+    const prices = this.prices;
+    const sizes = this.sizes;
+    if (n - at <= SHORT_MOVE) {
+      for (let j = n; j > at; j--) {
+        prices[j] = prices[j - 1];
+        sizes[j] = sizes[j - 1];
+      }
+    } else {
+      prices.copyWithin(at + 1, at, n);
+      sizes.copyWithin(at + 1, at, n);
+    }
+    prices[at] = price;
+    sizes[at] = size;
+    this.length = n + 1;
+    if (rp !== null && rs !== null) {
+      rp.splice(at, 0, rawPrice);
+      rs.splice(at, 0, rawSize);
+    }
+  }
+
+  /**
+   * Replaces the side with a full image, reporting only the levels that
+   * differ: the side ends exactly as after `clear()` and `set()` of every
+   * image level in order. For venues that push the whole book every time
+   * (HTX `depth.step0`), so that only the changes travel on.
+   * @param levels the image, flat `[price, size, …]` (a size of 0 removes,
+   *   as in `set`).
+   * @param raw the venue's strings for the same levels (checksum venues).
+   * @param changes receives the levels that differ from the side before,
+   *   `[price, size, …]` in the side's order (worst first), size 0 for a
+   *   level that left.
+   * @example
+   * ```ts
+   * const asks = new BookSide(false);
+   * asks.apply([101, 1, 102, 2]);
+   * const changes: number[] = [];
+   * asks.replace([101, 1, 102, 3, 103, 1], undefined, changes);
+   * changes; // [103, 1, 102, 3]
+   * ```
+   */
+  replace(
+    levels: Levels,
+    raw: readonly string[] | undefined,
+    changes: Levels,
+  ): void {
+    const next = this.#next ??= new BookSide(
+      this.#bid,
+      this.rawPrices !== null,
+    );
+    next.#load(levels, raw);
+    const op = this.prices;
+    const os = this.sizes;
+    const n = this.length;
+    const np = next.prices;
+    const ns = next.sizes;
+    const m = next.length;
+    // Both sides are sorted best last: merge them.
+    const dir = this.#bid ? 1 : -1;
+    let i = 0;
+    let j = 0;
+    while (i < n && j < m) {
+      const a = op[i] * dir;
+      const b = np[j] * dir;
+      if (a < b) changes.push(op[i++], 0);
+      else if (a > b) {
+        changes.push(np[j], ns[j]);
+        j++;
+      } else {
+        if (os[i] !== ns[j]) changes.push(np[j], ns[j]);
+        i++;
+        j++;
+      }
+    }
+    for (; i < n; i++) changes.push(op[i], 0);
+    for (; j < m; j++) changes.push(np[j], ns[j]);
+    // Take the image's arrays; the old ones hold the next image.
+    this.prices = np;
+    this.sizes = ns;
+    this.length = m;
+    next.prices = op;
+    next.sizes = os;
+    next.length = 0;
+    const rp = this.rawPrices;
+    const rs = this.rawSizes;
+    if (rp !== null && rs !== null) {
+      const nrp = next.rawPrices!;
+      const nrs = next.rawSizes!;
+      rp.length = m;
+      rs.length = m;
+      for (let k = 0; k < m; k++) {
+        rp[k] = nrp[k];
+        rs[k] = nrs[k];
+      }
+      next.clear();
+    }
+  }
+
+  /**
+   * Loads an image into this (scratch) side: an image listed strictly best
+   * first or best last with every size above 0 (what the venues send) is
+   * copied in order; any other goes through `set`.
+   */
+  #load(levels: Levels, raw: readonly string[] | undefined): void {
+    this.clear();
+    const count = levels.length >> 1;
+    let order = 0; // 1: ascending prices, -1: descending, NaN: neither
+    for (let k = 0; k < count; k++) {
+      if (!(levels[2 * k + 1] > 0)) {
+        order = NaN;
+        break;
+      }
+      if (k === 0) continue;
+      const d = levels[2 * k] - levels[2 * k - 2];
+      const o = d > 0 ? 1 : d < 0 ? -1 : NaN;
+      if (order === 0) order = o;
+      else if (o !== order) {
+        order = NaN;
+        break;
+      }
+    }
+    if (order !== order || levels.length & 1) {
+      for (let k = 0; k < levels.length; k += 2) {
+        this.set(levels[k], levels[k + 1], raw?.[k], raw?.[k + 1]);
+      }
+      return;
+    }
+    while (this.prices.length < count) this.#grow();
+    const prices = this.prices;
+    const sizes = this.sizes;
+    const rp = this.rawPrices;
+    const rs = this.rawSizes;
+    // Stored best last: ascending for bids, descending for asks.
+    const reverse = order !== 0 && (order === 1) !== this.#bid;
+    for (let k = 0; k < count; k++) {
+      const src = reverse ? count - 1 - k : k;
+      prices[k] = levels[2 * src];
+      sizes[k] = levels[2 * src + 1];
+      if (rp !== null && rs !== null) {
+        rp.push(raw?.[2 * src] ?? "");
+        rs.push(raw?.[2 * src + 1] ?? "");
+      }
+    }
+    this.length = count;
   }
 
   #grow(): void {
@@ -97,6 +368,148 @@ export class BookSide {
     sizes.set(this.sizes);
     this.prices = prices;
     this.sizes = sizes;
+  }
+
+  /**
+   * Applies flat levels `[price, size, …]` in order, with the result of
+   * `set` on each (a size of 0 removes).
+   * @param levels the levels, prices in quote currency, sizes in base.
+   * @param raw the venue's strings for the same levels (checksum venues).
+   * @example
+   * ```ts
+   * const bids = new BookSide(true);
+   * bids.apply([100.5, 2, 100.4, 0, 100.3, 1.5]);
+   * bids.best(); // 100.5
+   * ```
+   */
+  apply(levels: Levels, raw?: readonly string[]): void {
+    if (levels.length >= 2 * MERGE_MIN && this.#merge(levels, raw)) return;
+    if (raw === undefined) {
+      for (let i = 0; i < levels.length; i += 2) {
+        this.set(levels[i], levels[i + 1]);
+      }
+      return;
+    }
+    for (let i = 0; i < levels.length; i += 2) {
+      this.set(levels[i], levels[i + 1], raw[i], raw[i + 1]);
+    }
+  }
+
+  /**
+   * Applies levels listed strictly best first (as Binance, OKX, Bybit …
+   * send them) in one pass over the top of the side, down to the worst
+   * listed price: a merge instead of a search and a move per level.
+   * @returns false, with nothing done, for levels in another order, few
+   *   levels, or a top so deep that per-level changes cost less.
+   */
+  #merge(levels: Levels, raw: readonly string[] | undefined): boolean {
+    const k = levels.length >> 1;
+    if (levels.length & 1) return false;
+    const bid = this.#bid;
+    for (let i = 2; i < levels.length; i += 2) {
+      if (bid ? !(levels[i] < levels[i - 2]) : !(levels[i] > levels[i - 2])) {
+        return false;
+      }
+    }
+    const n = this.length;
+    let lo = this.#find(levels[levels.length - 2]);
+    if (lo < 0) lo = -lo - 1;
+    // [lo, n) holds every book level at or above the worst listed price.
+    const m = n - lo;
+    if (m > MERGE_SPAN * k) return false;
+    if (this.#mergePrices.length < m + k) {
+      this.#mergePrices = new Float64Array(2 * (m + k));
+      this.#mergeSizes = new Float64Array(2 * (m + k));
+    }
+    const tp = this.#mergePrices;
+    const ts = this.#mergeSizes;
+    const prices = this.prices;
+    const sizes = this.sizes;
+    // The strings (checksum venues) follow their levels, as in `set`: an
+    // existing level keeps its price string and takes the size string.
+    const rp = this.rawPrices;
+    const rs = this.rawSizes;
+    const keep = rp !== null && rs !== null;
+    const trp = this.#mergeRawPrices;
+    const trs = this.#mergeRawSizes;
+    // Both from the best: the book from its end, the levels from their start.
+    let i = n - 1;
+    let j = 0;
+    let r = 0;
+    while (i >= lo && j < k) {
+      const bp = prices[i];
+      const cp = levels[2 * j];
+      if (bp === cp) {
+        // An existing level: keep its price (as `set` does), take the size.
+        const s = levels[2 * j + 1];
+        if (s !== 0) {
+          if (keep) {
+            trp[r] = rp[i];
+            trs[r] = raw?.[2 * j + 1] ?? "";
+          }
+          tp[r] = bp;
+          ts[r++] = s;
+        }
+        i--;
+        j++;
+      } else if (bid ? bp > cp : bp < cp) {
+        if (keep) {
+          trp[r] = rp[i];
+          trs[r] = rs[i];
+        }
+        tp[r] = bp;
+        ts[r++] = sizes[i--];
+      } else {
+        const s = levels[2 * j + 1];
+        if (s !== 0) {
+          if (keep) {
+            trp[r] = raw?.[2 * j] ?? "";
+            trs[r] = raw?.[2 * j + 1] ?? "";
+          }
+          tp[r] = cp;
+          ts[r++] = s;
+        }
+        j++;
+      }
+    }
+    for (; i >= lo; i--) {
+      if (keep) {
+        trp[r] = rp[i];
+        trs[r] = rs[i];
+      }
+      tp[r] = prices[i];
+      ts[r++] = sizes[i];
+    }
+    for (; j < k; j++) {
+      const s = levels[2 * j + 1];
+      if (s !== 0) {
+        if (keep) {
+          trp[r] = raw?.[2 * j] ?? "";
+          trs[r] = raw?.[2 * j + 1] ?? "";
+        }
+        tp[r] = levels[2 * j];
+        ts[r++] = s;
+      }
+    }
+    while (this.prices.length < lo + r) this.#grow();
+    const out = this.prices;
+    const outSizes = this.sizes;
+    // Back in place, best last.
+    const top = lo + r - 1;
+    for (let q = 0; q < r; q++) {
+      out[top - q] = tp[q];
+      outSizes[top - q] = ts[q];
+    }
+    this.length = lo + r;
+    if (keep) {
+      rp.length = lo + r;
+      rs.length = lo + r;
+      for (let q = 0; q < r; q++) {
+        rp[top - q] = trp[q];
+        rs[top - q] = trs[q];
+      }
+    }
+    return true;
   }
 
   /** Best price, or NaN when the side is empty. */
@@ -164,14 +577,32 @@ export class OrderBook {
    * @param raw the venue's strings for the same levels (checksum venues).
    */
   apply(bids: Levels, asks: Levels, raw?: RawLevels): void {
-    const rb = raw?.bids;
-    const ra = raw?.asks;
-    for (let i = 0; i < bids.length; i += 2) {
-      this.bids.set(bids[i], bids[i + 1], rb?.[i], rb?.[i + 1]);
-    }
-    for (let i = 0; i < asks.length; i += 2) {
-      this.asks.set(asks[i], asks[i + 1], ra?.[i], ra?.[i + 1]);
-    }
+    this.bids.apply(bids, raw?.bids);
+    this.asks.apply(asks, raw?.asks);
+  }
+
+  /**
+   * Replaces the book with a full image, touching only the levels that
+   * differ: the book ends exactly as after `clear()` then `apply()`.
+   * @param bids the image's bid levels `[price, size, …]`.
+   * @param asks the image's ask levels.
+   * @param raw the venue's strings for the same levels (checksum venues).
+   * @param changes receives, per side, the levels that differ from the book
+   *   before (`[price, size, …]`, size 0 for a level that left).
+   * @example
+   * ```ts
+   * const changes = { bids: [], asks: [] };
+   * book.replace([100, 2, 99, 1], [101, 3], undefined, changes);
+   * ```
+   */
+  replace(
+    bids: Levels,
+    asks: Levels,
+    raw: RawLevels | undefined,
+    changes: { bids: Levels; asks: Levels },
+  ): void {
+    this.bids.replace(bids, raw?.bids, changes.bids);
+    this.asks.replace(asks, raw?.asks, changes.asks);
   }
 
   /** Removes every level of both sides. */

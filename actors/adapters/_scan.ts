@@ -1,0 +1,370 @@
+/**
+ * Token primitives for schema-aware frame scanners: a cursor that reads JSON
+ * literals, strings and numbers in place, straight from a frame's text,
+ * without building the object graph `JSON.parse` allocates.
+ *
+ * Numbers are read exactly: the value is the double `Number()`,
+ * `parseFloat` and `JSON.parse` give for the same text. Digits are gathered
+ * into an integer mantissa; when it stays below 2^53 and the decimal exponent
+ * is within ±22, one multiplication or division by an exact power of ten
+ * gives the correctly rounded result (Clinger's fast path: both operands are
+ * exact doubles and IEEE 754 rounds the one operation correctly). Anything
+ * else (a mantissa of 2^53 or more, a larger exponent) is handed to
+ * `parseFloat` on the token's text.
+ * JSON number syntax: https://www.rfc-editor.org/rfc/rfc8259#section-6
+ *
+ * @module
+ */
+
+import { MAX_PRICE, MAX_SIZE } from "./_common.ts";
+
+/** 10^0 … 10^22: every one is exactly representable as a double. */
+const POW10 = new Float64Array(23);
+for (let i = 0, p = 1; i < 23; i++, p *= 10) POW10[i] = p;
+
+/** `(byte - 0x30) >>> 0` of ".", "e" and "E": what a digit test sees. */
+const DOT = (0x2e - 0x30) >>> 0;
+const EXP = (0x65 - 0x30) >>> 0;
+const EXP_UPPER = (0x45 - 0x30) >>> 0;
+
+/** Zero bytes kept after a frame's bytes, so readers may look ahead. */
+const SLACK = 8;
+
+/**
+ * A read position in JSON text. The text is first copied into a reusable
+ * byte buffer (typed-array reads are much cheaper than `charCodeAt` in a
+ * hot loop); only ASCII text is read, so a byte offset is also the
+ * character index. Each reader consumes its token and advances
+ * {@link JsonCursor.pos} when the text holds one there, and otherwise
+ * reports failure and leaves `pos` where it was. Readers accept exactly
+ * JSON's grammar for their token, without surrounding whitespace, so a
+ * scanner built on them recognises only text `JSON.parse` reads the same way.
+ *
+ * @example
+ * ```ts
+ * const c = new JsonCursor();
+ * c.reset('["60000.01000000",2]'); // true: ASCII
+ * c.take('["'); // true
+ * c.number(); // 60000.01
+ * c.take('",'); // true
+ * c.number(); // 2
+ * ```
+ */
+export class JsonCursor {
+  /** The text being read. */
+  text = "";
+  /**
+   * The text's bytes (ASCII), then at least 8 zero bytes; a zero byte ends
+   * every token, so readers stop there. Grows to the largest text read.
+   */
+  bytes: Uint8Array = new Uint8Array(4096);
+  /** Number of bytes of the text. */
+  end = 0;
+  /** Index of the next character to read. */
+  pos = 0;
+  readonly #encoder = new TextEncoder();
+
+  /**
+   * Starts reading `text` from its first character.
+   * @param text the frame.
+   * @returns false when the text is not all ASCII (a scanner leaves such a
+   *   frame to `JSON.parse`); the cursor then holds nothing readable.
+   */
+  reset(text: string): boolean {
+    const n = text.length;
+    if (this.bytes.length < n + SLACK) {
+      this.bytes = new Uint8Array(Math.max(n + SLACK, this.bytes.length * 2));
+    }
+    const b = this.bytes;
+    const { read, written } = this.#encoder.encodeInto(text, b);
+    this.text = text;
+    this.pos = 0;
+    if (read !== n || written !== n) {
+      this.end = 0;
+      b.fill(0, 0, SLACK);
+      return false;
+    }
+    this.end = n;
+    b.fill(0, n, n + SLACK);
+    return true;
+  }
+
+  /**
+   * Consumes `literal` when the text continues with it.
+   * @param literal the exact characters expected, e.g. `,"data":`.
+   * @returns true (and `pos` moved past it) when they are there.
+   */
+  take(literal: string): boolean {
+    if (!this.text.startsWith(literal, this.pos)) return false;
+    this.pos += literal.length;
+    return true;
+  }
+
+  /**
+   * Reads the body of a string whose opening quote has been consumed, up to
+   * and past its closing quote. Strings with an escape (`\`) or a control
+   * character (which JSON forbids unescaped) are refused, so the body is
+   * the string's value as written.
+   * @returns the index just past the body's last character (the closing
+   *   quote's index), or -1 when the string is not a plain one.
+   */
+  stringBody(): number {
+    const b = this.bytes;
+    const n = this.end;
+    for (let i = this.pos; i < n; i++) {
+      const c = b[i];
+      if (c === 0x22) {
+        this.pos = i + 1;
+        return i;
+      }
+      if (c === 0x5c || c < 0x20) return -1;
+    }
+    return -1;
+  }
+
+  /**
+   * Reads a JSON number token (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
+   * @returns its value, identical (`Object.is`) to `parseFloat` of the
+   *   token, ±Infinity beyond the double range as `JSON.parse` gives; NaN
+   *   when no number token starts at `pos` (`pos` unchanged).
+   */
+  number(): number {
+    const b = this.bytes;
+    const start = this.pos;
+    let i = start;
+    const neg = b[i] === 0x2d; // "-"
+    if (neg) i++;
+    // The digits read so far are m·10^k + x, with x the last k < 9 of them
+    // (an int32: small-integer arithmetic is the cheap path).
+    let m = 0;
+    let x = 0;
+    let k = 0;
+    let d = (b[i] - 0x30) >>> 0; // the digit, or ≥ 10 for any other byte
+    if (d === 0) {
+      d = (b[++i] - 0x30) >>> 0;
+      if (d < 10) return NaN; // a leading zero: "01"
+    } else if (d < 10) {
+      do {
+        x = x * 10 + d;
+        if (++k === 9) {
+          m = m * 1e9 + x;
+          x = 0;
+          k = 0;
+        }
+        d = (b[++i] - 0x30) >>> 0;
+      } while (d < 10);
+    } else {
+      return NaN;
+    }
+    let e10 = 0;
+    if (d === DOT) {
+      d = (b[++i] - 0x30) >>> 0;
+      if (d >= 10) return NaN; // "5."
+      const from = i;
+      do {
+        x = x * 10 + d;
+        if (++k === 9) {
+          m = m * 1e9 + x;
+          x = 0;
+          k = 0;
+        }
+        d = (b[++i] - 0x30) >>> 0;
+      } while (d < 10);
+      e10 = from - i;
+    }
+    if (d === EXP || d === EXP_UPPER) {
+      let c = b[++i];
+      let sign = 1;
+      if (c === 0x2d) {
+        sign = -1;
+        c = b[++i];
+      } else if (c === 0x2b) {
+        c = b[++i];
+      }
+      d = (c - 0x30) >>> 0;
+      if (d >= 10) return NaN; // "1e", "1e+"
+      let ex = 0; // a double: a long exponent only grows to Infinity
+      do {
+        ex = ex * 10 + d;
+        d = (b[++i] - 0x30) >>> 0;
+      } while (d < 10);
+      e10 += sign * ex;
+    }
+    this.pos = i;
+    // Every partial value is at most the final one and rounding is
+    // monotone, so a result ≤ 2^53 - 1 was computed exactly all along.
+    const mant = m * POW10[k] + x;
+    if (mant <= Number.MAX_SAFE_INTEGER && e10 >= -22 && e10 <= 22) {
+      const v = e10 < 0 ? mant / POW10[-e10] : mant * POW10[e10];
+      return neg ? -v : v;
+    }
+    return parseFloat(this.text.slice(start, i));
+  }
+
+  /**
+   * {@link JsonCursor.number} with a short fast path for what venues write
+   * most: an unsigned plain decimal (`60000.01000000`, `7`) of at most 15
+   * significant digits and no exponent. Anything else goes to `number()`.
+   * @returns the value, identical to `parseFloat` of the token, or NaN
+   *   when no number token starts at `pos` (`pos` unchanged).
+   */
+  decimal(): number {
+    const b = this.bytes;
+    let i = this.pos;
+    let d = (b[i] - 0x30) >>> 0;
+    if (d > 9) return this.number(); // "-1", or not a number
+    // The first 9 digits in hi, the next 6 in lo: both stay int32.
+    let hi = 0;
+    let lo = 0;
+    let nd = 0;
+    if (d === 0) {
+      d = (b[++i] - 0x30) >>> 0;
+      if (d <= 9) return NaN; // a leading zero: "01"
+    } else {
+      do {
+        if (nd < 9) hi = hi * 10 + d;
+        else if (nd < 15) lo = lo * 10 + d;
+        nd++;
+        d = (b[++i] - 0x30) >>> 0;
+      } while (d <= 9);
+    }
+    let frac = 0;
+    if (d === DOT) {
+      d = (b[++i] - 0x30) >>> 0;
+      if (d > 9) return NaN; // "5."
+      const from = i;
+      do {
+        if (nd < 9) hi = hi * 10 + d;
+        else if (nd < 15) lo = lo * 10 + d;
+        nd++;
+        d = (b[++i] - 0x30) >>> 0;
+      } while (d <= 9);
+      frac = i - from;
+    }
+    if (nd > 15 || frac > 22 || d === EXP || d === EXP_UPPER) {
+      return this.number();
+    }
+    this.pos = i;
+    // At most 15 digits: an exact integer, divided once (correctly rounded).
+    return (nd > 9 ? hi * POW10[nd - 9] + lo : hi) / POW10[frac];
+  }
+
+  /**
+   * Reads a number written as a JSON string, `"…"`, the way venues send
+   * prices and sizes: the quotes must hold one number token and nothing else.
+   * @returns the value as {@link JsonCursor.decimal} reads it, or NaN (`pos`
+   *   unchanged) when the text there is not such a string.
+   */
+  quotedNumber(): number {
+    const b = this.bytes;
+    const start = this.pos;
+    if (b[start] !== 0x22) return NaN;
+    this.pos = start + 1;
+    const v = this.decimal();
+    if (v === v && b[this.pos] === 0x22) {
+      this.pos++;
+      return v;
+    }
+    this.pos = start;
+    return NaN;
+  }
+}
+
+/** One side's levels as read: prices and sizes in the venue's units. */
+export interface ScannedSide {
+  /** Prices, quote currency; the first `count` entries are this frame's. */
+  prices: Float64Array;
+  /** Quantities as sent (base, or contracts), aligned with `prices`. */
+  sizes: Float64Array;
+  /** Levels in this frame, in the venue's order. */
+  count: number;
+}
+
+/**
+ * An empty {@link ScannedSide} with room for 64 levels.
+ * @returns the side.
+ * @example
+ * ```ts
+ * const bids = newSide(); // { prices, sizes, count: 0 }
+ * ```
+ */
+export function newSide(): ScannedSide {
+  return {
+    prices: new Float64Array(64),
+    sizes: new Float64Array(64),
+    count: 0,
+  };
+}
+
+/**
+ * Reads a level array of two-string pairs, `[["price","qty"],…]` (Binance,
+ * Bybit), at the cursor into `side`, growing its arrays when needed. Each
+ * price must be in `0 < price < MAX_PRICE` and each quantity in
+ * `0 ≤ qty ≤ MAX_SIZE` (not `-0`), as `priceValue` and `sizeValue` accept
+ * them; each is the double `parseFloat` gives for its string.
+ * @param c the cursor, at the array's `[`; moved past its `]` on success.
+ * @param side where the levels go; `count` is set.
+ * @returns false when the text there is not such an array, or a level is
+ *   out of range (the frame should then go to `JSON.parse`).
+ * @example
+ * ```ts
+ * c.reset('[["1.5","2"]]');
+ * readLevels(c, side); // true: side.prices[0] 1.5, side.sizes[0] 2
+ * ```
+ */
+export function readLevels(c: JsonCursor, side: ScannedSide): boolean {
+  const t = c.bytes;
+  if (t[c.pos] !== 0x5b) return false; // "["
+  let n = 0;
+  if (t[++c.pos] === 0x5d) { // "]": no levels
+    c.pos++;
+    side.count = 0;
+    return true;
+  }
+  for (;;) {
+    let i = c.pos;
+    if (t[i] !== 0x5b || t[i + 1] !== 0x22) return false; // '["'
+    c.pos = i + 2;
+    const p = c.decimal();
+    i = c.pos;
+    if (
+      !(p > 0 && p < MAX_PRICE) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
+      t[i + 2] !== 0x22 // '","'
+    ) return false;
+    c.pos = i + 3;
+    const q = c.decimal();
+    i = c.pos;
+    // A size of "-0" reads as -0: the adapter reads it as 0; leave it there.
+    if (
+      !(q >= 0 && q <= MAX_SIZE) || (q === 0 && 1 / q < 0) ||
+      t[i] !== 0x22 || t[i + 1] !== 0x5d // '"]'
+    ) return false;
+    if (n === side.prices.length) growSide(side);
+    side.prices[n] = p;
+    side.sizes[n] = q;
+    n++;
+    const sep = t[i + 2];
+    c.pos = i + 3;
+    if (sep === 0x5d) break; // "]"
+    if (sep !== 0x2c) return false; // ","
+  }
+  side.count = n;
+  return true;
+}
+
+/**
+ * Doubles the room of a side's level arrays, keeping their contents.
+ * @param side the side whose arrays are full.
+ * @example
+ * ```ts
+ * if (n === side.prices.length) growSide(side);
+ * ```
+ */
+export function growSide(side: ScannedSide): void {
+  const prices = new Float64Array(side.prices.length * 2);
+  const sizes = new Float64Array(side.sizes.length * 2);
+  prices.set(side.prices);
+  sizes.set(side.sizes);
+  side.prices = prices;
+  side.sizes = sizes;
+}
