@@ -19,6 +19,7 @@
 import { z } from "zod";
 import { type ActorContext, runActor } from "../runtime/actor.ts";
 import { RequestError } from "../runtime/protocol.ts";
+import { type Logger, recordLogger } from "../runtime/log.ts";
 import { AggregatorConfig } from "./market/aggregate.ts";
 import type {
   ReplayErrorCode,
@@ -109,9 +110,11 @@ export class Sessions {
     if (spec.store && !this.#cfg.outputs.includes("store")) {
       throw bad("This coby cannot import a session: no writer is linked");
     }
+    // Every line of the session carries its id as the correlation id.
+    const log = recordLogger(this.#ctx.log, { cid: id });
     let source: ReplaySource;
     try {
-      source = await this.#open(spec);
+      source = await this.#open(spec, log);
     } catch (e) {
       if (e instanceof RequestError) throw e;
       throw bad((e as Error).message);
@@ -153,8 +156,7 @@ export class Sessions {
         onEvents: spec.emitEvents
           ? (ndjson) => this.#ctx.output("events", ndjson)
           : undefined,
-        onError: (e) =>
-          this.#ctx.log("warn", `replay ${id} failed: ${e.message}`),
+        onError: (e) => log.warn(`replay ${id} failed: ${e.message}`),
       });
     } catch (e) {
       source.close();
@@ -162,17 +164,18 @@ export class Sessions {
     }
     this.#all.set(id, session);
     await session.start();
+    log.info(`replay ${id} started (${spec.source}, speed ${spec.speed})`);
     return session.progress();
   }
 
-  async #open(spec: ReplaySpec): Promise<ReplaySource> {
+  async #open(spec: ReplaySpec, log: Logger): Promise<ReplaySource> {
     if (spec.source === "files") {
       if (!spec.files?.length) throw bad("files: at least one capture file");
       return await FileSource.open(spec.files, {
         exchanges: spec.exchanges,
         symbols: spec.symbols,
         emitEvents: spec.emitEvents,
-        warn: (msg) => this.#ctx.log("warn", msg),
+        warn: (msg, fields) => log.warn(msg, fields),
       });
     }
     const history = this.#ports.get("history");
@@ -233,6 +236,7 @@ export class Sessions {
   stop(id: string): ReplayProgress {
     const p = this.get(id).stop();
     this.#all.delete(id);
+    this.#ctx.log("info", `replay ${id} stopped`, { cid: id });
     return p;
   }
 

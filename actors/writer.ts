@@ -166,6 +166,7 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope) {
             busFailed: b?.failed ?? 0,
           },
           bus: b?.up === false ? "down" : "up",
+          latency: { batch_to_commit: writer.latency() },
         });
         for (const [k, v] of live.latest()) bus?.set(k, v);
       }, 1000);

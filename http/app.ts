@@ -7,27 +7,38 @@
  * site cannot reach a local coby through DNS rebinding (421 otherwise); CORS
  * answers only the origins in `http.corsOrigins` (none by default: the
  * browser's same-origin policy applies; allowed origins may also send the
- * replay control methods with `X-API-Key`). A path that exists for other
+ * replay control methods with `X-API-Key` or `Authorization`); the
+ * request's credential is checked and its client's rate limit taken
+ * (`http/auth.ts`, `http/rate_limit.ts`). A path that exists for other
  * methods gets 405 with `Allow`; error messages echo at most a short prefix
  * of the request.
  *
  * @module
  */
 
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { Config } from "../actors/system/config.ts";
 import { ActorDownError, RequestError } from "../runtime/protocol.ts";
-import { API_KEY_HEADER } from "./auth.ts";
+import { processLog, redactUrl } from "../runtime/log.ts";
+import { API_KEY_HEADER, Auth, identify } from "./auth.ts";
 import type { AppDeps } from "./deps.ts";
 import { clip, httpError } from "./errors.ts";
+import { describeSecurity, openApiDocument } from "./openapi.ts";
+import {
+  openRateLimitStore,
+  rateLimit,
+  type RateLimitStore,
+} from "./rate_limit.ts";
 import { bookRoutes } from "./routes/book.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { exchangeRoutes } from "./routes/exchanges.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { heatmapRoutes } from "./routes/heatmap.ts";
 import { historyRoutes } from "./routes/history.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { metricsMiddleware } from "./metrics_middleware.ts";
 import { replayRoutes } from "./routes/replay.ts";
 import { uiRoutes } from "./routes/ui.ts";
 
@@ -46,8 +57,14 @@ export interface ErrorBody {
 /** The HTTP settings (`http` in the configuration). */
 export type HttpSettings = Config["http"];
 
-/** Options for {@link createApp}: HTTP settings over the configuration's. */
-export type AppOptions = Partial<HttpSettings>;
+/**
+ * Options for {@link createApp}: HTTP settings over the configuration's, and
+ * where the rate limits' buckets live (default: Redis with `bus.url`, else
+ * memory; a store given here is the caller's to close).
+ */
+export type AppOptions = Partial<HttpSettings> & {
+  rateLimitStore?: RateLimitStore;
+};
 
 /** Codes for errors that carry none of their own, by status. */
 const STATUS_CODES: Record<number, string> = {
@@ -56,6 +73,7 @@ const STATUS_CODES: Record<number, string> = {
   403: "forbidden",
   404: "not_found",
   405: "method_not_allowed",
+  415: "unsupported_media_type",
   421: "host_not_allowed",
   500: "internal",
   503: "unavailable",
@@ -131,8 +149,12 @@ function hostAllowed(host: string, settings: HttpSettings): boolean {
  * ```
  */
 export function createApp(deps: AppDeps, options: AppOptions = {}) {
-  const settings = httpSettings(deps, options);
-  const base = new Hono();
+  const { rateLimitStore, ...http } = options;
+  const settings = httpSettings(deps, http);
+  const api = deps.config?.api ?? Config.shape.api.parse(undefined);
+  const auth = new Auth(api);
+  const base = new OpenAPIHono();
+  base.use("*", metricsMiddleware(deps.metrics));
   base.use("*", async (c, next) => {
     const host = c.req.header("host") ?? new URL(c.req.url).host;
     if (!hostAllowed(host, settings)) {
@@ -151,10 +173,28 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         origin: (origin) =>
           settings.corsOrigins.includes(origin) ? origin : null,
         allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE"],
-        allowHeaders: [API_KEY_HEADER, "Content-Type"],
-        exposeHeaders: ["Location", "Retry-After"],
+        allowHeaders: [API_KEY_HEADER, "Authorization", "Content-Type"],
+        exposeHeaders: ["Location", "Retry-After", "WWW-Authenticate"],
         maxAge: 600,
       }),
+    );
+  }
+  // Access control (http/auth.ts, http/rate_limit.ts): who the client is,
+  // then its token bucket.
+  base.use(
+    "*",
+    identify(auth, {
+      queryToken: (path) => path === "/api/v1/heatmap/stream",
+      guarded: (path) => api.protectReads && path.startsWith("/api/v1/"),
+    }),
+  );
+  if (api.rateLimit.enabled) {
+    base.use(
+      "*",
+      rateLimit(
+        rateLimitStore ?? openRateLimitStore(deps.config?.bus),
+        api.rateLimit,
+      ),
     );
   }
   const app = base
@@ -165,7 +205,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     .route("/api/v1/book", bookRoutes(deps))
     .route("/api/v1", heatmapRoutes(deps, settings))
     .route("/api/v1", historyRoutes(deps))
-    .route("/api/v1/replay", replayRoutes(deps));
+    .route("/api/v1/replay", replayRoutes(deps, auth))
+    .route("/", docsRoutes(() => document ??= openApiDocument(base)));
+  // Described once, on the first request for it, with every route mounted
+  // (`base` is `app`, whose registry holds them all).
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  describeSecurity(base);
   // Paths and their methods, for 405 (middleware is registered as ALL);
   // a `:param` segment matches any one segment.
   const methods = new Map<string, { re: RegExp; allow: Set<string> }>();
@@ -224,7 +269,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       c.header("Retry-After", String(RETRY_AFTER_S));
       return c.json<ErrorBody>({ error: err.message, code: err.code }, 503);
     }
-    console.error(err);
+    // The URL without its credentials (an SSE stream's `?token=`).
+    processLog().error(`Unhandled error: ${err.stack ?? err.message}`, {
+      actor: "http",
+      method: c.req.method,
+      url: redactUrl(c.req.url),
+    });
     const code = err instanceof RequestError ? err.code : "internal";
     return c.json<ErrorBody>({ error: "Internal error", code }, 500);
   });

@@ -29,6 +29,7 @@
  */
 
 import { type ClientResponse, hc } from "hono/client";
+import type { SuccessStatusCode } from "hono/utils/http-status";
 import type { ColumnPayload } from "../actors/system/hub.ts";
 import type { ReplayProgress } from "../actors/market/requests.ts";
 import {
@@ -212,9 +213,19 @@ export interface CobyClient {
   ): Subscription;
 }
 
+/**
+ * The body of a route's successful answers: its described responses hold
+ * the `{error, code}` ones too, which {@link json} throws instead.
+ */
+export type Success<R> = R extends ClientResponse<infer T, infer S, infer _F>
+  ? S extends SuccessStatusCode ? T : never
+  : never;
+
 /** The JSON of a successful answer, or a {@link CobyError}. */
-async function json<T>(res: ClientResponse<T>): Promise<T> {
-  if (res.ok) return await res.json() as T;
+async function json<R extends ClientResponse<unknown, number>>(
+  res: R,
+): Promise<Success<R>> {
+  if (res.ok) return await res.json() as Success<R>;
   throw await errorOf(res);
 }
 

@@ -87,10 +87,11 @@ export interface AppDeps {
   /**
    * The configuration coby runs with: the HTTP settings (allowed hosts and
    * origins, stream limits) and the followed symbols, which count as known
-   * heatmap symbols before their first column. Absent (test stubs): the
-   * defaults, and only symbols with data are known.
+   * heatmap symbols before their first column; `api` (access control) and
+   * `bus` (Redis, where the rate limits are shared). Absent (test stubs):
+   * the defaults, and only symbols with data are known.
    */
   config?:
     & Pick<Config, "http" | "exchanges" | "quoteAliases">
-    & Partial<Pick<Config, "api" | "replay">>;
+    & Partial<Pick<Config, "api" | "replay" | "bus">>;
 }

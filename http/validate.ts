@@ -1,37 +1,36 @@
 /**
- * The one input validator every route uses: zod schemas through
- * `@hono/zod-validator`, answering 400 with the zod message on failure.
+ * The one input validator every route uses: its zod schemas, declared in
+ * the route's OpenAPI description (`createRoute` of `@hono/zod-openapi`),
+ * validate the request and describe it at `/openapi.json`. A request that
+ * fails answers 400 with the zod message, rendered as `{error, code}` by the
+ * app.
  *
  * @module
  */
 
-import { zValidator } from "@hono/zod-validator";
-import type { ValidationTargets } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Env } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 
 /**
- * Validates one request part.
- * @param target `query`, `param`, `json`, …
- * @param schema the zod schema.
- * @returns hono middleware; a bad request throws HTTPException 400 whose
- * message is the zod message.
+ * A new router of described routes (`.openapi(createRoute({…}), handler)`),
+ * whose validation failures answer 400 with the zod message.
+ * @returns an OpenAPIHono; mount it with `.route()` on the app.
  * @example
  * ```ts
- * app.get("/book", validate("query", z.object({ depth: z.coerce.number() })), (c) => c.json(c.req.valid("query")));
+ * openApiRoutes().openapi(createRoute({ method: "get", path: "/x", request: { query }, responses }), (c) => c.json(c.req.valid("query"), 200));
  * ```
  */
-export function validate<
-  T extends z.ZodType,
-  K extends keyof ValidationTargets,
->(
-  target: K,
-  schema: T,
-) {
-  return zValidator(target, schema, (result) => {
-    if (!result.success) {
-      throw new HTTPException(400, { message: z.prettifyError(result.error) });
-    }
+export function openApiRoutes<E extends Env = Env>(): OpenAPIHono<E> {
+  return new OpenAPIHono<E>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new HTTPException(400, {
+          message: z.prettifyError(result.error),
+        });
+      }
+    },
   });
 }
 

@@ -18,6 +18,8 @@ import {
   ToActor,
   type UntypedRequests,
 } from "./protocol.ts";
+import type { LogFields, LogLevel } from "./log.ts";
+import { LinkMeter } from "./link_meter.ts";
 
 /**
  * One handler per method of request map `M`. A handler returns the result (or
@@ -69,11 +71,15 @@ export interface ActorContext {
    */
   stats(stats: Record<string, unknown>): void;
   /**
-   * Logs through the supervisor.
+   * Logs through the supervisor, which adds the `actor` field and writes the
+   * line with its logger (`runtime/log.ts`). Wrap it in `recordLogger` to
+   * bind fields.
    * @param level severity.
    * @param msg the line.
+   * @param fields its fields (`cid`, `exchange`, `symbol`, …); undefined
+   * ones are left out.
    */
-  log(level: "debug" | "info" | "warn" | "error", msg: string): void;
+  log(level: LogLevel, msg: string, fields?: LogFields): void;
   /**
    * Sends data to the supervisor on a named channel.
    * @param channel channel name.
@@ -119,10 +125,23 @@ export function runActor<M extends RequestMap = UntypedRequests>(
 ): void {
   const send = (m: FromActor, transfer?: Transferable[]) =>
     endpoint.postMessage(m, transfer);
+  // Every link's message count travels with the stats (`links`), and again
+  // with each ping, so the supervisor sees queue depths once a second.
+  const meter = new LinkMeter();
+  let lastStats: Record<string, unknown> = {};
+  const sendStats = () =>
+    send({
+      type: "stats",
+      stats: meter.size ? { ...lastStats, links: meter.snapshot() } : lastStats,
+    });
   const ctx: ActorContext = {
     status: (state, detail) => send({ type: "status", state, detail }),
-    stats: (stats) => send({ type: "stats", stats }),
-    log: (level, msg) => send({ type: "log", level, msg }),
+    stats: (stats) => {
+      lastStats = stats;
+      sendStats();
+    },
+    log: (level, msg, fields) =>
+      send({ type: "log", level, msg, fields: defined(fields) }),
     output: (channel, data, transfer) =>
       send({ type: "output", channel, data }, transfer),
     exit: (reason = "normal") => send({ type: "exit", reason }),
@@ -163,8 +182,10 @@ export function runActor<M extends RequestMap = UntypedRequests>(
         break;
       case "ping":
         send({ type: "pong", seq: m.seq });
+        if (meter.size) sendStats();
         break;
       case "link":
+        meter.watch(m.name, m.peer, m.role, m.port);
         try {
           handlers.link?.(m.name, m.peer, m.role, m.port);
         } catch (e) {
@@ -191,4 +212,14 @@ export function runActor<M extends RequestMap = UntypedRequests>(
   });
   // A MessagePort delivers to `addEventListener` listeners only once started.
   (endpoint as { start?: () => void }).start?.();
+}
+
+/** `fields` without its undefined values (they do not clone as log fields). */
+function defined(
+  fields: LogFields | undefined,
+): Record<string, string | number | boolean | null> | undefined {
+  if (!fields) return undefined;
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v;
+  return out;
 }

@@ -268,6 +268,14 @@ export const FromActor = z.discriminatedUnion("type", [
     type: z.literal("log"),
     level: z.enum(["debug", "info", "warn", "error"]),
     msg: z.string(),
+    /**
+     * Named values of the line (`cid`, `exchange`, `symbol`, …; see
+     * `runtime/log.ts`); the supervisor adds `actor`.
+     */
+    fields: z.record(
+      z.string(),
+      z.union([z.string(), z.number(), z.boolean(), z.null()]),
+    ).optional(),
   }),
   z.object({
     type: z.literal("output"),

@@ -23,6 +23,13 @@
  */
 
 import { backoffDelay } from "./backoff.ts";
+import { linkDepth, type LinkEnd, linkKey } from "./link_meter.ts";
+import {
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  processLog,
+} from "./log.ts";
 import {
   ActorDownError,
   type ActorState,
@@ -113,8 +120,49 @@ export interface SupervisorOptions {
   circuitResetMs?: number;
   /** Data an actor sends on a named output channel. */
   onOutput?: (id: string, channel: string, data: unknown) => void;
-  /** Log lines from actors and from the supervisor. */
-  onLog?: (id: string, level: string, msg: string) => void;
+  /**
+   * Log lines from actors and from the supervisor, with the actor's fields
+   * (`cid`, `exchange`, `symbol`, …); given, they are not written.
+   */
+  onLog?: (
+    id: string,
+    level: LogLevel,
+    msg: string,
+    fields: LogFields,
+  ) => void;
+  /**
+   * Writes log lines (when there is no `onLog`), each with the field
+   * `actor` set to the actor's id.
+   * @default processLog() (`COBY_LOG`: text or JSON lines on stdout)
+   */
+  logger?: Logger;
+}
+
+/**
+ * Messages a link may hold before each heartbeat that finds it so counts as
+ * a backpressure event (see {@link LinkInfo.backpressure}).
+ */
+export const LINK_HIGH_WATER = 256;
+
+/** A link's queue as the supervisor last saw it. */
+export interface LinkInfo {
+  /** The link's name. */
+  readonly name: string;
+  /** The sending actor's id. */
+  readonly from: string;
+  /** The receiving actor's id. */
+  readonly to: string;
+  /**
+   * Messages posted and not yet handled (from both ends' stats); null while
+   * the link is down or an end has not reported its current port.
+   */
+  readonly depth: number | null;
+  /**
+   * Heartbeats (one a `heartbeatMs`) that found more than
+   * {@link LINK_HIGH_WATER} messages waiting: the receiver falling behind.
+   * Cumulative.
+   */
+  readonly backpressure: number;
 }
 
 /** What the HTTP layer sees of an actor. */
@@ -131,6 +179,11 @@ export interface ActorInfo {
   restart?: RestartType;
   /** `open` while it failed too often and is not restarted. */
   circuit: "closed" | "open";
+  /**
+   * True from the trial start after an open circuit (`circuitResetMs`)
+   * until that incarnation is ready: the circuit is half-open.
+   */
+  halfOpen?: boolean;
   /** The actor's last status detail, or the supervisor's note. */
   detail: string;
   /** Restarts so far. */
@@ -194,8 +247,12 @@ const UP: readonly ActorState[] = ["running", "degraded"];
 export class Supervisor<M extends RequestMap = UntypedRequests> {
   readonly #children = new Map<string, Child>();
   readonly #links: readonly LinkSpec[];
+  /** Per link (by index in `#links`): when it was last wired, ms since epoch. */
+  readonly #wiredAt: number[] = [];
+  /** Per link: heartbeats that found it above {@link LINK_HIGH_WATER}. */
+  readonly #backpressure: number[] = [];
   readonly #opt:
-    & Required<Omit<SupervisorOptions, "onOutput" | "onLog">>
+    & Required<Omit<SupervisorOptions, "onOutput" | "onLog" | "logger">>
     & SupervisorOptions;
   #nextId = 1;
   #pingSeq = 0;
@@ -314,6 +371,40 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
       ...c.info,
       stats: this.#stats(c),
     }));
+  }
+
+  /**
+   * Every link's queue depth and backpressure count.
+   * @returns one entry per link spec, in order.
+   * @example
+   * ```ts
+   * for (const l of sup.links()) if ((l.depth ?? 0) > 1000) warn(l.name);
+   * ```
+   */
+  links(): LinkInfo[] {
+    return this.#links.map((l, i) => ({
+      name: l.name,
+      from: l.from,
+      to: l.to,
+      depth: this.#depth(i),
+      backpressure: this.#backpressure[i] ?? 0,
+    }));
+  }
+
+  /** Depth of link `i` from both ends' last stats; null when unknown. */
+  #depth(i: number): number | null {
+    const l = this.#links[i];
+    const wiredAt = this.#wiredAt[i];
+    if (wiredAt === undefined) return null;
+    const end = (id: string, key: string) =>
+      (this.#children.get(id)?.live.links as
+        | Record<string, LinkEnd>
+        | undefined)?.[key];
+    return linkDepth(
+      end(l.from, linkKey("out", l.name, l.to)),
+      end(l.to, linkKey("in", l.name, l.from)),
+      wiredAt,
+    );
   }
 
   /**
@@ -476,6 +567,7 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
     switch (m.type) {
       case "ready":
         c.info.state = "running";
+        delete c.info.halfOpen;
         c.lastPong = performance.now();
         this.#wire(c);
         if (this.#startup?.waiting.delete(c) && !this.#startup.waiting.size) {
@@ -517,7 +609,7 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
         break;
       }
       case "log":
-        this.#log(c.spec.id, m.level, m.msg);
+        this.#log(c.spec.id, m.level, m.msg, m.fields);
         break;
       case "output":
         this.#opt.onOutput?.(c.spec.id, m.channel, m.data);
@@ -530,7 +622,7 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
 
   /** Creates fresh channels for every link of `c` whose peer is up. */
   #wire(c: Child): void {
-    for (const l of this.#links) {
+    for (const [i, l] of this.#links.entries()) {
       if (l.from !== c.spec.id && l.to !== c.spec.id) continue;
       const from = this.#children.get(l.from);
       const to = this.#children.get(l.to);
@@ -539,6 +631,7 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
         continue;
       }
       const ch = new MessageChannel();
+      this.#wiredAt[i] = Date.now();
       this.#post(to, {
         type: "link",
         name: l.name,
@@ -573,6 +666,11 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
     const lag = Math.max(0, now - this.#lastBeat - this.#opt.heartbeatMs);
     this.#lastBeat = now;
     this.#lagMs += lag;
+    for (let i = 0; i < this.#links.length; i++) {
+      if ((this.#depth(i) ?? 0) > LINK_HIGH_WATER) {
+        this.#backpressure[i] = (this.#backpressure[i] ?? 0) + 1;
+      }
+    }
     for (const c of this.#children.values()) {
       if (!c.worker) continue;
       if (lag > 0) {
@@ -651,6 +749,7 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
       this.#log(c.spec.id, "error", c.info.detail);
       c.timer = setTimeout(() => {
         c.info.circuit = "closed";
+        c.info.halfOpen = true;
         c.restartTimes = [];
         this.#restart(c);
       }, this.#opt.circuitResetMs);
@@ -714,9 +813,14 @@ export class Supervisor<M extends RequestMap = UntypedRequests> {
     c.worker?.postMessage(m, transfer);
   }
 
-  #log(id: string, level: string, msg: string): void {
-    if (this.#opt.onLog) this.#opt.onLog(id, level, msg);
-    else console.log(`${new Date().toISOString()} ${level} [${id}] ${msg}`);
+  #log(id: string, level: LogLevel, msg: string, fields: LogFields = {}): void {
+    if (this.#opt.onLog) this.#opt.onLog(id, level, msg, fields);
+    else {
+      (this.#opt.logger ?? processLog()).log(level, msg, {
+        ...fields,
+        actor: id,
+      });
+    }
   }
 }
 

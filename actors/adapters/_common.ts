@@ -7,7 +7,11 @@
  */
 
 import type { Instrument, Levels } from "../market/events.ts";
-import { MalformedFrameError, VenueError } from "./adapter.ts";
+import {
+  FrameSyntaxError,
+  MalformedFrameError,
+  VenueError,
+} from "./adapter.ts";
 
 /** Options for {@link parseJson}. */
 export interface ParseJsonOptions {
@@ -30,7 +34,7 @@ export interface ParseJsonOptions {
  * @param what what the text is, for the error message (e.g. `Frame`, `exchangeInfo`).
  * @param options a reviver, when the caller needs one.
  * @returns the parsed value.
- * @throws {MalformedFrameError} naming `what` when `text` is not JSON.
+ * @throws {FrameSyntaxError} naming `what` when `text` is not JSON.
  * @example
  * ```ts
  * parseJson<{ id: number }>('{"id":1}', "Frame").id; // 1
@@ -44,7 +48,7 @@ export function parseJson<T>(
   try {
     return JSON.parse(text, options?.reviver as never) as T;
   } catch {
-    throw new MalformedFrameError(`${what} is not JSON: ${text.slice(0, 80)}`);
+    throw new FrameSyntaxError(`${what} is not JSON: ${text.slice(0, 80)}`);
   }
 }
 

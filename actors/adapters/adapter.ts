@@ -33,6 +33,22 @@ export class MalformedFrameError extends Error {
 }
 
 /**
+ * A {@link MalformedFrameError} for a frame that cannot be decoded at all
+ * (not JSON), as opposed to one read whose values are missing or bad; the
+ * connection counts the two as different reasons (`syntax`, `invalid`).
+ */
+export class FrameSyntaxError extends MalformedFrameError {
+  /**
+   * @param message what could not be decoded, quoting the start of it.
+   * @param symbol the exchange symbol, when known.
+   */
+  constructor(message: string, symbol?: string) {
+    super(message, symbol);
+    this.name = "FrameSyntaxError";
+  }
+}
+
+/**
  * Thrown by a parser when the connection's stream is no longer trustworthy
  * (a connection-wide sequence gap, a venue error that voids the books): the
  * connection actor counts a gap and reconnects, which resyncs every book.

@@ -32,6 +32,7 @@
 
 import type { Capture, RecvRecord } from "./capture.ts";
 import { sleep } from "../../runtime/backoff.ts";
+import { processLog } from "../../runtime/log.ts";
 import { clockFrame } from "../market/clock.ts";
 
 /** An extra text frame put into every run, for malformed-frame tests. */
@@ -63,7 +64,7 @@ export interface SimulatorOptions {
   readonly inject?: readonly Injection[];
   /**
    * Receives warnings (skipped REST records, playback errors).
-   * @default console.warn
+   * @default a warning from the process's logger (`runtime/log.ts`)
    */
   readonly log?: (message: string) => void;
   /**
@@ -259,7 +260,8 @@ export class ExchangeSimulator {
     }
     this.#speed = speed;
     this.#gateTimeoutMs = options.gateTimeoutMs ?? 3000;
-    this.#log = options.log ?? ((m) => console.warn(m));
+    this.#log = options.log ??
+      ((m) => processLog().warn(m, { actor: "simulator" }));
     this.#clock = options.clock ?? false;
     this.#clockOffsetMs = options.clockOffsetMs ?? 0;
     let endTs = -Infinity;

@@ -26,7 +26,14 @@ import type {
   MarketEvent,
 } from "../market/events.ts";
 import type { BookView } from "../market/requests.ts";
-import type { BookHealth, ConnectionCounters } from "./stats.ts";
+import type { LatencyHistogram } from "../../runtime/latency.ts";
+import type { LogFields } from "../../runtime/log.ts";
+import {
+  type BookHealth,
+  type ConnectionCounters,
+  countResync,
+  type ResyncCause,
+} from "./stats.ts";
 
 /** One followed instrument and, on a connection with books, its book. */
 export interface Followed {
@@ -51,8 +58,12 @@ export interface KeeperHooks {
   send(frames: readonly string[]): boolean;
   /** The connection must reconnect (the only way to resync a book). */
   reconnect(): void;
-  /** Logs a warning. */
-  warn(msg: string): void;
+  /**
+   * Logs a warning.
+   * @param msg the line.
+   * @param fields its fields: `symbol` when it is about one book.
+   */
+  warn(msg: string, fields?: LogFields): void;
   /** Receives every applied event, when event output is on. */
   emit?(ev: MarketEvent): void;
   /**
@@ -78,6 +89,11 @@ export interface BookKeeperOptions {
   batch: BatchBuilder;
   /** Counters, updated in place. */
   counters: ConnectionCounters;
+  /**
+   * Counts each book update's and trade's latency from the exchange's
+   * timestamp to the local receive time, ms; none when absent.
+   */
+  exchangeToReceive?: LatencyHistogram;
   /** Requests for I/O. */
   hooks: KeeperHooks;
 }
@@ -97,6 +113,8 @@ export class BookKeeper {
   readonly followed = new Map<string, Followed>();
   readonly #o: BookKeeperOptions;
   readonly #books: boolean;
+  /** The levels an image changed, reused by {@link #applyImage}. */
+  readonly #changed: { bids: Levels; asks: Levels } = { bids: [], asks: [] };
 
   /** @param options the venue's book spec, the batch, counters and hooks. */
   constructor(options: BookKeeperOptions) {
@@ -137,14 +155,20 @@ export class BookKeeper {
     const f = this.followed.get(ev.exchangeSymbol);
     if (!f) return;
     const { batch, counters } = this.#o;
+    // A venue without event times reports `exchangeTs = localTs`: no latency.
+    if (ev.exchangeTs !== ev.localTs) {
+      this.#o.exchangeToReceive?.record(ev.localTs - ev.exchangeTs);
+    }
     switch (ev.type) {
       case "book_snapshot": {
         if (!this.#books) return;
         // An in-stream snapshot; under the `rest` rule it aligns with the
         // buffered deltas like a REST one (Gate.io `full` pushes).
+        const wasSynced = f.sync.state === "synced";
         const v = f.sync.snapshot(ev);
-        if (v.result === "synced") this.#applySnapshot(f, ev, v.apply);
-        else this.#o.hooks.needSnapshot(f);
+        if (v.result === "synced") {
+          this.#applySnapshot(f, ev, v.apply, wasSynced);
+        } else this.#o.hooks.needSnapshot(f);
         break;
       }
       case "book_delta": {
@@ -157,6 +181,7 @@ export class BookKeeper {
             f,
             `sequence gap at ${ev.first} (prev ${ev.prev})`,
             ev.localTs,
+            "gap",
           );
         } else if (verdict === "buffered") this.#o.hooks.needSnapshot(f);
         break;
@@ -190,8 +215,9 @@ export class BookKeeper {
    * (`stale`, `ahead`, …): the caller fetches again.
    */
   offerSnapshot(f: Followed, snap: BookSnapshot): string {
+    const wasSynced = f.sync.state === "synced";
     const v = f.sync.snapshot(snap);
-    if (v.result === "synced") this.#applySnapshot(f, snap, v.apply);
+    if (v.result === "synced") this.#applySnapshot(f, snap, v.apply, wasSynced);
     return v.result;
   }
 
@@ -202,11 +228,20 @@ export class BookKeeper {
    * @param f the book.
    * @param why the cause, for the log.
    * @param now current time (the receive time of the event that failed), ms.
+   * @param cause the cause as counted (`resyncs.<cause>`).
    */
-  resync(f: Followed, why: string, now: number): void {
+  resync(
+    f: Followed,
+    why: string,
+    now: number,
+    cause: ResyncCause = "other",
+  ): void {
     const { batch, counters, hooks, spec } = this.#o;
-    counters.resyncs++;
-    hooks.warn(`${this.#o.exchange} ${f.inst.exchangeSymbol}: resync (${why})`);
+    countResync(counters, cause);
+    hooks.warn(
+      `${this.#o.exchange} ${f.inst.exchangeSymbol}: resync (${why})`,
+      { symbol: f.inst.exchangeSymbol },
+    );
     hooks.health?.("resync", f, why);
     f.book.clear();
     f.unsyncedSince ||= now;
@@ -335,7 +370,16 @@ export class BookKeeper {
     this.#verify(f, d.checksum, d.localTs);
   }
 
-  #applySnapshot(f: Followed, snap: BookSnapshot, pending: BookDelta[]): void {
+  #applySnapshot(
+    f: Followed,
+    snap: BookSnapshot,
+    pending: BookDelta[],
+    wasSynced: boolean,
+  ): void {
+    if (wasSynced && pending.length === 0) {
+      this.#applyImage(f, snap);
+      return;
+    }
     const { batch, counters, hooks } = this.#o;
     f.book.clear();
     f.book.apply(snap.bids, snap.asks, snap.raw);
@@ -359,6 +403,32 @@ export class BookKeeper {
     this.#verify(f, last.checksum, last.localTs);
   }
 
+  /**
+   * A full image on a book that is in sync (HTX `depth.step0` and the
+   * other image-only feeds send one every push): the book takes the image,
+   * and only the levels that differ go to the batch, instead of a `Clear`
+   * and the whole book. The book ends as a rebuild from the image would.
+   */
+  #applyImage(f: Followed, snap: BookSnapshot): void {
+    const { batch, counters, hooks } = this.#o;
+    const changed = this.#changed;
+    changed.bids.length = 0;
+    changed.asks.length = 0;
+    f.book.replace(snap.bids, snap.asks, snap.raw, changed);
+    f.unsyncedSince = 0;
+    counters.bookUpdates++;
+    hooks.emit?.(snap);
+    const s = batch.symbol(f.inst);
+    const depth = this.#o.spec.maxDepth;
+    if (depth !== undefined) {
+      f.book.bids.truncate(depth, changed.bids);
+      f.book.asks.truncate(depth, changed.asks);
+    }
+    this.#pushLevels(s, Kind.Bid, changed.bids, snap.exchangeTs);
+    this.#pushLevels(s, Kind.Ask, changed.asks, snap.exchangeTs);
+    this.#verify(f, snap.checksum, snap.localTs);
+  }
+
   /** Checks the venue checksum and an uncrossed book; resyncs on failure. */
   #verify(f: Followed, checksum: number | undefined, now: number): void {
     const fn = this.#o.spec.checksum;
@@ -369,7 +439,7 @@ export class BookKeeper {
         counters.checksumFailures++;
         const why = `checksum ${ours} != venue ${checksum}`;
         this.#o.hooks.health?.("checksum", f, why);
-        this.resync(f, why, now);
+        this.resync(f, why, now, "checksum");
         return;
       }
     }
@@ -379,6 +449,7 @@ export class BookKeeper {
         f,
         `crossed book ${f.book.bids.best()} >= ${f.book.asks.best()}`,
         now,
+        "crossed",
       );
     }
   }

@@ -145,6 +145,7 @@ Deno.test("book keeper: a sequence gap clears the book, tells the aggregator and
   k.onEvent(after[3]); // after[2] is lost
   assert.equal(counters.gaps, 1);
   assert.equal(counters.resyncs, 1);
+  assert.equal(counters["resyncs.gap"], 1, "counted with its cause");
   assert.equal(f.sync.state, "buffering");
   assert.equal(f.book.bids.length, 0);
   assert.equal(f.unsyncedSince, after[3].localTs);
@@ -182,6 +183,7 @@ Deno.test("book keeper: a Kraken checksum mismatch resubscribes the one book; wi
     k.onEvent({ ...d, checksum: (d.checksum! + 1) >>> 0 });
     assert.equal(counters.checksumFailures, 1);
     assert.equal(counters.resyncs, 1);
+    assert.equal(counters["resyncs.checksum"], 1, "counted with its cause");
     assert.equal(f.book.bids.length, 0);
     // The failure, then the resync it causes, each a health event.
     assert.equal(calls.health.length, 2);

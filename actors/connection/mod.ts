@@ -37,7 +37,13 @@ import { z } from "zod";
 import { type ActorContext, runActor } from "../../runtime/actor.ts";
 import { RequestError } from "../../runtime/protocol.ts";
 import {
+  type LogFields,
+  type Logger,
+  recordLogger,
+} from "../../runtime/log.ts";
+import {
   type Adapter,
+  FrameSyntaxError,
   MalformedFrameError,
   type Parser,
   ResyncError,
@@ -67,6 +73,8 @@ import {
   type ConnectionCounters,
   type ConnectionStats,
   ConnectionStatsTracker,
+  countMalformed,
+  countResync,
   type HealthStatus,
 } from "./stats.ts";
 
@@ -175,6 +183,14 @@ export class Connection {
   /** Recorded clock: a session opened; its `connect` waits for its first clock. */
   #connectPending = false;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** Lines of this connection: `exchange` bound. */
+  readonly #logBase: Logger;
+  /** This worker run's tag in correlation ids, 4 hex digits. */
+  readonly #runTag = crypto.randomUUID().slice(0, 4);
+  /** Sockets opened so far (0 until the first). */
+  #incarnation = 0;
+  /** Lines of the current incarnation: `exchange` and `cid` bound. */
+  #log: Logger;
 
   /**
    * @param cfg parsed config.
@@ -196,7 +212,10 @@ export class Connection {
       cfg.syncTimeoutMs,
       Date.now(),
     );
-    const warn = (msg: string) => ctx.log("warn", msg);
+    this.#logBase = recordLogger(ctx.log, { exchange: cfg.exchange });
+    this.#log = this.#logBase.child({ cid: this.correlationId });
+    const warn = (msg: string, fields?: LogFields) =>
+      this.#log.warn(msg, fields);
     const rec = this.#recorder = cfg.record
       ? new Recorder({
         ...cfg.record,
@@ -223,6 +242,9 @@ export class Connection {
       },
       onState: (state, why) => {
         if (state === "connecting") {
+          // A new socket, a new correlation id for its lines.
+          this.#incarnation++;
+          this.#log = this.#logBase.child({ cid: this.correlationId });
           // Each session gets a fresh parser: channel state dies with the socket.
           this.#parser = ad.parser(
             new Map([...this.#keeper.followed].map(([s, f]) => [s, f.inst])),
@@ -232,6 +254,7 @@ export class Connection {
       },
       onOpen: (_send, url, subscribed) => {
         this.#report(this.#stats.setState("connected", ""));
+        this.#log.info(`${cfg.exchange}: socket open`);
         this.#inOrder(() => {
           if (rec) {
             const ts = this.#recordTs();
@@ -254,7 +277,9 @@ export class Connection {
         : undefined,
       onFrame: (f, ts, hb) => {
         const parser = this.#parser!;
-        this.#inOrder(() => this.#onFrame(f, ts, hb, parser));
+        // Arrival on this thread's monotonic clock: receive → book applied.
+        const t0 = performance.now();
+        this.#inOrder(() => this.#onFrame(f, ts, hb, parser, t0));
       },
       onClock: (ts, rest) => {
         const step = () => {
@@ -273,6 +298,7 @@ export class Connection {
       books: !ad.booklessGroups?.includes(cfg.group),
       batch: this.#batch,
       counters: this.#stats.counters,
+      exchangeToReceive: this.#stats.exchangeToReceive,
       hooks: {
         needSnapshot: (f) => void this.#snapshots.request(f),
         send: (frames) => this.#session.send(frames),
@@ -294,6 +320,17 @@ export class Connection {
       warn,
       signal: this.#abort.signal,
     });
+  }
+
+  /**
+   * The correlation id of the connection's current socket, in its log
+   * lines' `cid`: `<actor id>#<run tag>.<n>`, `n` counting the sockets this
+   * worker opened (0 before the first), the run tag telling two runs of the
+   * actor (restarts) apart.
+   * @returns e.g. `conn:binance#9f3c.2`.
+   */
+  get correlationId(): string {
+    return `${this.#id}#${this.#runTag}.${this.#incarnation}`;
   }
 
   /** Starts the flush and stats timers and the session loop. */
@@ -372,6 +409,7 @@ export class Connection {
     recvTs: number,
     hb: boolean,
     parser: Parser,
+    arrivedAt: number,
   ): void {
     // Liveness and message rates are wall-clock matters, whatever the clock.
     this.#stats.frame(Date.now(), hb);
@@ -394,7 +432,12 @@ export class Connection {
         out.length = 0;
       }
     }
+    const counters = this.#stats.counters;
+    const applied = counters.bookUpdates;
     for (let i = 0; i < events.length; i++) this.#keeper.onEvent(events[i]);
+    if (counters.bookUpdates !== applied) {
+      this.#stats.receiveToBook.record(performance.now() - arrivedAt);
+    }
   }
 
   /** A frame that did not parse: a resync, the venue's error, or malformed. */
@@ -403,8 +446,8 @@ export class Connection {
     const counters = this.#stats.counters;
     if (e instanceof ResyncError) {
       counters.gaps++;
-      counters.resyncs++;
-      this.#ctx.log("warn", `${ex}: resync by reconnect (${e.message})`);
+      countResync(counters, "reconnect");
+      this.#log.warn(`${ex}: resync by reconnect (${e.message})`);
       this.#healthEvent("resync", `by reconnect: ${e.message}`);
       this.#session.reconnect();
     } else if (e instanceof VenueError) {
@@ -413,12 +456,23 @@ export class Connection {
         symbol: e.symbol,
         ts: recvTs,
       });
-      this.#ctx.log("warn", `${ex}: venue error: ${e.message}`);
+      this.#log.warn(`${ex}: venue error: ${e.message}`, {
+        symbol: e.symbol,
+      });
       this.#publish();
     } else {
       // A frame we cannot read is counted and logged; it never stops the actor.
-      counters.malformed++;
-      this.#ctx.log("warn", `${ex}: malformed frame (${errorText(e)})`);
+      countMalformed(
+        counters,
+        e instanceof FrameSyntaxError || e instanceof SyntaxError
+          ? "syntax"
+          : e instanceof MalformedFrameError
+          ? "invalid"
+          : "other",
+      );
+      this.#log.warn(`${ex}: malformed frame (${errorText(e)})`, {
+        symbol: e instanceof MalformedFrameError ? e.symbol : undefined,
+      });
       // A book update of a known symbol was lost: that book is stale until
       // it is realigned, so it must not stay `synced`.
       const sym = e instanceof MalformedFrameError ? e.symbol : undefined;

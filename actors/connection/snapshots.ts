@@ -8,10 +8,11 @@
  */
 
 import { backoffDelay, sleep } from "../../runtime/backoff.ts";
+import type { LogFields } from "../../runtime/log.ts";
 import type { BookSpec } from "../adapters/adapter.ts";
 import type { BookKeeper, Followed } from "./book_keeper.ts";
 import { errorText } from "./rest.ts";
-import type { ConnectionCounters } from "./stats.ts";
+import { type ConnectionCounters, countResync } from "./stats.ts";
 
 /** What the snapshot loop needs from its connection. */
 export interface SnapshotDeps {
@@ -37,8 +38,12 @@ export interface SnapshotDeps {
   send(frames: readonly string[]): boolean;
   /** A snapshot did not align: a resync of `f`, with its cause. */
   onResync?(f: Followed, why: string): void;
-  /** Logs a warning. */
-  warn(msg: string): void;
+  /**
+   * Logs a warning.
+   * @param msg the line.
+   * @param fields its fields: `symbol`, the book's.
+   */
+  warn(msg: string, fields?: LogFields): void;
   /** Ends every loop (the actor stops). */
   signal: AbortSignal;
 }
@@ -104,13 +109,16 @@ export class SnapshotLoops {
             ),
         );
         if (result === "synced") return;
-        this.#d.counters.resyncs++;
+        countResync(this.#d.counters, "stale");
         this.#d.onResync?.(f, `snapshot ${result}`);
-        this.#d.warn(`${venue} ${sym}: snapshot ${result}, refetching`);
+        this.#d.warn(`${venue} ${sym}: snapshot ${result}, refetching`, {
+          symbol: sym,
+        });
       } catch (e) {
         if (signal.aborted) return;
         this.#d.warn(
           `${venue} ${sym}: snapshot failed (${errorText(e)})`,
+          { symbol: sym },
         );
       }
       await sleep(

@@ -6,12 +6,63 @@
  * @module
  */
 
+import {
+  LatencyHistogram,
+  type LatencySnapshot,
+} from "../../runtime/latency.ts";
+
+/**
+ * Why a book was resynced: a sequence `gap`, a `checksum` mismatch, a
+ * `crossed` book, a `stale` REST snapshot (one that did not align with the
+ * buffered deltas, fetched again), a connection-wide break resynced by
+ * `reconnect` (the parser's `ResyncError`), or
+ * `other` (a malformed book frame).
+ */
+export type ResyncCause =
+  | "gap"
+  | "checksum"
+  | "crossed"
+  | "stale"
+  | "reconnect"
+  | "other";
+
+/** Every {@link ResyncCause}, in the order `/metrics` lists them. */
+export const RESYNC_CAUSES: readonly ResyncCause[] = [
+  "gap",
+  "checksum",
+  "crossed",
+  "stale",
+  "reconnect",
+  "other",
+];
+
+/**
+ * Why a frame could not be read: `syntax` (it could not be decoded: not
+ * JSON, `FrameSyntaxError` or a `SyntaxError`), `invalid` (decoded, but a
+ * field is missing or bad: `MalformedFrameError`), `other` (any other
+ * error).
+ */
+export type MalformedReason = "syntax" | "invalid" | "other";
+
+/** Every {@link MalformedReason}, in the order `/metrics` lists them. */
+export const MALFORMED_REASONS: readonly MalformedReason[] = [
+  "syntax",
+  "invalid",
+  "other",
+];
+
 /**
  * Counters a connection actor publishes; summed across restarts by the
- * supervisor. `resyncs` counts every resync; its causes are counted in
- * `gaps`, `checksumFailures` and `crossedBooks` (and the log names each).
+ * supervisor. `resyncs` counts every resync, and `resyncs.<cause>` each
+ * {@link ResyncCause} (see {@link countResync}); `malformed` every
+ * unreadable frame and `malformed.<reason>` each {@link MalformedReason}.
+ * The flat dotted keys are what the supervisor sums across restarts.
  */
 export interface ConnectionCounters {
+  /** Resyncs of one cause; absent until the first. */
+  [cause: `resyncs.${string}`]: number;
+  /** Malformed frames of one reason; absent until the first. */
+  [reason: `malformed.${string}`]: number;
   /** Frames received, heartbeats included. */
   frames: number;
   /** Heartbeat frames received (not counted as life by the watchdog). */
@@ -64,6 +115,37 @@ export function newCounters(): ConnectionCounters {
   };
 }
 
+/**
+ * Counts a resync and its cause.
+ * @param c the counters, updated in place.
+ * @param cause why.
+ * @example
+ * ```ts
+ * countResync(counters, "gap"); // resyncs + 1, resyncs.gap + 1
+ * ```
+ */
+export function countResync(c: ConnectionCounters, cause: ResyncCause): void {
+  c.resyncs++;
+  c[`resyncs.${cause}`] = (c[`resyncs.${cause}`] ?? 0) + 1;
+}
+
+/**
+ * Counts a malformed frame and its reason.
+ * @param c the counters, updated in place.
+ * @param reason why it could not be read.
+ * @example
+ * ```ts
+ * countMalformed(counters, "syntax"); // malformed + 1, malformed.syntax + 1
+ * ```
+ */
+export function countMalformed(
+  c: ConnectionCounters,
+  reason: MalformedReason,
+): void {
+  c.malformed++;
+  c[`malformed.${reason}`] = (c[`malformed.${reason}`] ?? 0) + 1;
+}
+
 /** State of a connection's socket. */
 export type SocketState = "connecting" | "connected" | "disconnected";
 
@@ -97,6 +179,21 @@ export interface ConnectionStats {
   readonly messageRate: number;
   /** Local receive time of the last frame, ms since epoch; 0 before any. */
   readonly lastMessageTs: number;
+  /**
+   * Wall time of the last data frame (not a heartbeat), ms since epoch; 0
+   * before any. `/metrics` shows the silence since it.
+   */
+  readonly lastDataTs: number;
+  /**
+   * Latency histograms, ms: `exchange_to_receive` (local receive time minus
+   * the exchange's timestamp, per book update and trade that carries one)
+   * and `receive_to_book` (from a frame's arrival to its book changes
+   * applied, on this thread's monotonic clock).
+   */
+  readonly latency: {
+    readonly exchange_to_receive: LatencySnapshot;
+    readonly receive_to_book: LatencySnapshot;
+  };
   /** Why the last session ended or failed; "" if none did. */
   readonly lastError: string;
   /** The venue's last reported error, or null. */
@@ -129,10 +226,15 @@ export interface HealthStatus {
 export class ConnectionStatsTracker {
   /** The counters, updated in place by the connection's parts. */
   readonly counters: ConnectionCounters = newCounters();
+  /** Exchange timestamp → local receive, ms (see `ConnectionStats.latency`). */
+  readonly exchangeToReceive: LatencyHistogram = new LatencyHistogram();
+  /** Frame arrival → book changes applied, ms. */
+  readonly receiveToBook: LatencyHistogram = new LatencyHistogram();
   readonly #exchange: string;
   readonly #syncTimeoutMs: number;
   #state: SocketState = "connecting";
   #lastMessageTs = 0;
+  #lastDataTs = 0;
   #lastError = "";
   #venueError: VenueErrorReport | null = null;
   #mark: { frames: number; ts: number };
@@ -166,6 +268,7 @@ export class ConnectionStatsTracker {
   frame(recvTs: number, heartbeat: boolean): void {
     this.counters.frames++;
     if (heartbeat) this.counters.heartbeats++;
+    else this.#lastDataTs = recvTs;
     this.#lastMessageTs = recvTs;
   }
 
@@ -247,6 +350,11 @@ export class ConnectionStatsTracker {
       connection: this.#state,
       messageRate: Math.round(rate * 10) / 10,
       lastMessageTs: this.#lastMessageTs,
+      lastDataTs: this.#lastDataTs,
+      latency: {
+        exchange_to_receive: this.exchangeToReceive.snapshot(),
+        receive_to_book: this.receiveToBook.snapshot(),
+      },
       lastError: this.#lastError,
       venueError: this.#venueError,
       counters: { ...this.counters },

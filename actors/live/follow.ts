@@ -13,6 +13,7 @@ import type { ColumnBatch } from "../market/heatmap.ts";
 import type { Bar } from "../store/queries/ohlcv.ts";
 import { type Bus, STREAMS } from "./bus.ts";
 import { decodeBatch } from "./codec.ts";
+import { processLog } from "../../runtime/log.ts";
 import type { LiveState } from "./state.ts";
 
 const dec = new TextDecoder();
@@ -29,7 +30,7 @@ export interface FollowLiveOptions {
   backfill?: number;
   /**
    * Log lines (malformed entries).
-   * @default console.warn
+   * @default a warning from the process's logger (`runtime/log.ts`)
    */
   log?: (msg: string) => void;
 }
@@ -59,7 +60,8 @@ export function followLive(
   live: LiveState,
   options: FollowLiveOptions = {},
 ): Following {
-  const log = options.log ?? ((m) => console.warn(m));
+  const log = options.log ??
+    ((m) => processLog().warn(m, { actor: "follow" }));
   let malformed = 0;
   const guard = (stream: string, f: (data: Uint8Array) => void) =>
     bus.follow(stream, (data) => {

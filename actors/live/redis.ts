@@ -35,6 +35,7 @@
 import { createClient, RESP_TYPES } from "redis";
 import { Buffer } from "node:buffer";
 import type { Bus, BusStats, FollowOptions } from "./bus.ts";
+import { processLog } from "../../runtime/log.ts";
 
 /** A node-redis client as {@link openRedisBus} makes it. */
 export type RedisClient = ReturnType<typeof createClient>;
@@ -54,7 +55,7 @@ export interface RedisBusOptions {
   prefix?: string;
   /**
    * Where outages, recoveries and failing followers are reported.
-   * @default a line on the console
+   * @default the process's logger (`runtime/log.ts`), as actor `bus`
    */
   log?: BusLog;
 }
@@ -361,7 +362,7 @@ export class RedisBus implements Bus {
     this.#client = client;
     this.#prefix = options.prefix ?? "coby:";
     this.#log = options.log ??
-      ((level, msg) => console.log(`${level} [bus] ${msg}`));
+      ((level, msg) => processLog().log(level, msg, { actor: "bus" }));
     client.on("error", (err) => {
       if (this.#down || this.#closing) return;
       this.#down = true;

@@ -48,6 +48,7 @@ import {
 import type { ReplayDump } from "../market/requests.ts";
 import { resolveSymbols } from "../market/symbols.ts";
 import type { ReplaySource } from "./source.ts";
+import type { LogFields } from "../../runtime/log.ts";
 
 /** Options for {@link FileSource.open}. */
 export interface FileSourceOptions {
@@ -66,8 +67,11 @@ export interface FileSourceOptions {
    * @default 60000
    */
   keyframeMs?: number;
-  /** Logs a warning (malformed frames, resyncs). */
-  warn?: (msg: string) => void;
+  /**
+   * Logs a warning (malformed frames, resyncs), with the fields `exchange`
+   * and, about one book, `symbol`.
+   */
+  warn?: (msg: string, fields?: LogFields) => void;
 }
 
 /** A group's parser state and books: one live connection's worth. */
@@ -367,7 +371,9 @@ export class FileSource implements ReplaySource {
       const insts = resolveSymbols(symbols, v.instruments).found;
       if (!insts.length) continue;
       const counters = newCounters();
-      const warn = this.#opts.warn ?? (() => {});
+      const warnOpt = this.#opts.warn;
+      const warn = (msg: string, fields?: LogFields) =>
+        warnOpt?.(msg, { exchange: v.exchange, ...fields });
       const g: Group = {
         exchange: v.exchange,
         name: group,
@@ -508,6 +514,7 @@ export class FileSource implements ReplaySource {
         `${v.exchange} ${f.inst.exchangeSymbol}: snapshot unreadable (${
           (e as Error).message
         })`,
+        { exchange: v.exchange, symbol: f.inst.exchangeSymbol },
       );
     }
   }
@@ -548,6 +555,10 @@ export class FileSource implements ReplaySource {
       c.malformed++;
       this.#opts.warn?.(
         `${g.exchange}: malformed frame (${(e as Error)?.message ?? e})`,
+        {
+          exchange: g.exchange,
+          symbol: e instanceof MalformedFrameError ? e.symbol : undefined,
+        },
       );
       const sym = e instanceof MalformedFrameError ? e.symbol : undefined;
       const f = sym === undefined ? undefined : g.keeper.find(sym);
@@ -561,7 +572,9 @@ export class FileSource implements ReplaySource {
   #restart(v: Venue, g: Group, ts: number, why: string): void {
     g.reconnect = false;
     g.counters.reconnects++;
-    this.#opts.warn?.(`${v.exchange}: ${why}; books resync`);
+    this.#opts.warn?.(`${v.exchange}: ${why}; books resync`, {
+      exchange: v.exchange,
+    });
     g.keeper.disconnect(ts);
     g.parser = v.adapter.parser(
       new Map([...g.keeper.followed].map(([s, f]) => [s, f.inst])),

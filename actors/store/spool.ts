@@ -18,6 +18,8 @@
  * @module
  */
 
+import { processLog } from "../../runtime/log.ts";
+
 /** Options for {@link Spool.open}. */
 export interface SpoolOptions {
   /**
@@ -27,7 +29,7 @@ export interface SpoolOptions {
   segmentBytes?: number;
   /**
    * Receives what the spool skipped (and why).
-   * @default console.warn
+   * @default a warning from the process's logger (`runtime/log.ts`)
    */
   warn?: (msg: string) => void;
 }
@@ -94,7 +96,8 @@ export class Spool<T extends object> {
     this.#dir = dir;
     this.#segments = segments;
     this.#segmentBytes = options.segmentBytes ?? 64 * 2 ** 20;
-    this.#warn = options.warn ?? ((m) => console.warn(m));
+    this.#warn = options.warn ??
+      ((m) => processLog().warn(m, { actor: "spool" }));
   }
 
   /**

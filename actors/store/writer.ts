@@ -41,7 +41,12 @@
  */
 
 import { backoffDelay, sleep } from "../../runtime/backoff.ts";
+import {
+  LatencyHistogram,
+  type LatencySnapshot,
+} from "../../runtime/latency.ts";
 import { RequestError } from "../../runtime/protocol.ts";
+import { processLog } from "../../runtime/log.ts";
 import type { EventBatch } from "../market/batch.ts";
 import type { HealthEvent } from "../market/events.ts";
 import type { ColumnBatch } from "../market/heatmap.ts";
@@ -185,7 +190,7 @@ export interface WriterOptions {
   poisonAttempts?: number;
   /**
    * Log lines.
-   * @default console.log
+   * @default the process's logger (`runtime/log.ts`), as actor `writer`
    */
   log?: (level: "debug" | "info" | "warn" | "error", msg: string) => void;
   /**
@@ -284,6 +289,11 @@ export class Writer {
   #committedClock = -Infinity;
   #writeMsLast: number | null = null;
   #writeMsSum = 0;
+  /** Arrival times (`#now()`) of the messages whose rows are pending. */
+  #arrivals: number[] = [];
+  /** Arrival times of the messages in each formed batch not yet committed, by id. */
+  readonly #batchArrivals = new Map<string, number[]>();
+  readonly #batchToCommit = new LatencyHistogram();
   #lastMaintenance: number;
   #wakeup = Promise.withResolvers<void>();
   #progress = Promise.withResolvers<void>();
@@ -348,6 +358,7 @@ export class Writer {
     }
     this.#rows.onBatch(b);
     this.#o.bars?.onBatch(b);
+    if (b.n > 0) this.#arrivals.push(now);
     this.#full();
   }
 
@@ -359,6 +370,7 @@ export class Writer {
     if (this.#stopping) return;
     this.#received++;
     this.#rows.onHealth(h);
+    this.#arrivals.push(this.#now());
     this.#full();
   }
 
@@ -383,6 +395,7 @@ export class Writer {
       return;
     }
     for (const p of parts) this.#add(p);
+    if (parts.length) this.#arrivals.push(this.#now());
     this.#full();
   }
 
@@ -491,6 +504,18 @@ export class Writer {
   }
 
   /**
+   * Batch → commit latency: from each message's arrival (an event batch
+   * with records, a health event, a tick's columns) to the commit of the
+   * write batch holding its rows, ms on the writer's monotonic clock. A
+   * batch drained from a spool an earlier process left has no arrival and
+   * is not counted.
+   * @returns the cumulative histogram.
+   */
+  latency(): LatencySnapshot {
+    return this.#batchToCommit.snapshot();
+  }
+
+  /**
    * Stops: forms a last batch (with every open bar: the inputs have
    * stopped), writes what it can within `timeoutMs`, spools the rest and
    * closes the spool and the database.
@@ -558,6 +583,8 @@ export class Writer {
     this.#pendingRows = 0;
     this.#pendingDays = new Set();
     const clock = this.#clock();
+    const arrivals = this.#arrivals;
+    this.#arrivals = [];
     if (rows === 0) {
       // Nothing to write: when nothing waits either, all is committed.
       if (this.#idleNow()) {
@@ -577,6 +604,7 @@ export class Writer {
       watermark: Number.isFinite(this.#watermark) ? this.#watermark : null,
       clock: Number.isFinite(clock) ? clock : null,
     };
+    if (arrivals.length) this.#batchArrivals.set(batch.id, arrivals);
     if (
       this.#failing ||
       this.#queueRows + rows > (this.#o.queueRows ?? 2_000_000)
@@ -596,6 +624,7 @@ export class Writer {
     this.#appending++;
     this.#o.spool.append(batches).catch((e) => {
       this.#counters.lostBatches += batches.length;
+      for (const b of batches) this.#batchArrivals.delete(b.id);
       this.#log(
         "error",
         `Spool append failed, ${batches.length} batches (${
@@ -697,9 +726,13 @@ export class Writer {
       } else await this.#refused(next, e);
       return;
     }
-    const ms = this.#now() - t0;
+    const committedAt = this.#now();
+    const ms = committedAt - t0;
     this.#writeMsLast = ms;
     this.#writeMsSum += ms;
+    for (const t of this.#batchArrivals.get(batch.id) ?? []) {
+      this.#batchToCommit.record(committedAt - t);
+    }
     await this.#done(next);
     if (fresh) {
       this.#counters.batches++;
@@ -725,6 +758,7 @@ export class Writer {
 
   /** Removes a written (or quarantined) batch from where it waited. */
   async #done(next: Next): Promise<void> {
+    this.#batchArrivals.delete(next.batch.id);
     if (next.from === "spool") await this.#o.spool.shift();
     else if (this.#queue[0] === next.batch) {
       this.#queue.shift();
@@ -901,7 +935,7 @@ export class Writer {
 
   #log(level: "debug" | "info" | "warn" | "error", msg: string): void {
     if (this.#o.log) this.#o.log(level, msg);
-    else console.log(`${level} [writer] ${msg}`);
+    else processLog().log(level, msg, { actor: "writer" });
   }
 }
 

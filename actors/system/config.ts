@@ -147,15 +147,57 @@ export const Config = z.object({
     dirs: z.array(z.string().min(1)).default(["data"]),
   }).strict().prefault({}),
   /**
-   * The control endpoints' protection: with `keys` set (`COBY_API_KEYS`, a
-   * comma list), creating or changing a replay session needs one of them in
-   * the `X-API-Key` header (401 otherwise), and a key may hold at most
-   * `sessionsPerKey` sessions (429 with `Retry-After` past it).
+   * Access control (`http/auth.ts`, `http/rate_limit.ts`). With `keys`
+   * (`COBY_API_KEYS`, a comma list) or `jwt` set, the control endpoints
+   * (creating, changing and stopping replay sessions) need a credential: an
+   * API key in `X-API-Key`, or a JWT in `Authorization: Bearer` (401
+   * otherwise); a principal (a key, a token's `sub`) may hold at most
+   * `sessionsPerKey` sessions (429 with `Retry-After` past it). Every client
+   * is rate-limited (`rateLimit`).
    */
   api: z.object({
-    keys: z.array(z.string().min(8, "an API key needs at least 8 characters"))
-      .default([]),
+    keys: z.array(
+      z.string().min(8, "an API key needs at least 8 characters")
+        .refine((k) => !k.startsWith("jwt:"), {
+          error: "an API key must not start with jwt: (a JWT principal)",
+        }),
+    ).default([]),
     sessionsPerKey: z.number().int().positive().default(4),
+    /**
+     * JWT verification: HS256 with `secret`, RS256/ES256 with the keys of
+     * `jwks` (a JWKS file path, or an `http(s)://` URL fetched and cached);
+     * `exp` and `sub` are required, `nbf` checked when present, `aud` and
+     * `iss` when configured. Unset: no JWT is accepted.
+     */
+    jwt: z.object({
+      /** Shared HS256 secret (`COBY_JWT_SECRET`), 32 characters at least. */
+      secret: z.string().min(
+        32,
+        "an HS256 secret needs at least 32 characters",
+      ).optional(),
+      /** JWKS file path or URL for RS256/ES256 (`COBY_JWT_JWKS`). */
+      jwks: z.string().min(1).optional(),
+      /** Required `aud` (`COBY_JWT_AUDIENCE`). */
+      audience: z.string().min(1).optional(),
+      /** Required `iss` (`COBY_JWT_ISSUER`). */
+      issuer: z.string().min(1).optional(),
+    }).strict().refine((j) => j.secret !== undefined || j.jwks !== undefined, {
+      error: "jwt needs a secret or a jwks",
+    }).optional(),
+    /** Require a credential on the `/api/v1` reads too (the viewer sends none). */
+    protectReads: z.boolean().default(false),
+    /**
+     * Per-client token buckets: `perSecond` requests a second on average,
+     * bursts of `burst`; a client is its principal, else its IP address.
+     * Anonymous clients from an address in `exempt` are not limited.
+     * Buckets live in Redis when `bus.url` is set, else in the process.
+     */
+    rateLimit: z.object({
+      enabled: z.boolean().default(true),
+      perSecond: z.number().positive().default(50),
+      burst: z.number().int().positive().default(200),
+      exempt: z.array(z.string().min(1)).default(["127.0.0.1", "::1"]),
+    }).strict().prefault({}),
   }).strict().prefault({}),
   /**
    * Raw recording by the connection actors (`actors/connection/recorder.ts`):
@@ -242,7 +284,9 @@ export interface LoadConfigOptions {
  * `COBY_SYMBOLS` (comma list followed on each of them; default the file's
  * symbols, else the default ones), `DATABASE_URL` (`store.url`) and
  * `COBY_DATA_DIR` (`store.dataDir`), `REDIS_URL` (`bus.url`) and
- * `COBY_BUS_PREFIX` (`bus.prefix`), `COBY_API_KEYS` (`api.keys`, comma list), `COBY_REPLAY_DIRS` (`replay.dirs`),
+ * `COBY_BUS_PREFIX` (`bus.prefix`), `COBY_API_KEYS` (`api.keys`, comma list),
+ * `COBY_JWT_SECRET`, `COBY_JWT_JWKS`, `COBY_JWT_AUDIENCE` and
+ * `COBY_JWT_ISSUER` (`api.jwt`), `COBY_REPLAY_DIRS` (`replay.dirs`),
  * `COBY_RECORD` (`record.exchanges`, comma list, `*` for all) and
  * `COBY_RECORD_DIR` (`record.dir`); an empty one counts as unset. An
  * exchange the file configures keeps its endpoint overrides.
@@ -325,6 +369,18 @@ export async function loadConfig(
       ...(raw.api as object ?? {}),
       keys: keys.split(",").map((k) => k.trim()).filter((k) => k !== ""),
     };
+  }
+  const jwtEnv = {
+    secret: env("COBY_JWT_SECRET"),
+    jwks: env("COBY_JWT_JWKS"),
+    audience: env("COBY_JWT_AUDIENCE"),
+    issuer: env("COBY_JWT_ISSUER"),
+  };
+  if (Object.values(jwtEnv).some((v) => v)) {
+    const api = { ...(raw.api as object ?? {}) } as Record<string, unknown>;
+    const jwt = { ...(api.jwt as object ?? {}) } as Record<string, unknown>;
+    for (const [k, v] of Object.entries(jwtEnv)) if (v) jwt[k] = v;
+    raw.api = { ...api, jwt };
   }
   const recordList = env("COBY_RECORD");
   const recordDir = env("COBY_RECORD_DIR");

@@ -18,15 +18,25 @@
  * oldest columns (the ring moved on, or it lags more than `maxLag` once
  * live) and is told how many with the chunk's `skipped`.
  *
+ * For `/metrics` the hub counts the columns its feeds skipped, the event
+ * bytes it handed them, and the time from a tick's arrival to the hand-over
+ * of its column to a live feed (a stream enqueues what it takes at once:
+ * the SSE write), on the main thread's monotonic clock.
+ *
  * @module
  */
 
+import {
+  LatencyHistogram,
+  type LatencySnapshot,
+} from "../../runtime/latency.ts";
 import { mergeColumns } from "../market/consolidate.ts";
 import {
   type Column,
   type ColumnBatch,
   type ColumnInit,
   decodeColumns,
+  type LiquidationBucket,
 } from "../market/heatmap.ts";
 
 /** One tick of one symbol: the per-exchange columns and their merge. */
@@ -59,6 +69,12 @@ export interface ColumnPayload {
    * that was not merged.
    */
   consolidation: ColumnInit["consolidation"] | null;
+  /**
+   * Liquidations during the tick by bucket (absolute bucket index, like
+   * `lo`; longs are forced sells, shorts forced buys, base currency),
+   * ascending; empty when there were none.
+   */
+  liquidations: LiquidationBucket[];
 }
 
 /** Bytes counted per column header (meta object, array views). */
@@ -85,6 +101,8 @@ interface Slot {
   readonly tick: Tick;
   /** Bytes of the tick's columns (arrays and headers). */
   readonly size: number;
+  /** When the tick arrived, `performance.now()`. */
+  readonly arrivedAt: number;
   /** SSE event bytes by selection key; null when the selection has no part. */
   readonly events: Map<string, Uint8Array | null>;
 }
@@ -122,6 +140,10 @@ export interface HubStats {
   bytes: number;
   /** Feeds open. */
   followers: number;
+  /** Columns the feeds skipped (fell behind), cumulative. */
+  dropped: number;
+  /** SSE event bytes handed to the feeds, cumulative. */
+  served: number;
 }
 
 /** Options for {@link HeatmapHub.follow}. */
@@ -208,6 +230,9 @@ export class HeatmapHub {
   #bytes = 0;
   #order = 0;
   #followers = 0;
+  #dropped = 0;
+  #served = 0;
+  readonly #columnToSse = new LatencyHistogram();
   readonly #enc = new TextEncoder();
 
   /**
@@ -242,6 +267,7 @@ export class HeatmapHub {
       else bySymbol.set(c.symbol, [c]);
     }
     const woken: Ring[] = [];
+    const arrivedAt = performance.now();
     for (const total of totals) {
       const { tick, size } = compact(
         b.ts,
@@ -255,6 +281,7 @@ export class HeatmapHub {
         order: this.#order++,
         tick,
         size,
+        arrivedAt,
         events: new Map(),
       });
       this.#bytes += size;
@@ -343,7 +370,24 @@ export class HeatmapHub {
       if (ring.slots.length) symbols++;
       ticks += ring.slots.length;
     }
-    return { symbols, ticks, bytes: this.#bytes, followers: this.#followers };
+    return {
+      symbols,
+      ticks,
+      bytes: this.#bytes,
+      followers: this.#followers,
+      dropped: this.#dropped,
+      served: this.#served,
+    };
+  }
+
+  /**
+   * Column → SSE write latency: from a tick's arrival to its column handed
+   * to a feed that had caught up (history a viewer catches up on is not a
+   * latency), ms.
+   * @returns the cumulative histogram.
+   */
+  latency(): LatencySnapshot {
+    return this.#columnToSse.snapshot();
   }
 
   /**
@@ -444,9 +488,14 @@ export class HeatmapHub {
             events.push(e);
             columns++;
             bytes += e.byteLength;
+            if (live) {
+              this.#columnToSse.record(performance.now() - slot.arrivedAt);
+            }
           }
           if (performance.now() > deadline) break;
         }
+        this.#dropped += skipped;
+        for (const e of events) this.#served += e.byteLength;
         return { skipped, events, columns };
       },
       wait: (): Promise<void> => {
@@ -696,5 +745,10 @@ function toPayload(ts: number, col: ColumnInit): ColumnPayload {
     mid: bb !== null && ba !== null ? (bb + ba) / 2 : bb ?? ba,
     exchanges: col.parts ?? [col.exchange],
     consolidation: col.consolidation ?? null,
+    liquidations: (col.liquidations ?? []).map((l) => ({
+      bucket: l.bucket,
+      longs: +l.longs.toPrecision(6),
+      shorts: +l.shorts.toPrecision(6),
+    })),
   };
 }

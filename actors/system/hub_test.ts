@@ -301,3 +301,33 @@ Deno.test("hub: columnsAt answers each exchange's own column of the tick at or b
     }
   }
 });
+
+Deno.test("hub: counts the columns its feeds skip, the bytes it hands them, and live columns' time from arrival to hand-over", () => {
+  const hub = new HeatmapHub(100);
+  const pair: [string, string, number][] = [["binance", "BTC-USDT", 40]];
+  for (let i = 0; i < 3; i++) {
+    hub.push(tick(1_700_000_000_000 + i * 1000, pair));
+  }
+  const feed = hub.follow("BTC-USDT", null, { maxLag: 2 });
+  // The kept history: handed over, but not a latency (nothing was live).
+  const history = feed.take();
+  assert.equal(history.columns, 3);
+  const served = history.events.reduce((s, e) => s + e.byteLength, 0);
+  assert.equal(hub.stats().served, served);
+  assert.equal(hub.latency().count, 0);
+  // Caught up: the next tick is a live column, timed.
+  hub.push(tick(1_700_000_003_000, pair));
+  assert.equal(feed.take().columns, 1);
+  assert.equal(hub.latency().count, 1);
+  assert.ok(hub.latency().sum >= 0);
+  // Five ticks while the viewer pauses: it keeps the newest 2, skips 3.
+  for (let i = 4; i < 9; i++) {
+    hub.push(tick(1_700_000_000_000 + i * 1000, pair));
+  }
+  const behind = feed.take();
+  assert.equal(behind.skipped, 3);
+  assert.equal(hub.stats().dropped, 3);
+  assert.equal(hub.stats().followers, 1);
+  feed.close();
+  assert.equal(hub.stats().followers, 0);
+});

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { ActorInfo } from "../../runtime/supervisor.ts";
+import { LatencyHistogram } from "../../runtime/latency.ts";
 import { createMetrics } from "./metrics.ts";
 
 /** A running connection actor of `exchange` with these counters. */
@@ -130,4 +131,156 @@ Deno.test("metrics: the writer's rows, rejections, queue, spool, lag, database a
   assert.equal(value("coby_bus_published_total"), 40);
   assert.equal(value("coby_bus_failed_total"), 3);
   assert.equal(value("coby_bus_up"), 0);
+});
+
+Deno.test("metrics: resyncs by cause, malformed frames by reason, circuit, silence and unsynced books per connection", async () => {
+  const a = conn("conn:kraken", "kraken", {
+    frames: 50,
+    resyncs: 3,
+    "resyncs.checksum": 2,
+    "resyncs.gap": 1,
+    malformed: 1,
+    "malformed.syntax": 1,
+  });
+  a.stats.lastDataTs = Date.now() - 5000;
+  a.stats.books = {
+    "XBT/USD": { state: "synced", lastSequence: 1 },
+    "ETH/USD": { state: "buffering", lastSequence: -1 },
+  };
+  const down: ActorInfo = {
+    ...conn("conn:okx", "okx", {}),
+    state: "stopped",
+    circuit: "open",
+  };
+  let list = [a, down];
+  const m = createMetrics(() => list);
+  let text = await m.render();
+  const value = (metric: string, ...labels: string[]) =>
+    [...samples(text, metric)].find(([l]) => labels.every((x) => l.includes(x)))
+      ?.[1];
+  assert.equal(value("coby_resyncs_total", "kraken", 'cause="checksum"'), 2);
+  assert.equal(value("coby_resyncs_total", "kraken", 'cause="gap"'), 1);
+  assert.equal(value("coby_resyncs_total", "kraken", 'cause="stale"'), 0);
+  assert.equal(
+    value("coby_malformed_frames_total", "kraken", 'reason="syntax"'),
+    1,
+  );
+  assert.equal(
+    value("coby_malformed_frames_total", "kraken", 'reason="invalid"'),
+    0,
+  );
+  assert.ok(value("coby_feed_silence_ms", "kraken")! >= 5000);
+  assert.equal(value("coby_books_unsynced", "kraken"), 1);
+  assert.equal(value("coby_circuit_state", "kraken"), 0);
+  assert.equal(value("coby_circuit_state", 'exchange="okx"'), 2);
+  // A failed actor's stats are empty: its exchange is remembered, and the
+  // trial start after the open circuit is half-open.
+  list = [a, {
+    ...down,
+    state: "starting",
+    circuit: "closed",
+    halfOpen: true,
+    stats: {},
+  }];
+  text = await m.render();
+  assert.equal(value("coby_circuit_state", 'exchange="okx"'), 1);
+});
+
+Deno.test("metrics: worker latency histograms merge per exchange; links, SSE and HTTP requests", async () => {
+  const spot = new LatencyHistogram();
+  const swap = new LatencyHistogram();
+  spot.record(3);
+  swap.record(0.2);
+  swap.record(40);
+  const a = conn("conn:huobi:spot", "huobi", {});
+  a.stats.latency = { exchange_to_receive: spot.snapshot() };
+  const b = conn("conn:huobi:swap", "huobi", {});
+  b.stats.latency = { exchange_to_receive: swap.snapshot() };
+  const hubLatency = new LatencyHistogram();
+  hubLatency.record(1.5);
+  const m = createMetrics(() => [a, b], {
+    links: () => [
+      {
+        name: "events",
+        from: "conn:huobi:spot",
+        to: "aggregator",
+        depth: 7,
+        backpressure: 2,
+      },
+      {
+        name: "store",
+        from: "conn:huobi:spot",
+        to: "writer",
+        depth: null,
+        backpressure: 0,
+      },
+    ],
+    hub: {
+      stats: () => ({
+        symbols: 1,
+        ticks: 9,
+        bytes: 1,
+        followers: 3,
+        dropped: 4,
+        served: 900,
+      }),
+      latency: () => hubLatency.snapshot(),
+    },
+  });
+  m.recordRequest!({
+    route: "/api/v1/book",
+    method: "GET",
+    status: 503,
+    ms: 12,
+  });
+  const text = await m.render();
+  const value = (metric: string, ...labels: string[]) =>
+    [...samples(text, metric)].find(([l]) => labels.every((x) => l.includes(x)))
+      ?.[1];
+  // Three latencies of one exchange, from two connections, in one series.
+  const e2r = "coby_latency_exchange_to_receive_ms";
+  assert.equal(value(`${e2r}_count`, 'exchange="huobi"'), 3);
+  assert.equal(value(`${e2r}_sum`, 'exchange="huobi"'), 43.2);
+  assert.equal(value(`${e2r}_bucket`, 'exchange="huobi"', 'le="0.25"'), 1);
+  assert.equal(value(`${e2r}_bucket`, 'exchange="huobi"', 'le="5"'), 2);
+  assert.equal(value(`${e2r}_bucket`, 'exchange="huobi"', 'le="50"'), 3);
+  // Hops nobody measured yet are listed, empty.
+  assert.equal(value("coby_latency_batch_to_commit_ms_count"), 0);
+  assert.equal(value("coby_latency_column_to_sse_ms_count"), 1);
+  assert.equal(
+    value("coby_link_queue_depth", 'link="events:conn:huobi:spot->aggregator"'),
+    7,
+  );
+  assert.equal(value("coby_link_queue_depth", "writer"), undefined);
+  assert.equal(
+    value(
+      "coby_link_backpressure_total",
+      'link="events:conn:huobi:spot->aggregator"',
+    ),
+    2,
+  );
+  assert.equal(value("coby_sse_clients"), 3);
+  assert.equal(value("coby_sse_dropped_columns_total"), 4);
+  assert.equal(value("coby_sse_bytes_total"), 900);
+  const req = ['route="/api/v1/book"', 'method="GET"', 'status="503"'];
+  assert.equal(value("coby_http_requests_total", ...req), 1);
+  assert.equal(
+    value("coby_http_request_duration_ms_bucket", ...req, 'le="10"'),
+    0,
+  );
+  assert.equal(
+    value("coby_http_request_duration_ms_bucket", ...req, 'le="25"'),
+    1,
+  );
+});
+
+Deno.test("metrics: a bad OTEL_METRIC_EXPORT_INTERVAL is a clear error", () => {
+  const env: Record<string, string> = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318",
+    OTEL_METRIC_EXPORT_INTERVAL: "soon",
+  };
+  assert.throws(
+    () => createMetrics(() => [], { env: (k) => env[k] }),
+    /OTEL_METRIC_EXPORT_INTERVAL must be a positive number of ms, got "soon"/,
+  );
 });

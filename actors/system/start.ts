@@ -173,7 +173,10 @@ export async function startCoby(
     },
   });
   await supervisor.start();
-  const metrics = createMetrics(() => supervisor.actors());
+  const metrics = createMetrics(() => supervisor.actors(), {
+    hub,
+    links: () => supervisor.links(),
+  });
   // The writer's history queries are typed by their own map: the supervisor
   // routes any method, `CobyRequests` only names the actors' own ones.
   const history = supervisor as unknown as Supervisor<HistoryRequests>;

@@ -7,12 +7,23 @@
  * @module
  */
 
+import { processLog } from "../../runtime/log.ts";
+
+/** An app's fetch: the request and its connection's info. */
+export type Handler = (
+  req: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
 /** A bound server whose app is set once ready. */
 export interface Listening {
   /** The bound address, as printed (`http://127.0.0.1:8080/`). */
   readonly url: string;
-  /** Starts answering with the app (503 `Starting` until then). */
-  ready(app: (req: Request) => Response | Promise<Response>): void;
+  /**
+   * Starts answering with the app (503 `Starting` until then); it gets the
+   * connection's info (the client's address, for the rate limits).
+   */
+  ready(app: Handler): void;
   /** Stops accepting and finishes the requests under way. */
   shutdown(): Promise<void>;
 }
@@ -54,12 +65,13 @@ export function listen(
   port: number,
   options: ListenOptions = {},
 ): Listening {
-  let app: ((req: Request) => Response | Promise<Response>) | null = null;
+  let app: Handler | null = null;
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
       { hostname: host, port, onListen: () => {} },
-      (req) => app ? app(req) : new Response("Starting", { status: 503 }),
+      (req, info) =>
+        app ? app(req, info) : new Response("Starting", { status: 503 }),
     );
   } catch (e) {
     if (e instanceof Deno.errors.AddrInUse) {
@@ -92,7 +104,7 @@ export function onSignal(name: string, stop: () => Promise<void>): void {
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    console.log(`${name}: shutting down`);
+    processLog().info(`${name}: shutting down`, { actor: name });
     let code = 0;
     try {
       await stop();

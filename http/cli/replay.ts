@@ -36,6 +36,7 @@ import { parseConfig } from "../../actors/system/config.ts";
 import { type Coby, startCoby } from "../../actors/system/start.ts";
 import type { ReplayProgress } from "../../actors/market/requests.ts";
 import { listen, oneLine } from "./_listen.ts";
+import { processLog } from "../../runtime/log.ts";
 
 /** The command line, as printed with a usage error. */
 export const USAGE =
@@ -438,10 +439,11 @@ async function runSession(args: ReplayArgs): Promise<number> {
       }).fetch,
     );
     const first = await firstSymbol(coby, id);
-    console.log(
+    processLog().info(
       `coby replay viewer on ${server!.url}?session=${id}${
         first ? `&symbol=${first}` : ""
       }`,
+      { actor: "replay", cid: id },
     );
   }
   await sessions.control(id, { action: "resume" });
@@ -459,10 +461,11 @@ async function runSession(args: ReplayArgs): Promise<number> {
     return 0;
   }
   if (tty) Deno.stderr.writeSync(new TextEncoder().encode(`\r${bar(end)}\n`));
-  console.log(
+  processLog().info(
     `replay: the capture ends at ${
       new Date(end.position).toISOString()
     }; the viewer stays on the final state (Ctrl-C to quit)`,
+    { actor: "replay", cid: id },
   );
   return await new Promise<never>(() => {});
 }
@@ -523,11 +526,10 @@ async function runSimulator(args: ReplayArgs): Promise<number> {
       allowedHosts: args.allowHosts,
     }).fetch,
   );
-  console.log(`coby replay viewer on ${server!.url}`);
+  const log = processLog().child({ actor: "replay" });
+  log.info(`coby replay viewer on ${server!.url}`);
   await replay.finished(24 * 3600_000);
-  console.log(
-    "replay: captures delivered; the viewer stays up (Ctrl-C to quit)",
-  );
+  log.info("replay: captures delivered; the viewer stays up (Ctrl-C to quit)");
   return await new Promise<never>(() => {});
 }
 

@@ -29,6 +29,7 @@ import { historyHandlers } from "../../actors/store/queries.ts";
 import type { Db } from "../../actors/store/db.ts";
 import { ActorDownError } from "../../runtime/protocol.ts";
 import { listen, oneLine, onSignal } from "./_listen.ts";
+import { processLog } from "../../runtime/log.ts";
 
 if (import.meta.main) {
   try {
@@ -41,10 +42,11 @@ if (import.meta.main) {
       );
     }
     const server = listen(cfg.http.host, cfg.http.port);
+    const log = processLog().child({ actor: "coby serve" });
     const bus = await openBus({
       url: cfg.bus.url,
       prefix: cfg.bus.prefix,
-      log: (level, msg) => console.error(`coby serve: ${level}: ${msg}`),
+      log: (level, msg) => log.log(level, msg, { actor: "bus" }),
     });
     let db: Db | undefined;
     if (cfg.store.url) {
@@ -52,16 +54,14 @@ if (import.meta.main) {
         url: cfg.store.url,
       });
     } else {
-      console.error(
-        "coby serve: warning: DATABASE_URL is not set: no history is served",
-      );
+      log.warn("DATABASE_URL is not set: no history is served");
     }
     const hub = new HeatmapHub(cfg.history, { historyBytes: cfg.historyBytes });
     const live = new LiveState({ quoteAliases: cfg.quoteAliases });
     const following = followLive(bus, live, {
       onColumns: (c) => hub.push(c),
       backfill: cfg.history,
-      log: (m) => console.error(`coby serve: warning: ${m}`),
+      log: (m) => log.warn(m),
     });
     const lives = liveHandlers(() => live);
     const queries = db ? historyHandlers(() => db) : undefined;
@@ -75,12 +75,12 @@ if (import.meta.main) {
         (async (method, params) => await queries[method](params as never)),
       live: async (method, params) => await lives[method](params as never),
       hub,
-      metrics: createMetrics(() => []),
+      metrics: createMetrics(() => [], { hub }),
       exchanges: Object.keys(cfg.exchanges),
       config: cfg,
     };
     server.ready(createApp(deps).fetch);
-    console.log(`coby serve listening on ${server.url}`);
+    log.info(`coby serve listening on ${server.url}`);
     onSignal("coby serve", async () => {
       following.stop();
       await bus.close();

@@ -16,6 +16,7 @@ import { createApp } from "../app.ts";
 import { startCoby } from "../../actors/system/start.ts";
 import { ConfigError, loadConfig } from "../../actors/system/config.ts";
 import { listen, oneLine, onSignal } from "./_listen.ts";
+import { processLog } from "../../runtime/log.ts";
 
 if (import.meta.main) {
   try {
@@ -25,7 +26,7 @@ if (import.meta.main) {
     const server = listen(cfg.http.host, cfg.http.port);
     const coby = await startCoby(cfg);
     server.ready(createApp(coby).fetch);
-    console.log(`coby listening on ${server.url}`);
+    processLog().info(`coby listening on ${server.url}`, { actor: "coby" });
     onSignal("coby", async () => {
       await coby.supervisor.stop();
       await server.shutdown();

@@ -26,7 +26,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import type { BookView } from "../../actors/market/requests.ts";
@@ -34,7 +34,13 @@ import { isConnectionOf } from "../../actors/system/topology.ts";
 import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError as jsonError } from "../errors.ts";
-import { validate } from "../validate.ts";
+import {
+  BOOK_EXAMPLE,
+  BookSchema,
+  errors,
+  jsonAnswer,
+} from "../openapi_schemas.ts";
+import { openApiRoutes } from "../validate.ts";
 import { askHistory, askLive, timeParam } from "./history.ts";
 
 /** Seconds a client should wait before asking again after a 503. */
@@ -79,8 +85,14 @@ function httpError(
  */
 export function bookRoutes(deps: AppDeps) {
   const Query = z.object({
-    exchange: z.enum(deps.exchanges as [string, ...string[]]),
-    symbol: z.string().min(1).max(SYMBOL_MAX),
+    exchange: z.enum(deps.exchanges as [string, ...string[]]).openapi({
+      description: "A configured exchange id",
+      example: "binance",
+    }),
+    symbol: z.string().min(1).max(SYMBOL_MAX).openapi({
+      description: "The venue's symbol (`BTCUSDT`) or a selector (`BTC-USDT`)",
+      example: "BTCUSDT",
+    }),
     // Plain decimal digits only: `Number()` would take 0x10, 1e3 and " 7".
     depth: z.string()
       .regex(/^[0-9]{1,4}$/, { error: (iss) => badDepth(iss.input) })
@@ -89,10 +101,62 @@ export function bookRoutes(deps: AppDeps) {
         z.number().min(1, { error: (iss) => badDepth(iss.input) })
           .max(5000, { error: (iss) => badDepth(iss.input) }),
       )
-      .default(50),
-    at: timeParam("at").optional(),
+      .default(50)
+      .openapi({ description: "Levels per side, 1–5000", example: "10" }),
+    at: timeParam("at").optional().openapi({
+      description:
+        "The book as recorded at this instant: ISO-8601 with a zone or epoch ms",
+      example: "2026-01-05T12:00:00Z",
+    }),
   });
-  return new Hono().get("/", validate("query", Query), async (c) => {
+  const route = createRoute({
+    method: "get",
+    path: "/",
+    tags: ["market"],
+    summary: "The L2 book of one exchange symbol, now or at `at`",
+    request: { query: Query },
+    responses: {
+      200: jsonAnswer(
+        "A synced book, best levels first",
+        BookSchema,
+        BOOK_EXAMPLE,
+      ),
+      ...errors({
+        400: {
+          description: "A bad parameter: the zod message",
+          example: {
+            error:
+              '✖ depth "0" must be an integer from 1 to 5000\n  → at depth',
+            code: "bad_request",
+          },
+        },
+        404: {
+          description:
+            "No connection follows the symbol (`not_followed`), or nothing recorded by `at` (`not_found`)",
+          example: {
+            error: "Symbol DOGEBTC is not followed on binance",
+            code: "not_followed",
+          },
+        },
+        500: {
+          description: "An actor answered another error (its code)",
+          example: {
+            error: "Book BTCUSDT on binance failed: internal",
+            code: "internal",
+          },
+        },
+        503: {
+          description:
+            "Not servable yet, with Retry-After: `not_synced`, `not_loaded`, `actor_down`, `no_history`",
+          example: {
+            error: "Book BTCUSDT on binance is not synced (buffering)",
+            code: "not_synced",
+          },
+        },
+      }),
+    },
+  });
+  return openApiRoutes().openapi(route, async (c) => {
     const q = c.req.valid("query");
     if (q.at !== undefined) {
       return c.json(
@@ -102,6 +166,7 @@ export function bookRoutes(deps: AppDeps) {
           at: q.at,
           depth: q.depth,
         }),
+        200,
       );
     }
     // An unsynced book is never served as if it were the market.
@@ -115,7 +180,7 @@ export function bookRoutes(deps: AppDeps) {
           } on ${q.exchange} is not synced (${book.state})`,
         );
       }
-      return c.json(book);
+      return c.json(book, 200);
     };
     const actors = deps.actors().filter((a) =>
       isConnectionOf(a.id, q.exchange)

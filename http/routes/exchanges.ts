@@ -8,13 +8,15 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import type {
   ConsolidatorStats,
   ExcludedVenue,
 } from "../../actors/consolidator.ts";
 import type { ActorInfo } from "../../runtime/supervisor.ts";
 import type { AppDeps } from "../deps.ts";
+import { ExchangesSchema, jsonAnswer } from "../openapi_schemas.ts";
+import { openApiRoutes } from "../validate.ts";
 
 /** Health of one connection actor. */
 export interface ConnectionHealth {
@@ -61,6 +63,52 @@ export interface ConsolidationStatus {
   /** Its symbols excluded now. */
   symbols: ExcludedSymbol[];
 }
+
+/** `GET /api/v1/exchanges`, described. */
+const route = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["health"],
+  summary: "Health per exchange and per connection",
+  responses: {
+    200: jsonAnswer(
+      "Each exchange's worst state, summed counters and rates, its connections, and whether consolidation excludes it now",
+      ExchangesSchema,
+      {
+        exchanges: [{
+          exchange: "binance",
+          state: "running",
+          connection: "connected",
+          lastMessageTs: 1_767_614_400_000,
+          lastMessageAgeMs: 84,
+          messageRate: 21.5,
+          restarts: 0,
+          venueError: null,
+          counters: { gaps: 0, resyncs: 1, checksumFailures: 0 },
+          books: { BTCUSDT: { state: "synced", lastSequence: 43_209_421_001 } },
+          consolidation: { excluded: false, since: null, symbols: [] },
+          connections: [{
+            actor: "conn:binance",
+            exchange: "binance",
+            state: "running",
+            circuit: "closed",
+            connection: "connected",
+            lastMessageTs: 1_767_614_400_000,
+            lastMessageAgeMs: 84,
+            messageRate: 21.5,
+            restarts: 0,
+            lastError: null,
+            venueError: null,
+            counters: { gaps: 0, resyncs: 1, checksumFailures: 0 },
+            books: {
+              BTCUSDT: { state: "synced", lastSequence: 43_209_421_001 },
+            },
+          }],
+        }],
+      },
+    ),
+  },
+});
 
 const RANK = ["running", "degraded", "starting", "restarting", "stopped"];
 
@@ -131,7 +179,7 @@ function connectionHealth(a: ActorInfo, now: number): ConnectionHealth {
  * excluded from consolidation now, since when and for which symbols.
  */
 export function exchangeRoutes(deps: AppDeps) {
-  return new Hono().get("/", (c) => {
+  return openApiRoutes().openapi(route, (c) => {
     const now = Date.now();
     const byExchange = new Map<string, ConnectionHealth[]>();
     const actors = deps.actors();
@@ -153,16 +201,18 @@ export function exchangeRoutes(deps: AppDeps) {
       ).length;
       const last = Math.max(0, ...conns.map((h) => h.lastMessageTs ?? 0)) ||
         null;
+      const connection: ConnectionHealth["connection"] =
+        connected === conns.length
+          ? "connected"
+          : connected === 0
+          ? "disconnected"
+          : "connecting";
       return {
         exchange,
         state: conns.map((h) => h.state).sort((x, y) =>
           RANK.indexOf(y) - RANK.indexOf(x)
         )[0],
-        connection: connected === conns.length
-          ? "connected"
-          : connected === 0
-          ? "disconnected"
-          : "connecting",
+        connection,
         lastMessageTs: last,
         lastMessageAgeMs: last === null ? null : now - last,
         messageRate: conns.reduce((s, h) => s + h.messageRate, 0),
@@ -175,6 +225,6 @@ export function exchangeRoutes(deps: AppDeps) {
         connections: conns,
       };
     });
-    return c.json({ exchanges });
+    return c.json({ exchanges }, 200);
   });
 }

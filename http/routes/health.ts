@@ -4,9 +4,37 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import type { ActorInfo } from "../../runtime/supervisor.ts";
 import type { AppDeps } from "../deps.ts";
+import { HealthSchema, jsonAnswer } from "../openapi_schemas.ts";
+import { openApiRoutes } from "../validate.ts";
+
+/** `GET /healthz`, described. */
+const route = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["health"],
+  summary: "Liveness and each actor's state",
+  responses: {
+    200: jsonAnswer(
+      "Always 200 while the process answers; `degraded` when an actor needs attention",
+      HealthSchema,
+      {
+        status: "ok",
+        actors: [{
+          id: "conn:binance",
+          state: "running",
+          restart: "permanent",
+          circuit: "closed",
+          restarts: 0,
+          lastError: null,
+        }],
+        heatmap: { symbols: 3, ticks: 1_800, bytes: 2_457_600, followers: 1 },
+      },
+    ),
+  },
+});
 
 /**
  * Whether an actor is as it should be: running, or a transient or temporary
@@ -34,7 +62,7 @@ function healthy(a: ActorInfo): boolean {
  * ```
  */
 export function healthRoutes(deps: AppDeps) {
-  return new Hono().get("/healthz", (c) => {
+  return openApiRoutes().openapi(route, (c) => {
     const all = deps.actors();
     const actors = all.map((
       { id, state, restart = "permanent", circuit, restarts, lastError },
@@ -44,6 +72,6 @@ export function healthRoutes(deps: AppDeps) {
       status: ok ? "ok" : "degraded",
       actors,
       heatmap: deps.hub.stats(),
-    });
+    }, 200);
   });
 }

@@ -56,7 +56,8 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { consolidationKey } from "../../actors/market/consolidate.ts";
 import type { Config } from "../../actors/system/config.ts";
@@ -69,7 +70,14 @@ import type {
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError } from "../errors.ts";
 import { charge, slot } from "../turns.ts";
-import { SESSION_ID, validate } from "../validate.ts";
+import {
+  badRequest,
+  COLUMN_EXAMPLE,
+  ColumnSchema,
+  errors,
+  jsonAnswer,
+} from "../openapi_schemas.ts";
+import { openApiRoutes, SESSION_ID } from "../validate.ts";
 
 /** Seconds a client should wait before retrying when every stream is taken. */
 const RETRY_AFTER_S = 5;
@@ -258,7 +266,37 @@ function configuredSymbols(
 const Session = z.string().regex(
   SESSION_ID,
   "session must be a replay session id such as r1",
-).optional();
+).optional().openapi({
+  description: "A replay session's id; absent: live data",
+  example: "r1",
+});
+
+/** A heatmap symbol: a consolidation key. */
+const HeatmapSymbol = z.string().max(SYMBOL_MAX).regex(
+  /^[A-Z0-9]+-[A-Z0-9]+$/,
+  "symbol must look like BTC-USDT",
+).openapi({ description: "A consolidation key", example: "BTC-USDT" });
+
+/** The errors of a route that may name a replay session. */
+const SESSION_ERRORS = {
+  404: {
+    description: "No such replay session (`not_found`)",
+    example: { error: "No replay session r9", code: "not_found" },
+  },
+  503: {
+    description: "`session` where no replay runs (`no_replay`)",
+    example: { error: "No replay sessions are run here", code: "no_replay" },
+  },
+};
+
+/** An example of the SSE stream: a progress, a column, a ping. */
+const STREAM_EXAMPLE = `event: column
+data: ${JSON.stringify(COLUMN_EXAMPLE)}
+
+event: ping
+data: 
+
+`;
 
 /** Limits of the heatmap streams. */
 export interface StreamLimits {
@@ -287,10 +325,7 @@ export function heatmapRoutes(
 ) {
   const configured = configuredSymbols(deps.config);
   const Query = z.object({
-    symbol: z.string().max(SYMBOL_MAX).regex(
-      /^[A-Z0-9]+-[A-Z0-9]+$/,
-      "symbol must look like BTC-USDT",
-    ),
+    symbol: HeatmapSymbol,
     exchanges: z.string().max(EXCHANGES_MAX).optional()
       .refine(
         (s) => !s || s.split(",").every((e) => e.trim() !== ""),
@@ -301,8 +336,19 @@ export function heatmapRoutes(
             } must not have an empty entry`,
         },
       )
-      .transform((s) => s ? s.split(",").map((x) => x.trim()) : null),
+      .transform((s) => s ? s.split(",").map((x) => x.trim()) : null)
+      .openapi({
+        description:
+          "A comma list of exchange ids to consolidate; absent: every one",
+        example: "binance,okx",
+      }),
     session: Session,
+    // Read by `identify` (http/auth.ts), which verifies it before this
+    // route; declared here so that the description shows it.
+    token: z.string().optional().openapi({
+      description:
+        "A credential (an API key or a JWT) for clients that cannot send headers (EventSource); needed only with api.protectReads. Never logged",
+    }),
   }).superRefine((q, ctx) => {
     // Live: the configured exchanges; a session: the ones it replays.
     const known = q.session === undefined
@@ -320,20 +366,126 @@ export function heatmapRoutes(
   });
   const SymbolsQuery = z.object({ session: Session });
   const ColumnQuery = z.object({
-    symbol: z.string().max(SYMBOL_MAX).regex(
-      /^[A-Z0-9]+-[A-Z0-9]+$/,
-      "symbol must look like BTC-USDT",
-    ),
+    symbol: HeatmapSymbol,
     ts: z.string().regex(/^[0-9]{1,15}$/, "ts must be epoch ms")
-      .transform(Number),
+      .transform(Number)
+      .openapi({
+        description: "A tick time, epoch ms",
+        example: "1609459201000",
+      }),
     session: Session,
   });
+  const symbolsRoute = createRoute({
+    method: "get",
+    path: "/symbols",
+    tags: ["heatmap"],
+    summary: "The symbols that can be streamed, live or of a session",
+    request: { query: SymbolsQuery },
+    responses: {
+      200: jsonAnswer(
+        "Consolidation keys with kept columns: the exchanges in them and how many columns are kept",
+        z.object({
+          symbols: z.array(z.object({
+            symbol: z.string(),
+            exchanges: z.array(z.string()),
+            columns: z.number(),
+          })),
+        }),
+        {
+          symbols: [{
+            symbol: "BTC-USDT",
+            exchanges: ["binance", "okx"],
+            columns: 600,
+          }],
+        },
+      ),
+      ...errors({
+        ...badRequest(
+          "✖ session must be a replay session id such as r1\n  → at session",
+        ),
+        ...SESSION_ERRORS,
+      }),
+    },
+  });
+  const columnRoute = createRoute({
+    method: "get",
+    path: "/heatmap/column",
+    tags: ["heatmap"],
+    summary:
+      "Each exchange's own column of the newest kept tick at or before `ts`",
+    request: { query: ColumnQuery },
+    responses: {
+      200: jsonAnswer(
+        "The tick's time and one column per exchange (`consolidation` null)",
+        z.object({ ts: z.number(), columns: z.array(ColumnSchema) }),
+        { ts: COLUMN_EXAMPLE.ts, columns: [COLUMN_EXAMPLE] },
+      ),
+      ...errors({
+        ...badRequest("✖ ts must be epoch ms\n  → at ts"),
+        404: {
+          description: "No such tick kept, or no such session (`not_found`)",
+          example: {
+            error: "No column of BTC-USDT kept at or before 1609459201000",
+            code: "not_found",
+          },
+        },
+        503: SESSION_ERRORS[503],
+      }),
+    },
+  });
+  // A burst of new viewers is sliced like the streams' work.
+  const waitTurn = createMiddleware(async (_c, next) => {
+    await slot();
+    await next();
+  });
+  const streamRoute = createRoute({
+    method: "get",
+    path: "/heatmap/stream",
+    tags: ["heatmap"],
+    summary:
+      "Server-sent events: a symbol's heatmap columns, live or of a session",
+    description:
+      "Events: `column` (JSON Column), `gap` ({skipped}), `ping` (after 15 s idle); with `session` also `progress` (JSON ReplayProgress), `reset` ({at}) and `end` (JSON ReplayProgress). The kept history comes first, then one column per tick.",
+    middleware: [waitTurn] as const,
+    request: { query: Query },
+    responses: {
+      200: {
+        description: "The event stream",
+        content: {
+          "text/event-stream": {
+            schema: z.string().openapi({ description: "SSE events" }),
+            example: STREAM_EXAMPLE,
+          },
+        },
+      },
+      ...errors({
+        ...badRequest("✖ symbol must look like BTC-USDT\n  → at symbol"),
+        404: {
+          description:
+            "A symbol with no columns that is not followed (`unknown_symbol`), or no such session (`not_found`)",
+          example: {
+            error:
+              "Symbol DOGE-XYZ has no heatmap and is not followed (see /api/v1/symbols)",
+            code: "unknown_symbol",
+          },
+        },
+        503: {
+          description:
+            "`http.maxStreams` streams open (`too_many_streams`, with Retry-After), or `session` where no replay runs (`no_replay`)",
+          example: {
+            error: "Too many heatmap streams: 2000 of 2000 open",
+            code: "too_many_streams",
+          },
+        },
+      }),
+    },
+  });
   let open = 0;
-  return new Hono()
-    .get("/symbols", validate("query", SymbolsQuery), (c) => {
+  return openApiRoutes()
+    .openapi(symbolsRoute, (c) => {
       const { session } = c.req.valid("query");
       if (session === undefined) {
-        return c.json({ symbols: deps.hub.symbols() });
+        return c.json({ symbols: deps.hub.symbols() }, 200);
       }
       if (!deps.replay) {
         throw httpError(503, "no_replay", "No replay sessions are run here");
@@ -342,10 +494,10 @@ export function heatmapRoutes(
       if (!hub) {
         throw httpError(404, "not_found", `No replay session ${clip(session)}`);
       }
-      return c.json({ symbols: hub.symbols() });
+      return c.json({ symbols: hub.symbols() }, 200);
     })
     // The viewer's tooltip: each exchange's own column of one tick.
-    .get("/heatmap/column", validate("query", ColumnQuery), (c) => {
+    .openapi(columnRoute, (c) => {
       const q = c.req.valid("query");
       let hub: HeatmapHub = deps.hub;
       if (q.session !== undefined) {
@@ -370,16 +522,10 @@ export function heatmapRoutes(
           `No column of ${clip(q.symbol)} kept at or before ${q.ts}`,
         );
       }
-      return c.json(at);
+      return c.json(at, 200);
     })
-    // A burst of new viewers is sliced like the streams' work.
-    .get(
-      "/heatmap/stream",
-      async (_c, next) => {
-        await slot();
-        await next();
-      },
-      validate("query", Query),
+    .openapi(
+      streamRoute,
       (c) => {
         const q = c.req.valid("query");
         const sessions = q.session === undefined ? null : deps.replay;

@@ -37,7 +37,9 @@
  * @module
  */
 
-import { type Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context, TypedResponse } from "hono";
+import type { JSONParsed } from "hono/utils/types";
 import { z } from "zod";
 import { ADAPTERS } from "../../actors/adapters/mod.ts";
 import {
@@ -58,7 +60,20 @@ import type { LiveMethod, LiveRequests } from "../../actors/live/state.ts";
 import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError } from "../errors.ts";
-import { validate } from "../validate.ts";
+import {
+  badRequest,
+  BAR_EXAMPLE,
+  BarSchema,
+  COLUMN_EXAMPLE,
+  ColumnSchema,
+  errors,
+  FrameSchema,
+  IMBALANCE_EXAMPLE,
+  ImbalanceSchema,
+  TRADE_EXAMPLE,
+  TradeSchema,
+} from "../openapi_schemas.ts";
+import { openApiRoutes } from "../validate.ts";
 
 /** Longest accepted `symbol`. */
 const SYMBOL_MAX = 32;
@@ -231,19 +246,39 @@ function ndjson(values: readonly unknown[]): ReadableStream<Uint8Array> {
   }, { highWaterMark: 0 });
 }
 
-/** A JSON array, or NDJSON when asked for. */
-function answer(
+/**
+ * The answer as JSON, or its lines as NDJSON when asked for; typed as the
+ * JSON answer, which the NDJSON lines spell out one value a line.
+ * @param c the request's context.
+ * @param value the JSON answer.
+ * @param lines the NDJSON lines (the rows of an array answer).
+ * @param headers more headers.
+ */
+function answer<T>(
   c: Context,
-  values: readonly unknown[],
+  value: T,
+  lines: readonly unknown[],
   headers: Record<string, string> = {},
-): Response {
+): Response & TypedResponse<JSONParsed<T>, 200, "json"> {
   if (wantsNdjson(c)) {
-    return c.body(ndjson(values), 200, {
+    const body: Response = c.body(ndjson(lines), 200, {
       ...headers,
       "Content-Type": "application/x-ndjson",
     });
+    return body as Response & TypedResponse<JSONParsed<T>, 200, "json">;
   }
-  return c.json(values, 200, headers);
+  return c.json(value, 200, headers) as
+    & Response
+    & TypedResponse<JSONParsed<T>, 200, "json">;
+}
+
+/** The rows as a JSON array, or NDJSON when asked for. */
+function answerRows<T>(
+  c: Context,
+  rows: T[],
+  headers: Record<string, string> = {},
+) {
+  return answer(c, rows, rows, headers);
 }
 
 /**
@@ -270,6 +305,9 @@ export function historyRoutes(deps: AppDeps) {
       `exchange ${
         JSON.stringify(clip(String(iss.input)))
       } is not an exchange id (see /api/v1/exchanges) nor consolidated`,
+  }).openapi({
+    description: "An exchange id, or `consolidated`",
+    example: "binance",
   });
   const Exchanges = z.string().max(EXCHANGES_MAX)
     .transform((s) => s.split(",").map((e) => e.trim()))
@@ -284,14 +322,31 @@ export function historyRoutes(deps: AppDeps) {
         `exchanges has ${
           JSON.stringify(clip(badExchange(iss.input as string[]) ?? ""))
         }, not an exchange id (see /api/v1/exchanges) nor consolidated`,
+    })
+    .openapi({
+      description: "A comma list of exchange ids (or `consolidated`)",
+      example: "binance,okx",
     });
   const Range = z.strictObject({
     exchange: Exchange.optional(),
     exchanges: Exchanges.optional(),
-    symbol: z.string().min(1).max(SYMBOL_MAX),
-    from: timeParam("from"),
-    to: timeParam("to").optional(),
-    limit: intParam("limit", 1, MAX_LIMIT).default(DEFAULT_LIMIT),
+    symbol: z.string().min(1).max(SYMBOL_MAX).openapi({
+      description:
+        "The venue's symbol, or the consolidation key for consolidated rows",
+      example: "BTCUSDT",
+    }),
+    from: timeParam("from").openapi({
+      description: "Start, inclusive: ISO-8601 with a zone or epoch ms",
+      example: "2026-01-05T00:00:00Z",
+    }),
+    to: timeParam("to").optional().openapi({
+      description: "End, exclusive (default now)",
+      example: "1767574800000",
+    }),
+    limit: intParam("limit", 1, MAX_LIMIT).default(DEFAULT_LIMIT).openapi({
+      description: `Most rows, 1–${MAX_LIMIT}; the earliest are kept`,
+      example: "500",
+    }),
   });
   type RangeQuery = z.output<typeof Range>;
   /** The rules across fields; `required`: exchange(s) must be given. */
@@ -331,23 +386,36 @@ export function historyRoutes(deps: AppDeps) {
   });
   const Trades = Range.superRefine(across(true));
   const Ohlcv = Range.extend({
-    timeframe: z.enum(TIMEFRAMES as [string, ...string[]]).default("1m"),
+    timeframe: z.enum(TIMEFRAMES as [string, ...string[]]).default("1m")
+      .openapi({ example: "1h" }),
   }).superRefine(across(false));
   const Imbalances = Range.extend({
     window: z.enum(IMBALANCE_WINDOWS.map(String) as [string, ...string[]])
-      .default("1000"),
+      .default("1000").openapi({ description: "Window, ms", example: "5000" }),
   }).superRefine(across(false));
   const Heatmap = Range.extend({
     symbol: z.string().max(SYMBOL_MAX).regex(
       /^[A-Z0-9]+-[A-Z0-9]+$/,
       "symbol must look like BTC-USDT",
-    ),
-    resolution: z.enum(["auto", ...RESOLUTIONS]).default("auto"),
-    limit: intParam("limit", 1, MAX_HEATMAP_LIMIT).default(DEFAULT_LIMIT),
+    ).openapi({ description: "A consolidation key", example: "BTC-USDT" }),
+    resolution: z.enum(["auto", ...RESOLUTIONS]).default("auto").openapi({
+      example: "1m",
+    }),
+    limit: intParam("limit", 1, MAX_HEATMAP_LIMIT).default(DEFAULT_LIMIT)
+      .openapi({
+        description: `Most columns, 1–${MAX_HEATMAP_LIMIT}`,
+        example: "200",
+      }),
   }).superRefine(across(false));
   const Frame = z.strictObject({
-    symbol: z.string().min(1).max(SYMBOL_MAX),
-    at: timeParam("at").optional(),
+    symbol: z.string().min(1).max(SYMBOL_MAX).openapi({
+      description: "A consolidation key or a venue's symbol",
+      example: "BTC-USDT",
+    }),
+    at: timeParam("at").optional().openapi({
+      description: "The frame's end (default now, from the live cache)",
+      example: "2026-01-05T12:00:00Z",
+    }),
     window: z.string().transform((s, ctx) => {
       const m = /^([0-9]{1,9})(ms|s|m|h|d)?$/.exec(s);
       const ms = m ? Number(m[1]) * UNIT_MS[m[2] ?? "ms"] : NaN;
@@ -360,61 +428,193 @@ export function historyRoutes(deps: AppDeps) {
         } must be ms or a duration (30s, 5m, 1h) up to 1d`,
       });
       return z.NEVER;
+    }).openapi({
+      description: "ms or a duration (30s, 5m, 1h) up to 1d",
+      example: "5m",
     }),
     exchanges: Exchanges.optional(),
-    depth: intParam("depth", 1, MAX_DEPTH).default(FRAME_DEPTH),
-    limit: intParam("limit", 1, MAX_LIMIT).default(DEFAULT_LIMIT),
+    depth: intParam("depth", 1, MAX_DEPTH).default(FRAME_DEPTH).openapi({
+      description: `Book levels per side, 1–${MAX_DEPTH}`,
+      example: "20",
+    }),
+    limit: intParam("limit", 1, MAX_LIMIT).default(DEFAULT_LIMIT).openapi({
+      description: `Most trades and liquidations, 1–${MAX_LIMIT}`,
+      example: "500",
+    }),
   });
-  return new Hono()
-    .get("/trades", validate("query", Trades), async (c) => {
-      const q = c.req.valid("query");
-      return answer(c, await askHistory(deps, "trades", range(q)));
-    })
-    .get("/liquidations", validate("query", Trades), async (c) => {
-      const q = c.req.valid("query");
-      return answer(c, await askHistory(deps, "liquidations", range(q)));
-    })
-    .get("/ohlcv", validate("query", Ohlcv), async (c) => {
-      const q = c.req.valid("query");
-      return answer(
-        c,
-        await askHistory(deps, "ohlcv", {
-          ...range(q),
-          timeframe: q.timeframe as (typeof TIMEFRAMES)[number],
-        }),
-      );
-    })
-    .get("/imbalances", validate("query", Imbalances), async (c) => {
-      const q = c.req.valid("query");
-      return answer(
-        c,
-        await askHistory(deps, "imbalances", {
-          ...range(q),
-          window: Number(q.window) as (typeof IMBALANCE_WINDOWS)[number],
-        }),
-      );
-    })
-    .get("/heatmap/history", validate("query", Heatmap), async (c) => {
-      const q = c.req.valid("query");
-      const { resolution, columns } = await askHistory(deps, "heatmap", {
-        ...range(q),
-        resolution: q.resolution,
-      });
-      return answer(c, columns, { "Coby-Resolution": resolution });
-    })
-    .get("/frame", validate("query", Frame), async (c) => {
-      const q = c.req.valid("query");
-      const p = {
-        symbol: q.symbol,
-        windowMs: q.window,
-        exchanges: q.exchanges,
-        depth: q.depth,
-        limit: q.limit,
-      };
-      // Without `at`: now, from the live cache.
-      const f = q.at === undefined
-        ? await askLive(deps, "liveFrame", p)
-        : await askHistory(deps, "frame", { ...p, at: q.at });
-      return wantsNdjson(c) ? answer(c, [f]) : c.json(f);
+  /** The error answers of a history route. */
+  const failures = errors({
+    ...badRequest(
+      '✖ from "yesterday" must be epoch ms or ISO-8601 with a zone (2026-01-05T12:00:00Z)\n  → at from',
+    ),
+    503: {
+      description:
+        "No history kept (`no_history`), the database still opening (`no_database`), its owner down (`actor_down`)",
+      example: {
+        error: "History is not kept by this server (no database)",
+        code: "no_history",
+      },
+    },
+  });
+  /**
+   * A described history route answering rows: a JSON array, or NDJSON.
+   * @param path the route.
+   * @param summary what it answers.
+   * @param query its query schema.
+   * @param row the schema of one row.
+   * @param example an example row.
+   */
+  const rows = <P extends string, Q extends z.ZodObject, R extends z.ZodType>(
+    path: P,
+    summary: string,
+    query: Q,
+    row: R,
+    example: z.input<R>,
+  ) =>
+    createRoute({
+      method: "get",
+      path,
+      tags: ["history"],
+      summary,
+      request: { query },
+      responses: {
+        200: {
+          description:
+            "Rows oldest first: a JSON array, or NDJSON when the request accepts `application/x-ndjson`",
+          content: {
+            "application/json": { schema: z.array(row), example: [example] },
+            "application/x-ndjson": { schema: row, example },
+          },
+        },
+        ...failures,
+      },
     });
+  return openApiRoutes()
+    .openapi(
+      rows(
+        "/trades",
+        "Trades, oldest first",
+        Trades,
+        TradeSchema,
+        TRADE_EXAMPLE,
+      ),
+      async (c) => {
+        const q = c.req.valid("query");
+        return answerRows(c, await askHistory(deps, "trades", range(q)));
+      },
+    )
+    .openapi(
+      rows(
+        "/liquidations",
+        "Liquidations, oldest first",
+        Trades,
+        TradeSchema,
+        { ...TRADE_EXAMPLE, exchange: "binance-futures", side: "sell" },
+      ),
+      async (c) => {
+        const q = c.req.valid("query");
+        return answerRows(c, await askHistory(deps, "liquidations", range(q)));
+      },
+    )
+    .openapi(
+      rows("/ohlcv", "OHLCV bars", Ohlcv, BarSchema, BAR_EXAMPLE),
+      async (c) => {
+        const q = c.req.valid("query");
+        return answerRows(
+          c,
+          await askHistory(deps, "ohlcv", {
+            ...range(q),
+            timeframe: q.timeframe as (typeof TIMEFRAMES)[number],
+          }),
+        );
+      },
+    )
+    .openapi(
+      rows(
+        "/imbalances",
+        "Mean book imbalance per window",
+        Imbalances,
+        ImbalanceSchema,
+        IMBALANCE_EXAMPLE,
+      ),
+      async (c) => {
+        const q = c.req.valid("query");
+        return answerRows(
+          c,
+          await askHistory(deps, "imbalances", {
+            ...range(q),
+            window: Number(q.window) as (typeof IMBALANCE_WINDOWS)[number],
+          }),
+        );
+      },
+    )
+    .openapi(
+      rows(
+        "/heatmap/history",
+        "Stored heatmap columns; header Coby-Resolution names the resolution used",
+        Heatmap,
+        ColumnSchema,
+        COLUMN_EXAMPLE,
+      ),
+      async (c) => {
+        const q = c.req.valid("query");
+        const { resolution, columns } = await askHistory(deps, "heatmap", {
+          ...range(q),
+          resolution: q.resolution,
+        });
+        return answerRows(c, columns, { "Coby-Resolution": resolution });
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/frame",
+        tags: ["history"],
+        summary: "The inference frame of a symbol at `at`, or now",
+        request: { query: Frame },
+        responses: {
+          200: {
+            description:
+              "The frame: series, bars by timeframe, books, imbalances, trades, liquidations, quality",
+            content: {
+              "application/json": { schema: FrameSchema },
+              "application/x-ndjson": { schema: FrameSchema },
+            },
+          },
+          ...errors({
+            404: {
+              description: "Nothing recorded answers",
+              example: { error: "No data of BTC-USDT", code: "not_found" },
+            },
+            503: {
+              description:
+                "No history (`no_history`), no live cache (`no_live`), the database opening, its owner down",
+              example: {
+                error:
+                  "The live cache is not kept by this server (no writer and no bus)",
+                code: "no_live",
+              },
+            },
+          }),
+          ...errors(badRequest(
+            '✖ window "2y" must be ms or a duration (30s, 5m, 1h) up to 1d\n  → at window',
+          )),
+        },
+      }),
+      async (c) => {
+        const q = c.req.valid("query");
+        const p = {
+          symbol: q.symbol,
+          windowMs: q.window,
+          exchanges: q.exchanges,
+          depth: q.depth,
+          limit: q.limit,
+        };
+        // Without `at`: now, from the live cache.
+        const f = q.at === undefined
+          ? await askLive(deps, "liveFrame", p)
+          : await askHistory(deps, "frame", { ...p, at: q.at });
+        return answer(c, f, [f]);
+      },
+    );
 }

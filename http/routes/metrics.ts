@@ -4,8 +4,32 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { AppDeps } from "../deps.ts";
+import { openApiRoutes } from "../validate.ts";
+
+/** The exposition format's media type. */
+const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
+
+/** `GET /metrics`, described. */
+const route = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["health"],
+  summary: "OpenTelemetry instruments in Prometheus text format",
+  responses: {
+    200: {
+      description: "The Prometheus exposition text",
+      content: {
+        [PROMETHEUS]: {
+          schema: z.string(),
+          example:
+            '# HELP coby_frames_total Frames received\n# TYPE coby_frames_total counter\ncoby_frames_total{exchange="binance",connection="conn:binance"} 5321\n',
+        },
+      },
+    },
+  },
+});
 
 /**
  * Metrics routes.
@@ -13,8 +37,9 @@ import type { AppDeps } from "../deps.ts";
  * @returns the exposition text, `text/plain; version=0.0.4`.
  */
 export function metricsRoutes(deps: AppDeps) {
-  return new Hono().get("/metrics", async (c) => {
-    c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(await deps.metrics.render());
+  return openApiRoutes().openapi(route, async (c) => {
+    return c.text(await deps.metrics.render(), 200, {
+      "Content-Type": PROMETHEUS,
+    });
   });
 }

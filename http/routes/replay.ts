@@ -24,15 +24,17 @@
  * refused.
  *
  * Capture files must lie inside `replay.dirs` (403 `forbidden_path`
- * otherwise). With API keys configured (`api.keys`), POST, PATCH and DELETE need one in
- * `X-API-Key` (`http/auth.ts`); a key changes and stops only the sessions it
- * created and holds at most `api.sessionsPerKey` at once. GETs are open.
+ * otherwise). With API keys or a JWT configured (`api.keys`, `api.jwt`),
+ * POST, PATCH and DELETE need a credential (`X-API-Key`, or
+ * `Authorization: Bearer`; `http/auth.ts`); its principal (the key, a JWT's
+ * `sub`) changes and stops only the sessions it created and holds at most
+ * `api.sessionsPerKey` at once. GETs are open.
  *
  * | outcome                                                     | status | `code`              |
  * | ----------------------------------------------------------- | ------ | ------------------- |
  * | created                                                     | 201    |                     |
  * | a bad body or id, a spec or change that cannot apply        | 400    | `bad_request`       |
- * | no or a wrong `X-API-Key` (keys configured)                 | 401    | `unauthorized`      |
+ * | no or a bad credential (keys or a JWT configured)           | 401    | `unauthorized`, `token_…` |
  * | another key's session                                       | 403    | `forbidden`         |
  * | no such session                                             | 404    | `not_found`         |
  * | a body over 1 MiB                                           | 413    | `payload_too_large` |
@@ -43,8 +45,9 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import type {
   ReplayControl,
@@ -53,10 +56,18 @@ import type {
 } from "../../actors/market/requests.ts";
 import type { ReplaySessions } from "../../actors/system/sessions.ts";
 import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
-import { apiKeyAuth } from "../auth.ts";
+import { Auth, type AuthVariables, requirePrincipal } from "../auth.ts";
 import type { AppDeps } from "../deps.ts";
 import { clip, httpError } from "../errors.ts";
-import { SESSION_ID, validate } from "../validate.ts";
+import {
+  badRequest,
+  type ErrorDoc,
+  errors,
+  jsonAnswer,
+  PROGRESS_EXAMPLE,
+  ReplayProgressSchema,
+} from "../openapi_schemas.ts";
+import { openApiRoutes, SESSION_ID } from "../validate.ts";
 import { timeParam } from "./history.ts";
 
 /** Seconds a client should wait before creating a session again after 429. */
@@ -109,6 +120,13 @@ const Create = z.strictObject({
   speed: Speed.default(1),
   loop: z.boolean().optional(),
   paused: z.boolean().optional(),
+}).openapi("ReplayCreate", {
+  example: {
+    source: "files",
+    files: ["data/captures/BINANCE.0"],
+    from: "2021-01-01T00:00:00Z",
+    speed: 10,
+  },
 })
   .refine((s) => s.source !== "files" || s.files !== undefined, {
     error: "files is required with source files",
@@ -131,6 +149,8 @@ const Change = z.strictObject({
   seek: timeField("seek").optional(),
   speed: Speed.optional(),
   loop: z.boolean().optional(),
+}).openapi("ReplayChange", {
+  example: { action: "pause" },
 }).refine(
   (c) => Object.values(c).some((v) => v !== undefined),
   { error: "a change needs at least one of action, seek, speed, loop" },
@@ -156,8 +176,72 @@ const Id = z.object({
   id: z.string().regex(
     SESSION_ID,
     "id must be a session id such as r1",
-  ),
+  ).openapi({ description: "The session's id", example: "r1" }),
 });
+
+/** The error answers of the replay routes, by status. */
+const FAILURES = {
+  ...badRequest("✖ id must be a session id such as r1\n  → at id"),
+  401: {
+    description:
+      "No or a bad credential (keys or a JWT configured): `unauthorized` or a `token_…` code, with WWW-Authenticate",
+    example: { error: "Header X-API-Key is required", code: "unauthorized" },
+  },
+  403: {
+    description:
+      "Another credential's session (`forbidden`), or a file outside `replay.dirs` (`forbidden_path`)",
+    example: {
+      error: "Replay session r1 belongs to another API key or token",
+      code: "forbidden",
+    },
+  },
+  404: {
+    description: "No such session (`not_found`)",
+    example: { error: "No replay session r9", code: "not_found" },
+  },
+  413: {
+    description: "A body over 1 MiB (`payload_too_large`)",
+    example: {
+      error: "A replay request body may hold 1048576 bytes at most",
+      code: "payload_too_large",
+    },
+  },
+  415: {
+    description: "A body that is not `application/json`",
+    example: {
+      error:
+        'Content-Type "text/plain" is not application/json: send the body as JSON',
+      code: "unsupported_media_type",
+    },
+  },
+  429: {
+    description:
+      "The credential's `sessionsPerKey` or the actor's `maxSessions` (`too_many_sessions`, with Retry-After)",
+    example: {
+      error:
+        "This credential holds 4 replay sessions already (api.sessionsPerKey); stop one first",
+      code: "too_many_sessions",
+    },
+  },
+  503: {
+    description:
+      "No replay actor here (`no_replay`), or it is down (`actor_down`, with Retry-After)",
+    example: { error: "No replay sessions are run here", code: "no_replay" },
+  },
+} satisfies Record<number, ErrorDoc>;
+
+/**
+ * The error answers of one replay route.
+ * @param statuses the statuses it may answer.
+ */
+function failures<S extends keyof typeof FAILURES>(...statuses: S[]) {
+  const docs = {} as Record<S, ErrorDoc>;
+  for (const s of statuses) docs[s] = FAILURES[s];
+  return errors(docs);
+}
+
+/** The credentials of the control routes (when keys or a JWT are configured). */
+const KEYED: Record<string, string[]>[] = [{ apiKey: [] }, { bearer: [] }];
 
 /**
  * Runs a session call, mapping the replay actor's codes to HTTP: 400
@@ -221,13 +305,35 @@ async function allowed(
   }
 }
 
+/** A JSON media type (`application/json`, `application/x+json`, with parameters). */
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/**
+ * Refuses a body that is not JSON, naming its type: 415
+ * `unsupported_media_type` (before the schema reads it).
+ */
+const jsonOnly = createMiddleware(async (c, next) => {
+  const type = c.req.header("content-type") ?? "";
+  if (!JSON_TYPE.test(type.trim())) {
+    throw httpError(
+      415,
+      "unsupported_media_type",
+      `Content-Type ${
+        JSON.stringify(clip(type))
+      } is not application/json: send the body as JSON`,
+    );
+  }
+  await next();
+});
+
 /** The path separator of this system. */
 const SEP = Deno.build.os === "windows" ? "\\" : "/";
 
 /**
  * Replay session routes, mounted at `/api/v1/replay`.
  * @param deps services: `replay` (absent: every route answers 503
- * `no_replay`) and `config.api` (keys and the per-key session limit).
+ * `no_replay`) and `config.api` (the per-principal session limit).
+ * @param auth the app's credential checks; default: from `config.api`.
  * @returns the routes.
  * @throws {HTTPException} rendered as `{error, code}` by the app: 400, 401,
  * 403, 404, 429, 503 (see the module's table).
@@ -241,11 +347,13 @@ const SEP = Deno.build.os === "windows" ? "\\" : "/";
  * }); // 201, Location: /api/v1/replay/r1
  * ```
  */
-export function replayRoutes(deps: AppDeps) {
+export function replayRoutes(
+  deps: AppDeps,
+  access: Auth = new Auth(deps.config?.api ?? { keys: [] }),
+) {
   const dirs = deps.config?.replay?.dirs ?? ["data"];
-  const keys = deps.config?.api?.keys ?? [];
   const perKey = deps.config?.api?.sessionsPerKey ?? 4;
-  const auth = apiKeyAuth(keys);
+  const auth = requirePrincipal(access);
   const limit = bodyLimit({
     maxSize: BODY_MAX,
     onError: () => {
@@ -269,24 +377,127 @@ export function replayRoutes(deps: AppDeps) {
     if (owner === undefined) {
       throw httpError(404, "not_found", `No replay session ${clip(id)}`);
     }
-    if (keys.length && owner !== key) {
+    if (access.enabled && owner !== key) {
       throw httpError(
         403,
         "forbidden",
-        `Replay session ${clip(id)} belongs to another API key`,
+        `Replay session ${clip(id)} belongs to another API key or token`,
       );
     }
     return s;
   };
-  return new Hono()
-    .post("/", auth, limit, validate("json", Create), async (c) => {
+  const createSession = createRoute({
+    method: "post",
+    path: "/",
+    tags: ["replay"],
+    summary: "Creates a replay session of capture files or of the store",
+    security: KEYED,
+    middleware: [auth, limit, jsonOnly] as const,
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema: Create } },
+      },
+    },
+    responses: {
+      201: {
+        ...jsonAnswer(
+          "Created: its first progress; Location names it",
+          ReplayProgressSchema,
+          {
+            ...PROGRESS_EXAMPLE,
+            state: "loading",
+            position: PROGRESS_EXAMPLE.from,
+            percent: 0,
+            events: 0,
+            eventsPerSecond: 0,
+            expectedEnd: null,
+          },
+        ),
+        headers: z.object({
+          Location: z.string().openapi({
+            description: "The session's URL",
+            example: "/api/v1/replay/r1",
+          }),
+        }),
+      },
+      ...failures(400, 401, 403, 413, 415, 429, 503),
+    },
+  });
+  const listSessions = createRoute({
+    method: "get",
+    path: "/",
+    tags: ["replay"],
+    summary: "Every session's latest progress",
+    responses: {
+      200: jsonAnswer(
+        "The sessions' progress",
+        z.array(ReplayProgressSchema),
+        [PROGRESS_EXAMPLE],
+      ),
+      ...failures(503),
+    },
+  });
+  const getSession = createRoute({
+    method: "get",
+    path: "/{id}",
+    tags: ["replay"],
+    summary: "A session's progress",
+    request: { params: Id },
+    responses: {
+      200: jsonAnswer("Its progress", ReplayProgressSchema, PROGRESS_EXAMPLE),
+      ...failures(400, 404, 503),
+    },
+  });
+  const changeSession = createRoute({
+    method: "patch",
+    path: "/{id}",
+    tags: ["replay"],
+    summary: "Pauses, resumes, seeks, changes the speed or the loop",
+    security: KEYED,
+    middleware: [auth, limit, jsonOnly] as const,
+    request: {
+      params: Id,
+      body: {
+        required: true,
+        content: { "application/json": { schema: Change } },
+      },
+    },
+    responses: {
+      200: jsonAnswer(
+        "Its progress after the change",
+        ReplayProgressSchema,
+        { ...PROGRESS_EXAMPLE, state: "paused", expectedEnd: null },
+      ),
+      ...failures(400, 401, 403, 404, 413, 415, 503),
+    },
+  });
+  const stopSession = createRoute({
+    method: "delete",
+    path: "/{id}",
+    tags: ["replay"],
+    summary: "Stops a session; its streams end",
+    security: KEYED,
+    middleware: [auth] as const,
+    request: { params: Id },
+    responses: {
+      200: jsonAnswer(
+        "Its last progress, state `stopped`",
+        ReplayProgressSchema,
+        { ...PROGRESS_EXAMPLE, state: "stopped", expectedEnd: null },
+      ),
+      ...failures(400, 401, 403, 404, 503),
+    },
+  });
+  return openApiRoutes<{ Variables: AuthVariables }>()
+    .openapi(createSession, async (c) => {
       const s = sessions();
-      const key = c.get("apiKey");
+      const key = c.get("principal");
       if (key !== null && s.count(key) >= perKey) {
         throw httpError(
           429,
           "too_many_sessions",
-          `This API key holds ${perKey} replay sessions already (api.sessionsPerKey); stop one first`,
+          `This credential holds ${perKey} replay sessions already (api.sessionsPerKey); stop one first`,
           { retryAfter: RETRY_AFTER_S },
         );
       }
@@ -296,7 +507,7 @@ export function replayRoutes(deps: AppDeps) {
       c.header("Location", `/api/v1/replay/${p.id}`);
       return c.json<ReplayProgress, 201>(p, 201);
     })
-    .get("/", (c) => {
+    .openapi(listSessions, (c) => {
       const s = sessions();
       const list: ReplayProgress[] = [];
       for (const id of s.ids()) {
@@ -304,29 +515,25 @@ export function replayRoutes(deps: AppDeps) {
         // A session still being created has no progress yet.
         if (p) list.push(p);
       }
-      return c.json(list);
+      return c.json(list, 200);
     })
-    .get("/:id", validate("param", Id), async (c) => {
+    .openapi(getSession, async (c) => {
       const { id } = c.req.valid("param");
       const s = sessions();
-      return c.json<ReplayProgress>(await ask(() => s.progress(id)));
+      return c.json<ReplayProgress, 200>(await ask(() => s.progress(id)), 200);
     })
-    .patch(
-      "/:id",
-      auth,
-      limit,
-      validate("param", Id),
-      validate("json", Change),
-      async (c) => {
-        const { id } = c.req.valid("param");
-        const s = own(id, c.get("apiKey"));
-        const change: ReplayControl = c.req.valid("json");
-        return c.json<ReplayProgress>(await ask(() => s.control(id, change)));
-      },
-    )
-    .delete("/:id", auth, validate("param", Id), async (c) => {
+    .openapi(changeSession, async (c) => {
       const { id } = c.req.valid("param");
-      const s = own(id, c.get("apiKey"));
-      return c.json<ReplayProgress>(await ask(() => s.stop(id)));
+      const s = own(id, c.get("principal"));
+      const change: ReplayControl = c.req.valid("json");
+      return c.json<ReplayProgress, 200>(
+        await ask(() => s.control(id, change)),
+        200,
+      );
+    })
+    .openapi(stopSession, async (c) => {
+      const { id } = c.req.valid("param");
+      const s = own(id, c.get("principal"));
+      return c.json<ReplayProgress, 200>(await ask(() => s.stop(id)), 200);
     });
 }
