@@ -142,25 +142,49 @@ async function duplicateBookKeys(
   return r.n;
 }
 
-/** Applied book events of an events log, counted per `exchange symbol ms`. */
-async function bookLog(
-  path: string,
-): Promise<{ deltas: Map<string, number>; snapshots: Map<string, number> }> {
+/**
+ * Applied book events of an events log, counted per `exchange symbol ms`:
+ * deltas; snapshots that start a book; and images, snapshots on a book
+ * already in sync, which the book keeper stores as the levels they changed
+ * (none when the image equals the book).
+ */
+async function bookLog(path: string): Promise<{
+  deltas: Map<string, number>;
+  snapshots: Map<string, number>;
+  images: Map<string, number>;
+}> {
   const deltas = new Map<string, number>();
   const snapshots = new Map<string, number>();
+  const images = new Map<string, number>();
+  const count = (m: Map<string, number>, key: string) =>
+    m.set(key, (m.get(key) ?? 0) + 1);
+  /** Each book as the log leaves it: `side price` → size. */
+  const books = new Map<string, Map<string, number>>();
   for (const line of (await Deno.readTextFile(path)).split("\n")) {
     if (!line) continue;
     const e = JSON.parse(line);
-    const to = e.type === "book_delta"
-      ? deltas
-      : e.type === "book_snapshot"
-      ? snapshots
-      : undefined;
-    if (!to) continue;
+    if (e.type !== "book_delta" && e.type !== "book_snapshot") continue;
     const key = `${e.exchange} ${e.exchangeSymbol} ${Math.floor(e.localTs)}`;
-    to.set(key, (to.get(key) ?? 0) + 1);
+    const id = `${e.exchange} ${e.exchangeSymbol}`;
+    const before = books.get(id);
+    const book = e.type === "book_delta" && before
+      ? new Map(before)
+      : new Map<string, number>();
+    for (const [side, levels] of [["b", e.bids], ["a", e.asks]] as const) {
+      for (const [price, size] of levels as number[][]) {
+        if (size > 0) book.set(`${side} ${price}`, size);
+        else book.delete(`${side} ${price}`);
+      }
+    }
+    books.set(id, book);
+    if (e.type === "book_delta") count(deltas, key);
+    else if (!before) count(snapshots, key);
+    else if (
+      before.size !== book.size ||
+      [...book].some(([level, size]) => before.get(level) !== size)
+    ) count(images, key);
   }
-  return { deltas, snapshots };
+  return { deltas, snapshots, images };
 }
 
 /** Rows of a book table counted per `exchange symbol ms`. */
@@ -324,16 +348,21 @@ Deno.test({
         }
         assert.deepEqual([...trades.keys()], ["huobi"]);
 
-        // Book rows. Each applied snapshot is a `book_snapshots` row at its
-        // receive ms; the connection also pushes keyframes on its own (each
-        // book in full when its event clock crosses a minute, and to a new
-        // link), at most two per book in a capture shorter than a minute.
-        // An applied delta would be a `book_changes` row (HTX sends none).
+        // Book rows. A snapshot that starts a book is a `book_snapshots` row
+        // at its receive ms; the connection also pushes keyframes on its own
+        // (each book in full when its event clock crosses a minute, and to a
+        // new link), at most two per book in a capture shorter than a
+        // minute. An applied delta (HTX sends none) and an image that changed
+        // a book in sync (HTX sends one a second) are `book_changes` rows.
         const logged = await bookLog(`${dir}/events.ndjson`);
         const changes = await bookKeys(sql, "book_changes");
         const snapshots = await bookKeys(sql, "book_snapshots");
-        assert.deepEqual(changes, logged.deltas);
-        assert.ok(logged.snapshots.size > 100);
+        const changed = new Map(logged.images);
+        for (const [key, n] of logged.deltas) {
+          changed.set(key, (changed.get(key) ?? 0) + n);
+        }
+        assert.ok(logged.images.size > 100);
+        assert.deepEqual(changes, changed);
         for (const [key, n] of logged.snapshots) {
           assert.ok(
             (snapshots.get(key) ?? 0) >= n,
