@@ -65,6 +65,7 @@ if (import.meta.main) {
     });
     const lives = liveHandlers(() => live);
     const queries = db ? historyHandlers(() => db) : undefined;
+    const metrics = createMetrics(() => [], { hub });
     const deps: AppDeps = {
       actors: () => [],
       request: (id) =>
@@ -75,13 +76,14 @@ if (import.meta.main) {
         (async (method, params) => await queries[method](params as never)),
       live: async (method, params) => await lives[method](params as never),
       hub,
-      metrics: createMetrics(() => [], { hub }),
+      metrics,
       exchanges: Object.keys(cfg.exchanges),
       config: cfg,
     };
     server.ready(createApp(deps).fetch);
     log.info(`coby serve listening on ${server.url}`);
     onSignal("coby serve", async () => {
+      await metrics.shutdown?.();
       following.stop();
       await bus.close();
       await db?.close();

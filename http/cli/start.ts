@@ -28,6 +28,8 @@ if (import.meta.main) {
     server.ready(createApp(coby).fetch);
     processLog().info(`coby listening on ${server.url}`, { actor: "coby" });
     onSignal("coby", async () => {
+      // The last OTLP export, while the actors' counters are still there.
+      await coby.metrics.shutdown?.();
       await coby.supervisor.stop();
       await server.shutdown();
     });
