@@ -8,9 +8,14 @@
  *
  * In one process run, on the same frames, it times `JSON.parse` of each frame
  * alone, then the real path with its stages added one at a time (adapter
- * parse; + sync; + book; + columnar batch; + aggregator mirror and buckets),
+ * parse; + sync; + book; + columnar batch; + sampling and merging columns:
+ * the owner of the book samples it into book columns at each 1 s tick end
+ * its clock crosses, and the aggregator merges those with the tick's trades,
+ * as the connection actor and the aggregator do),
  * then the same path with the Binance depth scanner in place of the adapter's
- * parse. Every stage is warmed up, run 3 times (interleaved), and its median
+ * parse, then the connection stage as it runs live and in a capture replay
+ * (the adapter's parser and a `BookKeeper`: parse → keeper, and the wired
+ * scanner path scanBook → keeper → book → batch). Every stage is warmed up, run 3 times (interleaved), and its median
  * printed as frames/s and as a ratio to `JSON.parse`.
  *
  * A second table puts each venue scanner (Binance, Bybit v5, OKX) beside
@@ -33,9 +38,16 @@ import { BybitBookScanner } from "../actors/adapters/bybit_scan.ts";
 import { okxChecksumAdapter } from "../actors/adapters/okx_checksum.ts";
 import { OkxBookScanner } from "../actors/adapters/okx_scan.ts";
 import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
-import { BatchBuilder, Kind } from "../actors/market/batch.ts";
+import { BookKeeper } from "../actors/connection/book_keeper.ts";
+import { newCounters } from "../actors/connection/stats.ts";
+import { BatchBuilder, Kind, tradesOnly } from "../actors/market/batch.ts";
 import { OrderBook } from "../actors/market/book.ts";
 import { BookSync } from "../actors/market/book_sync.ts";
+import {
+  BookSampler,
+  BucketSizes,
+  type OwnedBook,
+} from "../actors/market/sampler.ts";
 import type {
   BookDelta,
   BookSnapshot,
@@ -169,7 +181,10 @@ function makeStream(n: number): Stream {
         } else if (x < 0.22 + insert || len === 0) {
           ch.set(at(s, 1 + Math.floor(r() ** 1.5 * 2 * DEPTH)), size());
         } else {
-          ch.set(s.ticks[Math.floor(r() ** 3 * len)], size());
+          // A level the mid moved across stays deleted: the book the frame
+          // leaves is never crossed.
+          const t = s.ticks[Math.floor(r() ** 3 * len)];
+          if (ch.get(t) !== "0.00000000") ch.set(t, size());
         }
       }
       // As Binance spot lists them: bids descending, asks ascending.
@@ -217,6 +232,10 @@ interface Path {
   book: OrderBook;
   batch: BatchBuilder;
   agg: Aggregator;
+  /** Samples the book at each tick end, as the connection does. */
+  sampler: BookSampler;
+  /** The book as the sampler reads it. */
+  owned: OwnedBook[];
   /** The batch's index of the symbol. */
   sym: number;
 }
@@ -245,20 +264,16 @@ function freshPath(snap: BookSnapshot): Path {
   const batch = new BatchBuilder("binance");
   batch.clock = T0 - 100;
   const sym = batch.symbol(inst);
-  // The aggregator's mirror starts from the whole book, as live.
-  batch.push(sym, Kind.Clear, 0, 0, snap.exchangeTs);
-  for (let i = 0; i < snap.bids.length; i += 2) {
-    batch.push(sym, Kind.Bid, snap.bids[i], snap.bids[i + 1], snap.exchangeTs);
-  }
-  for (let i = 0; i < snap.asks.length; i += 2) {
-    batch.push(sym, Kind.Ask, snap.asks[i], snap.asks[i + 1], snap.exchangeTs);
-  }
-  const agg = new Aggregator(AggregatorConfig.parse({}), {
+  const cfg = AggregatorConfig.parse({});
+  const agg = new Aggregator(cfg, {
     onTick: (_ts, cols) => {
       sink.n += cols.length;
     },
   });
-  return { sync, book, batch, agg, sym };
+  const sampler = new BookSampler("binance", cfg, new BucketSizes(cfg));
+  const owned = [{ ref: inst, book }];
+  sampler.cross(batch.clock, owned);
+  return { sync, book, batch, agg, sampler, owned, sym };
 }
 
 /** How far down the path a run goes: each stage adds to the ones before. */
@@ -286,6 +301,7 @@ function runAdapter(
       n += flush(p, upto);
     }
     const clock = T0 + f * 100;
+    if (upto >= Upto.Aggregator) p.sampler.cross(clock, p.owned);
     const events = parser.parse(frames[f], clock);
     for (let e = 0; e < events.length; e++) {
       const ev = events[e];
@@ -355,6 +371,7 @@ function runScanner(
       n += flush(p, upto);
     }
     const clock = T0 + f * 100;
+    if (upto >= Upto.Aggregator) p.sampler.cross(clock, p.owned);
     const frame = frames[f];
     if (!scanner.scan(frame)) {
       sink.n += parser.parse(frame, clock).length; // the general path
@@ -393,14 +410,70 @@ function runScanner(
 }
 
 /**
- * Takes the batch of the last {@link FRAMES_PER_BATCH} frames and hands it
- * to the aggregator (or, when the run stops at the batch, drops it).
+ * The connection stage as the connection actor and the capture replay run
+ * it: the Binance adapter's parser and a `BookKeeper` (sync, book, checks,
+ * batch), frame by frame. With `scan`, `keeper.scan` tries the adapter's
+ * depth scanner (`Parser.scanBook`) first and the parse path takes what it
+ * leaves; without, every frame goes `parser.parse` → `keeper.onEvent`.
+ * @returns CPU and wall seconds for the frames.
+ */
+function runKeeper(
+  frames: string[],
+  snap: BookSnapshot,
+  scan: boolean,
+): Moment {
+  const parser = binanceAdapter.parser(instruments);
+  const batch = new BatchBuilder("binance");
+  const counters = newCounters();
+  const keeper = new BookKeeper({
+    exchange: "binance",
+    spec: binanceAdapter.book,
+    batch,
+    counters,
+    hooks: {
+      needSnapshot: () => {},
+      send: () => true,
+      reconnect: () => {},
+      warn: () => {},
+    },
+  });
+  keeper.follow([inst], T0 - 300);
+  const f = keeper.followed.get(inst.exchangeSymbol)!;
+  batch.clock = T0 - 200;
+  keeper.offerSnapshot(f, snap);
+  let n = batch.take().n;
+  const t0 = now();
+  for (let i = 0; i < frames.length; i++) {
+    if (i > 0 && i % FRAMES_PER_BATCH === 0) n += batch.take().n;
+    const clock = T0 + i * 100;
+    batch.clock = clock;
+    const frame = frames[i];
+    if (scan && keeper.scan(parser, frame, clock)) continue;
+    const events = parser.parse(frame, clock);
+    for (let e = 0; e < events.length; e++) keeper.onEvent(events[e]);
+  }
+  const secs = since(t0);
+  if (f.sync.state !== "synced" || counters.resyncs !== 0) {
+    throw new Error(`The keeper over ${frames.length} frames lost sync`);
+  }
+  sink.n += n + counters.bookUpdates;
+  return secs;
+}
+
+/**
+ * Takes the batch of the last {@link FRAMES_PER_BATCH} frames and, as the
+ * connection's flush does, hands the aggregator the book samples made since
+ * the last flush, then the batch's trades (or, when the run stops at the
+ * batch, drops it).
  * @returns the batch's record count.
  */
 function flush(p: Path, upto: Upto): number {
   const taken = p.batch.take();
   p.sym = p.batch.symbol(inst);
-  if (upto >= Upto.Aggregator) p.agg.onBatch(taken, "conn:binance");
+  if (upto >= Upto.Aggregator) {
+    for (const s of p.sampler.take()) p.agg.onBooks(s, "conn:binance");
+    p.agg.onBatch(tradesOnly(taken), "conn:binance");
+  }
   return taken.n;
 }
 
@@ -409,6 +482,10 @@ function check(p: Path, upto: Upto, frames: number): void {
   if (upto < Upto.Sync) return;
   if (p.sync.state !== "synced" || p.book.crossed()) {
     throw new Error(`A run over ${frames} frames lost sync or crossed`);
+  }
+  // One tick a second of event time, each with the book's column.
+  if (upto >= Upto.Aggregator && p.agg.counters.ticks < frames / 10 - 2) {
+    throw new Error(`${p.agg.counters.ticks} ticks over ${frames} frames`);
   }
 }
 
@@ -440,7 +517,7 @@ const stages: Stage[] = [
     "+ sync",
     "+ book",
     "+ columnar batch",
-    "+ aggregator mirror and buckets",
+    "+ sampling and merging columns",
   ] as const).map((name, upto) => ({
     name,
     run: (fr: string[]) => runAdapter(fr, snap, upto),
@@ -450,11 +527,19 @@ const stages: Stage[] = [
     "+ sync",
     "+ book",
     "+ columnar batch",
-    "+ aggregator mirror and buckets",
+    "+ sampling and merging columns",
   ] as const).map((name, upto) => ({
     name: name === "scanner parse" ? name : `scanner ${name}`,
     run: (fr: string[]) => runScanner(fr, snap, upto),
   })),
+  {
+    name: "connection stage, parse → keeper",
+    run: (fr: string[]) => runKeeper(fr, snap, false),
+  },
+  {
+    name: "connection stage, scanBook → keeper",
+    run: (fr: string[]) => runKeeper(fr, snap, true),
+  },
 ];
 
 // Warm-up: every stage once over a fifth of the frames.
@@ -500,8 +585,9 @@ console.log(
 );
 for (let i = 0; i < stages.length; i++) {
   const ns = 1e9 / fps[i];
-  // The stage it adds to: the one above, or JSON.parse for each path's first.
-  const base = i === 1 || i === 6 ? 0 : i - 1;
+  // The stage it adds to: the one above, or JSON.parse for each path's
+  // first and for the connection stages.
+  const base = i === 1 || i === 6 || i >= 11 ? 0 : i - 1;
   const delta = Math.round(ns - 1e9 / fps[base]);
   const added = i === 0 ? "" : `${delta >= 0 ? "+" : ""}${delta}`;
   console.log(

@@ -2,20 +2,23 @@
  * `deno task bench`: ingest throughput on one core. A long synthetic Binance
  * spot stream in the exact wire format (combined-stream `depthUpdate` frames,
  * 100 ms diffs around a BTC-like price) goes through the real path: adapter
- * parse → sequence sync → L2 book → columnar batch → aggregator book mirror →
- * price buckets. Frames are received 100 ms apart on the event clock and a
- * batch goes to the aggregator every 10 frames, so each batch closes one
- * 1 s heatmap tick. Prints frames per second and the command.
+ * parse → sequence sync → L2 book → columnar batch → the book sampled into
+ * price buckets at each tick end (as the connection actor does) → the
+ * aggregator merging the columns with the trades. Frames are received 100 ms
+ * apart on the event clock and the samples and a batch go to the aggregator
+ * every 10 frames, so each batch closes one 1 s heatmap tick. Prints frames
+ * per second and the command.
  *
  * @module
  */
 
 import { binanceAdapter } from "../actors/adapters/binance.ts";
 import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
-import { BatchBuilder, Kind } from "../actors/market/batch.ts";
+import { BatchBuilder, Kind, tradesOnly } from "../actors/market/batch.ts";
 import { OrderBook } from "../actors/market/book.ts";
 import { BookSync } from "../actors/market/book_sync.ts";
 import type { Instrument } from "../actors/market/events.ts";
+import { BookSampler, BucketSizes } from "../actors/market/sampler.ts";
 
 const FRAMES = Number(Deno.args[0] ?? 200_000);
 const inst: Instrument = {
@@ -88,11 +91,14 @@ const sync = new BookSync(binanceAdapter.book.sync);
 const book = new OrderBook();
 const batch = new BatchBuilder("binance");
 let cells = 0;
-const agg = new Aggregator(AggregatorConfig.parse({}), {
+const cfg = AggregatorConfig.parse({});
+const agg = new Aggregator(cfg, {
   onTick: (_ts, cols) => {
     for (const c of cols) cells += c.n;
   },
 });
+const sampler = new BookSampler("binance", cfg, new BucketSizes(cfg));
+const owned = [{ ref: inst, book }];
 /** Receive time of the first frame, ms: frame `f` arrives at `T0 + f·100`. */
 const T0 = 1_700_000_000_000;
 
@@ -102,6 +108,7 @@ sync.snapshot(snap);
 book.apply(snap.bids, snap.asks);
 let applied = 0;
 for (let f = 0; f < frames.length; f++) {
+  sampler.cross(T0 + f * 100, owned);
   batch.clock = T0 + f * 100;
   const events = parser.parse(frames[f], batch.clock);
   for (const ev of events) {
@@ -116,7 +123,10 @@ for (let f = 0; f < frames.length; f++) {
       batch.push(s, Kind.Ask, ev.asks[i], ev.asks[i + 1], ev.exchangeTs);
     }
   }
-  if (f % 10 === 9) agg.onBatch(batch.take(), "conn:binance");
+  if (f % 10 === 9) {
+    for (const s of sampler.take()) agg.onBooks(s, "conn:binance");
+    agg.onBatch(tradesOnly(batch.take()), "conn:binance");
+  }
 }
 const secs = (performance.now() - t0) / 1000;
 if (applied !== FRAMES) {
@@ -131,6 +141,6 @@ console.log(
   } depth frames/s on one core ` +
     `(${
       (bytes / secs / 1e6).toFixed(1)
-    } MB/s of JSON; parse → sync → book → batch → buckets; ` +
+    } MB/s of JSON; parse → sync → book → batch → sampled buckets → merge; ` +
     `${FRAMES} frames, ${cells} bucket cells sampled, ${secs.toFixed(2)} s)`,
 );

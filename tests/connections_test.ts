@@ -1,7 +1,7 @@
 /**
  * Connection-level behaviour seen from outside: with several connections
- * per exchange (Bybit linear and inverse), a restart of one resets only the
- * book mirrors it fed; a venue's error and its heartbeats show in
+ * per exchange (Bybit linear and inverse), a restart of one makes the
+ * aggregator forget only the book columns it sampled; a venue's error and its heartbeats show in
  * `/api/v1/exchanges`.
  *
  * @module
@@ -44,8 +44,8 @@ Deno.test("aggregator: a restart of one Bybit connection keeps the books of its 
 
     replay.coby.supervisor.kill(linear, "test restart");
     await replay.coby.supervisor.ready(linear);
-    // The new link resets the linear mirrors only; the inverse connection
-    // never sends its books again, so they must still be there.
+    // The new link forgets the linear connection's columns only; the
+    // inverse connection's books must still be there.
     await new Promise((r) => setTimeout(r, 100));
     const after = await columnSymbols(replay);
     for (const s of inverseBooks) {

@@ -4,7 +4,8 @@
  * The aggregator-level scenarios take the final full-depth books of a replay
  * of the OKX and Gate.io captures (OKX BTC-USDT spot and BTC-USD-220527
  * futures, recorded together; Gate.io BTC_USDC, recorded another year) and
- * feed them to an `Aggregator`, plus venues injected from the same real
+ * feed them to an `Aggregator` as book columns sampled from those books by
+ * the connections' sampler (`tests/_owner.ts`), plus venues injected from the same real
  * books: OKX spot with every price × 1.5 (a stale or wrong venue), Gate.io
  * with its asks below 10 000 000 pulled (a venue whose best ask is an
  * outlier, like Coinbase's full-depth asks at 1e8), and OKX futures × 1.0005
@@ -21,7 +22,7 @@
 import assert from "node:assert/strict";
 import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
 import { consolidate } from "../actors/market/consolidate.ts";
-import { BatchBuilder, Kind } from "../actors/market/batch.ts";
+import { Kind } from "../actors/market/batch.ts";
 import {
   bucketOf,
   type Column,
@@ -37,6 +38,7 @@ import { Replay } from "../actors/system/capture_replay.ts";
 import type { ColumnPayload } from "../actors/system/hub.ts";
 import { connectionId } from "../actors/system/topology.ts";
 import { createApp } from "../http/app.ts";
+import { BookOwner } from "./_owner.ts";
 import { captureFiles as files } from "./_replay.ts";
 
 const quiet = { onLog: () => {} };
@@ -89,24 +91,32 @@ interface FeedOptions {
  */
 const TICK = 1_650_000_000_000;
 
-/** An aggregator, the ticks it closed and the connections that fed it. */
+/**
+ * An aggregator, the ticks it closed and the connections that fed it: each
+ * holds its books and samples them for the aggregator, as a connection
+ * actor does.
+ */
 interface Venues {
   agg: Aggregator;
   ticks: { ts: number; cols: ColumnInit[] }[];
-  conns: Set<string>;
+  conns: Map<string, BookOwner>;
 }
+
+const CFG = AggregatorConfig.parse({ range: RANGE, quoteAliases: aliases });
 
 /** A fresh aggregator with the scenarios' range and aliases. */
 function venues(): Venues {
   const ticks: Venues["ticks"] = [];
-  const agg = new Aggregator(
-    AggregatorConfig.parse({ range: RANGE, quoteAliases: aliases }),
-    { onTick: (ts, cols) => ticks.push({ ts, cols }) },
-  );
-  return { agg, ticks, conns: new Set() };
+  const agg = new Aggregator(CFG, {
+    onTick: (ts, cols) => ticks.push({ ts, cols }),
+  });
+  return { agg, ticks, conns: new Map() };
 }
 
-/** Loads one book into the aggregator as `exchange`'s, as a snapshot would. */
+/**
+ * Loads one book into connection `conn:<exchange>`'s books, as a snapshot
+ * would, received just before {@link TICK}.
+ */
 function feed(
   v: Venues,
   exchange: string,
@@ -115,35 +125,32 @@ function feed(
 ): void {
   const f = options.factor ?? 1;
   const keep = options.keep ?? (() => true);
-  const b = new BatchBuilder(exchange);
-  b.clock = TICK - 1;
-  const s = b.symbol({
+  const conn = `conn:${exchange}`;
+  let o = v.conns.get(conn);
+  if (!o) v.conns.set(conn, o = new BookOwner(exchange, CFG));
+  const ref = {
     exchangeSymbol: book.exchangeSymbol,
     symbol: book.symbol,
     market: book.market,
-  });
-  b.push(s, Kind.Clear, 0, 0, 0);
+  };
+  o.record(ref, Kind.Clear, 0, 0, TICK - 1);
   for (const [p, q] of book.bids) {
-    if (keep("bid", p)) b.push(s, Kind.Bid, p * f, q, 0);
+    if (keep("bid", p)) o.record(ref, Kind.Bid, p * f, q, TICK - 1);
   }
   for (const [p, q] of book.asks) {
-    if (keep("ask", p)) b.push(s, Kind.Ask, p * f, q, 0);
+    if (keep("ask", p)) o.record(ref, Kind.Ask, p * f, q, TICK - 1);
   }
-  const conn = `conn:${exchange}`;
-  v.conns.add(conn);
-  v.agg.onBatch(b.take(), conn);
+  // Linked, with its clock: the tick waits for it.
+  o.send(v.agg, conn, TICK - 1);
 }
 
 /**
- * Moves every feeding connection's clock to {@link TICK}, which closes the
- * tick; returns its columns through the consolidator, decoded.
+ * Moves every feeding connection's clock to {@link TICK} (each samples its
+ * books there), which closes the tick; returns its columns through the
+ * consolidator, decoded.
  */
 function tick(v: Venues): Column[] {
-  for (const conn of v.conns) {
-    const b = new BatchBuilder(conn.slice("conn:".length));
-    b.clock = TICK;
-    v.agg.onBatch(b.take(), conn);
-  }
+  for (const [conn, o] of v.conns) o.send(v.agg, conn, TICK);
   assert.deepEqual(v.ticks.map((t) => t.ts), [TICK], "one tick closed");
   const batch = encodeColumns(TICK, v.ticks[0].cols, { range: RANGE });
   return decodeColumns(consolidate(batch, { outlierThreshold: THRESHOLD }));

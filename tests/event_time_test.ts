@@ -13,10 +13,11 @@ import {
   AggregatorConfig,
   MAX_TICKS_PER_JUMP,
 } from "../actors/market/aggregate.ts";
-import { BatchBuilder, type EventBatch, Kind } from "../actors/market/batch.ts";
+import { Kind } from "../actors/market/batch.ts";
 import { type ColumnInit, decodeColumns } from "../actors/market/heatmap.ts";
 import { readCapture } from "../actors/capture/capture.ts";
 import { Replay } from "../actors/system/capture_replay.ts";
+import { BookOwner } from "./_owner.ts";
 import { captureFiles } from "./_replay.ts";
 
 const TICK_MS = 250;
@@ -123,59 +124,65 @@ Deno.test("event time: a capture replayed at 1×, 10× and max gives the same co
   assert.deepEqual(x1, max, "1× and max differ");
 });
 
-/** A batch of `exchange` at `clock` with one symbol's records. */
-function batch(
-  exchange: string,
-  clock: number,
-  records: [kind: number, price: number, size: number, local: number][] = [],
-): EventBatch {
-  const b = new BatchBuilder(exchange);
-  const s = b.symbol({
-    exchangeSymbol: "BTCUSDT",
-    symbol: "BTC-USDT",
-    market: "spot",
-  });
-  for (const [kind, price, size, local] of records) {
-    b.clock = local;
-    b.push(s, kind, price, size, local);
-  }
-  b.clock = clock;
-  return b.take();
-}
+/** The one symbol of the watermark scenarios. */
+const REF = {
+  exchangeSymbol: "BTCUSDT",
+  symbol: "BTC-USDT",
+  market: "spot",
+} as const;
 
-/** An aggregator with 1 s ticks, a fake wall clock and its closed ticks. */
+/**
+ * An aggregator with 1 s ticks, a fake wall clock and its closed ticks, and
+ * `send(exchange, clock, records)`: what connection `conn:<exchange>` sends
+ * it after applying the records (one symbol's, each at its receive time) to
+ * its books: the samples of the tick ends crossed, then its trades with the
+ * clock. `restart(exchange)` gives that connection fresh books.
+ */
 function aggregator(stallMs = 5000, inputs: string[] = []) {
   const ticks: { ts: number; cols: ColumnInit[] }[] = [];
   const wall = { now: 0 };
-  const agg = new Aggregator(
-    AggregatorConfig.parse({ tickMs: 1000, stallMs, inputs }),
-    {
-      onTick: (ts, cols) => ticks.push({ ts, cols }),
-      now: () => wall.now,
-    },
-  );
-  return { agg, ticks, wall };
+  const cfg = AggregatorConfig.parse({ tickMs: 1000, stallMs, inputs });
+  const agg = new Aggregator(cfg, {
+    onTick: (ts, cols) => ticks.push({ ts, cols }),
+    now: () => wall.now,
+  });
+  const owners = new Map<string, BookOwner>();
+  const owner = (exchange: string) => {
+    let o = owners.get(exchange);
+    if (!o) owners.set(exchange, o = new BookOwner(exchange, cfg));
+    return o;
+  };
+  const send = (
+    exchange: string,
+    clock: number,
+    records: [kind: number, price: number, size: number, local: number][] = [],
+  ) => {
+    const o = owner(exchange);
+    for (const [kind, price, size, local] of records) {
+      o.record(REF, kind, price, size, local);
+    }
+    o.send(agg, `conn:${exchange}`, clock);
+  };
+  const restart = (exchange: string) => owner(exchange).restart();
+  return { agg, ticks, wall, send, restart };
 }
 
 const T = 1_700_000_000_000;
 
 Deno.test("watermark: no tick closes until every input has passed it; records past the tick wait", () => {
-  const { agg, ticks } = aggregator();
+  const { agg, ticks, send } = aggregator();
   agg.link("conn:a");
   agg.link("conn:b");
   // a: a book at T + 100, then a better bid at T + 1500 (the next tick).
-  agg.onBatch(
-    batch("a", T + 1600, [
-      [Kind.Bid, 100, 1, T + 100],
-      [Kind.Ask, 101, 2, T + 100],
-      [Kind.Bid, 100.5, 3, T + 1500],
-    ]),
-    "conn:a",
-  );
+  send("a", T + 1600, [
+    [Kind.Bid, 100, 1, T + 100],
+    [Kind.Ask, 101, 2, T + 100],
+    [Kind.Bid, 100.5, 3, T + 1500],
+  ]);
   assert.equal(ticks.length, 0, "b has not reported");
-  agg.onBatch(batch("b", T + 900), "conn:b");
+  send("b", T + 900);
   assert.equal(ticks.length, 0, "b is before the tick's end");
-  agg.onBatch(batch("b", T + 1000), "conn:b");
+  send("b", T + 1000);
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000]);
   // The book at T + 1000: the bid of T + 1500 is not in it.
   const [col] = ticks[0].cols;
@@ -183,56 +190,50 @@ Deno.test("watermark: no tick closes until every input has passed it; records pa
   assert.equal(col.bestAsk, 101);
   assert.equal(col.ts, T + 1000);
   // b moves past two more ticks; a holds the second (its clock is T + 1600).
-  agg.onBatch(batch("b", T + 3500), "conn:b");
+  send("b", T + 3500);
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000]);
-  agg.onBatch(batch("a", T + 3000), "conn:a");
+  send("a", T + 3000);
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000, T + 2000, T + 3000]);
   assert.equal(ticks[1].cols[0].bestBid, 100.5);
   assert.equal(agg.counters.late, 0);
 });
 
 Deno.test("watermark: empty batches advance the clock; trades count in the tick they were received in", () => {
-  const { agg, ticks } = aggregator();
-  agg.onBatch(
-    batch("a", T + 10, [[Kind.Bid, 100, 1, T + 10], [
-      Kind.Ask,
-      101,
-      1,
-      T + 10,
-    ]]),
-    "conn:a",
-  );
-  agg.onBatch(batch("a", T + 1000), "conn:a"); // silent feed, clock only
+  const { ticks, send } = aggregator();
+  send("a", T + 10, [[Kind.Bid, 100, 1, T + 10], [
+    Kind.Ask,
+    101,
+    1,
+    T + 10,
+  ]]);
+  send("a", T + 1000); // silent feed, clock only
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000]);
   // The bucket size is fixed at the first sample: trades count from then on.
-  agg.onBatch(
-    batch("a", T + 2300, [
-      [Kind.Buy, 100.5, 0.25, T + 1200],
-      [Kind.Sell, 100.5, 0.5, T + 2200],
-    ]),
-    "conn:a",
-  );
+  send("a", T + 2300, [
+    [Kind.Buy, 100.5, 0.25, T + 1200],
+    [Kind.Sell, 100.5, 0.5, T + 2200],
+  ]);
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000, T + 2000]);
   const sum = (a: Float64Array) => a.reduce((s, x) => s + x, 0);
   assert.equal(sum(ticks[1].cols[0].buys), 0.25);
   assert.equal(sum(ticks[1].cols[0].sells), 0);
-  agg.onBatch(batch("a", T + 3000), "conn:a");
+  send("a", T + 3000);
   assert.equal(sum(ticks[2].cols[0].buys), 0);
   assert.equal(sum(ticks[2].cols[0].sells), 0.5);
 });
 
 Deno.test("watermark: an input behind for the stall limit stops holding ticks; its records then come late", () => {
-  const { agg, ticks, wall } = aggregator(5000);
+  const { agg, ticks, wall, send } = aggregator(5000);
   agg.link("conn:a");
   agg.link("conn:slow");
   agg.link("conn:silent"); // never reports
-  agg.onBatch(batch("a", T + 500), "conn:a");
-  agg.onBatch(batch("slow", T + 500), "conn:slow");
+  send("a", T + 500);
+  send("slow", T + 500);
   agg.check();
   assert.equal(ticks.length, 0, "silent holds the first tick within its limit");
   wall.now = 5001;
   agg.check();
-  agg.onBatch(batch("a", T + 2500), "conn:a");
+  send("a", T + 2500);
   assert.equal(ticks.length, 0, "slow holds the ticks");
   agg.check(); // blocked from now
   wall.now = 10_000;
@@ -241,40 +242,35 @@ Deno.test("watermark: an input behind for the stall limit stops holding ticks; i
   wall.now = 10_002;
   agg.check();
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000, T + 2000]);
-  // slow's book of T + 600, for a closed tick, goes into the open one.
-  agg.onBatch(
-    batch("slow", T + 700, [[Kind.Bid, 50, 1, T + 600], [
-      Kind.Ask,
-      51,
-      1,
-      T + 600,
-    ]]),
-    "conn:slow",
-  );
-  assert.equal(agg.counters.late, 2);
-  agg.onBatch(batch("a", T + 3000), "conn:a");
+  // slow's book of T + 600, sampled at T + 1000 for a closed tick, stands
+  // for its books in the open one.
+  send("slow", T + 1100, [[Kind.Bid, 50, 1, T + 600], [
+    Kind.Ask,
+    51,
+    1,
+    T + 600,
+  ]]);
+  assert.equal(agg.counters.late, 1);
+  send("a", T + 3000);
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000, T + 2000, T + 3000]);
   assert.equal(ticks[2].cols[0].bestBid, 50);
   // Caught up with the open tick, slow holds ticks again.
-  agg.onBatch(batch("slow", T + 4000), "conn:slow");
-  agg.onBatch(batch("a", T + 5500), "conn:a");
+  send("slow", T + 4000);
+  send("a", T + 5500);
   assert.deepEqual(ticks.map((t) => t.ts).slice(3), [T + 4000]);
-  agg.onBatch(batch("slow", T + 5000), "conn:slow");
+  send("slow", T + 5000);
   assert.deepEqual(ticks.map((t) => t.ts).slice(3), [T + 4000, T + 5000]);
 });
 
 Deno.test("watermark: a jump of the clock emits each tick up to the cap and skips the older ones", () => {
-  const { agg, ticks } = aggregator();
-  agg.onBatch(
-    batch("a", T + 10, [[Kind.Bid, 100, 1, T + 10], [
-      Kind.Ask,
-      101,
-      1,
-      T + 10,
-    ]]),
-    "conn:a",
-  );
-  agg.onBatch(batch("a", T + 5000), "conn:a");
+  const { agg, ticks, send } = aggregator();
+  send("a", T + 10, [[Kind.Bid, 100, 1, T + 10], [
+    Kind.Ask,
+    101,
+    1,
+    T + 10,
+  ]]);
+  send("a", T + 5000);
   assert.deepEqual(ticks.map((t) => t.ts), [
     T + 1000,
     T + 2000,
@@ -283,7 +279,7 @@ Deno.test("watermark: a jump of the clock emits each tick up to the cap and skip
     T + 5000,
   ]);
   const far = T + 5000 + 3000 * 1000;
-  agg.onBatch(batch("a", far), "conn:a");
+  send("a", far);
   assert.equal(ticks.length, 5 + MAX_TICKS_PER_JUMP + 1);
   assert.equal(agg.counters.skippedTicks, 3000 - MAX_TICKS_PER_JUMP - 1);
   assert.equal(ticks.at(-1)!.ts, far);
@@ -291,27 +287,25 @@ Deno.test("watermark: a jump of the clock emits each tick up to the cap and skip
   assert.equal(ticks.at(-1)!.cols[0].bestBid, 100);
 });
 
-Deno.test("watermark: a relinked input starts over: its mirrors are cleared and it holds ticks until it reports", () => {
-  const { agg, ticks } = aggregator();
+Deno.test("watermark: a relinked input starts over: its book columns are forgotten and it holds ticks until it reports", () => {
+  const { agg, ticks, send, restart } = aggregator();
   agg.link("conn:a");
   agg.link("conn:b");
-  agg.onBatch(
-    batch("a", T + 10, [[Kind.Bid, 100, 1, T + 10], [
-      Kind.Ask,
-      101,
-      1,
-      T + 10,
-    ]]),
-    "conn:a",
-  );
-  agg.onBatch(batch("b", T + 1000), "conn:b");
-  agg.onBatch(batch("a", T + 1000), "conn:a");
+  send("a", T + 10, [[Kind.Bid, 100, 1, T + 10], [
+    Kind.Ask,
+    101,
+    1,
+    T + 10,
+  ]]);
+  send("b", T + 1000);
+  send("a", T + 1000);
   assert.equal(ticks.length, 1);
   assert.equal(ticks[0].cols.length, 1);
+  restart("a");
   agg.link("conn:a"); // restarted
-  agg.onBatch(batch("b", T + 2000), "conn:b");
+  send("b", T + 2000);
   assert.equal(ticks.length, 1, "the new a has not reported");
-  agg.onBatch(batch("a", T + 2000), "conn:a");
+  send("a", T + 2000);
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000, T + 2000]);
   assert.deepEqual(
     ticks[1].cols,
@@ -321,25 +315,22 @@ Deno.test("watermark: a relinked input starts over: its mirrors are cleared and 
 });
 
 Deno.test("watermark: an expected input that links late still sets the first tick", () => {
-  const { agg, ticks, wall } = aggregator(5000, ["conn:late", "conn:early"]);
+  const { agg, ticks, wall, send } = aggregator(5000, [
+    "conn:late",
+    "conn:early",
+  ]);
   agg.link("conn:early");
   // early runs a year ahead before late has even linked.
-  agg.onBatch(
-    batch("early", T + 365 * 86_400_000, [[Kind.Bid, 100, 1, T + 500]]),
-    "conn:early",
-  );
+  send("early", T + 365 * 86_400_000, [[Kind.Bid, 100, 1, T + 500]]);
   assert.equal(ticks.length, 0);
   wall.now = 1000;
   agg.link("conn:late");
-  agg.onBatch(
-    batch("late", T + 1000, [[Kind.Bid, 50, 1, T + 200], [
-      Kind.Ask,
-      51,
-      1,
-      T + 200,
-    ]]),
-    "conn:late",
-  );
+  send("late", T + 1000, [[Kind.Bid, 50, 1, T + 200], [
+    Kind.Ask,
+    51,
+    1,
+    T + 200,
+  ]]);
   assert.deepEqual(ticks.map((t) => t.ts), [T + 1000]);
   assert.deepEqual(
     ticks[0].cols.map((c) => [c.exchange, c.bestBid]),

@@ -8,7 +8,8 @@
  *
  * The captures hold no liquidations and these frames are years apart in
  * price, so the book each tick is sampled around is two levels set next to
- * the liquidation's price.
+ * the liquidation's price, sampled at the tick's end by the connection's
+ * sampler.
  */
 
 import assert from "node:assert/strict";
@@ -16,10 +17,12 @@ import { binanceFuturesAdapter } from "../actors/adapters/binance_futures.ts";
 import { BookKeeper } from "../actors/connection/book_keeper.ts";
 import { newCounters } from "../actors/connection/stats.ts";
 import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
-import { BatchBuilder, Kind } from "../actors/market/batch.ts";
+import { BatchBuilder } from "../actors/market/batch.ts";
+import { OrderBook } from "../actors/market/book.ts";
 import { mergeColumns } from "../actors/market/consolidate.ts";
 import type { Instrument, Liquidation } from "../actors/market/events.ts";
 import { bucketOf, type ColumnInit } from "../actors/market/heatmap.ts";
+import { BookSampler, BucketSizes } from "../actors/market/sampler.ts";
 
 const btc: Instrument = {
   exchange: "binance-futures",
@@ -61,28 +64,37 @@ Deno.test("liquidations: forced buys and sells reach the tick's column by bucket
   });
   keeper.follow([btc], 0);
   const columns: ColumnInit[][] = [];
-  const agg = new Aggregator(
-    AggregatorConfig.parse({ buckets: { BTC: 1 } }),
-    { onTick: (_ts, cols) => columns.push(cols) },
-  );
-  const ref = batch.symbol(btc);
+  const cfg = AggregatorConfig.parse({ buckets: { BTC: 1 } });
+  const agg = new Aggregator(cfg, {
+    onTick: (_ts, cols) => columns.push(cols),
+  });
+  // The connection's book, sampled at each tick end as the connection does.
+  const book = new OrderBook();
+  const owned = [{ ref: btc, book }];
+  const sampler = new BookSampler(btc.exchange, cfg, new BucketSizes(cfg));
+  const send = () => {
+    for (const s of sampler.take()) agg.onBooks(s, "conn:binance-futures");
+    agg.onBatch(batch.take(), "conn:binance-futures");
+  };
   const liquidations: Liquidation[] = [];
   // Tick k spans [k·1000, (k+1)·1000): its book is one level either side of
   // its liquidation, received in its middle.
   for (const [k, frame] of (await forceOrders()).entries()) {
+    sampler.cross(k * 1000 + 500, owned);
     batch.clock = k * 1000 + 500;
     const [ev] = parser.parse(frame, batch.clock);
     assert.equal(ev.type, "liquidation");
     liquidations.push(ev as Liquidation);
     const p = (ev as Liquidation).price;
-    batch.push(ref, Kind.Clear, 0, 0, batch.clock);
-    batch.push(ref, Kind.Bid, p - 2, 1, batch.clock);
-    batch.push(ref, Kind.Ask, p + 2, 1, batch.clock);
+    book.clear();
+    book.bids.set(p - 2, 1);
+    book.asks.set(p + 2, 1);
     keeper.onEvent(ev);
-    agg.onBatch(batch.take(), "conn:binance-futures");
+    send();
   }
+  sampler.cross(2000, owned);
   batch.clock = 2000;
-  agg.onBatch(batch.take(), "conn:binance-futures");
+  send();
   assert.equal(counters.liquidations, 2);
   assert.equal(columns.length, 2);
 

@@ -16,6 +16,7 @@ import type {
 } from "../market/events.ts";
 import {
   type Adapter,
+  type ColumnarDelta,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
@@ -35,6 +36,8 @@ import {
   toBase,
   venueError,
 } from "./_common.ts";
+import { toBaseSide } from "./_scan.ts";
+import { BinanceDepthScanner } from "./binance_scan.ts";
 
 /** Spread into events of inverse instruments. */
 const INVERSE = { inverse: true } as const;
@@ -61,7 +64,42 @@ export function binanceParser(
   exchange: string,
   instruments: InstrumentTable,
 ): Parser {
+  const scanner = new BinanceDepthScanner();
+  const delta: ColumnarDelta = {
+    inst: undefined as unknown as Instrument, // set before it is returned
+    exchangeTs: 0,
+    localTs: 0,
+    first: 0,
+    last: 0,
+    prev: -1,
+    checksum: undefined,
+    bids: scanner.bids,
+    asks: scanner.asks,
+  };
   return {
+    // The `depthUpdate` case of `parse`, read by the scanner: the same
+    // instrument lookup, times, ids and levels (see `baseLevels`).
+    scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      if (typeof frame !== "string" || !scanner.scan(frame)) return null;
+      const inst = instruments.get(scanner.symbol);
+      if (inst === undefined) return null;
+      // The scanner read prices and quantities as `priceValue` and
+      // `sizeValue` do; contracts still need converting to base.
+      if (
+        (inst.contractSize !== 1 || inst.inverse === true) &&
+        !(toBaseSide(scanner.bids, inst) && toBaseSide(scanner.asks, inst))
+      ) return null;
+      delta.inst = inst;
+      delta.exchangeTs = timeValue(
+        scanner.transactionTime,
+        timeValue(scanner.eventTime, recvTs),
+      );
+      delta.localTs = recvTs;
+      delta.first = scanner.first;
+      delta.last = scanner.last;
+      delta.prev = scanner.prev === scanner.prev ? scanner.prev : -1;
+      return delta;
+    },
     parse(frame: string, recvTs: number): MarketEvent[] {
       const msg = parseObject<BinanceFrame>(frame);
       const d = (msg.data ?? msg) as BinanceEvent;

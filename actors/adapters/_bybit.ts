@@ -11,6 +11,7 @@
 
 import type { Instrument, MarketEvent } from "../market/events.ts";
 import {
+  type ColumnarDelta,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
@@ -31,6 +32,8 @@ import {
   toBase,
   venueError,
 } from "./_common.ts";
+import { toBaseSide } from "./_scan.ts";
+import { BybitBookScanner } from "./bybit_scan.ts";
 
 /** Bybit v5 REST origin. */
 export const BYBIT_REST = "https://api.bybit.com";
@@ -165,7 +168,39 @@ export function bybitV5Parser(
   exchange: string,
   instruments: InstrumentTable,
 ): Parser {
+  const scanner = new BybitBookScanner();
+  const delta: ColumnarDelta = {
+    inst: undefined as unknown as Instrument, // set before it is returned
+    exchangeTs: 0,
+    localTs: 0,
+    first: 0,
+    last: 0,
+    prev: -1,
+    checksum: undefined,
+    bids: scanner.bids,
+    asks: scanner.asks,
+  };
   return {
+    // The delta case of `book`, read by the scanner: the same instrument
+    // lookup, times, update id and levels (see `baseLevels`). Snapshots, and
+    // deltas with u = 1 (full books), go to `parse`.
+    scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      if (
+        typeof frame !== "string" || !scanner.scan(frame) ||
+        scanner.snapshot || scanner.update === 1
+      ) return null;
+      const inst = instruments.get(scanner.symbol);
+      if (inst === undefined) return null;
+      if (
+        (inst.contractSize !== 1 || inst.inverse === true) &&
+        !(toBaseSide(scanner.bids, inst) && toBaseSide(scanner.asks, inst))
+      ) return null;
+      delta.inst = inst;
+      delta.exchangeTs = timeValue(scanner.cts, timeValue(scanner.ts, recvTs));
+      delta.localTs = recvTs;
+      delta.first = delta.last = scanner.update;
+      return delta;
+    },
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       const text = frameText(frame);
       const msg = parseObject<V5Frame>(text);

@@ -22,6 +22,7 @@ import type {
   MarketEvent,
 } from "../market/events.ts";
 import {
+  type ColumnarDelta,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
@@ -38,6 +39,8 @@ import {
   toBase,
   venueError,
 } from "./_common.ts";
+import { toBaseSide } from "./_scan.ts";
+import { OkxBookScanner, type ScannedTextSide } from "./okx_scan.ts";
 
 /** OKX REST origin. */
 export const OKX_REST = "https://www.okx.com";
@@ -236,6 +239,7 @@ export type OkxBookReader = (
  * nothing; an `error` event is the venue's refusal of a request.
  * @param instruments followed instruments keyed by OKX instrument id.
  * @param readBook the version's reader of one `books` data item.
+ * @param options the version's rule for scanned updates (`scanBook`).
  * @returns a parser for one connection.
  * @throws {never} building the parser does not throw; `parse` throws
  *   {@link MalformedFrameError} for unreadable frames and {@link VenueError}
@@ -249,8 +253,47 @@ export type OkxBookReader = (
 export function okxParser(
   instruments: InstrumentTable,
   readBook: OkxBookReader,
+  options?: OkxParserOptions,
 ): Parser {
+  const rule = options?.scan;
+  const scanner = rule && new OkxBookScanner({ keepText: rule.keepText });
+  const bids: ScanSideView = { prices: EMPTY, sizes: EMPTY, count: 0 };
+  const asks: ScanSideView = { prices: EMPTY, sizes: EMPTY, count: 0 };
+  const delta: ColumnarDelta = {
+    inst: undefined as unknown as Instrument, // set before it is returned
+    exchangeTs: 0,
+    localTs: 0,
+    first: 0,
+    last: 0,
+    prev: -1,
+    checksum: undefined,
+    bids,
+    asks,
+  };
   return {
+    // An `update` frame of one item, read by the scanner: the same
+    // instrument lookup, time and levels as `parse`, the version's rule for
+    // the sequence fields and checksum. Snapshots go to `parse`.
+    scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      if (
+        scanner === undefined || typeof frame !== "string" ||
+        !scanner.scan(frame) || scanner.snapshot
+      ) return null;
+      const inst = instruments.get(scanner.instId);
+      if (inst === undefined || !rule!.header(scanner, delta)) return null;
+      if (
+        (inst.contractSize !== 1 || inst.inverse === true) &&
+        !(toBaseSide(scanner.bids, inst) && toBaseSide(scanner.asks, inst))
+      ) return null;
+      delta.inst = inst;
+      delta.exchangeTs = timeValue(scanner.ts, recvTs);
+      delta.localTs = recvTs;
+      // The level strings go with the checksum, as in the version's reader.
+      const text = delta.checksum !== undefined;
+      view(bids, scanner.bids, text);
+      view(asks, scanner.asks, text);
+      return delta;
+    },
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       if (typeof frame !== "string") {
         throw new MalformedFrameError(
@@ -320,6 +363,55 @@ export function okxParser(
       }
     },
   };
+}
+
+/**
+ * How a version reads a scanned `books` update (see `Parser.scanBook`): the
+ * same sequence fields and checksum its {@link OkxBookReader} gives.
+ */
+export interface OkxScanRule {
+  /** Whether the scanner keeps the level strings (checksum versions). */
+  readonly keepText: boolean;
+  /**
+   * Sets `delta.first`, `last`, `prev` and `checksum` from the scanner's
+   * `seqId`, `prevSeqId` and `checksum` (NaN when absent) as the version's
+   * reader would for the same update.
+   * @param s the scanner, after a frame it read.
+   * @param delta the delta to set.
+   * @returns false where the reader would throw or give no delta (the
+   *   frame then goes to `parse`).
+   */
+  header(s: OkxBookScanner, delta: ColumnarDelta): boolean;
+}
+
+/** Options for {@link okxParser}. */
+export interface OkxParserOptions {
+  /**
+   * The version's rule for scanned updates; without it the parser's
+   * `scanBook` reads nothing (every frame goes to `parse`).
+   * @default undefined
+   */
+  readonly scan?: OkxScanRule;
+}
+
+/** A side of the scanned delta: the scanner's arrays, strings or not. */
+interface ScanSideView {
+  prices: Float64Array;
+  sizes: Float64Array;
+  count: number;
+  priceText?: readonly string[];
+  sizeText?: readonly string[];
+}
+
+const EMPTY = new Float64Array(0);
+
+/** Points `v` at the scanner's side (its arrays may have grown). */
+function view(v: ScanSideView, side: ScannedTextSide, text: boolean): void {
+  v.prices = side.prices;
+  v.sizes = side.sizes;
+  v.count = side.count;
+  v.priceText = text ? side.priceText : undefined;
+  v.sizeText = text ? side.sizeText : undefined;
 }
 
 /** The fields of {@link okxBookFields}: a book event but for its type and sequence. */

@@ -16,6 +16,7 @@
  * @module
  */
 
+import type { Instrument } from "../market/events.ts";
 import { MAX_PRICE, MAX_SIZE } from "./_common.ts";
 
 /** 10^0 … 10^22: every one is exactly representable as a double. */
@@ -367,4 +368,34 @@ export function growSide(side: ScannedSide): void {
   sizes.set(side.sizes);
   side.prices = prices;
   side.sizes = sizes;
+}
+
+/**
+ * Converts a scanned side's quantities to base currency in place, as
+ * `baseLevels` does for parsed levels: linear contracts `qty ×
+ * contractSize`, inverse contracts `qty × contractSize / price` (see
+ * `toBase`), each of which must stay within `MAX_SIZE`.
+ * @param side levels as read (prices valid, quantities in the venue's unit).
+ * @param inst the instrument, for its contract size and kind.
+ * @returns false when a size in base currency is out of range (the frame
+ *   should then go to `JSON.parse`, whose adapter names the level); the
+ *   sizes are then partly converted.
+ * @example
+ * ```ts
+ * // 100 contracts of 100 USD at 50,000: 0.2 BTC
+ * toBaseSide(side, btcUsdPerp); // true: side.sizes[0] 0.2
+ * ```
+ */
+export function toBaseSide(side: ScannedSide, inst: Instrument): boolean {
+  const cs = inst.contractSize;
+  const inverse = inst.inverse === true;
+  const prices = side.prices;
+  const sizes = side.sizes;
+  for (let i = 0; i < side.count; i++) {
+    const q = sizes[i];
+    const s = inverse ? q * cs / prices[i] : q * cs;
+    if (!(s <= MAX_SIZE)) return false;
+    sizes[i] = s;
+  }
+  return true;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { OrderBook } from "../market/book.ts";
+import type { LevelColumns, OrderBook } from "../market/book.ts";
 import type { SyncRule } from "../market/book_sync.ts";
 import type {
   BookSnapshot,
@@ -95,10 +95,53 @@ export interface Parser {
    */
   parse(frame: string | Uint8Array, recvTs: number): MarketEvent[];
   /**
+   * Reads a book delta frame straight into typed arrays, without building
+   * the event (the venue's frame scanner): the fast path the book keeper
+   * tries before {@link Parser.parse}. It recognises only the frames whose
+   * `parse` gives exactly one `book_delta`, and gives what that event
+   * holds: the same instrument, times, sequence fields, checksum, prices,
+   * sizes in base currency and level strings. Anything else (snapshots,
+   * trades, acks, frames with a level `parse` would refuse) is null, and
+   * the frame goes to `parse`, which classifies it. It changes no parser
+   * state, so a frame it read may still be handed to `parse`.
+   * @param frame the frame as received.
+   * @param recvTs local receive time, ms since epoch.
+   * @returns the delta, valid until the next call (its arrays are
+   *   reused), or null.
+   * @throws {never} does not throw; anything it cannot read is null.
+   */
+  scanBook?(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null;
+  /**
    * Frames the parser wants sent in reply (e.g. HTX `{"pong": ts}` for a
    * server ping). The connection sends and empties it after every parse.
    */
   readonly outbox?: string[];
+}
+
+/**
+ * A book delta as a venue scanner read it: the fields of the `book_delta`
+ * event `Parser.parse` would give, with each side's levels as columns.
+ * Reused by the parser from frame to frame.
+ */
+export interface ColumnarDelta {
+  /** The instrument (from the parser's table). */
+  inst: Instrument;
+  /** Venue event time, ms since epoch (as the event's `exchangeTs`). */
+  exchangeTs: number;
+  /** Local receive time, ms since epoch. */
+  localTs: number;
+  /** First venue update id covered (see `BookDelta`). */
+  first: number;
+  /** Last venue update id covered. */
+  last: number;
+  /** The previous update's `last` where the venue sends it, otherwise -1. */
+  prev: number;
+  /** The venue's checksum of the book after this delta, when it sends one. */
+  checksum: number | undefined;
+  /** Bid levels: prices in quote currency, sizes in base, venue order. */
+  bids: LevelColumns;
+  /** Ask levels, as `bids`. */
+  asks: LevelColumns;
 }
 
 /** What one venue looks like to coby. */

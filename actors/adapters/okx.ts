@@ -25,7 +25,12 @@
  */
 
 import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
-import { type Adapter, MalformedFrameError, ResyncError } from "./adapter.ts";
+import {
+  type Adapter,
+  type ColumnarDelta,
+  MalformedFrameError,
+  ResyncError,
+} from "./adapter.ts";
 import { baseLevels, sequenceValue } from "./_common.ts";
 import {
   OKX_KEEPALIVE,
@@ -39,8 +44,10 @@ import {
   okxInstruments,
   okxIsHeartbeat,
   okxParser,
+  type OkxScanRule,
   okxSubscribe,
 } from "./_okx.ts";
+import type { OkxBookScanner } from "./okx_scan.ts";
 
 /**
  * OKX adapter: `books` (400 levels, 100 ms) synced to the REST snapshot by
@@ -58,7 +65,8 @@ export const okxAdapter: Adapter = {
   subscribe: okxSubscribe,
   keepalive: OKX_KEEPALIVE,
   isHeartbeat: okxIsHeartbeat,
-  parser: (instruments) => okxParser(instruments, sequencedBook),
+  parser: (instruments) =>
+    okxParser(instruments, sequencedBook, { scan: SEQUENCED_SCAN }),
   book: {
     // First update: prevSeqId <= snapshot seqId < seqId; then
     // prevSeqId == previous seqId.
@@ -67,6 +75,23 @@ export const okxAdapter: Adapter = {
     snapshotUrl: (symbol) =>
       `${OKX_REST}/api/v5/market/books?instId=${symbol}&sz=400`,
     parseSnapshot: restSnapshot,
+  },
+};
+
+/** {@link sequencedBook}'s sequence fields, for scanned updates. */
+const SEQUENCED_SCAN: OkxScanRule = {
+  keepText: false,
+  header(s: OkxBookScanner, delta: ColumnarDelta): boolean {
+    // The scanner read them as `sequenceValue` does. Without a seqId, or
+    // at a sequence reset, the reader throws: `parse` reports it.
+    const seq = s.seqId;
+    const prev = s.prevSeqId === s.prevSeqId ? s.prevSeqId : -1;
+    if (seq !== seq || seq < prev) return false;
+    delta.first = prev + 1;
+    delta.last = seq;
+    delta.prev = prev;
+    delta.checksum = undefined;
+    return true;
   },
 };
 

@@ -18,7 +18,11 @@
  */
 
 import type { BookDelta, BookSnapshot, Instrument } from "../market/events.ts";
-import { type Adapter, MalformedFrameError } from "./adapter.ts";
+import {
+  type Adapter,
+  type ColumnarDelta,
+  MalformedFrameError,
+} from "./adapter.ts";
 import { baseLevels, checksumValue, sequenceValue } from "./_common.ts";
 import {
   OKX_KEEPALIVE,
@@ -33,8 +37,10 @@ import {
   okxIsHeartbeat,
   okxParser,
   okxResubscribe,
+  type OkxScanRule,
   okxSubscribe,
 } from "./_okx.ts";
+import type { OkxBookScanner } from "./okx_scan.ts";
 
 /**
  * OKX adapter of the checksum era: `books` synced on the in-stream snapshot
@@ -53,12 +59,29 @@ export const okxChecksumAdapter: Adapter = {
   subscribe: okxSubscribe,
   keepalive: OKX_KEEPALIVE,
   isHeartbeat: okxIsHeartbeat,
-  parser: (instruments) => okxParser(instruments, checksummedBook),
+  parser: (instruments) =>
+    okxParser(instruments, checksummedBook, { scan: CHECKSUMMED_SCAN }),
   book: {
     sync: { kind: "stream", link: "none" },
     checksum: okxChecksum,
     // Unsubscribe + subscribe `books` makes OKX send a fresh snapshot.
     resubscribe: okxResubscribe,
+  },
+};
+
+/** {@link checksummedBook}'s sequence fields and checksum, for scanned updates. */
+const CHECKSUMMED_SCAN: OkxScanRule = {
+  keepText: true,
+  header(s: OkxBookScanner, delta: ColumnarDelta): boolean {
+    // The scanner read them as `checksumValue` and `sequenceValue` do.
+    const seq = s.seqId === s.seqId ? s.seqId : -1;
+    const prev = s.prevSeqId === s.prevSeqId ? s.prevSeqId : -1;
+    const hasSeq = seq >= 0;
+    delta.first = hasSeq ? prev + 1 : -1;
+    delta.last = seq;
+    delta.prev = hasSeq ? prev : -1;
+    delta.checksum = s.checksum === s.checksum ? s.checksum : undefined;
+    return true;
   },
 };
 

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { BookSpec } from "../adapters/adapter.ts";
+import type { BookSpec, Parser } from "../adapters/adapter.ts";
 import { type BatchBuilder, Kind } from "../market/batch.ts";
 import { OrderBook } from "../market/book.ts";
 import { BookSync } from "../market/book_sync.ts";
@@ -277,9 +277,9 @@ export class BookKeeper {
 
   /**
    * Pushes every book in full: a `Clear`, then every level of a synced book
-   * (an unsynced book gets the bare `Clear`). For a new aggregator link, so
-   * its mirror starts exact, and as a keyframe every `keyframeMs` of event
-   * time, which the store keeps as book snapshots.
+   * (an unsynced book gets the bare `Clear`). When the aggregator links
+   * anew, and as a keyframe every `keyframeMs` of event time, which the
+   * store keeps as book snapshots.
    * @param now the connection's event clock, ms (the records' exchange time).
    */
   keyframe(now: number): void {
@@ -343,6 +343,50 @@ export class BookKeeper {
     };
   }
 
+  /**
+   * Applies a book delta frame through the parser's frame scanner
+   * ({@link Parser.scanBook}) when it reads the frame and the delta follows
+   * a synced book: the levels go from the scanner's typed arrays to the
+   * book and the batch, and no event is built. The book, the batch, the
+   * counters and the checks end exactly as after `parser.parse` and
+   * {@link BookKeeper.onEvent}. Every other case (no scanner, a frame it
+   * does not read, an unfollowed symbol, a book not synced, a delta that is
+   * stale or leaves a gap, event output on) is left to that path, with
+   * nothing changed.
+   * @param parser the connection's parser.
+   * @param frame the received frame.
+   * @param recvTs local receive time, ms.
+   * @returns true when the frame was applied; false: hand it to
+   *   `parser.parse` and the events to `onEvent`.
+   * @example
+   * ```ts
+   * if (!keeper.scan(parser, frame, recvTs)) {
+   *   for (const ev of parser.parse(frame, recvTs)) keeper.onEvent(ev);
+   * }
+   * ```
+   */
+  scan(parser: Parser, frame: string | Uint8Array, recvTs: number): boolean {
+    // Event output needs the event: the parse path builds it.
+    if (!this.#books || this.#o.hooks.emit || !parser.scanBook) return false;
+    const d = parser.scanBook(frame, recvTs);
+    if (d === null) return false;
+    const f = this.followed.get(d.inst.exchangeSymbol);
+    if (f === undefined || !f.sync.advance(d)) return false;
+    const { batch, counters } = this.#o;
+    if (d.exchangeTs !== d.localTs) {
+      this.#o.exchangeToReceive?.record(d.localTs - d.exchangeTs);
+    }
+    f.book.bids.applyColumns(d.bids);
+    f.book.asks.applyColumns(d.asks);
+    counters.bookUpdates++;
+    const s = batch.symbol(f.inst);
+    batch.pushLevels(s, Kind.Bid, d.bids, d.exchangeTs);
+    batch.pushLevels(s, Kind.Ask, d.asks, d.exchangeTs);
+    this.#truncate(f, s, d.exchangeTs);
+    this.#verify(f, d.checksum, d.localTs);
+    return true;
+  }
+
   #applyDelta(f: Followed, d: BookDelta): void {
     const { batch, counters } = this.#o;
     f.book.apply(d.bids, d.asks, d.raw);
@@ -350,24 +394,30 @@ export class BookKeeper {
     const s = batch.symbol(f.inst);
     this.#pushLevels(s, Kind.Bid, d.bids, d.exchangeTs);
     this.#pushLevels(s, Kind.Ask, d.asks, d.exchangeTs);
+    this.#truncate(f, s, d.exchangeTs);
+    this.#o.hooks.emit?.(d);
+    this.#verify(f, d.checksum, d.localTs);
+  }
+
+  /**
+   * Drops the levels a delta pushed out of the venue's depth, which gets no
+   * delete for them, and tells the aggregator.
+   */
+  #truncate(f: Followed, s: number, ts: number): void {
     const depth = this.#o.spec.maxDepth;
     if (
       depth !== undefined &&
       (f.book.bids.length > depth || f.book.asks.length > depth)
     ) {
-      // Levels pushed out of the venue's depth get no delete: drop them here
-      // and tell the aggregator.
       const dropped: Levels = [];
       if (f.book.bids.truncate(depth, dropped)) {
-        this.#pushLevels(s, Kind.Bid, dropped, d.exchangeTs);
+        this.#pushLevels(s, Kind.Bid, dropped, ts);
         dropped.length = 0;
       }
       if (f.book.asks.truncate(depth, dropped)) {
-        this.#pushLevels(s, Kind.Ask, dropped, d.exchangeTs);
+        this.#pushLevels(s, Kind.Ask, dropped, ts);
       }
     }
-    this.#o.hooks.emit?.(d);
-    this.#verify(f, d.checksum, d.localTs);
   }
 
   #applySnapshot(

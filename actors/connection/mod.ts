@@ -3,11 +3,17 @@
  * loop (`session.ts`: instruments, WebSocket, reconnect with backoff), the
  * venue's pure adapter (frames in, normalized events out), the book keeper
  * (`book_keeper.ts`: sync, verify, truncate, resync), the snapshot loop
- * (`snapshots.ts`) and the stats (`stats.ts`), and streams applied changes
- * as columnar batches to every out link: `events` (the aggregator, which
- * gets every book in full when it links) and `store` (the writer, which also
- * gets the feed's {@link HealthEvent}s, posted before the batch of the same
- * flush).
+ * (`snapshots.ts`) and the stats (`stats.ts`). It streams applied changes
+ * as columnar batches to the `store` link (the writer, which also gets the
+ * feed's {@link HealthEvent}s, posted before the batch of the same flush),
+ * and buckets its own books for the `events` link (the aggregator): each
+ * time the event clock crosses a tick end (`sampling.tickMs`), before the
+ * frame that crossed it is applied, the books are sampled into book columns
+ * (`actors/market/sampler.ts`); each flush posts those samples, then the
+ * batch's trades and liquidations (no book-level records) with the clock.
+ * The aggregator talks back on the same link: the bucket size it fixed for
+ * a key (`bucketSize`) and requests for a sample now (`sample`, answered
+ * with the books' columns at once).
  *
  * Event clock: every record carries its receive time and every batch the
  * connection's clock (`EventBatch.clock`). With `clock: "wall"` (live) the
@@ -50,7 +56,7 @@ import {
   VenueError,
 } from "../adapters/adapter.ts";
 import { adapterFor } from "../adapters/mod.ts";
-import { BatchBuilder } from "../market/batch.ts";
+import { BatchBuilder, tradesOnly } from "../market/batch.ts";
 import { restKey } from "../market/clock.ts";
 import {
   eventJson,
@@ -58,6 +64,14 @@ import {
   type HealthKind,
   type MarketEvent,
 } from "../market/events.ts";
+import {
+  BookSampler,
+  type BucketSizeMessage,
+  BucketSizes,
+  type OwnedBook,
+  type SampleRequest,
+  SamplingConfig,
+} from "../market/sampler.ts";
 import type {
   BookView,
   ConnectionErrorCode,
@@ -77,6 +91,9 @@ import {
   countResync,
   type HealthStatus,
 } from "./stats.ts";
+
+/** The events of a frame the book keeper applied from its scan. */
+const NO_EVENTS: readonly MarketEvent[] = [];
 
 /**
  * Wall time a new connection holds its output for the configured links
@@ -116,6 +133,11 @@ export const ConnectionConfig = z.object({
   clock: z.enum(["wall", "recorded"]).default("wall"),
   /** Every book is pushed in full when the event clock crosses a multiple of this, ms. */
   keyframeMs: z.number().positive().default(60_000),
+  /**
+   * How the books are sampled for the aggregator: its tick, range, bucket
+   * sizes and quote aliases (the topology passes the aggregator's).
+   */
+  sampling: SamplingConfig.prefault({}),
   /**
    * The actor's id, named by its health events; default
    * `conn:<exchange>[:<group>]`.
@@ -163,6 +185,14 @@ export class Connection {
   readonly #batch: BatchBuilder;
   readonly #stats: ConnectionStatsTracker;
   readonly #keeper: BookKeeper;
+  /** Samples the books at each tick end for the `events` link. */
+  readonly #sampler: BookSampler;
+  /** Bucket sizes; the aggregator's win (`bucketSize` messages). */
+  readonly #sizes: BucketSizes;
+  /** The books as the sampler reads them (lazily, when a sample is due). */
+  readonly #owned: Iterable<OwnedBook> = {
+    [Symbol.iterator]: () => this.#ownedBooks(),
+  };
   readonly #snapshots: SnapshotLoops;
   readonly #session: Session;
   /** Recorded clock only: puts frames and REST responses in stream order. */
@@ -206,6 +236,8 @@ export class Connection {
         : `conn:${cfg.exchange}`);
     const ad = this.#ad = adapterFor(cfg.exchange, cfg.apiDate);
     this.#batch = new BatchBuilder(cfg.exchange);
+    this.#sizes = new BucketSizes(cfg.sampling);
+    this.#sampler = new BookSampler(cfg.exchange, cfg.sampling, this.#sizes);
     this.#seq = cfg.clock === "recorded" ? new StreamSequencer() : null;
     this.#stats = new ConnectionStatsTracker(
       cfg.exchange,
@@ -365,9 +397,13 @@ export class Connection {
     return this.#seq ? this.#batch.clock : Date.now();
   }
 
-  /** Moves the event clock on (never back) and pushes a keyframe when it crosses one. */
+  /**
+   * Moves the event clock on (never back): samples the books first when it
+   * reaches a tick end, and pushes a keyframe when it crosses one.
+   */
   #advance(ts: number): void {
     const b = this.#batch;
+    this.#sampler.cross(ts, this.#owned);
     b.clock = ts;
     if (b.clock <= 0) return;
     const period = Math.floor(b.clock / this.#cfg.keyframeMs);
@@ -419,9 +455,14 @@ export class Connection {
         ? { kind: "recv", ts: recvTs, text: frame }
         : { kind: "recv", ts: recvTs, binary: frame },
     );
-    let events: MarketEvent[];
+    const counters = this.#stats.counters;
+    const applied = counters.bookUpdates;
+    let events: readonly MarketEvent[] = NO_EVENTS;
     try {
-      events = parser.parse(frame, recvTs);
+      // A book delta the parser's scanner reads is applied without events.
+      if (!this.#keeper.scan(parser, frame, recvTs)) {
+        events = parser.parse(frame, recvTs);
+      }
     } catch (e) {
       this.#parseError(e, recvTs);
       return;
@@ -432,8 +473,6 @@ export class Connection {
         out.length = 0;
       }
     }
-    const counters = this.#stats.counters;
-    const applied = counters.bookUpdates;
     for (let i = 0; i < events.length; i++) this.#keeper.onEvent(events[i]);
     if (counters.bookUpdates !== applied) {
       this.#stats.receiveToBook.record(performance.now() - arrivedAt);
@@ -524,24 +563,45 @@ export class Connection {
     this.#ctx.status(h.state, h.detail);
   }
 
+  /** The books the sampler reads: every followed book (none when bookless). */
+  *#ownedBooks(): Generator<OwnedBook> {
+    if (!this.#keeper.keepsBooks) return;
+    for (const f of this.#keeper.followed.values()) {
+      yield { ref: f.inst, book: f.book };
+    }
+  }
+
   /**
-   * Attaches an out link, replacing the one of the same name. A new
-   * `events` link (the aggregator) gets every book in full; other links
-   * (`store`) get the batches from now on.
+   * Attaches an out link, replacing the one of the same name. The `events`
+   * link (the aggregator) gets book samples and trades, and its messages
+   * are taken: a key's bucket size, a request for a sample now. A new
+   * `events` link also pushes every book in full into the batch (a
+   * keyframe, which the `store` link keeps); other links (`store`) get the
+   * batches from now on.
    * @param name the link's name.
    * @param port its port.
    */
   attach(name: string, port: MessagePort): void {
     this.#ports.get(name)?.close();
     this.#ports.set(name, port);
-    if (name === "events") this.#keeper.keyframe(this.#now());
+    if (name !== "events") return;
+    port.onmessage = (ev) => {
+      const m = ev.data as BucketSizeMessage | SampleRequest;
+      if (m.type === "bucketSize") this.#sizes.assign(m.key, m.size);
+      else if (m.type === "sample") {
+        const s = this.#sampler.sample(this.#now(), this.#owned, m.id);
+        port.postMessage(s, [s.buf]);
+      }
+    };
+    this.#keeper.keyframe(this.#now());
   }
 
   /**
-   * Sends what accumulated: event NDJSON, health events (to `store`), then
-   * the batch to every out link; on the wall clock the clock moves to now
-   * first. A batch without records goes out when the clock moved since the
-   * last one.
+   * Sends what accumulated: event NDJSON, health events (to `store`), the
+   * book samples (to `events`), then the batch to every out link (`events`
+   * gets its trades and liquidations only); on the wall clock the clock
+   * moves to now first. A batch without records goes out when the clock
+   * moved since the last one.
    */
   flush(): void {
     if (this.#events.length) {
@@ -554,18 +614,26 @@ export class Connection {
       if (store) { for (const h of this.#health) store.postMessage(h); }
       this.#health = [];
     }
-    if (this.#ports.size === 0 || this.#awaitingLinks()) return;
+    if (this.#awaitingLinks()) return;
+    const events = this.#ports.get("events");
+    // Samples wait for the links only; with no `events` link none is kept.
+    for (const s of this.#sampler.take()) events?.postMessage(s, [s.buf]);
+    if (this.#ports.size === 0) return;
     const b = this.#batch;
     if (b.length === 0 && (b.clock <= 0 || b.clock === this.#sentClock)) return;
     const batch = b.take();
     this.#sentClock = batch.clock;
-    const ports = [...this.#ports.values()];
+    if (events) {
+      const trades = tradesOnly(batch);
+      events.postMessage(trades, [trades.buf]);
+    }
+    const ports = [...this.#ports].filter(([n]) => n !== "events");
     const last = ports.length - 1;
     for (let i = 0; i < last; i++) {
       const copy = { ...batch, buf: batch.buf.slice(0) };
-      ports[i].postMessage(copy, [copy.buf]);
+      ports[i][1].postMessage(copy, [copy.buf]);
     }
-    ports[last].postMessage(batch, [batch.buf]);
+    if (last >= 0) ports[last][1].postMessage(batch, [batch.buf]);
   }
 
   /** Whether a configured out link is still missing, within the wait. */

@@ -3,6 +3,8 @@ import type { ActorContext } from "../../runtime/actor.ts";
 import { readCapture } from "../capture/capture.ts";
 import { ExchangeSimulator } from "../capture/simulator.ts";
 import { columns, type EventBatch, Kind } from "../market/batch.ts";
+import { bucketOf } from "../market/heatmap.ts";
+import { type BookColumns, bookColumns } from "../market/sampler.ts";
 import type { HealthEvent } from "../market/events.ts";
 import { Connection, ConnectionConfig } from "./mod.ts";
 
@@ -52,7 +54,7 @@ function records(b: EventBatch): Rec[] {
   return out;
 }
 
-Deno.test("connection on the recorded clock: stamped with recorded times, same batches to every link, health to the store, keyframes", async () => {
+Deno.test("connection on the recorded clock: stamped with recorded times, every record to the store and the trades to the aggregator, books sampled at each tick end, health to the store, keyframes", async () => {
   const cap = await readCapture(FILES);
   const open = cap.records.find((r) => r.kind === "open")!.ts;
   const end = cap.records.at(-1)!.ts;
@@ -88,7 +90,7 @@ Deno.test("connection on the recorded clock: stamped with recorded times, same b
     conn.start();
     await sim.done;
     const deadline = Date.now() + 5000;
-    while ((toEvents.at(-1) as EventBatch | undefined)?.clock !== end) {
+    while ((toStore.at(-1) as EventBatch | undefined)?.clock !== end) {
       assert.ok(Date.now() < deadline, "the capture's last time never came");
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -99,7 +101,12 @@ Deno.test("connection on the recorded clock: stamped with recorded times, same b
     store.port2.close();
     await sim.close();
   }
-  const batches = toEvents as EventBatch[];
+  const batches = toEvents.filter((m) =>
+    (m as EventBatch).type === "batch"
+  ) as EventBatch[];
+  const samples = toEvents.filter((m) =>
+    (m as BookColumns).type === "books"
+  ) as BookColumns[];
   const health = toStore.filter((m) =>
     (m as HealthEvent).type === "health"
   ) as HealthEvent[];
@@ -107,19 +114,23 @@ Deno.test("connection on the recorded clock: stamped with recorded times, same b
     (m as EventBatch).type === "batch"
   ) as EventBatch[];
 
-  // Every batch went to both links, as copies with the same content.
-  assert.ok(batches.every((b) => b.type === "batch"));
+  // Every batch went to the store in full, and its trades and liquidations
+  // (no book-level record) to the aggregator, with the same clock.
   assert.equal(stored.length, batches.length);
   for (let i = 0; i < batches.length; i++) {
     assert.equal(stored[i].clock, batches[i].clock);
-    assert.deepEqual(records(stored[i]), records(batches[i]));
+    assert.deepEqual(
+      records(batches[i]),
+      records(stored[i]).filter((r) => r.kind >= Kind.Buy),
+    );
   }
+  assert.ok(batches.some((b) => b.n > 0), "trades went to the aggregator");
 
   // On the recorded clock: batches in clock order, every record within its
   // batch's window and the recording's span.
   let prev = 0;
   const all: Rec[] = [];
-  for (const b of batches) {
+  for (const b of stored) {
     assert.ok(b.clock >= prev, `clock ${b.clock} after ${prev}`);
     for (const r of records(b)) {
       assert.ok(r.local >= prev && r.local <= b.clock, `local ${r.local}`);
@@ -144,12 +155,54 @@ Deno.test("connection on the recorded clock: stamped with recorded times, same b
   assert.deepEqual(keyframes.map((r) => r.sym).sort(), [...SYMBOLS].sort());
   assert.equal(new Set(keyframes.map((r) => r.local)).size, 1);
 
-  // A mirror rebuilt from the batches equals the connection's books.
+  // A mirror rebuilt from the stored batches equals the connection's books;
+  // at each tick end, the aggregator got the books' columns as they stood
+  // after every record received before it, ahead of the batch whose clock
+  // passed it.
   const mirror = new Map<
     string,
     { bids: Map<number, number>; asks: Map<number, number> }
   >();
+  assert.ok(samples.length > 10, `${samples.length} samples`);
+  let next = 0;
+  const check = (until: number) => {
+    for (; next < samples.length && samples[next].ts <= until; next++) {
+      const s = samples[next];
+      assert.equal(s.ts % 1000, 0);
+      const at = toEvents.indexOf(s);
+      const carrier = toEvents.findIndex((m) =>
+        (m as EventBatch).type === "batch" && (m as EventBatch).clock >= s.ts
+      );
+      assert.ok(at < carrier, `the sample of ${s.ts} came after its clock`);
+      const cols = bookColumns(s);
+      for (const [sym, m] of mirror) {
+        const c = cols.find((x) => x.exchangeSymbol === sym);
+        if (m.bids.size + m.asks.size === 0) {
+          assert.equal(c, undefined, sym);
+          continue;
+        }
+        assert.ok(c, `${sym} at ${s.ts}`);
+        const want = (side: Map<number, number>) => {
+          const out = new Float64Array(c.n);
+          for (const [p, q] of side) {
+            const k = bucketOf(p, c.bucketSize) - c.lo;
+            if (k >= 0 && k < c.n) out[k] += q;
+          }
+          return out;
+        };
+        const wb = want(m.bids);
+        const wa = want(m.asks);
+        for (let k = 0; k < c.n; k++) {
+          assert.ok(Math.abs(c.bids[k] - wb[k]) <= 1e-9 * Math.max(1, wb[k]));
+          assert.ok(Math.abs(c.asks[k] - wa[k]) <= 1e-9 * Math.max(1, wa[k]));
+        }
+        assert.equal(c.bestBid, Math.max(...m.bids.keys()), sym);
+        assert.equal(c.bestAsk, Math.min(...m.asks.keys()), sym);
+      }
+    }
+  };
   for (const r of all) {
+    check(r.local);
     let m = mirror.get(r.sym);
     if (!m) mirror.set(r.sym, m = { bids: new Map(), asks: new Map() });
     if (r.kind === Kind.Clear) {
@@ -161,6 +214,8 @@ Deno.test("connection on the recorded clock: stamped with recorded times, same b
       else side.set(r.price, r.size);
     }
   }
+  check(Infinity);
+  assert.equal(next, samples.length);
   for (const book of conn.books(Infinity)) {
     assert.equal(book.state, "synced", book.exchangeSymbol);
     const m = mirror.get(book.exchangeSymbol)!;
@@ -190,7 +245,7 @@ Deno.test("connection on the recorded clock: stamped with recorded times, same b
   assert.equal(health.length, 1);
 });
 
-Deno.test("connection on the wall clock: a silent connection still sends its clock every flush", async () => {
+Deno.test("connection on the wall clock: a silent connection still sends its clock every flush, and samples at each tick end", async () => {
   const conn = new Connection(
     ConnectionConfig.parse({
       exchange: "binance",
@@ -199,11 +254,12 @@ Deno.test("connection on the wall clock: a silent connection still sends its clo
       restOrigin: "http://127.0.0.1:9",
       wsOrigin: "ws://127.0.0.1:9",
       flushMs: 10,
+      sampling: { tickMs: 50 },
     }),
     ctx,
   );
   const events = new MessageChannel();
-  const got = collect(events.port2) as EventBatch[];
+  const messages = collect(events.port2);
   conn.attach("events", events.port1);
   const before = Date.now();
   try {
@@ -215,7 +271,25 @@ Deno.test("connection on the wall clock: a silent connection still sends its clo
     events.port2.close();
   }
   const after = Date.now();
+  const got = messages.filter((m) =>
+    (m as EventBatch).type === "batch"
+  ) as EventBatch[];
   assert.ok(got.length >= 5, `${got.length} batches`);
+  // The idle clock crosses tick ends too: a sample of no book at each,
+  // ahead of the batch whose clock passed it.
+  const samples = messages.filter((m) =>
+    (m as BookColumns).type === "books"
+  ) as BookColumns[];
+  assert.ok(samples.length >= 2, `${samples.length} samples`);
+  for (const s of samples) {
+    assert.equal(s.ts % 50, 0);
+    assert.ok(s.ts > before - 50 && s.ts <= after);
+    assert.deepEqual(s.columns, []);
+    const carrier = messages.findIndex((m) =>
+      (m as EventBatch).type === "batch" && (m as EventBatch).clock >= s.ts
+    );
+    assert.ok(messages.indexOf(s) < carrier);
+  }
   for (let i = 0; i < got.length; i++) {
     assert.equal(got[i].n, 0);
     assert.ok(got[i].clock >= before && got[i].clock <= after);

@@ -1,19 +1,25 @@
 /**
- * The aggregation algorithm: mirrors every exchange × symbol book from the
- * connections' batches and, every tick of the event clock, samples each into
- * price buckets: resting bid and ask size, buy and sell volume traded during
- * the tick, liquidations during the tick (longs and shorts), BBO and mid. Pure (no worker, no I/O): the aggregator actor
- * (`actors/aggregator.ts`) and the replay sessions (`actors/replay/`) run it.
+ * The aggregation algorithm: every tick of the event clock, it merges each
+ * exchange × symbol's latest book columns (sampled by the owner of the book:
+ * the connection actor, or a replay source; see `sampler.ts`) with the buy
+ * and sell volume traded during the tick and the tick's liquidations (longs
+ * and shorts) by price bucket, BBO and mid. It keeps no copy of any book:
+ * book-level records (`Bid`, `Ask`, `Clear`) in its batches are skipped.
+ * Pure (no worker, no I/O): the aggregator actor (`actors/aggregator.ts`)
+ * and the replay sessions (`actors/replay/`) run it.
  *
  * Ticks follow the event clock, not the wall clock: tick
  * `[tickEnd − tickMs, tickEnd)` closes once every input has reported a clock
  * (`EventBatch.clock`) at or past `tickEnd`, so every record received before
- * `tickEnd` is in; its columns are stamped `tickEnd` (the books at that
+ * `tickEnd` is in, and so is each input's book sample for `tickEnd` (an owner
+ * sends the sample its clock took on crossing `tickEnd` before the batch
+ * carrying that clock); its columns are stamped `tickEnd` (the books at that
  * instant, the trades of the tick). Live, the clock is the local receive
  * time; in a replay the recorded one, so a replay gives the same columns at
  * any speed. An input that lags behind the others for `stallMs` of wall time
- * stops holding the ticks back; its records that then arrive for ticks
- * already closed go into the current tick and are counted as `late`.
+ * stops holding the ticks back: its latest sample stands for its books, and
+ * its records (and samples) that then arrive for ticks already closed go
+ * into the current tick and are counted as `late`.
  *
  * @module
  */
@@ -25,29 +31,23 @@ import {
   Kind,
   type SymbolRef,
 } from "./batch.ts";
-import { OrderBook } from "./book.ts";
-import { consolidationKey } from "./consolidate.ts";
 import {
   bucketOf,
   type ColumnInit,
   defaultBucketSize,
   mergeLiquidations,
-  midPrice,
-  sampleBook,
 } from "./heatmap.ts";
+import {
+  type BookColumn,
+  type BookColumns,
+  bookColumns,
+  BucketSizes,
+  rebucket,
+  SamplingConfig,
+} from "./sampler.ts";
 
-/** Config of the aggregator. */
-export const AggregatorConfig = z.object({
-  tickMs: z.number().positive().default(1000),
-  /** Half-width of the sampled range around mid, fraction of mid. */
-  range: z.number().positive().max(1).default(0.05),
-  /** Bucket size by base asset (`BTC`) or consolidation key (`BTC-USD`). */
-  buckets: z.record(z.string(), z.number().positive()).default({
-    BTC: 10,
-    ETH: 1,
-  }),
-  /** Quote aliases for consolidation, e.g. `{USDT: "USD"}`. */
-  quoteAliases: z.record(z.string(), z.string()).default({}),
+/** Config of the aggregator: the sampling settings, the stall limit and the expected inputs. */
+export const AggregatorConfig = SamplingConfig.extend({
   /**
    * Wall time, ms, after which an input that is behind (or has never
    * reported a clock) stops holding the ticks back.
@@ -67,20 +67,15 @@ export type AggregatorConfig = z.infer<typeof AggregatorConfig>;
 
 /**
  * Most ticks emitted for one jump of the event clock; beyond it the older
- * ticks are skipped (their book changes applied, their trades dropped).
+ * ticks are skipped (their trades dropped).
  */
 export const MAX_TICKS_PER_JUMP = 1000;
 
+/** One exchange × symbol: its trades and liquidations of the open tick. */
 interface Entry {
   exchange: string;
   ref: SymbolRef;
   key: string;
-  book: OrderBook;
-  /**
-   * The connection whose book levels this mirror holds (HTX sends one
-   * symbol's book and trades on two connections); null until one does.
-   */
-  owner: string | null;
   buys: Map<number, number>;
   sells: Map<number, number>;
   /** Liquidation volume of the tick by bucket, base currency. */
@@ -99,13 +94,26 @@ interface Pending {
   i: number;
 }
 
-/** One input: a connection actor's stream of batches. */
+/** A received book sample, its columns at the key's bucket size. */
+interface Sample {
+  /** The latest tick end it serves, ms (`BookColumns.ts`). */
+  readonly ts: number;
+  /** Exchange id. */
+  readonly exchange: string;
+  readonly columns: readonly BookColumn[];
+}
+
+/** One input: a connection actor's stream of batches and book samples. */
 interface Input {
   readonly id: string;
   /** Its clock: the latest `EventBatch.clock`, ms; 0 until it reports one. */
   clock: number;
   /** Batches with records at or past the current tick's end. */
   readonly queue: Pending[];
+  /** Book samples for the open tick and later ones, oldest first. */
+  readonly samples: Sample[];
+  /** The latest sample for a tick already closed; null before any. */
+  current: Sample | null;
   /**
    * When it was linked (or, expected but not linked yet, when the
    * aggregator started), wall ms: the stall limit of a silent input.
@@ -129,6 +137,18 @@ export interface AggregatorOptions {
    * @default performance.now
    */
   now?: () => number;
+  /**
+   * The bucket-size table; pass the one the owners of the books use when
+   * they run in the same thread (a replay session), so they agree from the
+   * first sample.
+   * @default a table of its own
+   */
+  sizes?: BucketSizes;
+  /**
+   * Called when the aggregation fixes a key's bucket size that is not
+   * configured: the actor sends it to every input (`BucketSizeMessage`).
+   */
+  onBucketSize?(key: string, size: number): void;
 }
 
 /** What the aggregator counts. */
@@ -137,13 +157,23 @@ export interface AggregatorCounters {
   ticks: number;
   /** Ticks skipped in jumps of more than {@link MAX_TICKS_PER_JUMP}. */
   skippedTicks: number;
-  /** Records applied after their tick had closed (a lagging input). */
+  /**
+   * Records, and book samples, that arrived after their tick had closed (a
+   * lagging input).
+   */
   late: number;
+  /** Book columns re-bucketed to their key's size (a whole multiple of theirs). */
+  rebucketed: number;
+  /**
+   * Book columns dropped: sampled at a bucket size their key's size is not
+   * a whole multiple of (an owner that had not heard the key's size yet).
+   */
+  mismatched: number;
 }
 
 /**
- * The aggregator's state: book mirrors, inputs and the tick clock; exported
- * for tests and the bench.
+ * The aggregator's state: trades of the open tick, the inputs' book samples
+ * and the tick clock; exported for tests and the bench.
  *
  * @example
  * ```ts
@@ -151,6 +181,7 @@ export interface AggregatorCounters {
  *   onTick: (ts, cols) => port.postMessage(encodeColumns(ts, cols)),
  * });
  * agg.link("conn:binance");
+ * agg.onBooks(sample, "conn:binance"); // the books at a tick end
  * agg.onBatch(batch, "conn:binance"); // closes every tick its clock passed
  * ```
  */
@@ -158,14 +189,18 @@ export class Aggregator {
   readonly #cfg: AggregatorConfig;
   readonly #onTick: (ts: number, columns: ColumnInit[]) => void;
   readonly #now: () => number;
-  /** Book mirrors by exchange and exchange symbol. */
+  readonly #onBucketSize: ((key: string, size: number) => void) | undefined;
+  /** Trades and liquidations of the open tick by exchange and exchange symbol. */
   readonly entries = new Map<string, Entry>();
-  readonly #bucketSizes = new Map<string, number>();
+  /** The bucket size of each consolidation key. */
+  readonly sizes: BucketSizes;
   readonly #inputs = new Map<string, Input>();
   /** End of the open tick, ms; undefined until the clock is known. */
   #tickEnd: number | undefined;
   /** End of the last closed (or skipped) tick; records before it are late. */
   #closedUpTo = -Infinity;
+  /** End of the last tick emitted, ms. */
+  #emittedUpTo = -Infinity;
   /** The earliest record or clock seen before the first tick, ms. */
   #earliest = Infinity;
   /** Wall time since which a due tick waits for a lagging input. */
@@ -175,21 +210,25 @@ export class Aggregator {
     ticks: 0,
     skippedTicks: 0,
     late: 0,
+    rebucketed: 0,
+    mismatched: 0,
   };
 
   /**
    * @param cfg parsed config.
-   * @param options where closed ticks go, and the wall clock.
+   * @param options where closed ticks go, the wall clock and the bucket sizes.
    */
   constructor(cfg: AggregatorConfig, options: AggregatorOptions) {
     this.#cfg = cfg;
     this.#onTick = options.onTick;
     this.#now = options.now ?? (() => performance.now());
+    this.#onBucketSize = options.onBucketSize;
+    this.sizes = options.sizes ?? new BucketSizes(cfg);
     for (const id of cfg.inputs) this.#add(id, false);
   }
 
   /**
-   * The instant the mirrors show, ms since epoch: every record before it
+   * The instant the trades show, ms since epoch: every record before it
    * that has arrived is applied (0 before any input reported a clock).
    */
   get clock(): number {
@@ -202,8 +241,9 @@ export class Aggregator {
 
   /**
    * (Re)links an input. A relinked one (its connection restarted) starts
-   * over: its queued batches are dropped, its book mirrors cleared, and it
-   * holds the ticks back until it reports a clock (or the stall limit).
+   * over: its queued batches and its book samples are dropped (its books
+   * are gone until it samples them again), and it holds the ticks back until
+   * it reports a clock (or the stall limit).
    * @param connection the connection's actor id (e.g. `conn:bybit:linear`).
    */
   link(connection: string): void {
@@ -212,7 +252,6 @@ export class Aggregator {
       known.linked = true;
       return;
     }
-    if (known) this.#reset(connection);
     this.#add(connection, true);
   }
 
@@ -221,6 +260,8 @@ export class Aggregator {
       id,
       clock: 0,
       queue: [],
+      samples: [],
+      current: null,
       linkedAt: this.#now(),
       linked,
       stalled: false,
@@ -228,12 +269,13 @@ export class Aggregator {
   }
 
   /**
-   * Takes a batch from a connection actor (linking it if new): its records
-   * are applied in order as far as the open tick reaches, the rest wait for
-   * later ticks; every tick the inputs' clocks now pass is closed.
+   * Takes a batch from a connection actor (linking it if new): its trade
+   * and liquidation records are applied in order as far as the open tick
+   * reaches, the rest wait for later ticks (book-level records are
+   * skipped: books arrive as samples, {@link onBooks}); every tick the
+   * inputs' clocks now pass is closed.
    * @param b the batch.
-   * @param connection the sending connection's actor id; its book mirrors
-   * are the ones a relink clears.
+   * @param connection the sending connection's actor id.
    */
   onBatch(b: EventBatch, connection: string): void {
     if (!this.#inputs.get(connection)?.linked) this.link(connection);
@@ -256,6 +298,66 @@ export class Aggregator {
       this.#tickEnd === undefined && b.clock > 0 && b.clock < this.#earliest
     ) this.#earliest = b.clock;
     this.#pump();
+  }
+
+  /**
+   * Takes a book sample from a connection actor (linking it if new); send
+   * it before the batch whose clock passes its tick end. Its columns are
+   * kept at their key's bucket size: a key without one takes the column's
+   * (announced through `onBucketSize` when not configured); a column in
+   * another size is re-bucketed when the key's size is a whole multiple of
+   * it, else dropped and counted (`mismatched`).
+   * @param s the sample.
+   * @param connection the sending connection's actor id.
+   */
+  onBooks(s: BookColumns, connection: string): void {
+    if (!this.#inputs.get(connection)?.linked) this.link(connection);
+    const inp = this.#inputs.get(connection)!;
+    // Late: a tick it was for has gone out without it (not merely skipped).
+    if (s.ts <= this.#emittedUpTo) this.counters.late++;
+    if (this.#tickEnd === undefined && s.from > 0 && s.from < this.#earliest) {
+      this.#earliest = s.from;
+    }
+    const sample = { ts: s.ts, exchange: s.exchange, columns: this.#sized(s) };
+    const q = inp.samples;
+    // Out of clock order (not sent by a sampler): the newer one wins.
+    while (q.length && q[q.length - 1].ts >= s.ts) q.pop();
+    q.push(sample);
+  }
+
+  /** A sample's columns at their keys' bucket sizes (see {@link onBooks}). */
+  #sized(s: BookColumns): BookColumn[] {
+    const out: BookColumn[] = [];
+    for (const c of bookColumns(s)) {
+      this.#entry(s.exchange, c);
+      const want = this.#fix(this.sizes.key(c.symbol), c.bucketSize);
+      if (c.bucketSize === want) {
+        out.push(c);
+        continue;
+      }
+      const r = rebucket(c, want);
+      if (r) {
+        this.counters.rebucketed++;
+        out.push(r);
+      } else this.counters.mismatched++;
+    }
+    return out;
+  }
+
+  /**
+   * The bucket size of a key, fixing it when it has none: the configured
+   * one, else `proposed` (a sample's size, or the default for a trade's
+   * price), announced through `onBucketSize`.
+   */
+  #fix(key: string, proposed: number): number {
+    let bs = this.sizes.get(key);
+    if (bs === undefined) {
+      const configured = this.sizes.configured(key);
+      bs = configured ?? proposed;
+      this.sizes.assign(key, bs);
+      if (configured === undefined) this.#onBucketSize?.(key, bs);
+    }
+    return bs;
   }
 
   /**
@@ -360,13 +462,26 @@ export class Aggregator {
   /** Closes the open tick: its columns go out, the next tick opens. */
   #close(): void {
     const ts = this.#tickEnd!;
-    const cols = this.sample(ts, true);
+    const cols = this.#columns(ts, true, (inp) => this.#sampleFor(inp, ts));
     this.#closedUpTo = ts;
+    this.#emittedUpTo = ts;
     this.#tickEnd = ts + this.#cfg.tickMs;
     this.#blockedSince = undefined;
     this.counters.ticks++;
     this.#onTick(ts, cols);
     this.#applyAll(this.#tickEnd);
+  }
+
+  /**
+   * An input's books at tick end `ts`: its first sample stamped `ts` or
+   * later (taken when its clock crossed `ts`); the samples before it are
+   * done with. An input without one (stalled, or its clock began past
+   * `ts`) shows its latest sample, if any.
+   */
+  #sampleFor(inp: Input, ts: number): Sample | null {
+    const q = inp.samples;
+    while (q.length && q[0].ts < ts) inp.current = q.shift()!;
+    return q.length ? q[0] : inp.current;
   }
 
   /** Moves past `n` ticks without emitting them (their trades are dropped). */
@@ -390,7 +505,7 @@ export class Aggregator {
       const q = inp.queue;
       while (q.length) {
         const p = q[0];
-        const i = this.#apply(p, end, inp.id);
+        const i = this.#apply(p, end);
         p.i = i;
         if (i < p.n) break;
         q.shift();
@@ -399,52 +514,37 @@ export class Aggregator {
   }
 
   /**
-   * Applies a batch's records from `p.i` while they were received before
-   * `end`.
+   * Applies a batch's trade and liquidation records from `p.i` while they
+   * were received before `end` (book-level records are skipped).
    * @returns the index of the first record not applied.
    */
-  #apply(p: Pending, end: number, connection: string): number {
+  #apply(p: Pending, end: number): number {
     const { price, size, local, code, refs, n } = p;
     const closed = this.#closedUpTo;
     let i = p.i;
     for (; i < n && local[i] < end; i++) {
-      if (local[i] < closed) this.counters.late++;
+      // Codes are small whole numbers: bit operations beat `%` on doubles.
       const c = code[i];
-      const kind = c % 8;
-      const e = refs[(c - kind) / 8];
-      switch (kind) {
-        case Kind.Bid:
-          e.owner = connection;
-          e.book.bids.set(price[i], size[i]);
-          break;
-        case Kind.Ask:
-          e.owner = connection;
-          e.book.asks.set(price[i], size[i]);
-          break;
-        case Kind.Clear:
-          e.owner = connection;
-          e.book.clear();
-          break;
-        case Kind.Buy:
-        case Kind.Sell: {
-          // A symbol's first trade may come before its first sample.
-          const bs = this.bucketSize(e.key, price[i]);
-          const m = kind === Kind.Buy ? e.buys : e.sells;
-          const k = bucketOf(price[i], bs);
-          m.set(k, (m.get(k) ?? 0) + size[i]);
-          break;
-        }
-        case Kind.LiquidationBuy:
-        case Kind.LiquidationSell: {
-          const bs = this.bucketSize(e.key, price[i]);
-          const k = bucketOf(price[i], bs);
-          let l = e.liquidations.get(k);
-          if (!l) e.liquidations.set(k, l = { bucket: k, longs: 0, shorts: 0 });
-          // A forced sell liquidates a long, a forced buy a short.
-          if (kind === Kind.LiquidationSell) l.longs += size[i];
-          else l.shorts += size[i];
-          break;
-        }
+      const kind = c & 7;
+      if (kind < Kind.Buy) continue;
+      if (local[i] < closed) this.counters.late++;
+      const e = refs[c >>> 3];
+      // A symbol's first trade may come before its first sample.
+      const k = bucketOf(
+        price[i],
+        this.#fix(e.key, defaultBucketSize(price[i])),
+      );
+      if (kind === Kind.Buy || kind === Kind.Sell) {
+        const m = kind === Kind.Buy ? e.buys : e.sells;
+        m.set(k, (m.get(k) ?? 0) + size[i]);
+      } else if (
+        kind === Kind.LiquidationBuy || kind === Kind.LiquidationSell
+      ) {
+        let l = e.liquidations.get(k);
+        if (!l) e.liquidations.set(k, l = { bucket: k, longs: 0, shorts: 0 });
+        // A forced sell liquidates a long, a forced buy a short.
+        if (kind === Kind.LiquidationSell) l.longs += size[i];
+        else l.shorts += size[i];
       }
     }
     return i;
@@ -457,9 +557,7 @@ export class Aggregator {
       e = {
         exchange,
         ref,
-        key: consolidationKey(ref.symbol, this.#cfg.quoteAliases),
-        book: new OrderBook(),
-        owner: null,
+        key: this.sizes.key(ref.symbol),
         buys: new Map(),
         sells: new Map(),
         liquidations: new Map(),
@@ -470,66 +568,64 @@ export class Aggregator {
   }
 
   /**
-   * Forgets the book mirrors one connection fed (it restarted and will send
-   * them again in full). The mirrors of its sibling connections on the same
-   * exchange are kept: they are not re-sent.
-   */
-  #reset(connection: string): void {
-    for (const e of this.entries.values()) {
-      if (e.owner !== connection) continue;
-      e.book.clear();
-      e.owner = null;
-    }
-  }
-
-  /**
-   * The bucket size of a consolidation key: configured, else fixed by the
-   * first price seen (its first sample's mid, or a trade before that).
-   * @param key consolidation key, e.g. `BTC-USDT`.
-   * @param mid a representative price, quote currency (used only the first time).
-   * @returns quote currency per bucket.
-   */
-  bucketSize(key: string, mid: number): number {
-    let bs = this.#bucketSizes.get(key);
-    if (bs === undefined) {
-      const base = key.slice(0, key.lastIndexOf("-"));
-      bs = this.#cfg.buckets[key] ?? this.#cfg.buckets[base] ??
-        defaultBucketSize(mid);
-      this.#bucketSizes.set(key, bs);
-    }
-    return bs;
-  }
-
-  /**
-   * Samples every book as it is now into columns: each within `range`
-   * around its own mid, at most `2 · range · MAX_MID_BUCKETS + 1` buckets
-   * (see `sampleBook`), whatever the book quotes. Closing ticks calls it;
-   * call it directly for a sample between ticks.
+   * The columns between ticks (the aggregator's `columns` request): each
+   * input's books as `fresh` gives them (an owner's answer to a sample
+   * request), else its latest sample, with the open tick's trades so far
+   * (not restarted).
    * @param ts the time to stamp, ms since epoch.
-   * @param close true to end a tick: trade volumes restart from zero.
+   * @param fresh samples taken now, by input id.
    * @returns one column per non-empty book.
    */
-  sample(ts: number, close: boolean): ColumnInit[] {
+  sample(ts: number, fresh?: ReadonlyMap<string, BookColumns>): ColumnInit[] {
+    return this.#columns(ts, false, (inp) => {
+      const now = fresh?.get(inp.id);
+      if (now) {
+        return {
+          ts: now.ts,
+          exchange: now.exchange,
+          columns: this.#sized(now),
+        };
+      }
+      const q = inp.samples;
+      return q.length ? q[q.length - 1] : inp.current;
+    });
+  }
+
+  /**
+   * Merges each input's book columns with the trades and liquidations of
+   * their exchange × symbol; `close` restarts the trades of the books that
+   * got a column (the others keep theirs until their book shows).
+   */
+  #columns(
+    ts: number,
+    close: boolean,
+    books: (inp: Input) => Sample | null,
+  ): ColumnInit[] {
+    const chosen = new Map<string, BookColumn>();
+    for (const inp of this.#inputs.values()) {
+      const s = books(inp);
+      if (!s) continue;
+      for (const c of s.columns) {
+        chosen.set(`${s.exchange}\u0000${c.exchangeSymbol}`, c);
+      }
+    }
     const out: ColumnInit[] = [];
-    for (const e of this.entries.values()) {
-      const bb = e.book.bids.best();
-      const ba = e.book.asks.best();
-      const mid = midPrice(bb, ba);
-      if (mid !== mid) continue;
-      const bucketSize = this.bucketSize(e.key, mid);
-      const s = sampleBook(e.book, { bucketSize, range: this.#cfg.range })!;
-      const n = s.bids.length;
+    // In the order the books were first seen.
+    for (const [id, e] of this.entries) {
+      const c = chosen.get(id);
+      if (!c) continue;
+      const n = c.n;
       const buys = new Float64Array(n);
       const sells = new Float64Array(n);
       for (const [k, v] of e.buys) {
-        if (k >= s.lo && k < s.lo + n) buys[k - s.lo] += v;
+        if (k >= c.lo && k < c.lo + n) buys[k - c.lo] += v;
       }
       for (const [k, v] of e.sells) {
-        if (k >= s.lo && k < s.lo + n) sells[k - s.lo] += v;
+        if (k >= c.lo && k < c.lo + n) sells[k - c.lo] += v;
       }
       const liquidations = mergeLiquidations(
         [[...e.liquidations.values()]],
-        s.lo,
+        c.lo,
         n,
       );
       if (close) {
@@ -539,17 +635,17 @@ export class Aggregator {
       }
       out.push({
         exchange: e.exchange,
-        exchangeSymbol: e.ref.exchangeSymbol,
+        exchangeSymbol: c.exchangeSymbol,
         symbol: e.key,
-        market: e.ref.market,
+        market: c.market,
         ts,
-        bucketSize,
-        lo: s.lo,
+        bucketSize: c.bucketSize,
+        lo: c.lo,
         n,
-        bestBid: s.bestBid,
-        bestAsk: s.bestAsk,
-        bids: s.bids,
-        asks: s.asks,
+        bestBid: c.bestBid,
+        bestAsk: c.bestAsk,
+        bids: c.bids,
+        asks: c.asks,
         buys,
         sells,
         ...(liquidations && { liquidations }),

@@ -137,6 +137,42 @@ export class BatchBuilder {
     this.length = n + 1;
   }
 
+  /**
+   * Appends one record per level of one side, as `push` of each in order:
+   * for levels read into typed arrays (the venue scanners), copied in bulk.
+   * @param sym index from {@link BatchBuilder.symbol}.
+   * @param kind `Kind.Bid` or `Kind.Ask`.
+   * @param levels the first `count` entries of `prices` (quote currency)
+   *   and `sizes` (base currency; 0 deletes the level).
+   * @param ts exchange time, ms (each record's `local` is {@link clock}).
+   * @example
+   * ```ts
+   * b.pushLevels(s, Kind.Ask, { prices, sizes, count: 2 }, exchangeTs);
+   * ```
+   */
+  pushLevels(
+    sym: number,
+    kind: number,
+    levels: {
+      readonly prices: Float64Array;
+      readonly sizes: Float64Array;
+      readonly count: number;
+    },
+    ts: number,
+  ): void {
+    const count = levels.count;
+    if (count === 0) return;
+    const n = this.length;
+    const end = n + count;
+    while (end > this.#price.length) this.#grow();
+    this.#price.set(levels.prices.subarray(0, count), n);
+    this.#size.set(levels.sizes.subarray(0, count), n);
+    this.#ts.fill(ts, n, end);
+    this.#local.fill(this.#clock, n, end);
+    this.#code.fill(sym * 8 + kind, n, end);
+    this.length = end;
+  }
+
   #grow(): void {
     const cap = this.#price.length * 2;
     const g = (a: Float64Array) => {
@@ -204,4 +240,36 @@ export function columns(
     local: all.subarray(3 * n, 4 * n),
     code: all.subarray(4 * n, 5 * n),
   };
+}
+
+/**
+ * The trade and liquidation records of a batch, without its book-level
+ * ones (`Bid`, `Ask`, `Clear`): what a connection sends the aggregator,
+ * which gets its books as sampled columns (`sampler.ts`) instead.
+ * @param b the batch (not modified).
+ * @returns a new batch with the same exchange, symbols and clock; transfer
+ * its `buf` when posting it.
+ * @example
+ * ```ts
+ * const trades = tradesOnly(batch);
+ * events.postMessage(trades, [trades.buf]);
+ * ```
+ */
+export function tradesOnly(b: EventBatch): EventBatch {
+  const { price, size, ts, local, code } = columns(b);
+  const n = b.n;
+  // `code & 7` is the kind: codes are small whole numbers (cheaper than `%`).
+  let m = 0;
+  for (let i = 0; i < n; i++) if ((code[i] & 7) >= Kind.Buy) m++;
+  const out = new Float64Array(m * 5);
+  for (let i = 0, j = 0; i < n; i++) {
+    if ((code[i] & 7) < Kind.Buy) continue;
+    out[j] = price[i];
+    out[m + j] = size[i];
+    out[2 * m + j] = ts[i];
+    out[3 * m + j] = local[i];
+    out[4 * m + j] = code[i];
+    j++;
+  }
+  return { ...b, n: m, buf: out.buffer };
 }

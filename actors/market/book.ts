@@ -27,7 +27,7 @@ const MERGE_MIN = 4;
 
 /**
  * {@link BookSide.apply} merges while the top it rewrites holds at most this
- * many book levels per listed level; deeper, it sets level by level.
+ * many book levels per listed level taken; deeper, it sets level by level.
  */
 const MERGE_SPAN = 8;
 
@@ -126,6 +126,23 @@ function findDescending(
 }
 
 /**
+ * Levels given as columns: the first `count` entries of `prices` and
+ * `sizes` (a venue scanner's typed arrays, reused frame after frame).
+ */
+export interface LevelColumns {
+  /** Prices in quote currency. */
+  readonly prices: Float64Array;
+  /** Sizes in base currency, aligned with `prices`; 0 removes a level. */
+  readonly sizes: Float64Array;
+  /** How many levels the arrays hold. */
+  readonly count: number;
+  /** The venue's price strings, aligned with `prices` (checksum venues). */
+  readonly priceText?: readonly string[];
+  /** The venue's size strings, aligned with `sizes` (checksum venues). */
+  readonly sizeText?: readonly string[];
+}
+
+/**
  * One side of a book. Bids are kept in ascending price and asks in
  * descending price, so index `length - 1` is always the best level.
  */
@@ -150,6 +167,21 @@ export class BookSide {
   #mergeSizes = new Float64Array(0);
   #mergeRawPrices: string[] = [];
   #mergeRawSizes: string[] = [];
+  /** Scratch for {@link apply}: flat levels split into columns. */
+  #cols: {
+    prices: Float64Array;
+    sizes: Float64Array;
+    count: number;
+    priceText: string[] | undefined;
+    sizeText: string[] | undefined;
+  } = {
+    prices: new Float64Array(0),
+    sizes: new Float64Array(0),
+    count: 0,
+    priceText: undefined,
+    sizeText: undefined,
+  };
+  #colText: [string[], string[]] = [[], []];
 
   /**
    * @param isBid true for the bid side (ascending prices), false for asks.
@@ -383,43 +415,95 @@ export class BookSide {
    * ```
    */
   apply(levels: Levels, raw?: readonly string[]): void {
-    if (levels.length >= 2 * MERGE_MIN && this.#merge(levels, raw)) return;
-    if (raw === undefined) {
+    if (levels.length & 1) {
+      // Not pairs: no merge; each level as `set` takes it.
       for (let i = 0; i < levels.length; i += 2) {
-        this.set(levels[i], levels[i + 1]);
+        this.set(levels[i], levels[i + 1], raw?.[i], raw?.[i + 1]);
       }
       return;
     }
-    for (let i = 0; i < levels.length; i += 2) {
-      this.set(levels[i], levels[i + 1], raw[i], raw[i + 1]);
+    // Split into columns (scratch arrays) and apply those: one code path
+    // for the parsed events and the scanners' typed arrays.
+    const k = levels.length >> 1;
+    const cols = this.#cols;
+    if (cols.prices.length < k) {
+      cols.prices = new Float64Array(2 * k);
+      cols.sizes = new Float64Array(2 * k);
+    }
+    const prices = cols.prices;
+    const sizes = cols.sizes;
+    for (let j = 0; j < k; j++) {
+      prices[j] = levels[2 * j];
+      sizes[j] = levels[2 * j + 1];
+    }
+    cols.count = k;
+    if (raw === undefined) {
+      cols.priceText = cols.sizeText = undefined;
+    } else {
+      const [pt, st] = this.#colText;
+      for (let j = 0; j < k; j++) {
+        pt[j] = raw[2 * j];
+        st[j] = raw[2 * j + 1];
+      }
+      cols.priceText = pt;
+      cols.sizeText = st;
+    }
+    this.applyColumns(cols);
+  }
+
+  /**
+   * Applies levels given as columns, in order, with the result of `set` on
+   * each (a size of 0 removes): {@link BookSide.apply} for levels read
+   * straight into typed arrays (the venue scanners), with no flat array
+   * built. Entries past `count` are not read.
+   * @param levels the levels, prices in quote currency, sizes in base, and
+   *   the venue's strings for them (checksum venues).
+   * @example
+   * ```ts
+   * const asks = new BookSide(false);
+   * asks.applyColumns({
+   *   prices: new Float64Array([101, 102]),
+   *   sizes: new Float64Array([1, 2]),
+   *   count: 2,
+   * });
+   * asks.best(); // 101
+   * ```
+   */
+  applyColumns(levels: LevelColumns): void {
+    const { prices, sizes, count, priceText: rp, sizeText: rs } = levels;
+    if (count >= MERGE_MIN && this.#merge(levels)) return;
+    if (rp === undefined && rs === undefined) {
+      for (let j = 0; j < count; j++) this.set(prices[j], sizes[j]);
+      return;
+    }
+    for (let j = 0; j < count; j++) {
+      this.set(prices[j], sizes[j], rp?.[j], rs?.[j]);
     }
   }
 
   /**
    * Applies levels listed strictly best first (as Binance, OKX, Bybit …
-   * send them) in one pass over the top of the side, down to the worst
-   * listed price: a merge instead of a search and a move per level.
-   * @returns false, with nothing done, for levels in another order, few
-   *   levels, or a top so deep that per-level changes cost less.
+   * send them) in one pass over the top of the side: a merge instead of a
+   * search and a move per level. The merge goes down while the book levels
+   * it passes stay few for the listed levels it has taken (at most
+   * {@link MERGE_SPAN} per level); the deeper rest of the listed levels,
+   * all worse than what was merged, are then set level by level.
+   * @returns false, with nothing done, for levels in another order.
    */
-  #merge(levels: Levels, raw: readonly string[] | undefined): boolean {
-    const k = levels.length >> 1;
-    if (levels.length & 1) return false;
+  #merge(levels: LevelColumns): boolean {
+    const { prices: lp, sizes: ls, count: k } = levels;
+    const lrp = levels.priceText;
+    const lrs = levels.sizeText;
     const bid = this.#bid;
-    for (let i = 2; i < levels.length; i += 2) {
-      if (bid ? !(levels[i] < levels[i - 2]) : !(levels[i] > levels[i - 2])) {
-        return false;
-      }
+    for (let j = 1; j < k; j++) {
+      if (bid ? !(lp[j] < lp[j - 1]) : !(lp[j] > lp[j - 1])) return false;
     }
     const n = this.length;
-    let lo = this.#find(levels[levels.length - 2]);
-    if (lo < 0) lo = -lo - 1;
-    // [lo, n) holds every book level at or above the worst listed price.
-    const m = n - lo;
-    if (m > MERGE_SPAN * k) return false;
-    if (this.#mergePrices.length < m + k) {
-      this.#mergePrices = new Float64Array(2 * (m + k));
-      this.#mergeSizes = new Float64Array(2 * (m + k));
+    // At most MERGE_SPAN·k + 1 book levels and k listed ones are merged.
+    const room = MERGE_SPAN * k + k + 1;
+    if (this.#mergePrices.length < room) {
+      this.#mergePrices = new Float64Array(room);
+      this.#mergeSizes = new Float64Array(room);
     }
     const tp = this.#mergePrices;
     const ts = this.#mergeSizes;
@@ -436,16 +520,16 @@ export class BookSide {
     let i = n - 1;
     let j = 0;
     let r = 0;
-    while (i >= lo && j < k) {
-      const bp = prices[i];
-      const cp = levels[2 * j];
+    while (j < k && n - 1 - i <= MERGE_SPAN * (j + 1)) {
+      const cp = lp[j];
+      const bp = i >= 0 ? prices[i] : NaN;
       if (bp === cp) {
         // An existing level: keep its price (as `set` does), take the size.
-        const s = levels[2 * j + 1];
+        const s = ls[j];
         if (s !== 0) {
           if (keep) {
             trp[r] = rp[i];
-            trs[r] = raw?.[2 * j + 1] ?? "";
+            trs[r] = lrs?.[j] ?? "";
           }
           tp[r] = bp;
           ts[r++] = s;
@@ -460,11 +544,12 @@ export class BookSide {
         tp[r] = bp;
         ts[r++] = sizes[i--];
       } else {
-        const s = levels[2 * j + 1];
+        // A new level (or the book is exhausted, bp NaN).
+        const s = ls[j];
         if (s !== 0) {
           if (keep) {
-            trp[r] = raw?.[2 * j] ?? "";
-            trs[r] = raw?.[2 * j + 1] ?? "";
+            trp[r] = lrp?.[j] ?? "";
+            trs[r] = lrs?.[j] ?? "";
           }
           tp[r] = cp;
           ts[r++] = s;
@@ -472,25 +557,8 @@ export class BookSide {
         j++;
       }
     }
-    for (; i >= lo; i--) {
-      if (keep) {
-        trp[r] = rp[i];
-        trs[r] = rs[i];
-      }
-      tp[r] = prices[i];
-      ts[r++] = sizes[i];
-    }
-    for (; j < k; j++) {
-      const s = levels[2 * j + 1];
-      if (s !== 0) {
-        if (keep) {
-          trp[r] = raw?.[2 * j] ?? "";
-          trs[r] = raw?.[2 * j + 1] ?? "";
-        }
-        tp[r] = levels[2 * j];
-        ts[r++] = s;
-      }
-    }
+    // [lo, n) was merged into the r levels of the scratch.
+    const lo = i + 1;
     while (this.prices.length < lo + r) this.#grow();
     const out = this.prices;
     const outSizes = this.sizes;
@@ -508,6 +576,12 @@ export class BookSide {
         rp[top - q] = trp[q];
         rs[top - q] = trs[q];
       }
+    }
+    // Deeper than the merge went: level by level.
+    if (lrp === undefined && lrs === undefined) {
+      for (; j < k; j++) this.set(lp[j], ls[j]);
+    } else {
+      for (; j < k; j++) this.set(lp[j], ls[j], lrp?.[j], lrs?.[j]);
     }
     return true;
   }

@@ -50,6 +50,9 @@ export type SyncRule =
  */
 export type DeltaVerdict = "apply" | "buffered" | "waiting" | "stale" | "gap";
 
+/** The sequence fields of a delta, all {@link BookSync.advance} reads. */
+export type DeltaHeader = Pick<BookDelta, "first" | "last" | "prev">;
+
 /** Result of feeding a snapshot. */
 export interface SnapshotVerdict {
   /** `synced`: apply the snapshot then `apply`; `too_old`: fetch a newer snapshot. */
@@ -111,17 +114,14 @@ export class BookSync {
    * fetch a snapshot.
    */
   delta(d: BookDelta): DeltaVerdict {
+    if (this.advance(d)) return "apply";
     const rule = this.#rule;
     if (rule.kind !== "rest") {
       if (this.state === "buffering") return "waiting";
-      if (rule.kind === "snapshots" || rule.link === "none") return "apply";
+      // Synced, and it does not follow: old news, or a gap.
       if (d.last <= this.lastSeq) return "stale";
-      if (!this.#linked(d, this.lastSeq)) {
-        this.reset();
-        return "gap";
-      }
-      this.lastSeq = d.last;
-      return "apply";
+      this.reset();
+      return "gap";
     }
     if (d.last > this.#seen) this.#seen = d.last;
     if (this.state === "buffering") {
@@ -129,22 +129,53 @@ export class BookSync {
       this.#buffer.push(d);
       return "buffered";
     }
+    // Synced, and it does not follow: anything ending before the edge is
+    // old news (see `advance`), the rest a gap.
+    const edge = this.#fresh ? this.lastSeq + rule.align : this.lastSeq + 1;
+    if (d.last < edge) return "stale";
+    this.reset();
+    this.#buffer.push(d);
+    return "gap";
+  }
+
+  /**
+   * Takes a delta only when it applies: the book is synced and the delta
+   * follows it, the case where {@link BookSync.delta} returns `apply` (and
+   * then the same state change). Otherwise nothing changes, and the caller
+   * feeds the delta to `delta`, which buffers it, drops it or finds the gap.
+   * Reads only the sequence fields, so a caller holding a delta's header
+   * without its event (a venue scanner's) need not build one.
+   * @param d the delta's sequence fields, in arrival order.
+   * @returns true when the caller must apply the delta.
+   * @example
+   * ```ts
+   * if (sync.advance({ first: 101, last: 105, prev: 100 })) book.apply(…);
+   * ```
+   */
+  advance(d: DeltaHeader): boolean {
+    if (this.state !== "synced") return false;
+    const rule = this.#rule;
+    if (rule.kind !== "rest") {
+      if (rule.kind === "snapshots" || rule.link === "none") return true;
+      if (d.last <= this.lastSeq || !this.#linked(d, this.lastSeq)) {
+        return false;
+      }
+      this.lastSeq = d.last;
+      return true;
+    }
     // Right after a snapshot S, the first delta to apply covers S + align or
     // links to S; later, anything ending at or before the book's sequence is
     // old news.
     const edge = this.#fresh ? this.lastSeq + rule.align : this.lastSeq + 1;
-    if (d.last < edge) return "stale";
+    if (d.last < edge) return false;
     const ok = this.#fresh
       ? d.first <= edge || this.#linked(d, this.lastSeq)
       : this.#linked(d, this.lastSeq);
-    if (!ok) {
-      this.reset();
-      this.#buffer.push(d);
-      return "gap";
-    }
+    if (!ok) return false;
+    if (d.last > this.#seen) this.#seen = d.last;
     this.#fresh = false;
     this.lastSeq = d.last;
-    return "apply";
+    return true;
   }
 
   /**
@@ -210,7 +241,7 @@ export class BookSync {
     this.#buffer = [];
   }
 
-  #linked(d: BookDelta, last: number): boolean {
+  #linked(d: DeltaHeader, last: number): boolean {
     const link = (this.#rule as { link: string }).link;
     return link === "next" ? d.first === last + 1 : d.prev === last;
   }

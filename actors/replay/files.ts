@@ -18,7 +18,9 @@
  * a reconnect. When an exchange's recording ends before another's, its
  * books leave the heatmap (a `Clear` each, as a disconnect live; the dump
  * keeps them); the last one stays on its final state. Every `keyframeMs` of event time each book is pushed in full,
- * as a live connection does for the store.
+ * as a live connection does for the store. Asked to (`sampleBooks`), each
+ * exchange buckets its books at every tick end its clock crosses, as a
+ * connection actor does for the aggregator.
  *
  * @module
  */
@@ -46,9 +48,19 @@ import {
   type MarketEvent,
 } from "../market/events.ts";
 import type { ReplayDump } from "../market/requests.ts";
+import {
+  type BookColumns,
+  BookSampler,
+  type BucketSizes,
+  type OwnedBook,
+  type SamplingConfig,
+} from "../market/sampler.ts";
 import { resolveSymbols } from "../market/symbols.ts";
 import type { ReplaySource } from "./source.ts";
 import type { LogFields } from "../../runtime/log.ts";
+
+/** The events of a frame the book keeper applied from its scan. */
+const NO_EVENTS: readonly MarketEvent[] = [];
 
 /** Options for {@link FileSource.open}. */
 export interface FileSourceOptions {
@@ -112,6 +124,12 @@ interface Venue {
   /** Books → the snapshot body offered to them last (not offered twice). */
   offered: WeakMap<Followed, string>;
   keyPeriod: number;
+  /** Samples its books on the ticks (see `sampleBooks`); null: not now. */
+  sampler: BookSampler | null;
+  /** Its books as the sampler reads them (none once its recording ended). */
+  readonly owned: Iterable<OwnedBook>;
+  /** Its recording ended before the others': its books left the heatmap. */
+  ended: boolean;
 }
 
 /** Path and query of a URL, or null when it is not one. */
@@ -156,6 +174,8 @@ export class FileSource implements ReplaySource {
   /** The venue of each record. */
   readonly #owner: Uint16Array;
   #cursor = 0;
+  /** How books are sampled, once asked ({@link sampleBooks}). */
+  #sampling: { cfg: SamplingConfig; sizes: BucketSizes } | null = null;
   /** The cursor right after the last seek: records before it were not played. */
   #seekCursor = 0;
   #events: string[] = [];
@@ -238,6 +258,8 @@ export class FileSource implements ReplaySource {
    * @param t event time, ms.
    */
   seek(t: number): Promise<void> {
+    // Nothing is sampled on the way to `t`.
+    for (const v of this.#venues) v.sampler = null;
     // Back before what was applied (or never built): play from the start.
     if (this.#cursor === 0 || this.#records[this.#cursor - 1].ts >= t) {
       this.#reset();
@@ -251,9 +273,14 @@ export class FileSource implements ReplaySource {
     }
     this.#events = [];
     this.#seekCursor = this.#cursor;
+    const sampling = this.#sampling;
     for (const v of this.#venues) {
       v.batch.take();
       v.batch.clock = t;
+      if (sampling) {
+        v.sampler = new BookSampler(v.exchange, sampling.cfg, sampling.sizes);
+        v.sampler.cross(t, v.owned);
+      }
       // Only a recording under way has books at `t`.
       if (v.firstRecord >= this.#cursor || v.lastRecord < this.#cursor) {
         continue;
@@ -304,9 +331,26 @@ export class FileSource implements ReplaySource {
    */
   take(clock: number): EventBatch[] {
     return this.#venues.map((v) => {
+      v.sampler?.cross(clock, v.owned);
       v.batch.clock = clock;
       return v.batch.take();
     });
+  }
+
+  /**
+   * Samples the books on the ticks of `cfg` from the next seek on.
+   * @param cfg tick, range, buckets and aliases.
+   * @param sizes the bucket sizes.
+   */
+  sampleBooks(cfg: SamplingConfig, sizes: BucketSizes): void {
+    this.#sampling = { cfg, sizes };
+  }
+
+  /** The book samples made since the last call, exchange by exchange. */
+  takeBooks(): BookColumns[] {
+    const out: BookColumns[] = [];
+    for (const v of this.#venues) if (v.sampler) out.push(...v.sampler.take());
+    return out;
   }
 
   /**
@@ -366,6 +410,7 @@ export class FileSource implements ReplaySource {
     v.lastSnapshot = new Map();
     v.offered = new WeakMap();
     v.keyPeriod = -1;
+    v.ended = false;
     const byName = new Map(v.instruments.map((i) => [i.exchangeSymbol, i]));
     for (const [group, symbols] of v.groupSymbols) {
       const insts = resolveSymbols(symbols, v.instruments).found;
@@ -455,7 +500,9 @@ export class FileSource implements ReplaySource {
    * state.
    */
   #ended(v: Venue, ts: number): void {
+    v.sampler?.cross(ts, v.owned);
     v.batch.clock = ts;
+    v.ended = true;
     for (const g of v.groups) {
       if (!g.keeper.keepsBooks) continue;
       for (const f of g.keeper.followed.values()) {
@@ -485,6 +532,7 @@ export class FileSource implements ReplaySource {
 
   /** Moves an exchange's event clock on and pushes a keyframe when due. */
   #clock(v: Venue, ts: number): void {
+    v.sampler?.cross(ts, v.owned);
     v.batch.clock = ts;
     const period = Math.floor(
       v.batch.clock / (this.#opts.keyframeMs ?? 60_000),
@@ -522,12 +570,14 @@ export class FileSource implements ReplaySource {
   #frame(v: Venue, g: Group, frame: string | Uint8Array, ts: number): void {
     g.counters.frames++;
     if (v.adapter.isHeartbeat(frame)) g.counters.heartbeats++;
-    let events: MarketEvent[];
+    let events: readonly MarketEvent[] = NO_EVENTS;
     try {
-      events = g.parser.parse(frame, ts);
+      // A book delta the parser's scanner reads is applied without events.
+      if (!g.keeper.scan(g.parser, frame, ts)) {
+        events = g.parser.parse(frame, ts);
+      }
     } catch (e) {
       this.#parseError(g, e, ts);
-      events = [];
     }
     if (g.parser.outbox?.length) g.parser.outbox.length = 0;
     for (let k = 0; k < events.length; k++) g.keeper.onEvent(events[k]);
@@ -636,7 +686,7 @@ function plan(cap: Capture, wanted: readonly string[] | undefined): Venue {
     }
     paths.set(group, path);
   }
-  return {
+  const venue: Venue = {
     exchange: cap.exchange,
     adapter,
     instruments,
@@ -652,7 +702,22 @@ function plan(cap: Capture, wanted: readonly string[] | undefined): Venue {
     lastSnapshot: new Map(),
     offered: new WeakMap(),
     keyPeriod: -1,
+    sampler: null,
+    owned: { [Symbol.iterator]: () => ownedBooks(venue) },
+    ended: false,
   };
+  return venue;
+}
+
+/** A venue's books, as its sampler reads them: none once its recording ended. */
+function* ownedBooks(v: Venue): Generator<OwnedBook> {
+  if (v.ended) return;
+  for (const g of v.groups) {
+    if (!g.keeper.keepsBooks) continue;
+    for (const f of g.keeper.followed.values()) {
+      yield { ref: f.inst, book: f.book };
+    }
+  }
 }
 
 /**

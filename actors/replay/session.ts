@@ -1,8 +1,10 @@
 /**
  * One replay session: paces a {@link ReplaySource} on the event clock at a
  * speed (0.1× to 1000×, or as fast as it goes), runs the same aggregation
- * and consolidation as live over its batches, and reports columns, progress,
- * seeks and its end.
+ * and consolidation as live over its book samples and batches (the source
+ * buckets its own books on the ticks, as a connection actor does; the
+ * aggregation and the source share one table of bucket sizes), and reports
+ * columns, progress, seeks and its end.
  *
  * Pacing: while playing, event time runs `speed` times as fast as wall time
  * from an anchor (set at start, resume, seek and each change of speed); each
@@ -28,6 +30,7 @@ import type { EventBatch } from "../market/batch.ts";
 import { Aggregator, type AggregatorConfig } from "../market/aggregate.ts";
 import { consolidate } from "../market/consolidate.ts";
 import { type ColumnBatch, encodeColumns } from "../market/heatmap.ts";
+import { BucketSizes } from "../market/sampler.ts";
 import type {
   ReplayControl,
   ReplayProgress,
@@ -280,14 +283,20 @@ export class ReplaySession {
     this.#anchorEvent = this.#position;
   }
 
-  /** Positions the source and a fresh aggregation at `t`. */
+  /**
+   * Positions the source and a fresh aggregation at `t`; the source samples
+   * its books from `t` on, with the aggregation's bucket sizes.
+   */
   async #reposition(t: number): Promise<void> {
+    const cfg = this.#o.aggregator;
+    const sizes = new BucketSizes(cfg);
+    this.#src.sampleBooks(cfg, sizes);
     await this.#src.seek(t);
     this.#position = t;
     this.#lastSeek = t;
     const inputs = [...this.#src.exchanges];
-    const cfg = this.#o.aggregator;
     this.#agg = new Aggregator({ ...cfg, inputs }, {
+      sizes,
       onTick: (ts, cols) => {
         const batch = consolidate(
           encodeColumns(ts, cols, { range: cfg.range }),
@@ -406,8 +415,13 @@ export class ReplaySession {
     return Math.max(this.#src.last(), this.#lastSeek);
   }
 
-  /** Hands batches to the aggregation (and to an importing session's store). */
+  /**
+   * Hands the source's book samples, then its batches (taken first: taking
+   * samples the tick ends their clock crosses), to the aggregation, and the
+   * batches to an importing session's store.
+   */
   #feed(batches: EventBatch[]): void {
+    for (const s of this.#src.takeBooks()) this.#agg.onBooks(s, s.exchange);
     for (const b of batches) this.#agg.onBatch(b, b.exchange);
     this.#o.onBatches?.(batches);
   }

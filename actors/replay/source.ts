@@ -2,13 +2,19 @@
  * What a replay session reads: a source of normalized events in event-time
  * order, as the columnar batches the connection actors send (`EventBatch`),
  * one builder per exchange. Capture files (`files.ts`) and the history store
- * (`store.ts`) implement it; the session (`session.ts`) paces it.
+ * (`store.ts`) implement it; the session (`session.ts`) paces it. A source
+ * owns its books, so it also buckets them on the ticks (`sampleBooks`).
  *
  * @module
  */
 
 import type { EventBatch } from "../market/batch.ts";
 import type { ReplayDump } from "../market/requests.ts";
+import type {
+  BookColumns,
+  BucketSizes,
+  SamplingConfig,
+} from "../market/sampler.ts";
 
 /**
  * A time-ordered event source. Call order: {@link ReplaySource.seek} once
@@ -53,6 +59,21 @@ export interface ReplaySource {
    * @param clock the event clock, ms.
    */
   take(clock: number): EventBatch[];
+  /**
+   * From the next {@link seek} on, samples its books into book columns at
+   * every tick end an exchange's event clock crosses (one `BookSampler` per
+   * exchange, the bucket sizes of `sizes`), as a connection actor does for
+   * the aggregator; a seek starts the samplers over at its instant.
+   * @param cfg tick, range, buckets and aliases.
+   * @param sizes the bucket sizes (share the aggregation's).
+   */
+  sampleBooks(cfg: SamplingConfig, sizes: BucketSizes): void;
+  /**
+   * Takes the book samples made since the last call (each exchange's in
+   * clock order); call it after {@link take}, which samples the tick ends
+   * its clock crosses, and hand them over before the batches.
+   */
+  takeBooks(): BookColumns[];
   /**
    * The books now (top `depth` levels) and the counters (frames,
    * malformed, gaps, resyncs, checksum failures, …) per exchange.

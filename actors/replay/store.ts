@@ -8,7 +8,9 @@
  * every level; then every stored book change, keyframe, trade and
  * liquidation follows in event-time order, one batch per exchange per
  * {@link StoreSource.take}. The next page is fetched while the current one
- * is applied.
+ * is applied. The source keeps every series' book (sorted, as the keepers
+ * do), so it can bucket them on the ticks (`sampleBooks`) as a connection
+ * actor does for the aggregator.
  *
  * ```ts
  * // in the replay actor, over its `history` link to the writer
@@ -23,7 +25,15 @@
  */
 
 import { BatchBuilder, type EventBatch, Kind } from "../market/batch.ts";
+import { OrderBook } from "../market/book.ts";
 import type { DumpBook, ReplayDump } from "../market/requests.ts";
+import {
+  type BookColumns,
+  BookSampler,
+  type BucketSizes,
+  type OwnedBook,
+  type SamplingConfig,
+} from "../market/sampler.ts";
 import type {
   HistoryRequests,
   ReplayCursor,
@@ -129,12 +139,8 @@ interface Track {
   readonly series: ReplaySeries;
   /** Index into the exchanges (and builders). */
   readonly exchange: number;
-  /**
-   * The book as applied so far, price → size per side: a map, not a sorted
-   * book (dumps are rare, level changes are not).
-   */
-  bids: Map<number, number>;
-  asks: Map<number, number>;
+  /** The book as applied so far. */
+  readonly book: OrderBook;
   /** `synced` after a keyframe with levels, `unsynced` after a bare `Clear`. */
   state: string;
   /** True once anything of it was pushed since the source was opened. */
@@ -176,6 +182,12 @@ export class StoreSource implements ReplaySource {
   /** Series by page series index (`e × symbols + s`); undefined: not one. */
   readonly #tracks: (Track | undefined)[];
   #builders: BatchBuilder[];
+  /** How books are sampled, once asked ({@link sampleBooks}). */
+  #sampling: { cfg: SamplingConfig; sizes: BucketSizes } | null = null;
+  /** One sampler per exchange while sampling (none during a seek). */
+  #samplers: BookSampler[] | null = null;
+  /** Each exchange's books, as its sampler reads them. */
+  readonly #owned: Iterable<OwnedBook>[];
   #page: Applying | null = null;
   /** The cursor of the page after the current one; null: none left. */
   #cursor: ReplayCursor | null = null;
@@ -217,8 +229,7 @@ export class StoreSource implements ReplaySource {
         {
           series: s,
           exchange: e,
-          bids: new Map(),
-          asks: new Map(),
+          book: new OrderBook(),
           state: "unsynced",
           seen: false,
           sym: -1,
@@ -226,6 +237,18 @@ export class StoreSource implements ReplaySource {
     }
     this.#builders = exchanges.map((e) => new BatchBuilder(e));
     this.#counters = exchanges.map(() => ({ events: 0, keyframes: 0 }));
+    this.#owned = exchanges.map((_, e) => ({
+      [Symbol.iterator]: () => this.#ownedBooks(e),
+    }));
+  }
+
+  /** The books of exchange `e` that were seen, as its sampler reads them. */
+  *#ownedBooks(e: number): Generator<OwnedBook> {
+    for (const tr of this.#tracks) {
+      if (tr && tr.exchange === e && tr.seen) {
+        yield { ref: tr.series.ref, book: tr.book };
+      }
+    }
   }
 
   /**
@@ -239,6 +262,7 @@ export class StoreSource implements ReplaySource {
    */
   async seek(t: number): Promise<void> {
     const epoch = ++this.#epoch;
+    this.#samplers = null;
     this.#page = null;
     this.#ready = null;
     this.#ahead = null;
@@ -249,8 +273,7 @@ export class StoreSource implements ReplaySource {
     for (const tr of this.#tracks) {
       if (!tr) continue;
       tr.sym = -1;
-      tr.bids = new Map();
-      tr.asks = new Map();
+      tr.book.clear();
       tr.state = "unsynced";
     }
     const books = page.books!;
@@ -264,6 +287,14 @@ export class StoreSource implements ReplaySource {
     }
     // The books at t are a state, not events.
     this.#last = -Infinity;
+    const sampling = this.#sampling;
+    if (sampling) {
+      this.#samplers = this.exchanges.map((e, i) => {
+        const sampler = new BookSampler(e, sampling.cfg, sampling.sizes);
+        sampler.cross(t, this.#owned[i]);
+        return sampler;
+      });
+    }
     this.#use(page);
   }
 
@@ -328,10 +359,27 @@ export class StoreSource implements ReplaySource {
    */
   take(clock: number): EventBatch[] {
     for (const tr of this.#tracks) if (tr) tr.sym = -1;
-    return this.#builders.map((b) => {
+    return this.#builders.map((b, e) => {
+      this.#samplers?.[e].cross(clock, this.#owned[e]);
       b.clock = clock;
       return b.take();
     });
+  }
+
+  /**
+   * Samples the books on the ticks of `cfg` from the next seek on.
+   * @param cfg tick, range, buckets and aliases.
+   * @param sizes the bucket sizes.
+   */
+  sampleBooks(cfg: SamplingConfig, sizes: BucketSizes): void {
+    this.#sampling = { cfg, sizes };
+  }
+
+  /** The book samples made since the last call, exchange by exchange. */
+  takeBooks(): BookColumns[] {
+    const out: BookColumns[] = [];
+    for (const s of this.#samplers ?? []) out.push(...s.take());
+    return out;
   }
 
   /**
@@ -352,8 +400,8 @@ export class StoreSource implements ReplaySource {
       if (!tr || !tr.seen) continue;
       books[tr.series.exchange][tr.series.ref.exchangeSymbol] = {
         state: tr.state,
-        bids: top(tr.bids, depth, -1),
-        asks: top(tr.asks, depth, 1),
+        bids: tr.book.bids.top(depth),
+        asks: tr.book.asks.top(depth),
         lastSequence: -1,
       };
     }
@@ -416,6 +464,8 @@ export class StoreSource implements ReplaySource {
     const tracks = this.#tracks;
     const builders = this.#builders;
     const counters = this.#counters;
+    const samplers = this.#samplers;
+    const owned = this.#owned;
     let i = p.at;
     const from = i;
     let stopAt = Infinity;
@@ -431,21 +481,19 @@ export class StoreSource implements ReplaySource {
       const tr = tracks[(c - kind) / 8];
       if (!tr) throw new Error(`Replay record of unknown series ${c}`);
       const b = builders[tr.exchange];
+      samplers?.[tr.exchange].cross(t, owned[tr.exchange]);
       b.clock = t;
       const s = tr.sym >= 0 ? tr.sym : this.#symOf(tr);
       b.push(s, kind, price[i], size[i], ts[i]);
       counters[tr.exchange].events++;
       if (kind === Kind.Bid) {
-        if (size[i] === 0) tr.bids.delete(price[i]);
-        else tr.bids.set(price[i], size[i]);
+        tr.book.bids.set(price[i], size[i]);
         tr.state = "synced";
       } else if (kind === Kind.Ask) {
-        if (size[i] === 0) tr.asks.delete(price[i]);
-        else tr.asks.set(price[i], size[i]);
+        tr.book.asks.set(price[i], size[i]);
         tr.state = "synced";
       } else if (kind === Kind.Clear) {
-        tr.bids = new Map();
-        tr.asks = new Map();
+        tr.book.clear();
         tr.state = "unsynced";
         counters[tr.exchange].keyframes++;
         pushed?.add(tr);
@@ -462,24 +510,6 @@ export class StoreSource implements ReplaySource {
     tr.sym = this.#builders[tr.exchange].symbol(tr.series.ref);
     return tr.sym;
   }
-}
-
-/**
- * The best `depth` levels of a side, best first.
- * @param side price → size.
- * @param depth levels.
- * @param dir -1 for bids (highest first), 1 for asks.
- */
-function top(
-  side: Map<number, number>,
-  depth: number,
-  dir: number,
-): [number, number][] {
-  const prices = [...side.keys()].sort((a, b) => dir * (a - b));
-  const n = Math.min(depth, prices.length);
-  const out = new Array<[number, number]>(n);
-  for (let i = 0; i < n; i++) out[i] = [prices[i], side.get(prices[i])!];
-  return out;
 }
 
 /** Column views of `n` records in the `EventBatch` layout. */

@@ -1,6 +1,7 @@
 /**
  * The actor topology built from config: one connection actor per exchange
- * connection feeding the aggregator, which feeds the consolidator; with the
+ * connection feeding the aggregator (its books as columns sampled on the
+ * aggregator's ticks, and its trades), which feeds the consolidator; with the
  * store enabled, the writer takes the connections' batches and health
  * events and the consolidator's columns.
  *
@@ -147,6 +148,13 @@ export function topology(
             symbols: symbols.slice(chunk * per, (chunk + 1) * per),
             group,
             emitEvents: options.emitEvents ?? false,
+            // The connection buckets its own books on the aggregator's ticks.
+            sampling: {
+              tickMs: cfg.tickMs,
+              range: cfg.range,
+              buckets: cfg.buckets,
+              quoteAliases: cfg.quoteAliases,
+            },
             outputs: store ? ["events", "store"] : ["events"],
             record: recordOf(cfg, exchange),
           },

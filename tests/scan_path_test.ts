@@ -1,0 +1,451 @@
+/**
+ * The book keeper's scanner path (`Parser.scanBook` → `BookKeeper.scan`)
+ * against its parse path (`Parser.parse` → `BookKeeper.onEvent`), over every
+ * frame of the shared captures of the venues whose adapters offer a scanner
+ * (Binance spot and USD-M, OKX of the checksum era; Bybit's captures speak
+ * v2, so a recorded Bybit v5 stream from the samples stands in):
+ * the two keepers end with identical books (level strings too, for checksum
+ * venues), sync states and counters, and write identical batches, record
+ * for record. Both keepers see the same frames and the same recorded REST
+ * snapshots, offered the same way.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { inflateRawSync } from "node:zlib";
+import fc from "fast-check";
+import type { Adapter, ColumnarDelta } from "../actors/adapters/adapter.ts";
+import { binanceDeliveryAdapter } from "../actors/adapters/binance_delivery.ts";
+import { bybitAdapter } from "../actors/adapters/bybit.ts";
+import {
+  type Capture,
+  readCapture,
+  type TimedRecord,
+} from "../actors/capture/capture.ts";
+import { captureAdapter, captureSymbols } from "../actors/capture/plan.ts";
+import { BookKeeper, type Followed } from "../actors/connection/book_keeper.ts";
+import {
+  type ConnectionCounters,
+  newCounters,
+} from "../actors/connection/stats.ts";
+import { BatchBuilder, columns } from "../actors/market/batch.ts";
+import { restKey } from "../actors/market/clock.ts";
+import type { BookDelta, Instrument } from "../actors/market/events.ts";
+import { resolveSymbols } from "../actors/market/symbols.ts";
+import { captureFiles } from "./_replay.ts";
+
+const OB500 =
+  "../shared/data/samples/nautilus_trader/tests/test_data/bybit/xrpusdt-ob500.data.zip";
+
+/** The first file of a zip archive (stored or deflated), as text. */
+function unzipFirst(path: string): string {
+  const z = Deno.readFileSync(path);
+  const v = new DataView(z.buffer, z.byteOffset, z.byteLength);
+  assert.equal(v.getUint32(0, true), 0x04034b50, "zip local header");
+  const method = v.getUint16(8, true);
+  const size = v.getUint32(18, true);
+  const start = 30 + v.getUint16(26, true) + v.getUint16(28, true);
+  const data = z.subarray(start, start + size);
+  return new TextDecoder().decode(method === 0 ? data : inflateRawSync(data));
+}
+
+/** What one run over a capture left behind. */
+interface Run {
+  keeper: BookKeeper;
+  counters: ConnectionCounters;
+  batch: ReturnType<BatchBuilder["take"]>;
+  /** Frames the keeper applied from the scanner. */
+  scanned: number;
+  /** Book deltas the parse path applied (frames not scanned). */
+  frames: number;
+}
+
+/** The path and query of a URL, or null for a URL that is not one. */
+function keyOf(url: string): string | null {
+  try {
+    return restKey(url);
+  } catch {
+    return null;
+  }
+}
+
+/** The instruments a capture followed, from its recorded metadata. */
+function captureInstruments(cap: Capture, adapter: Adapter): Instrument[] {
+  const bodies = new Map<string, string>();
+  for (const r of cap.records) {
+    if (r.kind !== "http") continue;
+    const key = keyOf(r.url);
+    if (key !== null && !bodies.has(key)) bodies.set(key, r.body);
+  }
+  const instruments = adapter.instruments(
+    adapter.metadataUrls.map((u) => bodies.get(keyOf(u)!) ?? ""),
+  );
+  const insts = resolveSymbols(captureSymbols(cap, adapter), instruments).found;
+  assert.ok(insts.length > 0, `${cap.exchange}: instruments`);
+  return insts;
+}
+
+/**
+ * Plays recorded frames and REST bodies through one keeper, offering the
+ * latest recorded snapshot to a book that asks for one, as a replay does.
+ * @param adapter the venue's adapter version.
+ * @param insts the instruments to follow.
+ * @param records frames (`recv`) and REST responses (`http`), in time order.
+ * @param scan true: try the scanner first; false: parse every frame.
+ */
+function run(
+  adapter: Adapter,
+  insts: readonly Instrument[],
+  records: readonly TimedRecord[],
+  scan: boolean,
+): Run {
+  const counters = newCounters();
+  const batch = new BatchBuilder(adapter.id);
+  const wanted = new Set<Followed>();
+  const keeper = new BookKeeper({
+    exchange: adapter.id,
+    spec: adapter.book,
+    batch,
+    counters,
+    hooks: {
+      needSnapshot: (f) => wanted.add(f),
+      send: () => true,
+      reconnect: () => {},
+      warn: () => {},
+    },
+  });
+  keeper.follow(insts, 0);
+  const parser = adapter.parser(
+    new Map(insts.map((i) => [i.exchangeSymbol, i])),
+  );
+  const spec = adapter.book;
+  /** Snapshot key → latest recorded body. */
+  const snapshots = new Map<string, string>();
+  const offered = new Map<Followed, string>();
+  const offer = (f: Followed, ts: number) => {
+    if (f.sync.state !== "buffering" || !spec.snapshotUrl) return;
+    const body = snapshots.get(
+      keyOf(spec.snapshotUrl(f.inst.exchangeSymbol))!,
+    );
+    if (body === undefined || offered.get(f) === body) return;
+    offered.set(f, body);
+    keeper.offerSnapshot(f, spec.parseSnapshot!(body, ts, f.inst));
+  };
+  let scanned = 0;
+  let frames = 0;
+  for (const r of records) {
+    if (r.kind === "http") {
+      const key = keyOf(r.url);
+      if (key === null) continue;
+      snapshots.set(key, r.body);
+      batch.clock = r.ts;
+      for (const f of keeper.followed.values()) offer(f, r.ts);
+      continue;
+    }
+    if (r.kind !== "recv") continue;
+    const frame = r.text ?? r.binary!;
+    batch.clock = r.ts;
+    if (scan && keeper.scan(parser, frame, r.ts)) {
+      scanned++;
+    } else {
+      try {
+        const events = parser.parse(frame, r.ts);
+        for (const ev of events) {
+          if (ev.type === "book_delta") frames++;
+          keeper.onEvent(ev);
+        }
+      } catch {
+        counters.malformed++;
+      }
+    }
+    for (const f of wanted) offer(f, r.ts);
+    wanted.clear();
+  }
+  return { keeper, counters, batch: batch.take(), scanned, frames };
+}
+
+/**
+ * Runs the records down both paths and asserts they agree: books, sync
+ * states, counters and batches; and that the scanner took the deltas.
+ * @returns both runs, for further checks.
+ */
+function assertSamePaths(
+  adapter: Adapter,
+  insts: readonly Instrument[],
+  records: readonly TimedRecord[],
+): { parsed: Run; scanned: Run } {
+  assert.ok(adapter.parser(new Map()).scanBook, `${adapter.id} scans`);
+  const parsed = run(adapter, insts, records, false);
+  const scanned = run(adapter, insts, records, true);
+  // The scanner took most book deltas, and the parse path the rest.
+  assert.ok(
+    scanned.scanned > parsed.frames / 2,
+    `${scanned.scanned} of ${parsed.frames} deltas scanned`,
+  );
+  assert.equal(scanned.scanned + scanned.frames, parsed.frames);
+  assert.deepEqual(scanned.counters, parsed.counters);
+  assert.equal(parsed.counters.resyncs, 0);
+  assert.equal(parsed.counters.checksumFailures, 0);
+  assert.equal(parsed.counters.malformed, 0);
+  let synced = 0;
+  for (const [sym, f] of parsed.keeper.followed) {
+    const g = scanned.keeper.followed.get(sym)!;
+    assert.deepEqual(bookOf(g), bookOf(f), `${sym} book`);
+    if (f.sync.state === "synced") synced++;
+  }
+  assert.ok(synced > 0, "books synced");
+  assert.equal(scanned.batch.n, parsed.batch.n);
+  assert.deepEqual(scanned.batch.symbols, parsed.batch.symbols);
+  assert.equal(scanned.batch.clock, parsed.batch.clock);
+  const a = columns(scanned.batch);
+  const b = columns(parsed.batch);
+  for (const k of ["price", "size", "ts", "local", "code"] as const) {
+    assert.deepEqual(a[k], b[k], `batch ${k}`);
+  }
+  return { parsed, scanned };
+}
+
+/** A book's every level and string, and its sync state. */
+function bookOf(f: Followed): unknown {
+  const side = (s: Followed["book"]["bids"]) => ({
+    prices: [...s.prices.subarray(0, s.length)],
+    sizes: [...s.sizes.subarray(0, s.length)],
+    rawPrices: s.rawPrices,
+    rawSizes: s.rawSizes,
+  });
+  return {
+    bids: side(f.book.bids),
+    asks: side(f.book.asks),
+    state: f.sync.state,
+    lastSeq: f.sync.lastSeq,
+  };
+}
+
+for (const prefix of ["BINANCE", "BINANCE_FUTURES", "OKX"]) {
+  Deno.test(`scanner path: the ${prefix} capture gives the parse path's books, counters and batches`, async () => {
+    const cap = await readCapture(captureFiles(prefix));
+    const adapter = captureAdapter(cap);
+    const checksum = adapter.book.checksum;
+    let checked = 0;
+    const counted: Adapter = checksum === undefined ? adapter : {
+      ...adapter,
+      book: {
+        ...adapter.book,
+        checksum: (book) => {
+          checked++;
+          return checksum(book);
+        },
+      },
+    };
+    const { parsed, scanned } = assertSamePaths(
+      counted,
+      captureInstruments(cap, adapter),
+      cap.records,
+    );
+    if (checksum !== undefined) {
+      // Both paths checked every update against the venue's checksum (none
+      // failed: see assertSamePaths).
+      assert.equal(
+        checked,
+        2 * parsed.counters.bookUpdates,
+        "checksums computed",
+      );
+      assert.ok(scanned.scanned > 0);
+    }
+  });
+}
+
+Deno.test("scanner path: Bybit v5 XRPUSDT orderbook.500 gives the parse path's books, counters and batches, for linear and inverse contract sizes", () => {
+  // The shared captures of Bybit speak v2; this is a v5 recording.
+  const frames = unzipFirst(OB500).split(/\r?\n/).filter((l) => l);
+  const records: TimedRecord[] = frames.map((text, i) => ({
+    kind: "recv",
+    conn: "wss://stream.bybit.com/v5/public/linear",
+    ts: 1_700_000_000_000 + i * 100,
+    text,
+    file: OB500,
+  }));
+  const xrp: Instrument = {
+    exchange: "bybit",
+    exchangeSymbol: "XRPUSDT",
+    symbol: "XRP-USDT",
+    base: "XRP",
+    quote: "USDT",
+    market: "perpetual",
+    contractSize: 1,
+  };
+  for (
+    const inst of [
+      xrp,
+      { ...xrp, contractSize: 0.1 },
+      { ...xrp, contractSize: 10, inverse: true },
+    ]
+  ) {
+    assertSamePaths(bybitAdapter, [inst], records);
+  }
+});
+
+/** The flat levels and strings of a scanned side, as an event holds them. */
+function flatOf(
+  side: ColumnarDelta["bids"],
+): { levels: number[]; raw: string[] | undefined } {
+  const levels: number[] = [];
+  const raw: string[] = [];
+  for (let i = 0; i < side.count; i++) {
+    levels.push(side.prices[i], side.sizes[i]);
+    if (side.priceText) raw.push(side.priceText[i], side.sizeText![i]);
+  }
+  return { levels, raw: side.priceText ? raw : undefined };
+}
+
+/**
+ * Asserts `scanBook` gives what `parse` gives for a frame: null unless
+ * `parse` gives exactly one book delta, and then that delta's fields.
+ */
+function assertScanMatchesParse(
+  adapter: Adapter,
+  insts: ReadonlyMap<string, Instrument>,
+  frame: string,
+): boolean {
+  const scanned = adapter.parser(insts).scanBook!(frame, 1_700_000_000_000);
+  if (scanned === null) return false;
+  const events = adapter.parser(insts).parse(frame, 1_700_000_000_000);
+  assert.equal(events.length, 1, frame);
+  const d = events[0] as BookDelta;
+  assert.equal(d.type, "book_delta", frame);
+  assert.equal(scanned.inst.exchangeSymbol, d.exchangeSymbol);
+  assert.equal(scanned.exchangeTs, d.exchangeTs);
+  assert.equal(scanned.localTs, d.localTs);
+  assert.equal(scanned.first, d.first);
+  assert.equal(scanned.last, d.last);
+  assert.equal(scanned.prev, d.prev);
+  assert.equal(scanned.checksum, d.checksum);
+  const bids = flatOf(scanned.bids);
+  const asks = flatOf(scanned.asks);
+  assert.deepEqual(bids.levels, d.bids, frame);
+  assert.deepEqual(asks.levels, d.asks, frame);
+  assert.deepEqual(bids.raw, d.raw?.bids, frame);
+  assert.deepEqual(asks.raw, d.raw?.asks, frame);
+  return true;
+}
+
+/** Number spellings the scanners must read as `parseFloat` does, or refuse. */
+const NUMBERS = [
+  "0",
+  "-0",
+  "00",
+  "01.5",
+  "1e3",
+  "1E-3",
+  "1e+2",
+  "1.",
+  ".5",
+  "-1",
+  "1e400",
+  "1e-400",
+  "123456789012345678901234567890",
+  "0.000000000000000000000000001",
+  "9007199254740993",
+  "60000.123456789012345678",
+  "1e12",
+  "999999999999.99",
+  " 1",
+  "",
+  "0x10",
+  "Infinity",
+  "NaN",
+];
+
+Deno.test("scanner path: mutated book frames of Binance (spot, USD-M, COIN-M), Bybit v5 and OKX scan to what parse gives, or go to parse", async () => {
+  const venues: {
+    adapter: Adapter;
+    insts: Map<string, Instrument>;
+    frames: string[];
+  }[] = [];
+  for (const prefix of ["BINANCE", "BINANCE_FUTURES", "OKX"]) {
+    const cap = await readCapture(captureFiles(prefix));
+    const adapter = captureAdapter(cap);
+    const insts = captureInstruments(cap, adapter);
+    const frames = cap.records.flatMap((r) =>
+      r.kind === "recv" && r.text !== undefined ? [r.text] : []
+    );
+    venues.push({
+      adapter,
+      insts: new Map(insts.map((i) => [i.exchangeSymbol, i])),
+      frames,
+    });
+    if (prefix === "BINANCE_FUTURES") {
+      // The same frames as COIN-M inverse contracts of 100 USD.
+      venues.push({
+        adapter: binanceDeliveryAdapter,
+        insts: new Map(
+          insts.map((i) => [i.exchangeSymbol, {
+            ...i,
+            exchange: "binance-delivery",
+            contractSize: 100,
+            inverse: true,
+          }]),
+        ),
+        frames,
+      });
+    }
+  }
+  venues.push({
+    adapter: bybitAdapter,
+    insts: new Map([["XRPUSDT", {
+      exchange: "bybit",
+      exchangeSymbol: "XRPUSDT",
+      symbol: "XRP-USDT",
+      base: "XRP",
+      quote: "USDT",
+      market: "perpetual",
+      contractSize: 1,
+    }]]),
+    frames: unzipFirst(OB500).split(/\r?\n/).filter((l) => l).slice(0, 60),
+  });
+  for (const v of venues) {
+    // Unchanged, every book delta scans as parse reads it.
+    let read = 0;
+    for (const f of v.frames) {
+      if (assertScanMatchesParse(v.adapter, v.insts, f)) read++;
+    }
+    assert.ok(read > 0, `${v.adapter.id}: deltas scanned`);
+    // One quoted number, a key's number or a character replaced.
+    const books = v.frames.filter((f) =>
+      v.adapter.parser(v.insts).scanBook!(f, 0) !== null
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: books.length - 1 }),
+        fc.nat(),
+        fc.constantFrom(...NUMBERS),
+        fc.boolean(),
+        (k, at, spelling, quoted) => {
+          const f = books[k];
+          const re = quoted ? /"(-?[0-9.eE+-]+)"/g : /:(-?[0-9]+)/g;
+          const hits = [...f.matchAll(re)];
+          let mutated: string;
+          if (hits.length === 0 || at % 5 === 0) {
+            const i = at % f.length;
+            mutated = f.slice(0, i) + spelling.slice(0, 1) + f.slice(i + 1);
+          } else {
+            const m = hits[at % hits.length];
+            const start = m.index! + 1;
+            mutated = f.slice(0, start) + spelling +
+              f.slice(start + m[1].length);
+          }
+          try {
+            assertScanMatchesParse(v.adapter, v.insts, mutated);
+          } catch (e) {
+            // A frame parse refuses must not scan.
+            if (e instanceof assert.AssertionError) throw e;
+            const s = v.adapter.parser(v.insts).scanBook!(mutated, 0);
+            assert.equal(s, null, `scanned a frame parse refuses: ${mutated}`);
+          }
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  }
+});
