@@ -11,11 +11,9 @@
  * @module
  */
 
-import { gunzipSync } from "node:zlib";
 import { readCaptures } from "../actors/capture/capture.ts";
-import { AggregatorConfig } from "../actors/market/aggregate.ts";
 import { FileSource } from "../actors/replay/files.ts";
-import { ReplaySession } from "../actors/replay/session.ts";
+import { parseFrames, runSession } from "./_replay_common.ts";
 
 const CMD = "deno run -A bench/huobi.ts";
 const DIR = "../shared/data/captures/cryptofeed";
@@ -51,14 +49,8 @@ for (const c of await readCaptures(files)) {
   }
 }
 const n = frames.length;
-const dec = new TextDecoder();
 let sink = 0;
-const parseMs = await best(() => {}, () => {
-  for (const f of frames) {
-    const v = JSON.parse(typeof f === "string" ? f : dec.decode(gunzipSync(f)));
-    if (v) sink++;
-  }
-});
+const parseMs = await best(() => {}, () => void (sink += parseFrames(frames)));
 
 // Opening a source reads and indexes the files: left out of the timings.
 const sourceMs = await best(() => FileSource.open(files), async (src) => {
@@ -67,26 +59,10 @@ const sourceMs = await best(() => FileSource.open(files), async (src) => {
   src.take(src.end);
 });
 
-const agg = AggregatorConfig.parse({});
-const sessionMs = await best(() => FileSource.open(files), async (source) => {
-  let columns = 0;
-  await new Promise<void>((resolve, reject) => {
-    const s = new ReplaySession({
-      id: "bench",
-      spec: { source: "files", files, speed: "max" },
-      source,
-      aggregator: agg,
-      outlierThreshold: 0.02,
-      onColumns: (b) => void (columns += b.columns.length),
-      onProgress: () => {},
-      onReset: () => {},
-      onEnd: () => resolve(),
-      onError: reject,
-    });
-    s.start().catch(reject);
-  });
-  if (!columns) throw new Error("The session made no column");
-});
+const sessionMs = await best(
+  () => FileSource.open(files),
+  (source) => runSession(files, source),
+);
 
 const rate = (ms: number) => Math.round(n / (ms / 1000));
 const ceiling = rate(parseMs);

@@ -19,12 +19,10 @@
  * @module
  */
 
-import { gunzipSync } from "node:zlib";
 import { readCaptures } from "../actors/capture/capture.ts";
-import { AggregatorConfig } from "../actors/market/aggregate.ts";
 import { FileSource } from "../actors/replay/files.ts";
-import { ReplaySession } from "../actors/replay/session.ts";
 import { Replay } from "../actors/system/capture_replay.ts";
+import { parseFrames, runSession } from "./_replay_common.ts";
 
 const CMD = "deno run -A bench/replay.ts";
 const DIR = "../shared/data/captures/cryptofeed";
@@ -54,14 +52,8 @@ for (const c of caps) {
   }
 }
 const n = frames.length;
-const dec = new TextDecoder();
 let sink = 0;
-const parseMs = await best(() => {
-  for (const f of frames) {
-    const v = JSON.parse(typeof f === "string" ? f : dec.decode(gunzipSync(f)));
-    if (v) sink++;
-  }
-});
+const parseMs = await best(() => void (sink += parseFrames(frames)));
 const ceiling = n / (parseMs / 1000);
 
 const sourceMs = await best(async () => {
@@ -71,27 +63,9 @@ const sourceMs = await best(async () => {
   src.take(src.end);
 });
 
-const agg = AggregatorConfig.parse({});
-const sessionMs = await best(async () => {
-  const source = await FileSource.open(files);
-  let columns = 0;
-  await new Promise<void>((resolve, reject) => {
-    const s = new ReplaySession({
-      id: "bench",
-      spec: { source: "files", files, speed: "max" },
-      source,
-      aggregator: agg,
-      outlierThreshold: 0.02,
-      onColumns: (b) => void (columns += b.columns.length),
-      onProgress: () => {},
-      onReset: () => {},
-      onEnd: () => resolve(),
-      onError: reject,
-    });
-    s.start().catch(reject);
-  });
-  if (!columns) throw new Error("the session made no column");
-});
+const sessionMs = await best(async () =>
+  runSession(files, await FileSource.open(files))
+);
 // Reading the files is part of both: time it alone to report it apart.
 const readMs = await best(async () => void (await readCaptures(files)));
 

@@ -14,10 +14,8 @@ import {
   loadConfig,
   parseConfig,
 } from "../actors/system/config.ts";
-import { HeatmapHub } from "../actors/system/hub.ts";
-import type { ReplaySessions } from "../actors/system/sessions.ts";
 import { createApp, type ErrorBody } from "./app.ts";
-import type { AppDeps } from "./deps.ts";
+import { fakeDeps } from "./_fake_deps_test.ts";
 import { CAPTURE, fakeReplay } from "./routes/_fake_replay_test.ts";
 
 const SECRET = "s3cret-for-hs256-at-least-32-characters";
@@ -25,26 +23,6 @@ const KEY = "key-auth-0123456789";
 const AUD = "coby-api";
 const ISS = "https://idp.example";
 const SPEC = { source: "files", files: [CAPTURE] };
-
-/** App services with a fake replay and the `api` settings given. */
-function depsOf(
-  sessions: ReplaySessions,
-  api: Record<string, unknown>,
-): AppDeps {
-  return {
-    actors: () => [],
-    request: () => Promise.reject(new Error("No actors in this test")),
-    hub: new HeatmapHub(10),
-    replay: sessions,
-    metrics: { render: () => Promise.resolve("") },
-    exchanges: ["binance"],
-    config: parseConfig({
-      exchanges: { binance: { symbols: ["BTC-USDT"] } },
-      replay: { dirs: ["../shared/data"] },
-      api,
-    }),
-  };
-}
 
 /** Seconds since the epoch, now. */
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -89,7 +67,7 @@ const hs = new TextEncoder().encode(SECRET);
 
 Deno.test("auth: no credential 401; a bad JWT 401 with its reason; never echoes the token", async () => {
   const { sessions, state } = fakeReplay();
-  const app = createApp(depsOf(sessions, {
+  const app = createApp(fakeDeps(sessions, {
     keys: [KEY],
     jwt: { secret: SECRET, audience: AUD, issuer: ISS },
   }));
@@ -146,7 +124,7 @@ Deno.test("auth: no credential 401; a bad JWT 401 with its reason; never echoes 
 
 Deno.test("auth: a valid HS256 token's sub owns its sessions as a key does", async () => {
   const { sessions } = fakeReplay();
-  const app = createApp(depsOf(sessions, {
+  const app = createApp(fakeDeps(sessions, {
     keys: [KEY],
     jwt: { secret: SECRET, audience: AUD, issuer: ISS },
     sessionsPerKey: 1,
@@ -195,7 +173,7 @@ Deno.test("auth: ES256 against a JWKS file; another key or an unknown kid is ref
     await Deno.writeTextFile(file, JSON.stringify({ keys: [jwk] }));
     const { sessions } = fakeReplay();
     // JWT only: no keys, no HS256 secret.
-    const app = createApp(depsOf(sessions, {
+    const app = createApp(fakeDeps(sessions, {
       jwt: { jwks: file, audience: AUD },
     }));
     const ok = await post(app, {
@@ -245,7 +223,7 @@ Deno.test("auth: ES256 against a JWKS URL; an unreachable one is 503 jwks_unavai
   try {
     const url = `http://127.0.0.1:${idp.addr.port}/jwks.json`;
     const { sessions } = fakeReplay();
-    const app = createApp(depsOf(sessions, { jwt: { jwks: url } }));
+    const app = createApp(fakeDeps(sessions, { jwt: { jwks: url } }));
     const t = await token(pair.privateKey, "ES256", {}, "k1");
     for (let i = 0; i < 2; i++) {
       const { res } = await post(app, { Authorization: `Bearer ${t}` });
@@ -255,7 +233,7 @@ Deno.test("auth: ES256 against a JWKS URL; an unreachable one is 503 jwks_unavai
     await idp.shutdown();
     // A fresh app has no cached keys and cannot reach the closed port.
     const cold = createApp(
-      depsOf(fakeReplay().sessions, { jwt: { jwks: url } }),
+      fakeDeps(fakeReplay().sessions, { jwt: { jwks: url } }),
     );
     const { res, body } = await post(cold, { Authorization: `Bearer ${t}` });
     assert.equal(res.status, 503);
@@ -268,7 +246,7 @@ Deno.test("auth: ES256 against a JWKS URL; an unreachable one is 503 jwks_unavai
 
 Deno.test("auth: the stream takes ?token=; protectReads guards the reads; ?token= elsewhere is 400", async () => {
   const { sessions } = fakeReplay();
-  const app = createApp(depsOf(sessions, {
+  const app = createApp(fakeDeps(sessions, {
     jwt: { secret: SECRET },
     protectReads: true,
   }));
@@ -301,7 +279,7 @@ Deno.test("auth: the stream takes ?token=; protectReads guards the reads; ?token
 
 Deno.test("auth: nothing configured, nothing is protected and credentials are ignored", async () => {
   const { sessions } = fakeReplay();
-  const app = createApp(depsOf(sessions, {}));
+  const app = createApp(fakeDeps(sessions, {}));
   const { res, body } = await post(app, { Authorization: "Bearer whatever" });
   assert.equal(res.status, 201);
   assert.equal(sessions.owner(body.id), null);
@@ -341,7 +319,7 @@ Deno.test("auth config: the JWT settings from the environment; a bad JWKS file f
   );
   const { sessions } = fakeReplay();
   assert.throws(
-    () => createApp(depsOf(sessions, { jwt: { jwks: "no/such/jwks.json" } })),
+    () => createApp(fakeDeps(sessions, { jwt: { jwks: "no/such/jwks.json" } })),
     (e) =>
       e instanceof ConfigError &&
       /^Invalid config at api\.jwt\.jwks: cannot use JWKS file no\/such\/jwks\.json/

@@ -8,10 +8,9 @@
 
 import assert from "node:assert/strict";
 import type { ReplayProgress } from "../actors/market/requests.ts";
-import { parseConfig } from "../actors/system/config.ts";
 import type { ColumnPayload } from "../actors/system/hub.ts";
-import { HeatmapHub } from "../actors/system/hub.ts";
 import { createApp } from "./app.ts";
+import { fakeDeps } from "./_fake_deps_test.ts";
 import {
   CAPTURE,
   fakeReplay,
@@ -20,7 +19,6 @@ import {
   TO,
 } from "./routes/_fake_replay_test.ts";
 import { cobyClient, CobyError, type StreamHandlers } from "./client.ts";
-import type { AppDeps } from "./deps.ts";
 
 const KEY = "client-test-key-0123";
 
@@ -30,19 +28,7 @@ const KEY = "client-test-key-0123";
  */
 function serve(keys: string[] = []) {
   const { sessions } = fakeReplay();
-  const deps: AppDeps = {
-    actors: () => [],
-    request: () => Promise.reject(new Error("No actors in this test")),
-    hub: new HeatmapHub(100),
-    replay: sessions,
-    metrics: { render: () => Promise.resolve("") },
-    exchanges: ["binance"],
-    config: parseConfig({
-      exchanges: { binance: { symbols: ["BTC-USDT"] } },
-      replay: { dirs: ["../shared/data"] },
-      api: { keys },
-    }),
-  };
+  const deps = fakeDeps(sessions, { keys }, { hubSize: 100 });
   const app = createApp(deps);
   const drops = new Set<() => void>();
   const counts = { streams: 0 };

@@ -7,10 +7,8 @@
 
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { parseConfig } from "../actors/system/config.ts";
-import { HeatmapHub } from "../actors/system/hub.ts";
 import { type AppOptions, createApp, type ErrorBody } from "./app.ts";
-import type { AppDeps } from "./deps.ts";
+import { fakeDeps } from "./_fake_deps_test.ts";
 import {
   MemoryRateLimitStore,
   RedisRateLimitStore,
@@ -21,23 +19,6 @@ import { CAPTURE, fakeReplay } from "./routes/_fake_replay_test.ts";
 const REDIS_URL = Deno.env.get("COBY_TEST_REDIS_URL") ??
   "redis://127.0.0.1:6379";
 const KEY = "key-rate-0123456789";
-
-/** App services with a fake replay and the `api` settings given. */
-function depsOf(api: Record<string, unknown>): AppDeps {
-  return {
-    actors: () => [],
-    request: () => Promise.reject(new Error("No actors in this test")),
-    hub: new HeatmapHub(10),
-    replay: fakeReplay().sessions,
-    metrics: { render: () => Promise.resolve("") },
-    exchanges: ["binance"],
-    config: parseConfig({
-      exchanges: { binance: { symbols: ["BTC-USDT"] } },
-      replay: { dirs: ["../shared/data"] },
-      api,
-    }),
-  };
-}
 
 /** A request from `ip` (the connection info Deno.serve hands `app.fetch`). */
 function from(
@@ -110,7 +91,11 @@ Deno.test("memory bucket: past maxClients, full buckets go first, then the oldes
 });
 
 Deno.test("rate limit: over the burst 429 rate_limited with Retry-After; per address; loopback exempt", async () => {
-  const app = createApp(depsOf({ rateLimit: { perSecond: 0.5, burst: 3 } }));
+  const app = createApp(
+    fakeDeps(fakeReplay().sessions, {
+      rateLimit: { perSecond: 0.5, burst: 3 },
+    }),
+  );
   assert.deepEqual(
     await statuses(app, "203.0.113.7", 4),
     [200, 200, 200, 429],
@@ -135,7 +120,7 @@ Deno.test("rate limit: over the burst 429 rate_limited with Retry-After; per add
 });
 
 Deno.test("rate limit: a principal is one client wherever it connects from; a bad credential is refused before", async () => {
-  const app = createApp(depsOf({
+  const app = createApp(fakeDeps(fakeReplay().sessions, {
     keys: [KEY],
     rateLimit: { perSecond: 0.5, burst: 2, exempt: [] },
   }));
@@ -168,7 +153,9 @@ Deno.test("rate limit: a principal is one client wherever it connects from; a ba
 
 Deno.test("rate limit over a socket: the client is the connection's address", async () => {
   const app = createApp(
-    depsOf({ rateLimit: { perSecond: 0.5, burst: 2, exempt: [] } }),
+    fakeDeps(fakeReplay().sessions, {
+      rateLimit: { perSecond: 0.5, burst: 2, exempt: [] },
+    }),
   );
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -191,7 +178,9 @@ Deno.test("rate limit over a socket: the client is the connection's address", as
 
 Deno.test("rate limit: disabled, nothing is limited", async () => {
   const app = createApp(
-    depsOf({ rateLimit: { enabled: false, perSecond: 0.5, burst: 1 } }),
+    fakeDeps(fakeReplay().sessions, {
+      rateLimit: { enabled: false, perSecond: 0.5, burst: 1 },
+    }),
   );
   assert.deepEqual(await statuses(app, "203.0.113.7", 4), Array(4).fill(200));
 });
@@ -209,7 +198,7 @@ Deno.test("rate limit in Redis: two apps share one bucket per client; keys name 
     const api = { rateLimit: { perSecond: 0.5, burst: 4, exempt: [] } };
     const apps = stores.map((s) => {
       const options: AppOptions = { rateLimitStore: s };
-      return createApp(depsOf(api), options);
+      return createApp(fakeDeps(fakeReplay().sessions, api), options);
     });
     // Alternating between the two apps, the one client gets 4 in all.
     const got: number[] = [];

@@ -15,6 +15,25 @@ import { type Coby, startCoby } from "../actors/system/start.ts";
 export const CAPTURES = "../shared/data/captures/cryptofeed";
 
 /**
+ * A well-formed Binance spot diff for NKNUSDT whose first update id jumps far
+ * ahead of its book in the `BINANCE` capture: injected into a replay, it is a
+ * sequence gap, and the capture holds no later snapshot, so the book stays
+ * unsynced.
+ */
+export const NKN_GAP_FRAME: string = JSON.stringify({
+  stream: "nknusdt@depth@100ms",
+  data: {
+    e: "depthUpdate",
+    E: 1633998513000,
+    s: "NKNUSDT",
+    U: 599869755,
+    u: 599869756,
+    b: [],
+    a: [],
+  },
+});
+
+/**
  * Every file of one capture: `X.0`, `X.http.*` and `X.ws.*` for prefix `X`.
  * @param prefix the capture's name, e.g. `BINANCE` (not `BINANCE_FUTURES`).
  * @returns the paths, sorted.

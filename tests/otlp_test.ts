@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { LATENCY_BOUNDS_MS } from "../runtime/latency.ts";
 import { captureFiles } from "./_replay.ts";
 
 /** An OTLP attribute as JSON: `{key, value: {stringValue|intValue|…}}`. */
@@ -155,27 +156,7 @@ Deno.test("otlp: a replay process sends its metrics to a local OTLP/HTTP receive
   assert.match(attr(frames.resource, "service.instance.id"), /-\d+-/);
   // The worker-side latency histograms arrive as real histograms, in ms.
   const hist = metric(req, "coby_latency_receive_to_book_ms")!.m.histogram!;
-  assert.deepEqual(
-    hist.dataPoints[0].explicitBounds,
-    [
-      0.1,
-      0.25,
-      0.5,
-      1,
-      2.5,
-      5,
-      10,
-      25,
-      50,
-      100,
-      250,
-      500,
-      1000,
-      2500,
-      5000,
-      10000,
-    ],
-  );
+  assert.deepEqual(hist.dataPoints[0].explicitBounds, LATENCY_BOUNDS_MS);
   assert.equal(
     hist.dataPoints[0].bucketCounts.reduce<number>((s, c) => s + Number(c), 0),
     Number(hist.dataPoints[0].count),

@@ -10,7 +10,11 @@ import { connectionId } from "../actors/system/topology.ts";
 import { Replay } from "../actors/system/capture_replay.ts";
 import { bucketOf, type Column } from "../actors/market/heatmap.ts";
 import { rebuildBinance } from "./_rebuild.ts";
-import { assertCleanReplay, captureFiles as files } from "./_replay.ts";
+import {
+  assertCleanReplay,
+  captureFiles as files,
+  NKN_GAP_FRAME,
+} from "./_replay.ts";
 const quiet = { onLog: () => {} };
 
 /** Asserts every dumped book equals the independent rebuild, level by level. */
@@ -177,22 +181,9 @@ Deno.test("bad input: a malformed frame is counted, logged, and the actor surviv
 });
 
 Deno.test("sequence gap: a skipped update id triggers a counted resync, and the book is never served wrong", async () => {
-  // A well-formed diff for NKNUSDT whose U jumps far ahead of the book.
-  const skip = JSON.stringify({
-    stream: "nknusdt@depth@100ms",
-    data: {
-      e: "depthUpdate",
-      E: 1633998513000,
-      s: "NKNUSDT",
-      U: 599869755,
-      u: 599869756,
-      b: [],
-      a: [],
-    },
-  });
   const replay = await Replay.start(files("BINANCE"), {
     speed: "max",
-    inject: { binance: [{ afterFrame: 30, text: skip }] },
+    inject: { binance: [{ afterFrame: 30, text: NKN_GAP_FRAME }] },
     supervisor: quiet,
   });
   try {

@@ -314,12 +314,8 @@ export function overlayPlugin(options: OverlayOptions): uPlot.Plugin {
     const ctx = u.ctx;
     ctx.lineWidth = dpr;
     ctx.strokeStyle = "rgba(255,255,255,0.9)";
-    ctx.fillStyle = OVERLAY_COLORS.buy;
-    ctx.fill(buys);
-    ctx.stroke(buys);
-    ctx.fillStyle = OVERLAY_COLORS.sell;
-    ctx.fill(sells);
-    ctx.stroke(sells);
+    fillAndStroke(ctx, buys, OVERLAY_COLORS.buy);
+    fillAndStroke(ctx, sells, OVERLAY_COLORS.sell);
   }
 
   function drawLiquidations(
@@ -379,15 +375,22 @@ export function overlayPlugin(options: OverlayOptions): uPlot.Plugin {
     ctx.lineWidth = 1.5 * dpr;
     ctx.lineJoin = "miter";
     ctx.strokeStyle = OVERLAY_COLORS.liquidationEdge;
-    ctx.fillStyle = OVERLAY_COLORS.longLiquidation;
-    ctx.fill(longs);
-    ctx.stroke(longs);
-    ctx.fillStyle = OVERLAY_COLORS.shortLiquidation;
-    ctx.fill(shorts);
-    ctx.stroke(shorts);
+    fillAndStroke(ctx, longs, OVERLAY_COLORS.longLiquidation);
+    fillAndStroke(ctx, shorts, OVERLAY_COLORS.shortLiquidation);
   }
 
   return { hooks: { draw } };
+}
+
+/** Fills a path in `fill`, then outlines it with the context's stroke. */
+function fillAndStroke(
+  ctx: CanvasRenderingContext2D,
+  path: Path2D,
+  fill: string,
+): void {
+  ctx.fillStyle = fill;
+  ctx.fill(path);
+  ctx.stroke(path);
 }
 
 /** The buckets of a column inside a price range: `[first, end)`. */

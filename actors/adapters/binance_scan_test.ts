@@ -1,9 +1,17 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Instrument } from "../market/events.ts";
 import { binanceParser } from "./_binance.ts";
 import { BinanceDepthScanner } from "./binance_scan.ts";
-import type { ScannedSide } from "./_scan.ts";
+import {
+  anyInstrument,
+  assertSameLevels,
+  assertScannedSide,
+  checkMutants,
+  levelsInRange,
+  levelToken,
+  readJson,
+  scanSources,
+} from "./_scan_testing.ts";
 import { capturedTexts, tardisInputs } from "./_testing.ts";
 
 /** Every Binance-family frame the shared data holds, by source. */
@@ -18,45 +26,11 @@ async function binanceFrames(): Promise<Map<string, string[]>> {
   return out;
 }
 
-/** A table that knows every symbol, contract size 1 (sizes pass through). */
-const anySymbol: ReadonlyMap<string, Instrument> = {
-  get: (s: string): Instrument => ({
-    exchange: "binance",
-    exchangeSymbol: s,
-    symbol: s,
-    base: "B",
-    quote: "Q",
-    market: "spot",
-    contractSize: 1,
-  }),
-} as unknown as ReadonlyMap<string, Instrument>;
-
 /** The raw depth event of a frame as JSON.parse reads it, or undefined. */
 function depthEvent(frame: string): Record<string, any> | undefined {
-  let msg: any;
-  try {
-    msg = JSON.parse(frame);
-  } catch {
-    return undefined;
-  }
+  const msg = readJson(frame);
   const d = msg?.data ?? msg;
   return d?.e === "depthUpdate" ? d : undefined;
-}
-
-/** Asserts a side read by the scanner equals `parseFloat` of every string. */
-function assertSide(side: ScannedSide, raw: [string, string][], what: string) {
-  assert.equal(side.count, raw.length, `${what}: level count`);
-  for (let i = 0; i < raw.length; i++) {
-    const [p, q] = raw[i];
-    assert.ok(
-      Object.is(side.prices[i], parseFloat(p)),
-      `${what}[${i}] price ${p}: ${side.prices[i]}`,
-    );
-    assert.ok(
-      Object.is(side.sizes[i], parseFloat(q)),
-      `${what}[${i}] size ${q}: ${side.sizes[i]}`,
-    );
-  }
 }
 
 /** Asserts the scanner's fields equal JSON.parse's reading of `d`. */
@@ -67,47 +41,25 @@ function assertSame(s: BinanceDepthScanner, d: Record<string, any>, what = "") {
   assert.ok(Object.is(s.first, d.U), `${what} U`);
   assert.ok(Object.is(s.last, d.u), `${what} u`);
   assert.ok(Object.is(s.prev, d.pu ?? NaN), `${what} pu`);
-  assertSide(s.bids, d.b, `${what} b`);
-  assertSide(s.asks, d.a, `${what} a`);
+  assertScannedSide(s.bids, d.b, `${what} b`);
+  assertScannedSide(s.asks, d.a, `${what} a`);
 }
 
 Deno.test("binance scan: every level of every shared Binance frame equals parseFloat, headers equal JSON.parse", async () => {
   const s = new BinanceDepthScanner();
-  const parser = binanceParser("binance", anySymbol);
-  const counts: string[] = [];
-  let levels = 0;
-  for (const [source, frames] of await binanceFrames()) {
-    let recognised = 0;
-    for (const frame of frames) {
-      const d = depthEvent(frame);
-      const ok = s.scan(frame);
-      // Every real depth frame is recognised; nothing else is.
-      assert.equal(ok, d !== undefined, `${source}: ${frame.slice(0, 120)}`);
-      if (!ok) continue;
-      recognised++;
-      assertSame(s, d!, source);
-      levels += s.bids.count + s.asks.count;
-      // And the adapter's own reading of the frame gives the same levels.
-      const [ev] = parser.parse(frame, 1);
-      assert.equal(ev.type, "book_delta");
-      if (ev.type !== "book_delta") continue;
-      for (let i = 0; i < s.bids.count; i++) {
-        assert.equal(ev.bids[2 * i], s.bids.prices[i]);
-        assert.equal(ev.bids[2 * i + 1], s.bids.sizes[i]);
-      }
-      for (let i = 0; i < s.asks.count; i++) {
-        assert.equal(ev.asks[2 * i], s.asks.prices[i]);
-        assert.equal(ev.asks[2 * i + 1], s.asks.sizes[i]);
-      }
-    }
-    counts.push(
-      `${source}: ${recognised} recognised, ${
-        frames.length - recognised
-      } left to JSON.parse`,
-    );
-  }
+  const parser = binanceParser("binance", anyInstrument("binance", "spot"));
+  const levels = scanSources(s, await binanceFrames(), (frame, ok, source) => {
+    const d = depthEvent(frame);
+    // Every real depth frame is recognised; nothing else is.
+    assert.equal(ok, d !== undefined, `${source}: ${frame.slice(0, 120)}`);
+    if (!ok) return;
+    assertSame(s, d!, source);
+    // And the adapter's own reading of the frame gives the same levels.
+    const [ev] = parser.parse(frame, 1);
+    assert.equal(ev.type, "book_delta");
+    if (ev.type === "book_delta") assertSameLevels(ev, s);
+  });
   assert.ok(levels > 5_000, `only ${levels} levels checked`);
-  console.log(`${counts.join("; ")}; ${levels} levels checked`);
 });
 
 Deno.test("binance scan: raw stream form, any key order, empty sides, big frames", async () => {
@@ -191,16 +143,7 @@ Deno.test("binance scan: odd frames are left to JSON.parse", () => {
 
 Deno.test("binance scan: fuzzed level strings equal parseFloat, or the frame is refused", () => {
   const s = new BinanceDepthScanner();
-  const token = fc.oneof(
-    fc.double({ min: 0, max: 1e13, noNaN: true }).map(String),
-    fc.double({ min: 0, max: 1e6, noNaN: true }).chain((d) =>
-      fc.integer({ min: 0, max: 20 }).map((k) => d.toFixed(k))
-    ),
-    fc.stringMatching(
-      /^-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,30})?([eE][+-]?[0-9]{1,3})?$/,
-    ),
-  );
-  const level = fc.tuple(token, token);
+  const level = fc.tuple(levelToken, levelToken);
   fc.assert(
     fc.property(
       fc.array(level, { maxLength: 40 }),
@@ -219,9 +162,7 @@ Deno.test("binance scan: fuzzed level strings equal parseFloat, or the frame is 
           a,
         };
         const frame = JSON.stringify({ stream: "btcusdt@depth", data: d });
-        const inRange = [...b, ...a].every(([p, q]) =>
-          +p > 0 && +p < 1e12 && +q >= 0 && +q <= 1e20 && !Object.is(+q, -0)
-        );
+        const inRange = levelsInRange([...b, ...a]);
         assert.equal(s.scan(frame), inRange, frame);
         if (inRange) assertSame(s, d);
       },
@@ -236,37 +177,15 @@ Deno.test("binance scan: a mutated real frame is refused, or read exactly as JSO
   );
   const s = new BinanceDepthScanner();
   const alphabet = [...'0123456789.-+eE"[]{},:\\ aepsuUTbE'];
-  let recognised = 0;
-  fc.assert(
-    fc.property(
-      fc.nat(frames.length - 1),
-      fc.array(
-        fc.tuple(
-          fc.nat(),
-          fc.nat(2),
-          fc.constantFrom(...alphabet),
-        ),
-        { minLength: 1, maxLength: 3 },
-      ),
-      (pick, edits) => {
-        let f = frames[pick];
-        for (const [at, op, ch] of edits) {
-          const i = at % (f.length + 1);
-          f = op === 0
-            ? f.slice(0, i) + ch + f.slice(i) // insert
-            : op === 1
-            ? f.slice(0, i) + f.slice(i + 1) // delete
-            : f.slice(0, i) + ch + f.slice(i + 1); // replace
-        }
-        if (!s.scan(f)) return;
-        recognised++;
-        const d = depthEvent(f);
-        assert.ok(d !== undefined, `recognised a non-depth frame: ${f}`);
-        assertSame(s, d, f);
-      },
-    ),
-    { numRuns: 5_000 },
-  );
+  const recognised = checkMutants(s, frames, {
+    alphabet,
+    numRuns: 5_000,
+    check: (f) => {
+      const d = depthEvent(f);
+      assert.ok(d !== undefined, `recognised a non-depth frame: ${f}`);
+      assertSame(s, d, f);
+    },
+  });
   // Edits within a level's digits leave a frame readable: some must be read.
   assert.ok(recognised > 250, `only ${recognised} mutants recognised`);
 });

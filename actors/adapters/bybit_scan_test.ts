@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { inflateRawSync } from "node:zlib";
-import fc from "fast-check";
-import type { Instrument } from "../market/events.ts";
 import { bybitV5Parser } from "./_bybit.ts";
 import { BybitBookScanner } from "./bybit_scan.ts";
-import type { ScannedSide } from "./_scan.ts";
+import {
+  anyInstrument,
+  assertSameLevels,
+  assertScannedSide,
+  checkMutants,
+  readJson,
+  scanSources,
+} from "./_scan_testing.ts";
 import { capturedTexts, tardisInputs } from "./_testing.ts";
 
 const SAMPLES = "../shared/data/samples";
@@ -44,42 +49,14 @@ async function bybitFrames(): Promise<Map<string, string[]>> {
   return out;
 }
 
-/** A table that knows every symbol, contract size 1 (sizes pass through). */
-const anySymbol: ReadonlyMap<string, Instrument> = {
-  get: (s: string): Instrument => ({
-    exchange: "bybit",
-    exchangeSymbol: s,
-    symbol: s,
-    base: "B",
-    quote: "Q",
-    market: "perpetual",
-    contractSize: 1,
-  }),
-} as unknown as ReadonlyMap<string, Instrument>;
-
 /** A v5 book frame as JSON.parse reads it, or undefined. */
 function bookFrame(frame: string): Record<string, any> | undefined {
-  let msg: any;
-  try {
-    msg = JSON.parse(frame);
-  } catch {
-    return undefined;
-  }
+  const msg = readJson(frame);
   return typeof msg?.topic === "string" &&
       msg.topic.startsWith("orderbook.") &&
       (msg.type === "snapshot" || msg.type === "delta")
     ? msg
     : undefined;
-}
-
-/** Asserts a side read by the scanner equals `parseFloat` of every string. */
-function assertSide(side: ScannedSide, raw: [string, string][], what: string) {
-  assert.equal(side.count, raw.length, `${what}: level count`);
-  for (let i = 0; i < raw.length; i++) {
-    const [p, q] = raw[i];
-    assert.ok(Object.is(side.prices[i], parseFloat(p)), `${what}[${i}] ${p}`);
-    assert.ok(Object.is(side.sizes[i], parseFloat(q)), `${what}[${i}] ${q}`);
-  }
 }
 
 /** Asserts the scanner's fields equal JSON.parse's reading of `msg`. */
@@ -90,49 +67,28 @@ function assertSame(s: BybitBookScanner, msg: Record<string, any>, what = "") {
   assert.equal(s.symbol, msg.data.s, `${what} s`);
   assert.ok(Object.is(s.update, msg.data.u), `${what} u`);
   assert.ok(Object.is(s.seq, msg.data.seq), `${what} seq`);
-  assertSide(s.bids, msg.data.b, `${what} b`);
-  assertSide(s.asks, msg.data.a, `${what} a`);
+  assertScannedSide(s.bids, msg.data.b, `${what} b`);
+  assertScannedSide(s.asks, msg.data.a, `${what} a`);
 }
 
 Deno.test("bybit scan: every level of every compact v5 book frame equals parseFloat, headers equal JSON.parse", async () => {
   const s = new BybitBookScanner();
-  const parser = bybitV5Parser("bybit", anySymbol);
-  const counts: string[] = [];
-  let levels = 0;
-  for (const [source, frames] of await bybitFrames()) {
-    let recognised = 0;
-    for (const frame of frames) {
-      const msg = bookFrame(frame);
-      // Compact (as the venue sends them); the pretty-printed doc samples
-      // are left to JSON.parse.
-      const compact = msg !== undefined && JSON.stringify(msg) === frame;
-      const ok = s.scan(frame);
-      assert.equal(ok, compact, `${source}: ${frame.slice(0, 120)}`);
-      if (!ok) continue;
-      recognised++;
-      assertSame(s, msg!, source);
-      levels += s.bids.count + s.asks.count;
-      // And the adapter's own reading of the frame gives the same levels.
-      const [ev] = parser.parse(frame, 1);
-      assert.ok(ev.type === "book_delta" || ev.type === "book_snapshot");
-      assert.equal(ev.type === "book_snapshot", s.snapshot || s.update === 1);
-      for (let i = 0; i < s.bids.count; i++) {
-        assert.equal(ev.bids[2 * i], s.bids.prices[i]);
-        assert.equal(ev.bids[2 * i + 1], s.bids.sizes[i]);
-      }
-      for (let i = 0; i < s.asks.count; i++) {
-        assert.equal(ev.asks[2 * i], s.asks.prices[i]);
-        assert.equal(ev.asks[2 * i + 1], s.asks.sizes[i]);
-      }
-    }
-    counts.push(
-      `${source}: ${recognised} recognised, ${
-        frames.length - recognised
-      } left to JSON.parse`,
-    );
-  }
+  const parser = bybitV5Parser("bybit", anyInstrument("bybit", "perpetual"));
+  const levels = scanSources(s, await bybitFrames(), (frame, ok, source) => {
+    const msg = bookFrame(frame);
+    // Compact (as the venue sends them); the pretty-printed doc samples
+    // are left to JSON.parse.
+    const compact = msg !== undefined && JSON.stringify(msg) === frame;
+    assert.equal(ok, compact, `${source}: ${frame.slice(0, 120)}`);
+    if (!ok) return;
+    assertSame(s, msg!, source);
+    // And the adapter's own reading of the frame gives the same levels.
+    const [ev] = parser.parse(frame, 1);
+    assert.ok(ev.type === "book_delta" || ev.type === "book_snapshot");
+    assert.equal(ev.type === "book_snapshot", s.snapshot || s.update === 1);
+    assertSameLevels(ev, s);
+  });
   assert.ok(levels > 1_000, `only ${levels} levels checked`);
-  console.log(`${counts.join("; ")}; ${levels} levels checked`);
 });
 
 Deno.test("bybit scan: odd frames are left to JSON.parse", () => {
@@ -165,32 +121,14 @@ Deno.test("bybit scan: a mutated real frame is refused, or read exactly as JSON.
   const frames = unzipFirst(OB500).split(/\r?\n/).filter((l) => l);
   const s = new BybitBookScanner();
   const alphabet = [...'0123456789.-+eE"[]{},:\\ abdstu'];
-  let recognised = 0;
-  fc.assert(
-    fc.property(
-      fc.nat(frames.length - 1),
-      fc.array(fc.tuple(fc.nat(), fc.nat(2), fc.constantFrom(...alphabet)), {
-        minLength: 1,
-        maxLength: 3,
-      }),
-      (pick, edits) => {
-        let f = frames[pick];
-        for (const [at, op, ch] of edits) {
-          const i = at % (f.length + 1);
-          f = op === 0
-            ? f.slice(0, i) + ch + f.slice(i)
-            : op === 1
-            ? f.slice(0, i) + f.slice(i + 1)
-            : f.slice(0, i) + ch + f.slice(i + 1);
-        }
-        if (!s.scan(f)) return;
-        recognised++;
-        const msg = bookFrame(f);
-        assert.ok(msg !== undefined, `recognised a non-book frame: ${f}`);
-        assertSame(s, msg, f);
-      },
-    ),
-    { numRuns: 2_000 },
-  );
+  const recognised = checkMutants(s, frames, {
+    alphabet,
+    numRuns: 2_000,
+    check: (f) => {
+      const msg = bookFrame(f);
+      assert.ok(msg !== undefined, `recognised a non-book frame: ${f}`);
+      assertSame(s, msg, f);
+    },
+  });
   assert.ok(recognised > 100, `only ${recognised} mutants recognised`);
 });

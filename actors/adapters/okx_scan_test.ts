@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Instrument } from "../market/events.ts";
 import { okxChecksumAdapter } from "./okx_checksum.ts";
 import { OkxBookScanner, type ScannedTextSide } from "./okx_scan.ts";
+import {
+  anyInstrument,
+  assertSameLevels,
+  assertScannedSide,
+  checkMutants,
+  levelsInRange,
+  levelToken,
+  readJson,
+  scanSources,
+} from "./_scan_testing.ts";
 import { capturedTexts, tardisInputs } from "./_testing.ts";
 
 const NAUTILUS =
@@ -26,27 +35,9 @@ async function okxFrames(): Promise<Map<string, string[]>> {
   return out;
 }
 
-/** A table that knows every instrument, contract size 1. */
-const anySymbol: ReadonlyMap<string, Instrument> = {
-  get: (s: string): Instrument => ({
-    exchange: "okx",
-    exchangeSymbol: s,
-    symbol: s,
-    base: "B",
-    quote: "Q",
-    market: "spot",
-    contractSize: 1,
-  }),
-} as unknown as ReadonlyMap<string, Instrument>;
-
 /** A one-item `books` frame as JSON.parse reads it, or undefined. */
 function booksFrame(frame: string): Record<string, any> | undefined {
-  let msg: any;
-  try {
-    msg = JSON.parse(frame);
-  } catch {
-    return undefined;
-  }
+  const msg = readJson(frame);
   return msg?.arg?.channel === "books" &&
       (msg.action === "snapshot" || msg.action === "update") &&
       Array.isArray(msg.data) && msg.data.length === 1
@@ -56,11 +47,9 @@ function booksFrame(frame: string): Record<string, any> | undefined {
 
 /** Asserts a side equals `parseFloat` of every string, strings kept. */
 function assertSide(side: ScannedTextSide, raw: string[][], what: string) {
-  assert.equal(side.count, raw.length, `${what}: level count`);
+  assertScannedSide(side, raw, what);
   for (let i = 0; i < raw.length; i++) {
     const [p, q] = raw[i];
-    assert.ok(Object.is(side.prices[i], parseFloat(p)), `${what}[${i}] ${p}`);
-    assert.ok(Object.is(side.sizes[i], parseFloat(q)), `${what}[${i}] ${q}`);
     assert.equal(side.priceText[i], p);
     assert.equal(side.sizeText[i], q);
   }
@@ -82,45 +71,26 @@ function assertSame(s: OkxBookScanner, msg: Record<string, any>, what = "") {
 
 Deno.test("okx scan: every level of every compact books frame equals parseFloat, strings and headers equal JSON.parse", async () => {
   const s = new OkxBookScanner({ keepText: true });
-  const parser = okxChecksumAdapter.parser(anySymbol);
-  const counts: string[] = [];
-  let levels = 0;
-  for (const [source, frames] of await okxFrames()) {
-    let recognised = 0;
-    for (const frame of frames) {
-      const msg = booksFrame(frame);
-      const compact = msg !== undefined && JSON.stringify(msg) === frame;
-      const ok = s.scan(frame);
-      assert.equal(ok, compact, `${source}: ${frame.slice(0, 120)}`);
-      if (!ok) continue;
-      recognised++;
-      assertSame(s, msg!, source);
-      levels += s.bids.count + s.asks.count;
-      // The checksum version's reading gives the same levels and strings.
-      const [ev] = parser.parse(frame, 1);
-      assert.ok(ev.type === "book_delta" || ev.type === "book_snapshot");
-      if (ev.type !== "book_delta" && ev.type !== "book_snapshot") continue;
-      for (let i = 0; i < s.bids.count; i++) {
-        assert.equal(ev.bids[2 * i], s.bids.prices[i]);
-        assert.equal(ev.bids[2 * i + 1], s.bids.sizes[i]);
-        assert.equal(ev.raw?.bids[2 * i], s.bids.priceText[i]);
-        assert.equal(ev.raw?.bids[2 * i + 1], s.bids.sizeText[i]);
-      }
-      for (let i = 0; i < s.asks.count; i++) {
-        assert.equal(ev.asks[2 * i], s.asks.prices[i]);
-        assert.equal(ev.asks[2 * i + 1], s.asks.sizes[i]);
-        assert.equal(ev.raw?.asks[2 * i], s.asks.priceText[i]);
-        assert.equal(ev.raw?.asks[2 * i + 1], s.asks.sizeText[i]);
+  const parser = okxChecksumAdapter.parser(anyInstrument("okx", "spot"));
+  const levels = scanSources(s, await okxFrames(), (frame, ok, source) => {
+    const msg = booksFrame(frame);
+    const compact = msg !== undefined && JSON.stringify(msg) === frame;
+    assert.equal(ok, compact, `${source}: ${frame.slice(0, 120)}`);
+    if (!ok) return;
+    assertSame(s, msg!, source);
+    // The checksum version's reading gives the same levels and strings.
+    const [ev] = parser.parse(frame, 1);
+    assert.ok(ev.type === "book_delta" || ev.type === "book_snapshot");
+    if (ev.type !== "book_delta" && ev.type !== "book_snapshot") return;
+    assertSameLevels(ev, s);
+    for (const side of ["bids", "asks"] as const) {
+      for (let i = 0; i < s[side].count; i++) {
+        assert.equal(ev.raw?.[side][2 * i], s[side].priceText[i]);
+        assert.equal(ev.raw?.[side][2 * i + 1], s[side].sizeText[i]);
       }
     }
-    counts.push(
-      `${source}: ${recognised} recognised, ${
-        frames.length - recognised
-      } left to JSON.parse`,
-    );
-  }
+  });
   assert.ok(levels > 5_000, `only ${levels} levels checked`);
-  console.log(`${counts.join("; ")}; ${levels} levels checked`);
 });
 
 Deno.test("okx scan: odd frames are left to JSON.parse; strings only when asked", () => {
@@ -153,16 +123,11 @@ Deno.test("okx scan: odd frames are left to JSON.parse; strings only when asked"
 
 Deno.test("okx scan: fuzzed level strings equal parseFloat and are kept as sent, or the frame is refused", () => {
   const s = new OkxBookScanner({ keepText: true });
-  const token = fc.oneof(
-    fc.double({ min: 0, max: 1e13, noNaN: true }).map(String),
-    fc.double({ min: 0, max: 1e6, noNaN: true }).chain((d) =>
-      fc.integer({ min: 0, max: 20 }).map((k) => d.toFixed(k))
-    ),
-    fc.stringMatching(
-      /^-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,30})?([eE][+-]?[0-9]{1,3})?$/,
-    ),
-  );
-  const level = fc.tuple(token, token, fc.constantFrom("0", "1", "13"))
+  const level = fc.tuple(
+    levelToken,
+    levelToken,
+    fc.constantFrom("0", "1", "13"),
+  )
     .map(([p, q, n]) => [p, q, "0", n]);
   fc.assert(
     fc.property(
@@ -181,9 +146,7 @@ Deno.test("okx scan: fuzzed level strings equal parseFloat and are kept as sent,
             ...(sequenced ? { prevSeqId: 123456, seqId: 123457 } : {}),
           }],
         };
-        const inRange = [...asks, ...bids].every(([p, q]) =>
-          +p > 0 && +p < 1e12 && +q >= 0 && +q <= 1e20 && !Object.is(+q, -0)
-        );
+        const inRange = levelsInRange([...asks, ...bids]);
         const frame = JSON.stringify(msg);
         assert.equal(s.scan(frame), inRange, frame);
         if (inRange) assertSame(s, msg);
@@ -199,32 +162,14 @@ Deno.test("okx scan: a mutated real frame is refused, or read exactly as JSON.pa
   );
   const s = new OkxBookScanner({ keepText: true });
   const alphabet = [...'0123456789.-+eE"[]{},:\\ abdks'];
-  let recognised = 0;
-  fc.assert(
-    fc.property(
-      fc.nat(frames.length - 1),
-      fc.array(fc.tuple(fc.nat(), fc.nat(2), fc.constantFrom(...alphabet)), {
-        minLength: 1,
-        maxLength: 3,
-      }),
-      (pick, edits) => {
-        let f = frames[pick];
-        for (const [at, op, ch] of edits) {
-          const i = at % (f.length + 1);
-          f = op === 0
-            ? f.slice(0, i) + ch + f.slice(i)
-            : op === 1
-            ? f.slice(0, i) + f.slice(i + 1)
-            : f.slice(0, i) + ch + f.slice(i + 1);
-        }
-        if (!s.scan(f)) return;
-        recognised++;
-        const msg = booksFrame(f);
-        assert.ok(msg !== undefined, `recognised a non-books frame: ${f}`);
-        assertSame(s, msg, f);
-      },
-    ),
-    { numRuns: 2_000 },
-  );
+  const recognised = checkMutants(s, frames, {
+    alphabet,
+    numRuns: 2_000,
+    check: (f) => {
+      const msg = booksFrame(f);
+      assert.ok(msg !== undefined, `recognised a non-books frame: ${f}`);
+      assertSame(s, msg, f);
+    },
+  });
   assert.ok(recognised > 100, `only ${recognised} mutants recognised`);
 });

@@ -10,6 +10,7 @@
 
 import { createRoute, z } from "@hono/zod-openapi";
 import { openApiRoutes } from "../validate.ts";
+import { staticRoute } from "./_static.ts";
 
 /** The docs page: Swagger UI's stylesheet and bundle, then our start-up. */
 const DOCS_HTML = `<!doctype html>
@@ -72,27 +73,6 @@ function asset(name: string): Promise<string> {
   return text;
 }
 
-/**
- * A described `GET` of the docs' page or one of its files.
- * @param path the route.
- * @param type its media type.
- * @param summary what it is.
- */
-function page<P extends string>(path: P, type: string, summary: string) {
-  return createRoute({
-    method: "get",
-    path,
-    tags: ["viewer"],
-    summary,
-    responses: {
-      200: {
-        description: summary,
-        content: { [type]: { schema: z.string() } },
-      },
-    },
-  });
-}
-
 /** `GET /openapi.json`, described. */
 const specRoute = createRoute({
   method: "get",
@@ -134,11 +114,19 @@ export function docsRoutes(
   return openApiRoutes()
     .openapi(specRoute, (c) => c.json(document(), 200))
     .openapi(
-      page("/docs", "text/html", "The API docs page (Swagger UI, offline)"),
+      staticRoute(
+        "/docs",
+        "text/html",
+        "The API docs page (Swagger UI, offline)",
+      ),
       (c) => c.html(DOCS_HTML),
     )
     .openapi(
-      page("/docs/swagger-ui.css", "text/css", "Swagger UI's stylesheet"),
+      staticRoute(
+        "/docs/swagger-ui.css",
+        "text/css",
+        "Swagger UI's stylesheet",
+      ),
       async (c) => {
         c.header("content-type", "text/css; charset=utf-8");
         c.header("cache-control", "max-age=3600");
@@ -146,7 +134,7 @@ export function docsRoutes(
       },
     )
     .openapi(
-      page(
+      staticRoute(
         "/docs/swagger-ui-bundle.js",
         "text/javascript",
         "Swagger UI, bundled",
@@ -158,7 +146,7 @@ export function docsRoutes(
       },
     )
     .openapi(
-      page("/docs/init.js", "text/javascript", "Starts Swagger UI"),
+      staticRoute("/docs/init.js", "text/javascript", "Starts Swagger UI"),
       (c) => {
         c.header("content-type", "text/javascript; charset=utf-8");
         return c.body(INIT_JS);
