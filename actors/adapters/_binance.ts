@@ -20,6 +20,7 @@ import {
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
+  reusedDelta,
 } from "./adapter.ts";
 import {
   amountError,
@@ -65,17 +66,7 @@ export function binanceParser(
   instruments: InstrumentTable,
 ): Parser {
   const scanner = new BinanceDepthScanner();
-  const delta: ColumnarDelta = {
-    inst: undefined as unknown as Instrument, // set before it is returned
-    exchangeTs: 0,
-    localTs: 0,
-    first: 0,
-    last: 0,
-    prev: -1,
-    checksum: undefined,
-    bids: scanner.bids,
-    asks: scanner.asks,
-  };
+  const delta = reusedDelta(scanner.bids, scanner.asks);
   return {
     // The `depthUpdate` case of `parse`, read by the scanner: the same
     // instrument lookup, times, ids and levels (see `baseLevels`).

@@ -15,6 +15,7 @@ import {
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
+  reusedDelta,
 } from "./adapter.ts";
 import {
   amountError,
@@ -169,17 +170,7 @@ export function bybitV5Parser(
   instruments: InstrumentTable,
 ): Parser {
   const scanner = new BybitBookScanner();
-  const delta: ColumnarDelta = {
-    inst: undefined as unknown as Instrument, // set before it is returned
-    exchangeTs: 0,
-    localTs: 0,
-    first: 0,
-    last: 0,
-    prev: -1,
-    checksum: undefined,
-    bids: scanner.bids,
-    asks: scanner.asks,
-  };
+  const delta = reusedDelta(scanner.bids, scanner.asks);
   return {
     // The delta case of `book`, read by the scanner: the same instrument
     // lookup, times, update id and levels (see `baseLevels`). Snapshots, and

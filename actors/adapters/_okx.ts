@@ -26,6 +26,7 @@ import {
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
+  reusedDelta,
 } from "./adapter.ts";
 import {
   amountError,
@@ -259,17 +260,7 @@ export function okxParser(
   const scanner = rule && new OkxBookScanner({ keepText: rule.keepText });
   const bids: ScanSideView = { prices: EMPTY, sizes: EMPTY, count: 0 };
   const asks: ScanSideView = { prices: EMPTY, sizes: EMPTY, count: 0 };
-  const delta: ColumnarDelta = {
-    inst: undefined as unknown as Instrument, // set before it is returned
-    exchangeTs: 0,
-    localTs: 0,
-    first: 0,
-    last: 0,
-    prev: -1,
-    checksum: undefined,
-    bids,
-    asks,
-  };
+  const delta = reusedDelta(bids, asks);
   return {
     // An `update` frame of one item, read by the scanner: the same
     // instrument lookup, time and levels as `parse`, the version's rule for

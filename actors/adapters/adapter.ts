@@ -144,6 +144,30 @@ export interface ColumnarDelta {
   asks: LevelColumns;
 }
 
+/**
+ * A {@link ColumnarDelta} for a parser to reuse over its scanner's two
+ * sides; `inst` and the header fields are set for each frame it returns.
+ * @param bids the bid levels' columns, as the scanner fills them.
+ * @param asks the ask levels' columns.
+ * @returns the delta, with a placeholder instrument until the first frame.
+ */
+export function reusedDelta(
+  bids: LevelColumns,
+  asks: LevelColumns,
+): ColumnarDelta {
+  return {
+    inst: undefined as unknown as Instrument, // set before it is returned
+    exchangeTs: 0,
+    localTs: 0,
+    first: 0,
+    last: 0,
+    prev: -1,
+    checksum: undefined,
+    bids,
+    asks,
+  };
+}
+
 /** What one venue looks like to coby. */
 export interface Adapter {
   /** Exchange id, e.g. `binance`. */
