@@ -110,6 +110,11 @@ console.log(
     Math.round(simFrames / (simMs / 1000))
   } frames/s (${simFrames} frames in ${
     (simMs / 1000).toFixed(1)
-  } s, start-up included)`,
+  } s, start-up included) = ${
+    x(Math.round(simFrames / (simMs / 1000)))
+  }× JSON.parse`,
+);
+console.log(
+  "    the gap to the session: the same adapters and book keepers, plus the simulator writing every frame to a real WebSocket, its clock frames, one worker per connection and the messages between them, and start-up, on the same two cores",
 );
 if (sink < 0) console.log(sink);
