@@ -9,11 +9,11 @@
  * @module
  */
 
-import { crc32 } from "node:zlib";
 import type { BookSide, OrderBook } from "../market/book.ts";
 import type { Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { parseJson } from "./_common.ts";
+import { Crc32 } from "./_crc32.ts";
 
 /** Kraken's REST origin. */
 export const KRAKEN_REST = "https://api.kraken.com";
@@ -105,27 +105,18 @@ export function krakenInstruments(
   return out;
 }
 
-/** Appends a level string with its `.` removed and leading zeros stripped. */
-function appendDigits(acc: string, s: string): string {
-  let lead = true;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x2e) continue; // "."
-    if (lead && c === 0x30) continue; // leading "0"
-    lead = false;
-    acc += s[i];
-  }
-  return acc;
-}
-
 /** Levels of each side the checksum covers. */
 const CHECKSUM_LEVELS = 10;
+
+/** The checksum's running CRC, reused by every call. */
+const CRC = new Crc32();
 
 /**
  * Kraken's book checksum (identical on v1 and v2): for the best 10 asks from
  * low to high, then the best 10 bids from high to low, each price and size
  * string as sent with `.` removed and leading zeros stripped, concatenated;
- * CRC-32 of that, unsigned. The book keeps its best level last.
+ * CRC-32 of that, unsigned. The book keeps its best level last. The CRC runs
+ * over the strings in place: no text is built.
  * @param book a book that keeps the venue's level strings.
  * @returns the unsigned checksum to compare with the venue's.
  * @throws {Error} when the book keeps no level strings.
@@ -137,11 +128,14 @@ const CHECKSUM_LEVELS = 10;
  * ```
  */
 export function krakenChecksum(book: OrderBook): number {
-  return crc32(appendSide(appendSide("", book.asks), book.bids));
+  CRC.reset();
+  feedSide(book.asks);
+  feedSide(book.bids);
+  return CRC.value();
 }
 
-/** Appends the best {@link CHECKSUM_LEVELS} levels of a side, best first. */
-function appendSide(acc: string, side: BookSide): string {
+/** Feeds the best {@link CHECKSUM_LEVELS} levels of a side, best first. */
+function feedSide(side: BookSide): void {
   const prices = side.rawPrices;
   const sizes = side.rawSizes;
   if (prices === null || sizes === null) {
@@ -149,9 +143,19 @@ function appendSide(acc: string, side: BookSide): string {
   }
   const end = Math.max(0, side.length - CHECKSUM_LEVELS);
   for (let i = side.length - 1; i >= end; i--) {
-    acc = appendDigits(appendDigits(acc, prices[i]), sizes[i]);
+    feedDigits(prices[i]);
+    feedDigits(sizes[i]);
   }
-  return acc;
+}
+
+/** Feeds a level string with its `.` removed and leading zeros stripped. */
+function feedDigits(s: string): void {
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x2e && c !== 0x30) break; // leading "." and "0"
+  }
+  CRC.text(s, i, 0x2e);
 }
 
 /**

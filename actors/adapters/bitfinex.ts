@@ -10,8 +10,8 @@
  * @module
  */
 
-import { crc32 } from "node:zlib";
 import type { OrderBook } from "../market/book.ts";
+import { Crc32 } from "./_crc32.ts";
 import type {
   Instrument,
   Levels,
@@ -50,6 +50,9 @@ const OB_CHECKSUM = 131_072;
 const BOOK_LEN = "250";
 /** Levels per side the checksum covers. */
 const CHECKSUM_DEPTH = 25;
+
+/** The checksum's running CRC, reused by every call. */
+const CRC = new Crc32();
 
 /**
  * Bitfinex currency codes that differ from the rest of the market's for the
@@ -567,24 +570,31 @@ function trade(
  * ```
  */
 function bitfinexChecksum(b: OrderBook): number {
-  const parts: string[] = [];
+  CRC.reset();
+  let first = true;
+  const bids = b.bids;
+  const asks = b.asks;
   for (let k = 0; k < CHECKSUM_DEPTH; k++) {
-    const bi = b.bids.length - 1 - k; // best level is last
-    const ai = b.asks.length - 1 - k;
+    const bi = bids.length - 1 - k; // best level is last
+    const ai = asks.length - 1 - k;
     if (bi >= 0) {
-      parts.push(
-        b.bids.rawPrices?.[bi] ?? String(b.bids.prices[bi]),
-        b.bids.rawSizes?.[bi] ?? String(b.bids.sizes[bi]),
-      );
+      feedPart(bids.rawPrices?.[bi] ?? String(bids.prices[bi]), first);
+      feedPart(bids.rawSizes?.[bi] ?? String(bids.sizes[bi]), false);
+      first = false;
     }
     if (ai >= 0) {
-      parts.push(
-        b.asks.rawPrices?.[ai] ?? String(b.asks.prices[ai]),
-        b.asks.rawSizes?.[ai] ?? String(-b.asks.sizes[ai]),
-      );
+      feedPart(asks.rawPrices?.[ai] ?? String(asks.prices[ai]), first);
+      feedPart(asks.rawSizes?.[ai] ?? String(-asks.sizes[ai]), false);
+      first = false;
     }
   }
-  return crc32(parts.join(":")) | 0;
+  return CRC.value() | 0;
+}
+
+/** Feeds one part of the checksum text, after a `:` unless it is the first. */
+function feedPart(s: string, first: boolean): void {
+  if (!first) CRC.unit(0x3a); // ":"
+  CRC.text(s);
 }
 
 // ---- raw frame types ----
