@@ -24,7 +24,7 @@ import { ActorDownError, RequestError } from "../runtime/protocol.ts";
 import { processLog, redactUrl } from "../runtime/log.ts";
 import { API_KEY_HEADER, Auth, identify } from "./auth.ts";
 import type { AppDeps } from "./deps.ts";
-import { clip, httpError } from "./errors.ts";
+import { clip, httpError, RETRY_AFTER_S } from "./errors.ts";
 import { describeSecurity, openApiDocument } from "./openapi.ts";
 import {
   openRateLimitStore,
@@ -78,9 +78,6 @@ const STATUS_CODES: Record<number, string> = {
   500: "internal",
   503: "unavailable",
 };
-
-/** Seconds a client should wait before retrying an actor that is down. */
-const RETRY_AFTER_S = 5;
 
 /** Host names that are always this machine: a rebinding attack cannot send them. */
 const LOOPBACK = ["localhost", "127.0.0.1", "::1"];

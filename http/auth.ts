@@ -55,7 +55,7 @@ import {
   type JWTVerifyOptions,
 } from "jose";
 import { type Config, ConfigError } from "../actors/system/config.ts";
-import { clip, httpError } from "./errors.ts";
+import { clip, httpError, RETRY_AFTER_S } from "./errors.ts";
 
 /** The request header that carries an API key. */
 export const API_KEY_HEADER = "X-API-Key";
@@ -83,8 +83,6 @@ const SUB_MAX = 256;
 const CLOCK_SKEW_S = 5;
 /** Milliseconds a JWKS fetch may take. */
 const JWKS_TIMEOUT_MS = 5000;
-/** Seconds to wait before retrying when the JWKS URL cannot be fetched. */
-const RETRY_AFTER_S = 5;
 
 /** Why a JWT was refused: the suffix of its `token_…` code. */
 type TokenReason =

@@ -12,6 +12,12 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export const ECHO_MAX = 40;
 
 /**
+ * Seconds a client is told (`Retry-After`) to wait before retrying what is
+ * down for a moment: an actor, a book resyncing, the JWKS, the stream cap.
+ */
+export const RETRY_AFTER_S = 5;
+
+/**
  * A short, single-line prefix of client input for an error message: control
  * characters become `?`, and past {@link ECHO_MAX} characters it is cut with
  * `…`.

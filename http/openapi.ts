@@ -12,7 +12,7 @@ import type { Env, Schema } from "hono";
 import { API_KEY_HEADER } from "./auth.ts";
 
 /** The API's version in the description (`info.version`): the `/api/v1` routes. */
-export const API_VERSION = "1.0.0";
+const API_VERSION = "1.0.0";
 
 /** The description's `info`. */
 const INFO = {

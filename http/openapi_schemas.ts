@@ -19,7 +19,7 @@ function json<T extends z.ZodType>(schema: T, example: z.input<T>) {
 }
 
 /** `{error, code}`: the body of every error answer. */
-export const ErrorSchema = z.object({
+const ErrorSchema = z.object({
   error: z.string().openapi({
     description: "What went wrong, naming the bad value.",
   }),
@@ -339,7 +339,7 @@ export const FrameSchema = z.object({
 }).openapi("Frame");
 
 /** What the heatmap hub keeps (`HubStats` of `actors/system/hub.ts`). */
-export const HubStatsSchema = z.object({
+const HubStatsSchema = z.object({
   symbols: z.number(),
   ticks: z.number(),
   bytes: z.number(),

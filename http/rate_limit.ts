@@ -27,6 +27,7 @@ import { createClient, defineScript } from "redis";
 import type { CommandParser } from "redis";
 import type { AuthVariables } from "./auth.ts";
 import { httpError } from "./errors.ts";
+import { errorReason, redisBackoff } from "../actors/live/redis.ts";
 
 /** A bucket's shape. */
 export interface BucketLimit {
@@ -220,11 +221,6 @@ const CONNECT_TIMEOUT_MS = 3000;
 /** Milliseconds a take may wait for Redis before it falls back. */
 const COMMAND_TIMEOUT_MS = 500;
 
-/** Capped exponential reconnect delay with jitter, ms. */
-function backoff(retries: number): number {
-  return Math.min(50 * 2 ** retries, 2000) + Math.floor(Math.random() * 200);
-}
-
 /** The first 16 bytes of a string's SHA-256, in hex. */
 async function hashed(s: string): Promise<string> {
   const d = new Uint8Array(
@@ -233,14 +229,6 @@ async function hashed(s: string): Promise<string> {
   let hex = "";
   for (let i = 0; i < 16; i++) hex += d[i].toString(16).padStart(2, "0");
   return hex;
-}
-
-/** An error's message, or its name when the message is empty. */
-function reason(e: unknown): string {
-  if (e instanceof AggregateError && e.errors.length) {
-    return e.errors.map(reason).join("; ");
-  }
-  return e instanceof Error ? e.message || e.name : String(e);
 }
 
 /** Options of {@link RedisRateLimitStore}. */
@@ -297,7 +285,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       commandOptions: { timeout: COMMAND_TIMEOUT_MS },
       socket: {
         connectTimeout: CONNECT_TIMEOUT_MS,
-        reconnectStrategy: backoff,
+        reconnectStrategy: redisBackoff,
       },
     });
     // The first attempt settles `#connecting`, whether it succeeds or not;
@@ -342,7 +330,7 @@ export class RedisRateLimitStore implements RateLimitStore {
         this.#failing = true;
         this.#log(
           `rate limits: Redis cannot answer (${
-            reason(e)
+            errorReason(e)
           }); this process's own buckets apply until it does`,
         );
       }

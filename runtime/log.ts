@@ -26,7 +26,7 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** Every level, lowest first. */
-export const LOG_LEVELS: readonly LogLevel[] = [
+const LOG_LEVELS: readonly LogLevel[] = [
   "debug",
   "info",
   "warn",

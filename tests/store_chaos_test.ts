@@ -363,6 +363,7 @@ Deno.test({
         }
         assert.ok(logged.images.size > 100);
         assert.deepEqual(changes, changed);
+        assert.ok(logged.snapshots.size > 0, "no starting snapshots logged");
         for (const [key, n] of logged.snapshots) {
           assert.ok(
             (snapshots.get(key) ?? 0) >= n,

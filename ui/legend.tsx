@@ -118,9 +118,10 @@ export function Legend(props: LegendProps): JSX.Element {
                   style={{
                     ...TICK,
                     left: `${(t.pos * 100).toFixed(2)}%`,
-                    transform: i === 0
+                    // The ends sit inside the bar.
+                    transform: t.pos === 0
                       ? "none"
-                      : i === ticks.length - 1
+                      : t.pos === 1
                       ? "translateX(-100%)"
                       : "translateX(-50%)",
                   }}

@@ -150,7 +150,10 @@ export function legendTicks(
   let mids = keep(candidates);
   // Too many still (a short log range of 1-2-5 steps): every other one.
   while (mids.length > inner) mids = mids.filter((_, i) => i % 2 === 0);
-  const ticks = [bottom, ...mids, top];
+  // A bar too narrow for both ends keeps the saturating one.
+  const ticks = bottomEnd + LABEL_PAD_PX > topStart
+    ? [top]
+    : [bottom, ...mids, top];
   return ticks.map((value) => ({
     value,
     pos: pos(value),

@@ -277,9 +277,8 @@ export class BookKeeper {
 
   /**
    * Pushes every book in full: a `Clear`, then every level of a synced book
-   * (an unsynced book gets the bare `Clear`). When the aggregator links
-   * anew, and as a keyframe every `keyframeMs` of event time, which the
-   * store keeps as book snapshots.
+   * (an unsynced book gets the bare `Clear`): a keyframe every
+   * `keyframeMs` of event time, which the store keeps as book snapshots.
    * @param now the connection's event clock, ms (the records' exchange time).
    */
   keyframe(now: number): void {

@@ -574,10 +574,9 @@ export class Connection {
   /**
    * Attaches an out link, replacing the one of the same name. The `events`
    * link (the aggregator) gets book samples and trades, and its messages
-   * are taken: a key's bucket size, a request for a sample now. A new
-   * `events` link also pushes every book in full into the batch (a
-   * keyframe, which the `store` link keeps); other links (`store`) get the
-   * batches from now on.
+   * are taken: a key's bucket size, a request for a sample now (it reads
+   * no book records, so a new one needs no keyframe); other links
+   * (`store`) get the batches from now on.
    * @param name the link's name.
    * @param port its port.
    */
@@ -593,7 +592,6 @@ export class Connection {
         port.postMessage(s, [s.buf]);
       }
     };
-    this.#keeper.keyframe(this.#now());
   }
 
   /**

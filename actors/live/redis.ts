@@ -89,16 +89,25 @@ type Entry = [id: Buffer, fields: Buffer[]];
 const FIELD = "d";
 const FIELD_BYTE = FIELD.charCodeAt(0);
 
-/** Capped exponential backoff with jitter, in milliseconds. */
-function backoff(retries: number): number {
+/**
+ * Redis reconnect delay: capped exponential backoff with jitter.
+ * @param retries reconnect attempts so far.
+ * @returns milliseconds to wait.
+ */
+export function redisBackoff(retries: number): number {
   return Math.min(50 * 2 ** retries, BACKOFF_CAP_MS) +
     Math.floor(Math.random() * 200);
 }
 
-/** An error's message, or what names it when the message is empty. */
-function reason(err: unknown): string {
+/**
+ * An error's message, or what names it when the message is empty (its
+ * `code`, else its name); an `AggregateError`'s errors joined by `; `.
+ * @param err what was thrown.
+ * @returns one line for a log or an error message.
+ */
+export function errorReason(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) {
-    return err.errors.map(reason).join("; ");
+    return err.errors.map(errorReason).join("; ");
   }
   if (err instanceof Error) {
     return err.message || (err as { code?: string }).code || err.name;
@@ -190,7 +199,7 @@ class Follower {
       disableOfflineQueue: false,
       commandOptions: { typeMapping: BINARY },
       socket: {
-        reconnectStrategy: backoff,
+        reconnectStrategy: redisBackoff,
         // XREAD answers at least every BLOCK_MS: silence means a dead link.
         socketTimeout: FOLLOW_SILENCE_MS,
       },
@@ -233,7 +242,9 @@ class Follower {
           this.#failing = true;
           this.#hooks.log(
             "warn",
-            `Following ${this.#stream} interrupted (${reason(err)}); retrying`,
+            `Following ${this.#stream} interrupted (${
+              errorReason(err)
+            }); retrying`,
           );
         }
         // A pause, for errors that are not the connection's (the next read
@@ -289,7 +300,7 @@ class Follower {
       this.#hooks.log(
         "error",
         `Follower of ${this.#stream} threw (${
-          reason(err)
+          errorReason(err)
         }); further throws not logged`,
       );
     }
@@ -366,7 +377,10 @@ export class RedisBus implements Bus {
     client.on("error", (err) => {
       if (this.#down || this.#closing) return;
       this.#down = true;
-      this.#log("warn", `Redis connection lost (${reason(err)}); reconnecting`);
+      this.#log(
+        "warn",
+        `Redis connection lost (${errorReason(err)}); reconnecting`,
+      );
     });
     client.on("ready", () => {
       if (!this.#down) return;
@@ -435,7 +449,7 @@ export class RedisBus implements Bus {
     try {
       return await this.#client.get(this.#prefix + key);
     } catch (err) {
-      throw new Error(`Cannot get ${key} from Redis: ${reason(err)}`, {
+      throw new Error(`Cannot get ${key} from Redis: ${errorReason(err)}`, {
         cause: err,
       });
     }
@@ -548,7 +562,7 @@ export class RedisBus implements Bus {
           this.#log(
             "warn",
             `${what} failed (${
-              reason(err)
+              errorReason(err)
             }); further failures counted, not logged, until a write succeeds`,
           );
         }
@@ -592,7 +606,7 @@ export async function openRedisBus(
       socket: {
         connectTimeout: CONNECT_TIMEOUT_MS,
         reconnectStrategy: (retries) =>
-          ready || performance.now() < deadline ? backoff(retries) : false,
+          ready || performance.now() < deadline ? redisBackoff(retries) : false,
       },
     });
     // Errors of the first connection make the rejection below; the bus
@@ -604,7 +618,7 @@ export async function openRedisBus(
   } catch (err) {
     client?.destroy();
     throw new Error(
-      `Cannot connect to Redis at ${redact(url)}: ${reason(err)}`,
+      `Cannot connect to Redis at ${redact(url)}: ${errorReason(err)}`,
       {
         cause: err,
       },

@@ -532,7 +532,8 @@ export class Aggregator {
       // A symbol's first trade may come before its first sample.
       const k = bucketOf(
         price[i],
-        this.#fix(e.key, defaultBucketSize(price[i])),
+        this.sizes.get(e.key) ??
+          this.#fix(e.key, defaultBucketSize(price[i])),
       );
       if (kind === Kind.Buy || kind === Kind.Sell) {
         const m = kind === Kind.Buy ? e.buys : e.sells;
@@ -623,11 +624,9 @@ export class Aggregator {
       for (const [k, v] of e.sells) {
         if (k >= c.lo && k < c.lo + n) sells[k - c.lo] += v;
       }
-      const liquidations = mergeLiquidations(
-        [[...e.liquidations.values()]],
-        c.lo,
-        n,
-      );
+      const liquidations = e.liquidations.size
+        ? mergeLiquidations([[...e.liquidations.values()]], c.lo, n)
+        : undefined;
       if (close) {
         e.buys.clear();
         e.sells.clear();

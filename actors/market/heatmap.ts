@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { OrderBook } from "./book.ts";
+import type { BookSide, OrderBook } from "./book.ts";
 import type { Market } from "./events.ts";
 
 /**
@@ -364,28 +364,117 @@ export function sampleBook(
   options: SampleOptions,
 ): BookSample | null {
   const bs = options.bucketSize;
-  const range = options.range ?? 0.05;
+  const w = bookWindow(book, bs, options.range ?? 0.05);
+  if (!w) return null;
+  const bids = new Float64Array(w.n);
+  const asks = new Float64Array(w.n);
+  sumBids(book.bids, bs, w.lo, w.n, bids);
+  sumAsks(book.asks, bs, w.lo, w.n, asks);
+  return { lo: w.lo, bids, asks, bestBid: w.bestBid, bestAsk: w.bestAsk };
+}
+
+/** The buckets a book is sampled over, and its BBO. */
+export interface BookWindow {
+  /** Bucket index of the first bucket. */
+  lo: number;
+  /** Number of buckets. */
+  n: number;
+  /** Best bid, quote currency; NaN when there is none. */
+  bestBid: number;
+  /** Best ask, quote currency; NaN when there is none. */
+  bestAsk: number;
+}
+
+/**
+ * The buckets of `mid ± range · mid` around the book's own mid
+ * ({@link midPrice}), the half-width capped at `range` times
+ * {@link MAX_MID_BUCKETS} buckets (see {@link sampleBook}).
+ * @param book the L2 book.
+ * @param bucketSize quote currency per bucket.
+ * @param range half-width, fraction of mid.
+ * @returns the window, or null when the book is empty.
+ */
+export function bookWindow(
+  book: OrderBook,
+  bucketSize: number,
+  range: number,
+): BookWindow | null {
   const bestBid = book.bids.best();
   const bestAsk = book.asks.best();
   const mid = midPrice(bestBid, bestAsk);
   if (mid !== mid) return null;
-  const cap = MAX_MID_BUCKETS * bs;
-  const lo = bucketOf(mid > cap ? mid - range * cap : mid * (1 - range), bs);
-  const hi = bucketOf(mid > cap ? mid + range * cap : mid * (1 + range), bs);
-  const n = hi - lo + 1;
-  const bids = new Float64Array(n);
-  const asks = new Float64Array(n);
-  const b = book.bids;
-  for (let i = b.length - 1; i >= 0; i--) {
-    const k = bucketOf(b.prices[i], bs) - lo;
-    if (k < 0) break;
-    if (k < n) bids[k] += b.sizes[i];
+  const cap = MAX_MID_BUCKETS * bucketSize;
+  const lo = bucketOf(
+    mid > cap ? mid - range * cap : mid * (1 - range),
+    bucketSize,
+  );
+  const hi = bucketOf(
+    mid > cap ? mid + range * cap : mid * (1 + range),
+    bucketSize,
+  );
+  return { lo, n: hi - lo + 1, bestBid, bestAsk };
+}
+
+/**
+ * Bucket indices below this are far from the limits of a double's
+ * precision: a price `1e-6` of a bucket inside a bucket's edge is surely in
+ * it (see {@link sumBids}).
+ */
+const EXACT_BUCKETS = 1e8;
+
+/**
+ * Sums bid sizes into buckets `lo … lo + n − 1` of `out`, walking from the
+ * best bid down, as `bucketOf` places each level. Levels are sorted, and
+ * `bucketOf` is monotonic, so a level at least `1e-6` of a bucket above the
+ * lower edge of the bucket of a level above it is in that same bucket: only
+ * the levels near an edge pay for a division.
+ */
+export function sumBids(
+  side: BookSide,
+  bs: number,
+  lo: number,
+  n: number,
+  out: Float64Array,
+): void {
+  const prices = side.prices;
+  const sizes = side.sizes;
+  let k = 0;
+  let inside = Infinity;
+  for (let i = side.length - 1; i >= 0; i--) {
+    const p = prices[i];
+    if (!(p >= inside)) {
+      const b = bucketOf(p, bs);
+      k = b - lo;
+      if (k < 0) break;
+      inside = b < EXACT_BUCKETS ? (b + 1e-6) * bs : Infinity;
+    }
+    if (k < n) out[k] += sizes[i];
   }
-  const a = book.asks;
-  for (let i = a.length - 1; i >= 0; i--) {
-    const k = bucketOf(a.prices[i], bs) - lo;
-    if (k >= n) break;
-    if (k >= 0) asks[k] += a.sizes[i];
+}
+
+/**
+ * Sums ask sizes into buckets `lo … lo + n − 1` of `out`, from the best ask
+ * up (see {@link sumBids}).
+ */
+export function sumAsks(
+  side: BookSide,
+  bs: number,
+  lo: number,
+  n: number,
+  out: Float64Array,
+): void {
+  const prices = side.prices;
+  const sizes = side.sizes;
+  let k = 0;
+  let inside = -Infinity;
+  for (let i = side.length - 1; i >= 0; i--) {
+    const p = prices[i];
+    if (!(p < inside)) {
+      const b = bucketOf(p, bs);
+      k = b - lo;
+      if (k >= n) break;
+      inside = b < EXACT_BUCKETS ? (b + 1 - 1e-6) * bs : -Infinity;
+    }
+    if (k >= 0) out[k] += sizes[i];
   }
-  return { lo, bids, asks, bestBid, bestAsk };
 }

@@ -33,10 +33,16 @@
 
 import { z } from "zod";
 import type { SymbolRef } from "./batch.ts";
-import type { BookSide, OrderBook } from "./book.ts";
+import type { OrderBook } from "./book.ts";
 import { consolidationKey } from "./consolidate.ts";
 import type { Market } from "./events.ts";
-import { bucketOf, defaultBucketSize, MAX_MID_BUCKETS } from "./heatmap.ts";
+import {
+  bookWindow,
+  defaultBucketSize,
+  midPrice,
+  sumAsks,
+  sumBids,
+} from "./heatmap.ts";
 
 /**
  * How books are sampled: the settings the owners of books and the
@@ -337,8 +343,9 @@ export class BookSampler {
   }
 
   /**
-   * Samples each non-empty book straight into one buffer: the window and
-   * sums of `sampleBook` (`heatmap.ts`), without its per-book arrays.
+   * Samples each non-empty book straight into one buffer: the window
+   * (`bookWindow`) and sums (`sumBids`, `sumAsks`) of `sampleBook`
+   * (`heatmap.ts`), without its per-book arrays.
    */
   #sample(ts: number, from: number, books: Iterable<OwnedBook>): BookColumns {
     const metas: BookColumnMeta[] = [];
@@ -346,23 +353,14 @@ export class BookSampler {
     const range = this.#range;
     let total = 0;
     for (const { ref, book } of books) {
-      const bb = book.bids.best();
-      const ba = book.asks.best();
-      const mid = bb === bb ? (ba === ba ? (bb + ba) / 2 : bb) : ba;
+      const mid = midPrice(book.bids.best(), book.asks.best());
       if (mid !== mid) continue;
       const bs = this.#sizes.of(this.#sizes.key(ref.symbol), mid);
-      // `sampleBook`'s window: mid ± range, at most range · MAX_MID_BUCKETS
-      // buckets either side.
-      const cap = MAX_MID_BUCKETS * bs;
-      const lo = bucketOf(
-        mid > cap ? mid - range * cap : mid * (1 - range),
+      const { lo, n, bestBid: bb, bestAsk: ba } = bookWindow(
+        book,
         bs,
-      );
-      const hi = bucketOf(
-        mid > cap ? mid + range * cap : mid * (1 + range),
-        bs,
-      );
-      const n = hi - lo + 1;
+        range,
+      )!;
       metas.push({
         exchangeSymbol: ref.exchangeSymbol,
         symbol: ref.symbol,
@@ -403,67 +401,6 @@ export class BookSampler {
       columns: metas,
       buf: all.buffer,
     };
-  }
-}
-
-/**
- * Bucket indices below this are far from the limits of a double's
- * precision: a price `1e-6` of a bucket inside a bucket's edge is surely in
- * it (see {@link sumBids}).
- */
-const EXACT_BUCKETS = 1e8;
-
-/**
- * Sums bid sizes into buckets `lo … lo + n − 1` of `out`, walking from the
- * best bid down, as `bucketOf` places each level. Levels are sorted, and
- * `bucketOf` is monotonic, so a level at least `1e-6` of a bucket above the
- * lower edge of the bucket of a level above it is in that same bucket: only
- * the levels near an edge pay for a division.
- */
-function sumBids(
-  side: BookSide,
-  bs: number,
-  lo: number,
-  n: number,
-  out: Float64Array,
-): void {
-  const prices = side.prices;
-  const sizes = side.sizes;
-  let k = 0;
-  let inside = Infinity;
-  for (let i = side.length - 1; i >= 0; i--) {
-    const p = prices[i];
-    if (!(p >= inside)) {
-      const b = bucketOf(p, bs);
-      k = b - lo;
-      if (k < 0) break;
-      inside = b < EXACT_BUCKETS ? (b + 1e-6) * bs : Infinity;
-    }
-    if (k < n) out[k] += sizes[i];
-  }
-}
-
-/** Sums ask sizes into buckets, from the best ask up (see {@link sumBids}). */
-function sumAsks(
-  side: BookSide,
-  bs: number,
-  lo: number,
-  n: number,
-  out: Float64Array,
-): void {
-  const prices = side.prices;
-  const sizes = side.sizes;
-  let k = 0;
-  let inside = -Infinity;
-  for (let i = side.length - 1; i >= 0; i--) {
-    const p = prices[i];
-    if (!(p < inside)) {
-      const b = bucketOf(p, bs);
-      k = b - lo;
-      if (k >= n) break;
-      inside = b < EXACT_BUCKETS ? (b + 1 - 1e-6) * bs : -Infinity;
-    }
-    if (k >= 0) out[k] += sizes[i];
   }
 }
 

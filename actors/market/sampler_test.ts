@@ -194,7 +194,7 @@ Deno.test("Aggregator: the key's size goes back to the owners; a column in anoth
   assert.deepEqual(ca.asks, cc.asks);
 });
 
-Deno.test("BookSampler: its columns are sampleBook's, window and sums, at every bucket size and range", async () => {
+Deno.test("BookSampler: its columns are sampleBook's, and its sums those of every level's bucket, at every bucket size and range", async () => {
   const book = await btcBook();
   // One side thinned to every third level, so buckets hold uneven levels.
   let i = 0;
@@ -210,6 +210,18 @@ Deno.test("BookSampler: its columns are sampleBook's, window and sums, at every 
       assert.deepEqual(c.bids, want.bids, what);
       assert.deepEqual(c.asks, want.asks, what);
       assert.deepEqual([c.bestBid, c.bestAsk], [want.bestBid, want.bestAsk]);
+      // The sums skip most divisions: they equal `bucketOf` of every level,
+      // added best first.
+      const naive = (levels: [number, number][]) => {
+        const out = new Float64Array(c.n);
+        for (const [p, size] of levels) {
+          const k = bucketOf(p, bucketSize) - c.lo;
+          if (k >= 0 && k < c.n) out[k] += size;
+        }
+        return out;
+      };
+      assert.deepEqual(c.bids, naive(book.bids.top(Infinity)), what);
+      assert.deepEqual(c.asks, naive(book.asks.top(Infinity)), what);
     }
   }
 });

@@ -1020,6 +1020,19 @@ for (const [name, withDb] of ENGINES) {
           });
           assert.equal(tick.resolution, "tick");
           assert.deepEqual(tick.columns, want("heatmap", p.exchanges));
+          // The liquidation lands in the tick that holds it, on each series.
+          assert.deepEqual(
+            tick.columns.filter((c) => c.liquidations.length).map((c) => [
+              c.ts - D,
+              c.exchanges[0],
+              c.liquidations,
+            ]),
+            ["binance", "consolidated"].map((x) => [3000, x, [{
+              bucket: 9001,
+              longs: 0,
+              shorts: HEAT_LIQUIDATION.size,
+            }]]),
+          );
           assert.equal(tick.columns.length, 1200);
           assert.deepEqual(tick.columns[0].bids, [0, 0, 2.5]);
           assert.deepEqual(tick.columns[2].bids, [1.23457, 0, 2.5]);

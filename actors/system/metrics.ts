@@ -43,7 +43,11 @@ import {
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import type { ActorInfo, LinkInfo } from "../../runtime/supervisor.ts";
+import {
+  type ActorInfo,
+  LINK_HIGH_WATER,
+  type LinkInfo,
+} from "../../runtime/supervisor.ts";
 import {
   LATENCY_BOUNDS_MS,
   type LatencySnapshot,
@@ -358,7 +362,7 @@ export function createMetrics(
     "coby_link_backpressure",
     {
       description:
-        "Heartbeats (1 s) that found a link holding more than 256 messages",
+        `Heartbeats (1 s) that found a link holding more than ${LINK_HIGH_WATER} messages`,
     },
   );
   const sseClients = meter.createObservableGauge("coby_sse_clients", {

@@ -33,7 +33,7 @@ import type { BookView } from "../../actors/market/requests.ts";
 import { isConnectionOf } from "../../actors/system/topology.ts";
 import { ActorDownError, RequestError } from "../../runtime/protocol.ts";
 import type { AppDeps } from "../deps.ts";
-import { clip, httpError as jsonError } from "../errors.ts";
+import { clip, httpError as jsonError, RETRY_AFTER_S } from "../errors.ts";
 import {
   BOOK_EXAMPLE,
   BookSchema,
@@ -42,9 +42,6 @@ import {
 } from "../openapi_schemas.ts";
 import { openApiRoutes } from "../validate.ts";
 import { askHistory, askLive, timeParam } from "./history.ts";
-
-/** Seconds a client should wait before asking again after a 503. */
-const RETRY_AFTER_S = 5;
 
 /** Longest accepted `symbol` (venue names and selectors are far shorter). */
 const SYMBOL_MAX = 32;

@@ -68,7 +68,7 @@ import type {
   SessionNotice,
 } from "../../actors/system/sessions.ts";
 import type { AppDeps } from "../deps.ts";
-import { clip, httpError } from "../errors.ts";
+import { clip, httpError, RETRY_AFTER_S } from "../errors.ts";
 import { charge, slot } from "../turns.ts";
 import {
   badRequest,
@@ -79,8 +79,6 @@ import {
 } from "../openapi_schemas.ts";
 import { openApiRoutes, SESSION_ID } from "../validate.ts";
 
-/** Seconds a client should wait before retrying when every stream is taken. */
-const RETRY_AFTER_S = 5;
 /** A ping after this long without a column, ms. */
 const PING_MS = 15_000;
 /** Longest accepted `symbol`. */

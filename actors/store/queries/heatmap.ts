@@ -336,8 +336,15 @@ async function attachLiquidations(
         ? [c.ts - span, c.ts]
         : [c.ts, c.ts + span];
       const found: LiquidationBucket[] = [];
-      for (const r of mine) {
-        if (r.ts < t0 || r.ts >= t1) continue;
+      // `mine` is in time order: from the first at or after t0, until t1.
+      let i = 0, hi = mine.length;
+      while (i < hi) {
+        const m = (i + hi) >>> 1;
+        if (mine[m].ts < t0) i = m + 1;
+        else hi = m;
+      }
+      for (; i < mine.length && mine[i].ts < t1; i++) {
+        const r = mine[i];
         const long = r.side === "sell";
         found.push({
           bucket: bucketOf(r.price, c.bucketSize),
