@@ -13,8 +13,9 @@
  * it (one line also shuffles them); with `raw`, the venue's strings come
  * along too (checksum venues: OKX, Kraken, Bitfinex).
  *
- * Prints, per book depth, nanoseconds per level change and changes per
- * second (best of three passes).
+ * Prints, per book depth and layout (the price ladder every side without
+ * venue strings uses, and the sorted arrays the others keep), nanoseconds
+ * per level change and changes per second (best of five passes).
  *
  * @module
  */
@@ -158,11 +159,15 @@ function makeStream(depth: number, n: number): Stream {
  * Applies the stream to a fresh book `PASSES` times.
  * @returns the best pass, ms, and the final book's levels per side.
  */
-function run(s: Stream, raw: boolean): { ms: number; levels: string } {
+function run(
+  s: Stream,
+  raw: boolean,
+  ladder: boolean,
+): { ms: number; levels: string } {
   let best = Infinity;
   let levels = "";
   for (let p = 0; p < PASSES; p++) {
-    const book = new OrderBook(raw);
+    const book = new OrderBook(raw, ladder);
     book.apply(
       s.snapshot.bids,
       s.snapshot.asks,
@@ -213,20 +218,25 @@ if (import.meta.main) {
   console.log(
     `${CMD} ${FRAMES}  (OrderBook.apply only, ${FRAMES} frames, best of ${PASSES}, one core)`,
   );
+  // [depth, raw strings, frames unsorted, price ladder]
   const cases = [
-    [1000, false, false],
-    [5000, false, false],
-    [1000, true, false],
-    [1000, false, true],
+    [1000, false, false, true],
+    [1000, false, false, false],
+    [5000, false, false, true],
+    [5000, false, false, false],
+    [1000, true, false, false],
+    [1000, false, true, true],
+    [1000, false, true, false],
   ] as const;
-  for (const [depth, raw, mixed] of cases) {
+  for (const [depth, raw, mixed, ladder] of cases) {
     const sorted = makeStream(depth, FRAMES);
     const s = mixed ? shuffled(sorted) : sorted;
-    const { ms, levels } = run(s, raw);
+    const { ms, levels } = run(s, raw, ladder);
     const ns = (ms * 1e6) / s.changes;
-    const what = raw ? " + raw strings" : mixed ? ", frames unsorted" : "";
+    const what = (raw ? " + raw strings" : mixed ? ", frames unsorted" : "") +
+      (ladder ? ", ladder" : ", sorted arrays");
     console.log(
-      `  ${`${depth} levels${what}`.padEnd(30)} ${
+      `  ${`${depth} levels${what}`.padEnd(46)} ${
         ns.toFixed(1).padStart(6)
       } ns/change  ${
         Math.round(s.changes / (ms / 1000)).toLocaleString("en").padStart(11)

@@ -5,7 +5,9 @@
  *
  * 1. JSON.parse ceiling: every received frame of the captures parsed once
  *    (binary frames gunzipped first; MEXC-style protobuf frames are not in
- *    the captures), frames per second;
+ *    the captures), frames per second; and the same with the REST bodies
+ *    (instruments and book snapshots) that a replay parses too, so that the
+ *    replay is also set against JSON.parse of all it reads;
  * 2. capture-file replay at max speed: the frames through the adapters and
  *    book keepers (`FileSource`), then the same through a whole session
  *    (`ReplaySession`: pacing at `max`, the aggregation and consolidation),
@@ -46,15 +48,21 @@ async function best(fn: () => Promise<void> | void): Promise<number> {
 
 const caps = await readCaptures(files);
 const frames: (string | Uint8Array)[] = [];
+const bodies: string[] = [];
 for (const c of caps) {
   for (const r of c.records) {
     if (r.kind === "recv") frames.push(r.text ?? r.binary!);
+    else if (r.kind === "http") bodies.push(r.body);
   }
 }
 const n = frames.length;
 let sink = 0;
 const parseMs = await best(() => void (sink += parseFrames(frames)));
+const bodiesMs = await best(() => void (sink += parseFrames(bodies)));
 const ceiling = n / (parseMs / 1000);
+/** The ceiling's rate were the REST bodies' parse counted in its time. */
+const ceilingAll = n / ((parseMs + bodiesMs) / 1000);
+const bodyBytes = bodies.reduce((a, b) => a + b.length, 0);
 
 const sourceMs = await best(async () => {
   const src = await FileSource.open(files);
@@ -83,26 +91,39 @@ await replay.stop();
 
 const rate = (ms: number) => Math.round(n / (ms / 1000));
 const x = (r: number) => (r / ceiling).toFixed(2);
+const xAll = (r: number) => (r / ceilingAll).toFixed(2);
 const sourceRate = rate(sourceMs - readMs);
 const sessionRate = rate(sessionMs - readMs);
 console.log(`\n${CMD}  (${files.length} files, ${n} frames, best of ${RUNS})`);
 console.log(
   `  JSON.parse ceiling           ${Math.round(ceiling)} frames/s (${
     parseMs.toFixed(1)
-  } ms)`,
+  } ms); with the ${bodies.length} REST bodies a replay parses too (${
+    (bodyBytes / 1e6).toFixed(1)
+  } MB of instruments and snapshots, +${bodiesMs.toFixed(1)} ms): ${
+    Math.round(ceilingAll)
+  } frames/s`,
 );
 console.log(
   `  capture replay, source       ${sourceRate} frames/s = ${
     x(sourceRate)
-  }× JSON.parse (adapters + book keepers; reading the files, ${
+  }× JSON.parse, ${
+    xAll(sourceRate)
+  }× with the REST bodies (adapters + book keepers; reading the files, ${
     readMs.toFixed(0)
   } ms, apart)`,
 );
 console.log(
   `  capture replay, session max  ${sessionRate} frames/s = ${
     x(sessionRate)
-  }× JSON.parse (+ pacing, aggregation, consolidation) — goal ≥ 0.75×: ${
-    sessionRate >= 0.75 * ceiling ? "met" : "missed"
+  }× JSON.parse, ${
+    xAll(sessionRate)
+  }× with the REST bodies (+ pacing, aggregation, consolidation) — goal ≥ 0.75×: ${
+    sessionRate >= 0.75 * ceiling
+      ? "met"
+      : sessionRate >= 0.75 * ceilingAll
+      ? "met with the REST bodies counted, missed on the frames alone"
+      : "missed"
   }`,
 );
 console.log(

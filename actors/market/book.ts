@@ -1,20 +1,29 @@
 /**
- * An exact L2 order book: two sorted sides of `(price, size)` levels kept in
- * typed arrays. Each side stores its best level last, so the frequent updates
- * near the BBO move little memory.
+ * An exact L2 order book with a bid and an ask side.
  *
- * Updates cluster near the best level, and most venues list a frame's
- * levels best first. So a frame listed that way is merged into the top of
- * the side in one pass (down to its worst price); other frames go level by
- * level, each search galloping from where the last change landed or from
- * the best level before it bisects. A venue that sends whole images
- * (HTX `depth.step0`) replaces the side and learns which levels changed.
- * `deno run -A bench/book.ts` measures it on a realistic change stream.
+ * A side without the venue's strings lives on a price ladder (`ladder.ts`)
+ * while its prices fit one: one slot per tick of its price grid, so a level
+ * change is an index and a store. Sides with strings (checksum venues), and
+ * sides whose prices fit no ladder (off a decimal grid, too wide or too
+ * sparse a span), are sorted `(price, size)` levels in typed arrays, best
+ * level last, so the frequent updates near the BBO move little memory;
+ * readers see those sorted arrays either way (a laddered side writes them
+ * out when they are read).
+ *
+ * On sorted arrays, updates cluster near the best level, and most venues
+ * list a frame's levels best first. So a frame listed that way is merged
+ * into the top of the side in one pass (down to its worst price); other
+ * frames go level by level, each search galloping from where the last change
+ * landed or from the best level before it bisects. A venue that sends whole
+ * images (HTX `depth.step0`) replaces the side and learns which levels
+ * changed. `deno run -A bench/book.ts` measures both layouts on a realistic
+ * change stream.
  *
  * @module
  */
 
 import type { Levels, RawLevels } from "./events.ts";
+import { Ladder } from "./ladder.ts";
 
 /**
  * Moves of at most this many levels are done with a loop, longer ones with
@@ -147,12 +156,21 @@ export interface LevelColumns {
  * descending price, so index `length - 1` is always the best level.
  */
 export class BookSide {
-  /** Prices, sorted so the best is last. */
-  prices: Float64Array;
-  /** Sizes in base currency, aligned with `prices`. */
-  sizes: Float64Array;
-  /** Number of live levels. */
-  length = 0;
+  /** Prices, sorted so the best is last (a copy of the ladder's, if any). */
+  #p: Float64Array;
+  /** Sizes in base currency, aligned with `#p`. */
+  #s: Float64Array;
+  /** Number of levels in `#p` and `#s`. */
+  #n = 0;
+  /**
+   * The side as a price ladder, when its prices fit one (see `ladder.ts`);
+   * null while it is kept as the sorted arrays alone.
+   */
+  #lad: Ladder | null = null;
+  /** True when `#p`/`#s` lag the ladder's levels. */
+  #stale = false;
+  /** Whether the side may use a ladder (not for venue strings or scratch). */
+  readonly #ladderable: boolean;
   /** The venue's price strings, aligned with `prices` (checksum venues only). */
   readonly rawPrices: string[] | null;
   /** The venue's size strings, aligned with `sizes` (checksum venues only). */
@@ -186,13 +204,55 @@ export class BookSide {
   /**
    * @param isBid true for the bid side (ascending prices), false for asks.
    * @param keepRaw also keep the venue's level strings, for checksums.
+   * @param ladder keep the side as a price ladder while its prices fit one
+   *   (the default unless `keepRaw`; a side with strings never does).
    */
-  constructor(isBid: boolean, keepRaw = false) {
+  constructor(isBid: boolean, keepRaw = false, ladder = !keepRaw) {
     this.#bid = isBid;
-    this.prices = new Float64Array(256);
-    this.sizes = new Float64Array(256);
+    this.#p = new Float64Array(256);
+    this.#s = new Float64Array(256);
     this.rawPrices = keepRaw ? [] : null;
     this.rawSizes = keepRaw ? [] : null;
+    this.#ladderable = ladder && !keepRaw;
+    if (this.#ladderable) this.#lad = new Ladder(isBid);
+  }
+
+  /** Prices in quote currency, sorted so the best is last (`length` of them). */
+  get prices(): Float64Array {
+    if (this.#stale) this.#sync();
+    return this.#p;
+  }
+
+  /** Sizes in base currency, aligned with {@link BookSide.prices}. */
+  get sizes(): Float64Array {
+    if (this.#stale) this.#sync();
+    return this.#s;
+  }
+
+  /** Number of live levels. */
+  get length(): number {
+    const lad = this.#lad;
+    return lad !== null ? lad.count : this.#n;
+  }
+
+  /** True while the side is kept as a price ladder. */
+  get laddered(): boolean {
+    return this.#lad !== null;
+  }
+
+  /** Copies the ladder's levels into the sorted arrays. */
+  #sync(): void {
+    const lad = this.#lad!;
+    while (this.#p.length < lad.count) this.#grow();
+    lad.write(this.#p, this.#s);
+    this.#n = lad.count;
+    this.#stale = false;
+  }
+
+  /** Keeps the side as sorted arrays from now on (until `clear`). */
+  #leaveLadder(): void {
+    if (this.#stale) this.#sync();
+    this.#lad = null;
   }
 
   /**
@@ -203,8 +263,8 @@ export class BookSide {
    */
   #find(price: number): number {
     return this.#bid
-      ? findAscending(this.prices, this.length, price, this.#hint)
-      : findDescending(this.prices, this.length, price, this.#hint);
+      ? findAscending(this.#p, this.#n, price, this.#hint)
+      : findDescending(this.#p, this.#n, price, this.#hint);
   }
 
   /**
@@ -215,16 +275,24 @@ export class BookSide {
    * @param rawSize the venue's size string.
    */
   set(price: number, size: number, rawPrice = "", rawSize = ""): void {
+    const lad = this.#lad;
+    if (lad !== null) {
+      if (lad.set(price, size)) {
+        this.#stale = true;
+        return;
+      }
+      this.#leaveLadder();
+    }
     const i = this.#find(price);
-    const n = this.length;
+    const n = this.#n;
     this.#hint = i >= 0 ? i : -i - 1;
     const rp = this.rawPrices;
     const rs = this.rawSizes;
     if (i >= 0) {
       if (size === 0) {
         // Close the gap; near the best only a few levels move.
-        const prices = this.prices;
-        const sizes = this.sizes;
+        const prices = this.#p;
+        const sizes = this.#s;
         if (n - i <= SHORT_MOVE) {
           for (let j = i + 1; j < n; j++) {
             prices[j - 1] = prices[j];
@@ -234,22 +302,22 @@ export class BookSide {
           prices.copyWithin(i, i + 1, n);
           sizes.copyWithin(i, i + 1, n);
         }
-        this.length = n - 1;
+        this.#n = n - 1;
         if (rp !== null && rs !== null) {
           rp.splice(i, 1);
           rs.splice(i, 1);
         }
       } else {
-        this.sizes[i] = size;
+        this.#s[i] = size;
         if (rs !== null) rs[i] = rawSize;
       }
       return;
     }
     if (size === 0) return;
     const at = -i - 1;
-    if (n === this.prices.length) this.#grow();
-    const prices = this.prices;
-    const sizes = this.sizes;
+    if (n === this.#p.length) this.#grow();
+    const prices = this.#p;
+    const sizes = this.#s;
     if (n - at <= SHORT_MOVE) {
       for (let j = n; j > at; j--) {
         prices[j] = prices[j - 1];
@@ -261,7 +329,7 @@ export class BookSide {
     }
     prices[at] = price;
     sizes[at] = size;
-    this.length = n + 1;
+    this.#n = n + 1;
     if (rp !== null && rs !== null) {
       rp.splice(at, 0, rawPrice);
       rs.splice(at, 0, rawSize);
@@ -293,17 +361,20 @@ export class BookSide {
     raw: readonly string[] | undefined,
     changes: Levels,
   ): void {
+    // Images are merged as sorted arrays.
+    if (this.#lad !== null) this.#leaveLadder();
     const next = this.#next ??= new BookSide(
       this.#bid,
       this.rawPrices !== null,
+      false,
     );
     next.#load(levels, raw);
-    const op = this.prices;
-    const os = this.sizes;
-    const n = this.length;
-    const np = next.prices;
-    const ns = next.sizes;
-    const m = next.length;
+    const op = this.#p;
+    const os = this.#s;
+    const n = this.#n;
+    const np = next.#p;
+    const ns = next.#s;
+    const m = next.#n;
     // Both sides are sorted best last: merge them.
     const dir = this.#bid ? 1 : -1;
     let i = 0;
@@ -324,12 +395,12 @@ export class BookSide {
     for (; i < n; i++) changes.push(op[i], 0);
     for (; j < m; j++) changes.push(np[j], ns[j]);
     // Take the image's arrays; the old ones hold the next image.
-    this.prices = np;
-    this.sizes = ns;
-    this.length = m;
-    next.prices = op;
-    next.sizes = os;
-    next.length = 0;
+    this.#p = np;
+    this.#s = ns;
+    this.#n = m;
+    next.#p = op;
+    next.#s = os;
+    next.#n = 0;
     const rp = this.rawPrices;
     const rs = this.rawSizes;
     if (rp !== null && rs !== null) {
@@ -374,9 +445,9 @@ export class BookSide {
       }
       return;
     }
-    while (this.prices.length < count) this.#grow();
-    const prices = this.prices;
-    const sizes = this.sizes;
+    while (this.#p.length < count) this.#grow();
+    const prices = this.#p;
+    const sizes = this.#s;
     const rp = this.rawPrices;
     const rs = this.rawSizes;
     // Stored best last: ascending for bids, descending for asks.
@@ -390,16 +461,16 @@ export class BookSide {
         rs.push(raw?.[2 * src + 1] ?? "");
       }
     }
-    this.length = count;
+    this.#n = count;
   }
 
   #grow(): void {
-    const prices = new Float64Array(this.prices.length * 2);
-    const sizes = new Float64Array(this.sizes.length * 2);
-    prices.set(this.prices);
-    sizes.set(this.sizes);
-    this.prices = prices;
-    this.sizes = sizes;
+    const prices = new Float64Array(this.#p.length * 2);
+    const sizes = new Float64Array(this.#s.length * 2);
+    prices.set(this.#p);
+    sizes.set(this.#s);
+    this.#p = prices;
+    this.#s = sizes;
   }
 
   /**
@@ -415,7 +486,7 @@ export class BookSide {
    * ```
    */
   apply(levels: Levels, raw?: readonly string[]): void {
-    if (levels.length & 1) {
+    if (levels.length & 1 || this.#lad !== null) {
       // Not pairs: no merge; each level as `set` takes it.
       for (let i = 0; i < levels.length; i += 2) {
         this.set(levels[i], levels[i + 1], raw?.[i], raw?.[i + 1]);
@@ -471,7 +542,9 @@ export class BookSide {
    */
   applyColumns(levels: LevelColumns): void {
     const { prices, sizes, count, priceText: rp, sizeText: rs } = levels;
-    if (count >= MERGE_MIN && this.#merge(levels)) return;
+    if (this.#lad === null && count >= MERGE_MIN && this.#merge(levels)) {
+      return;
+    }
     if (rp === undefined && rs === undefined) {
       for (let j = 0; j < count; j++) this.set(prices[j], sizes[j]);
       return;
@@ -498,7 +571,7 @@ export class BookSide {
     for (let j = 1; j < k; j++) {
       if (bid ? !(lp[j] < lp[j - 1]) : !(lp[j] > lp[j - 1])) return false;
     }
-    const n = this.length;
+    const n = this.#n;
     // At most MERGE_SPAN·k + 1 book levels and k listed ones are merged.
     const room = MERGE_SPAN * k + k + 1;
     if (this.#mergePrices.length < room) {
@@ -507,8 +580,8 @@ export class BookSide {
     }
     const tp = this.#mergePrices;
     const ts = this.#mergeSizes;
-    const prices = this.prices;
-    const sizes = this.sizes;
+    const prices = this.#p;
+    const sizes = this.#s;
     // The strings (checksum venues) follow their levels, as in `set`: an
     // existing level keeps its price string and takes the size string.
     const rp = this.rawPrices;
@@ -559,16 +632,16 @@ export class BookSide {
     }
     // [lo, n) was merged into the r levels of the scratch.
     const lo = i + 1;
-    while (this.prices.length < lo + r) this.#grow();
-    const out = this.prices;
-    const outSizes = this.sizes;
+    while (this.#p.length < lo + r) this.#grow();
+    const out = this.#p;
+    const outSizes = this.#s;
     // Back in place, best last.
     const top = lo + r - 1;
     for (let q = 0; q < r; q++) {
       out[top - q] = tp[q];
       outSizes[top - q] = ts[q];
     }
-    this.length = lo + r;
+    this.#n = lo + r;
     if (keep) {
       rp.length = lo + r;
       rs.length = lo + r;
@@ -588,7 +661,9 @@ export class BookSide {
 
   /** Best price, or NaN when the side is empty. */
   best(): number {
-    return this.length ? this.prices[this.length - 1] : NaN;
+    const lad = this.#lad;
+    if (lad !== null) return lad.best();
+    return this.#n ? this.#p[this.#n - 1] : NaN;
   }
 
   /**
@@ -598,15 +673,21 @@ export class BookSide {
    * @returns how many levels were dropped.
    */
   truncate(depth: number, dropped?: Levels): number {
-    const excess = this.length - depth;
+    const lad = this.#lad;
+    if (lad !== null) {
+      const k = lad.truncate(depth, dropped);
+      if (k > 0) this.#stale = true;
+      return k;
+    }
+    const excess = this.#n - depth;
     if (excess <= 0) return 0;
     // The worst levels sit at the front (best last).
     if (dropped) {
-      for (let i = 0; i < excess; i++) dropped.push(this.prices[i], 0);
+      for (let i = 0; i < excess; i++) dropped.push(this.#p[i], 0);
     }
-    this.prices.copyWithin(0, excess, this.length);
-    this.sizes.copyWithin(0, excess, this.length);
-    this.length -= excess;
+    this.#p.copyWithin(0, excess, this.#n);
+    this.#s.copyWithin(0, excess, this.#n);
+    this.#n -= excess;
     this.rawPrices?.splice(0, excess);
     this.rawSizes?.splice(0, excess);
     return excess;
@@ -614,9 +695,15 @@ export class BookSide {
 
   /** Removes every level. */
   clear(): void {
-    this.length = 0;
+    this.#n = 0;
+    this.#stale = false;
     this.rawPrices?.splice(0);
     this.rawSizes?.splice(0);
+    // A side that left its ladder tries one again.
+    if (this.#ladderable) {
+      if (this.#lad === null) this.#lad = new Ladder(this.#bid);
+      else this.#lad.clear();
+    }
   }
 
   /**
@@ -624,10 +711,11 @@ export class BookSide {
    * @param depth number of levels; Infinity for all.
    */
   top(depth: number): [number, number][] {
+    if (this.#stale) this.#sync();
     const out: [number, number][] = [];
-    const end = Math.max(0, this.length - depth);
-    for (let i = this.length - 1; i >= end; i--) {
-      out.push([this.prices[i], this.sizes[i]]);
+    const end = Math.max(0, this.#n - depth);
+    for (let i = this.#n - 1; i >= end; i--) {
+      out.push([this.#p[i], this.#s[i]]);
     }
     return out;
   }
@@ -638,10 +726,14 @@ export class OrderBook {
   readonly bids: BookSide;
   readonly asks: BookSide;
 
-  /** @param keepRaw also keep the venue's level strings, for checksums. */
-  constructor(keepRaw = false) {
-    this.bids = new BookSide(true, keepRaw);
-    this.asks = new BookSide(false, keepRaw);
+  /**
+   * @param keepRaw also keep the venue's level strings, for checksums.
+   * @param ladder keep each side as a price ladder while its prices fit one
+   *   (the default unless `keepRaw`).
+   */
+  constructor(keepRaw = false, ladder = !keepRaw) {
+    this.bids = new BookSide(true, keepRaw, ladder);
+    this.asks = new BookSide(false, keepRaw, ladder);
   }
 
   /**
