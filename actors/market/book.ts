@@ -542,9 +542,16 @@ export class BookSide {
    */
   applyColumns(levels: LevelColumns): void {
     const { prices, sizes, count, priceText: rp, sizeText: rs } = levels;
-    if (this.#lad === null && count >= MERGE_MIN && this.#merge(levels)) {
+    const lad = this.#lad;
+    if (lad !== null) {
+      let j = 0;
+      while (j < count && lad.set(prices[j], sizes[j])) j++;
+      this.#stale = true;
+      // A level the ladder refused: it and the rest on sorted arrays.
+      for (; j < count; j++) this.set(prices[j], sizes[j], rp?.[j], rs?.[j]);
       return;
     }
+    if (count >= MERGE_MIN && this.#merge(levels)) return;
     if (rp === undefined && rs === undefined) {
       for (let j = 0; j < count; j++) this.set(prices[j], sizes[j]);
       return;

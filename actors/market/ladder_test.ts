@@ -45,7 +45,7 @@ const change = (decimals: number, mid: number, spread: number) =>
     ),
   );
 
-Deno.test("Ladder: a side on a price grid holds exactly what sorted arrays hold, after every change, truncation and clear", () => {
+Deno.test("Ladder: a side on a price grid holds exactly what sorted arrays hold, after every change, column frame, truncation and clear", () => {
   fc.assert(
     fc.property(
       fc.boolean(),
@@ -58,13 +58,23 @@ Deno.test("Ladder: a side on a price grid holds exactly what sorted arrays hold,
       (bid, extraDecimals, frames, depth) => {
         const [lad, ref] = pair(bid);
         for (let f = 0; f < frames.length; f++) {
-          for (const [p, q] of frames[f]) {
+          const prices = new Float64Array(frames[f].length);
+          const sizes = new Float64Array(frames[f].length);
+          frames[f].forEach(([p, q], i) => {
             // Some frames move to a finer grid part way: the ladder rescales.
-            const price = f === 3 && extraDecimals > 0
+            prices[i] = f === 3 && extraDecimals > 0
               ? Number(p) + 10 ** -(2 + extraDecimals)
               : Number(p);
-            lad.set(price, Number(q));
-            ref.set(price, Number(q));
+            sizes[i] = Number(q);
+            ref.set(prices[i], sizes[i]);
+          });
+          // Even frames as a scanner's columns, odd ones level by level.
+          if (f % 2 === 0) {
+            lad.applyColumns({ prices, sizes, count: prices.length });
+          } else {
+            for (let i = 0; i < prices.length; i++) {
+              lad.set(prices[i], sizes[i]);
+            }
           }
           if (f % 5 === 4) {
             const a: number[] = [];
@@ -105,6 +115,17 @@ Deno.test("Ladder: prices off every grid, or a span too wide or too sparse, leav
         assertSame(lad, ref, `${name} ${bid} ${i}`);
       }
       assert.equal(lad.laddered, false, name);
+      // The same levels as one column frame: the refused one and the rest
+      // go on sorted arrays.
+      const [cols, colsRef] = pair(bid);
+      cols.applyColumns({
+        prices: Float64Array.from(prices),
+        sizes: Float64Array.from(prices, (_, i) => i + 1),
+        count: prices.length,
+      });
+      prices.forEach((p, i) => colsRef.set(p, i + 1));
+      assertSame(cols, colsRef, `${name} ${bid} columns`);
+      assert.equal(cols.laddered, false, name);
       // Deleting the far level and clearing lets the side try a ladder again.
       lad.clear();
       ref.clear();
