@@ -28,8 +28,12 @@ const DOT = (0x2e - 0x30) >>> 0;
 const EXP = (0x65 - 0x30) >>> 0;
 const EXP_UPPER = (0x45 - 0x30) >>> 0;
 
-/** Zero bytes kept after a frame's bytes, so readers may look ahead. */
-const SLACK = 8;
+/**
+ * Zero bytes kept after a frame's bytes, so readers may look ahead
+ * (`decimal` reads the 8 bytes after a "." in the text, up to 7 past its
+ * end); 16, so that `reset` clears them with two 8-byte stores.
+ */
+const SLACK = 16;
 
 /**
  * A read position in JSON text. The text is first copied into a reusable
@@ -55,8 +59,9 @@ export class JsonCursor {
   /** The text being read. */
   text = "";
   /**
-   * The text's bytes (ASCII), then at least 8 zero bytes; a zero byte ends
-   * every token, so readers stop there. Grows to the largest text read.
+   * The text's bytes (ASCII), then 16 zero bytes; a zero byte ends every
+   * token, so readers stop there. Grows to the largest text read; only
+   * {@link JsonCursor.reset} replaces it.
    */
   bytes: Uint8Array = new Uint8Array(4096);
   /** Number of bytes of the text. */
@@ -64,6 +69,8 @@ export class JsonCursor {
   /** Index of the next character to read. */
   pos = 0;
   readonly #encoder = new TextEncoder();
+  /** A view of {@link JsonCursor.bytes}' buffer, for 4- and 8-byte access. */
+  #view: DataView = new DataView(this.bytes.buffer);
 
   /**
    * Starts reading `text` from its first character.
@@ -75,6 +82,7 @@ export class JsonCursor {
     const n = text.length;
     if (this.bytes.length < n + SLACK) {
       this.bytes = new Uint8Array(Math.max(n + SLACK, this.bytes.length * 2));
+      this.#view = new DataView(this.bytes.buffer);
     }
     const b = this.bytes;
     const { read, written } = this.#encoder.encodeInto(text, b);
@@ -86,7 +94,10 @@ export class JsonCursor {
       return false;
     }
     this.end = n;
-    b.fill(0, n, n + SLACK);
+    // The slack (SLACK = 16) as two 8-byte stores: cheaper than `fill`.
+    const v = this.#view;
+    v.setFloat64(n, 0);
+    v.setFloat64(n + 8, 0);
     return true;
   }
 
@@ -96,8 +107,19 @@ export class JsonCursor {
    * @returns true (and `pos` moved past it) when they are there.
    */
   take(literal: string): boolean {
-    if (!this.text.startsWith(literal, this.pos)) return false;
-    this.pos += literal.length;
+    const b = this.bytes;
+    const p = this.pos;
+    const n = literal.length;
+    if (p >= 0 && p + n <= this.end) {
+      // Within an ASCII text its bytes are its characters (and a literal's
+      // non-ASCII character matches none): cheaper than `startsWith`.
+      for (let k = 0; k < n; k++) {
+        if (b[p + k] !== literal.charCodeAt(k)) return false;
+      }
+    } else if (!this.text.startsWith(literal, p)) {
+      return false;
+    }
+    this.pos = p + n;
     return true;
   }
 
@@ -203,51 +225,73 @@ export class JsonCursor {
   }
 
   /**
-   * {@link JsonCursor.number} with a short fast path for what venues write
-   * most: an unsigned plain decimal (`60000.01000000`, `7`) of at most 15
-   * significant digits and no exponent. Anything else goes to `number()`.
+   * {@link JsonCursor.number} with a fast path for what venues write most:
+   * an unsigned plain decimal (`60000.01000000`, `0.5`, `7`) of at most 8
+   * integer and 8 fraction digits, no exponent. Anything else goes to
+   * `number()`.
    * @returns the value, identical to `parseFloat` of the token, or NaN
    *   when no number token starts at `pos` (`pos` unchanged).
    */
   decimal(): number {
+    // V8 inlines functions of at most 460 bytes of bytecode and this one has
+    // about 445: measure before growing it. Two inlined copies (with
+    // `eightDigits`) exceed a caller's budget, so a hot loop is best built
+    // around one call site, as `readLevels` is.
     const b = this.bytes;
     let i = this.pos;
-    let d = (b[i] - 0x30) >>> 0;
-    if (d > 9) return this.number(); // "-1", or not a number
-    // The first 9 digits in hi, the next 6 in lo: both stay int32.
-    let hi = 0;
-    let lo = 0;
-    let nd = 0;
+    let d = (b[i] - 0x30) >>> 0; // the digit, or ≥ 10 for any other byte
+    let int = d; // the integer part, at most 8 digits
     if (d === 0) {
-      d = (b[++i] - 0x30) >>> 0;
-      if (d <= 9) return NaN; // a leading zero: "01"
+      d = (b[++i] - 0x30) >>> 0; // a digit here ("01") goes to number()
+    } else if (d <= 9) {
+      // Int32 arithmetic without overflow checks (`| 0`): past 9 digits it
+      // wraps, but from 9 digits on the token goes to number().
+      const start = i;
+      while ((d = (b[++i] - 0x30) >>> 0) <= 9) int = (int * 10 + d) | 0;
+      if (i - start > 8) return this.number();
     } else {
-      do {
-        if (nd < 9) hi = hi * 10 + d;
-        else if (nd < 15) lo = lo * 10 + d;
-        nd++;
-        d = (b[++i] - 0x30) >>> 0;
-      } while (d <= 9);
+      return this.number(); // "-1", or not a number
     }
-    let frac = 0;
     if (d === DOT) {
-      d = (b[++i] - 0x30) >>> 0;
-      if (d > 9) return NaN; // "5."
-      const from = i;
-      do {
-        if (nd < 9) hi = hi * 10 + d;
-        else if (nd < 15) lo = lo * 10 + d;
-        nd++;
+      // 8 decimals (as Binance sends every price and size) are checked and
+      // read 4 bytes at a time; the 8 bytes after the dot are in the text
+      // or its zero slack, and so is the one after them when they are
+      // digits. Other fractions are read a digit at a time.
+      const v = this.#view;
+      const f8 = eightDigits(
+        v.getUint32(i + 1, true),
+        v.getUint32(i + 5, true),
+      );
+      let k = 8;
+      let frac = f8;
+      if (f8 >= 0) {
+        i += 9;
+        d = (b[i] - 0x30) >>> 0;
+      } else {
         d = (b[++i] - 0x30) >>> 0;
-      } while (d <= 9);
-      frac = i - from;
+        const first = i;
+        const last = i + 8; // a ninth decimal goes to number()
+        frac = 0;
+        while (d <= 9 && i !== last) {
+          frac = (frac * 10 + d) | 0;
+          d = (b[++i] - 0x30) >>> 0;
+        }
+        k = i - first;
+      }
+      if (k !== 0 && d > 9 && d !== EXP && d !== EXP_UPPER) {
+        // Exact integers below 10^8; their sum is exact when at most
+        // 2^53 - 1 (see `number`), then divided once (Clinger).
+        const mant = int * POW10[k] + frac;
+        if (mant <= Number.MAX_SAFE_INTEGER) {
+          this.pos = i;
+          return mant / POW10[k];
+        }
+      }
+    } else if (d > 9 && d !== EXP && d !== EXP_UPPER) {
+      this.pos = i;
+      return int;
     }
-    if (nd > 15 || frac > 22 || d === EXP || d === EXP_UPPER) {
-      return this.number();
-    }
-    this.pos = i;
-    // At most 15 digits: an exact integer, divided once (correctly rounded).
-    return (nd > 9 ? hi * POW10[nd - 9] + lo : hi) / POW10[frac];
+    return this.number();
   }
 
   /**
@@ -269,6 +313,28 @@ export class JsonCursor {
     this.pos = start;
     return NaN;
   }
+}
+
+/**
+ * The value of 8 ASCII digits held in two little-endian words, the first
+ * digit in `lo`'s lowest byte; -1 when a byte is not a digit.
+ */
+function eightDigits(lo: number, hi: number): number {
+  // Bit 7 of each byte: clear in (w | 0x80…) - 0x30… when the byte is below
+  // "0", set in w + 0x46… when it is above "9" (bytes are ASCII, so no
+  // borrow or carry crosses a byte).
+  if (
+    (~(((lo | 0x80808080) - 0x30303030) & ((hi | 0x80808080) - 0x30303030)) |
+      (lo + 0x46464646) | (hi + 0x46464646)) & 0x80808080
+  ) return -1;
+  // Pairs of digits, then quads: 10·d0 + d1 in byte 0, and so on.
+  let a = lo & 0x0f0f0f0f;
+  let b = hi & 0x0f0f0f0f;
+  a = (a * 10 + (a >>> 8)) & 0x00ff00ff;
+  b = (b * 10 + (b >>> 8)) & 0x00ff00ff;
+  a = (a * 100 + (a >>> 16)) & 0xffff;
+  b = (b * 100 + (b >>> 16)) & 0xffff;
+  return a * 10000 + b;
 }
 
 /** One side's levels as read: prices and sizes in the venue's units. */
@@ -315,39 +381,56 @@ export function newSide(): ScannedSide {
  */
 export function readLevels(c: JsonCursor, side: ScannedSide): boolean {
   const t = c.bytes;
-  if (t[c.pos] !== 0x5b) return false; // "["
-  let n = 0;
-  if (t[++c.pos] === 0x5d) { // "]": no levels
-    c.pos++;
+  let i = c.pos;
+  if (t[i] !== 0x5b) return false; // "["
+  if (t[i + 1] === 0x5d) { // "]": no levels
+    c.pos = i + 2;
     side.count = 0;
     return true;
   }
+  if (t[i + 1] !== 0x5b || t[i + 2] !== 0x22) return false; // '["'
+  c.pos = i + 3;
+  let prices = side.prices;
+  let sizes = side.sizes;
+  let n = 0;
+  let price = 0; // the level's price, once read
+  let atPrice = true; // reading a price, else its size
+  // One call site of `decimal` for both numbers keeps it inlined here.
   for (;;) {
-    let i = c.pos;
-    if (t[i] !== 0x5b || t[i + 1] !== 0x22) return false; // '["'
-    c.pos = i + 2;
-    const p = c.decimal();
+    const x = c.decimal();
     i = c.pos;
-    if (
-      !(p > 0 && p < MAX_PRICE) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
-      t[i + 2] !== 0x22 // '","'
-    ) return false;
-    c.pos = i + 3;
-    const q = c.decimal();
-    i = c.pos;
+    if (atPrice) {
+      if (
+        !(x > 0 && x < MAX_PRICE) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
+        t[i + 2] !== 0x22 // '","'
+      ) return false;
+      price = x;
+      atPrice = false;
+      c.pos = i + 3;
+      continue;
+    }
     // A size of "-0" reads as -0: the adapter reads it as 0; leave it there.
     if (
-      !(q >= 0 && q <= MAX_SIZE) || (q === 0 && 1 / q < 0) ||
+      !(x >= 0 && x <= MAX_SIZE) || (x === 0 && 1 / x < 0) ||
       t[i] !== 0x22 || t[i + 1] !== 0x5d // '"]'
     ) return false;
-    if (n === side.prices.length) growSide(side);
-    side.prices[n] = p;
-    side.sizes[n] = q;
+    if (n === prices.length) {
+      growSide(side);
+      prices = side.prices;
+      sizes = side.sizes;
+    }
+    prices[n] = price;
+    sizes[n] = x;
     n++;
     const sep = t[i + 2];
-    c.pos = i + 3;
-    if (sep === 0x5d) break; // "]"
-    if (sep !== 0x2c) return false; // ","
+    if (sep === 0x5d) { // "]"
+      c.pos = i + 3;
+      break;
+    }
+    // ',["'
+    if (sep !== 0x2c || t[i + 3] !== 0x5b || t[i + 4] !== 0x22) return false;
+    c.pos = i + 5;
+    atPrice = true;
   }
   side.count = n;
   return true;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { JsonCursor } from "./_scan.ts";
+import { JsonCursor, newSide, readLevels } from "./_scan.ts";
 
 const cursor = new JsonCursor();
 
@@ -196,4 +196,169 @@ Deno.test("JsonCursor: quoted numbers, strings, literals", () => {
   assert.ok(Number.isNaN(c.quotedNumber()));
   assert.equal(c.pos, 0);
   assert.equal(c.take('"2'), false);
+});
+
+Deno.test("JsonCursor.decimal: the 8-decimal and short-fraction paths' edges read as parseFloat reads them", () => {
+  for (
+    const s of [
+      "60000.01000000",
+      "0.10000000",
+      "0.00000001",
+      "0.000000001",
+      "0.00000000",
+      "1.12345678",
+      "1.123456789",
+      "1.1234567",
+      "12345678.12345678",
+      "123456789.5",
+      "99999999.99999999",
+      // 2^53 - 1 and 2^53 over 10^8: the largest exact mantissa, and past it.
+      "90071992.54740991",
+      "90071992.54740992",
+      "90071992.54740993",
+      "12345678",
+      "123456789",
+      "1.12345678e5",
+      "1.12345678E-5",
+      "1.1234567e+3",
+      "7.5",
+      "7.05",
+      "0.5",
+      "0.05000000",
+    ]
+  ) assertExact(s);
+});
+
+/** Bytes that end a number token: what follows it in a frame, and the bytes just below "0" and above "9". */
+const terminator = fc.constantFrom(...'",]}x +-/:', "");
+
+Deno.test("JsonCursor.decimal: fuzzed fixed-point tokens, then any terminator, read as number() reads them", () => {
+  const token = fc.tuple(
+    fc.oneof(
+      fc.constant("0"),
+      fc.tuple(fc.constantFrom(..."123456789"), digits(0, 9)).map(([a, b]) =>
+        a + b
+      ),
+      digits(2, 3), // leading zeros: refused
+    ),
+    fc.option(digits(0, 11), { nil: undefined }),
+    fc.option(fc.constantFrom("e5", "E-3", "e+22", "e"), { nil: undefined }),
+    terminator,
+  );
+  const c = new JsonCursor();
+  fc.assert(
+    fc.property(token, ([int, frac, exp, end]) => {
+      const s = int + (frac === undefined ? "" : "." + frac) + (exp ?? "");
+      const text = s + end;
+      c.reset(text);
+      const v = c.number();
+      const vPos = c.pos;
+      c.reset(text);
+      const w = c.decimal();
+      assert.ok(Object.is(v, w), `${text}: number() ${v}, decimal() ${w}`);
+      assert.equal(c.pos, vPos, text);
+      const valid = !Number.isNaN(oracle(s));
+      if (valid) {
+        assert.ok(Object.is(w, parseFloat(s)), `${text}: ${w}`);
+        assert.equal(c.pos, s.length, text);
+      } else {
+        assert.ok(Number.isNaN(w), `${text}: ${w}`);
+        assert.equal(c.pos, 0, text);
+      }
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
+Deno.test("JsonCursor.quotedNumber: 8-decimal strings in a frame, a longer one before it, read as parseFloat reads them", () => {
+  const c = new JsonCursor();
+  // A long frame first leaves its bytes past a shorter frame's slack.
+  c.reset(`["${"9".repeat(3000)}"]`);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 99_999_999 }),
+      fc.integer({ min: 0, max: 99_999_999 }),
+      (a, b) => {
+        const s = `${a}.${String(b).padStart(8, "0")}`;
+        c.reset(`["${s}"]`);
+        assert.ok(c.take("["));
+        assert.ok(Object.is(c.quotedNumber(), parseFloat(s)), s);
+        assert.ok(c.take("]"));
+        c.reset(`"${s}`); // no closing quote: refused
+        assert.ok(Number.isNaN(c.quotedNumber()), s);
+      },
+    ),
+    { numRuns: 10_000 },
+  );
+});
+
+Deno.test("JsonCursor.take: literals inside, across and past the text's end, and in an unread text", () => {
+  const c = new JsonCursor();
+  c.reset('{"a":1}');
+  assert.ok(c.take('{"a"'));
+  assert.equal(c.pos, 4);
+  assert.equal(c.take(":2"), false);
+  assert.equal(c.pos, 4);
+  assert.ok(c.take(""));
+  assert.ok(c.take(":1}"));
+  assert.equal(c.pos, 7);
+  assert.equal(c.take("}"), false); // past the end: the slack is no text
+  assert.equal(c.take("\0"), false);
+  c.pos = 5;
+  assert.equal(c.take("1}x"), false); // runs past the end
+  assert.equal(c.take("1é"), false); // a non-ASCII literal matches nothing
+  assert.equal(c.pos, 5);
+  // A refused (non-ASCII) text is still matched as text, as before.
+  assert.equal(c.reset('{"é":1}'), false);
+  assert.ok(c.take('{"é"'));
+  assert.equal(c.pos, 4);
+});
+
+Deno.test("readLevels: separators, empty and growing arrays, refusals", () => {
+  const c = new JsonCursor();
+  const side = newSide();
+  c.reset('[["1.5","2"],["3","0.00000000"]],');
+  assert.ok(readLevels(c, side));
+  assert.equal(side.count, 2);
+  assert.deepEqual([...side.prices.subarray(0, 2)], [1.5, 3]);
+  assert.deepEqual([...side.sizes.subarray(0, 2)], [2, 0]);
+  assert.equal(c.pos, c.text.length - 1);
+  c.reset("[]");
+  assert.ok(readLevels(c, side));
+  assert.equal(side.count, 0);
+  assert.equal(c.pos, 2);
+  // 200 levels: the arrays grow from 64, keeping what was read.
+  const levels = Array.from(
+    { length: 200 },
+    (_, i) => [(60000 + i / 100).toFixed(8), (i / 1e8).toFixed(8)],
+  );
+  c.reset(JSON.stringify(levels));
+  assert.ok(readLevels(c, side));
+  assert.equal(side.count, 200);
+  for (let i = 0; i < 200; i++) {
+    assert.equal(side.prices[i], parseFloat(levels[i][0]));
+    assert.equal(side.sizes[i], parseFloat(levels[i][1]));
+  }
+  for (
+    const bad of [
+      '[["1.5","2"],]',
+      '[["1.5","2"]',
+      '[["1.5","2"]x',
+      '[["1.5","2"],"3"]',
+      '[["1.5",2]]',
+      '[[1.5,"2"]]',
+      '[["1.5","2","3"]]',
+      '[["1.5"]]',
+      '[["0","2"]]', // price out of range
+      '[["1.5","-0"]]', // -0 is left to the adapter
+      '[["1.5","-1"]]',
+      '[ ["1.5","2"]]',
+      '[["1.5" ,"2"]]',
+      "[",
+      "",
+    ]
+  ) {
+    c.reset(bad);
+    assert.equal(readLevels(c, side), false, bad);
+  }
 });

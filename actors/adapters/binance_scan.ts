@@ -30,6 +30,16 @@ const KEY_pu = 64;
 const KEY_ps = 128;
 const KEY_b = 256;
 const KEY_a = 512;
+/** The bit of each one-character key, by its character code; 0 for others. */
+const KEY_OF = new Uint16Array(128);
+KEY_OF[0x65] = KEY_e;
+KEY_OF[0x45] = KEY_E;
+KEY_OF[0x54] = KEY_T;
+KEY_OF[0x73] = KEY_s;
+KEY_OF[0x55] = KEY_U;
+KEY_OF[0x75] = KEY_u;
+KEY_OF[0x62] = KEY_b;
+KEY_OF[0x61] = KEY_a;
 /** Keys every recognised depth event has. */
 const REQUIRED = KEY_e | KEY_s | KEY_U | KEY_u | KEY_b | KEY_a;
 
@@ -119,23 +129,7 @@ export class BinanceDepthScanner {
       let key: number;
       if (t[c.pos + 1] === 0x22) {
         c.pos += 2;
-        key = k0 === 0x65
-          ? KEY_e
-          : k0 === 0x45
-          ? KEY_E
-          : k0 === 0x54
-          ? KEY_T
-          : k0 === 0x73
-          ? KEY_s
-          : k0 === 0x55
-          ? KEY_U
-          : k0 === 0x75
-          ? KEY_u
-          : k0 === 0x62
-          ? KEY_b
-          : k0 === 0x61
-          ? KEY_a
-          : 0;
+        key = KEY_OF[k0]; // the text is ASCII: k0 < 128
       } else if (k0 === 0x70 && t[c.pos + 2] === 0x22) { // "p…"
         const k1 = t[c.pos + 1];
         c.pos += 3;
