@@ -18,9 +18,9 @@
  * scanner path scanBook → keeper → book → batch). Every stage is warmed up, run 3 times (interleaved), and its median
  * printed as frames/s and as a ratio to `JSON.parse`.
  *
- * A second table puts each venue scanner (Binance, Bybit v5, OKX) beside
- * `JSON.parse` and the adapter's parse on the real book frames of the shared
- * data.
+ * A second table puts each venue scanner (Binance, Bybit v5, OKX, Coinbase
+ * Pro) beside `JSON.parse` and the adapter's parse on the real book frames
+ * of the shared data.
  *
  * Usage: `deno run -A bench/heavy.ts [frames] [--repeat N]`
  *
@@ -35,6 +35,8 @@ import { binanceFuturesAdapter } from "../actors/adapters/binance_futures.ts";
 import { BinanceDepthScanner } from "../actors/adapters/binance_scan.ts";
 import { bybitAdapter } from "../actors/adapters/bybit.ts";
 import { BybitBookScanner } from "../actors/adapters/bybit_scan.ts";
+import { coinbaseProAdapter } from "../actors/adapters/coinbase_pro.ts";
+import { CoinbaseL2Scanner } from "../actors/adapters/coinbase_scan.ts";
 import { okxChecksumAdapter } from "../actors/adapters/okx_checksum.ts";
 import { OkxBookScanner } from "../actors/adapters/okx_scan.ts";
 import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
@@ -256,10 +258,15 @@ function since(t0: Moment): Moment {
   return [t[0] - t0[0], t[1] - t0[1]];
 }
 
-function freshPath(snap: BookSnapshot): Path {
+/**
+ * Fresh path state, synced to the snapshot.
+ * @param ladder the book's sides on price ladders (as coby keeps them);
+ *   false: sorted arrays, for comparison.
+ */
+function freshPath(snap: BookSnapshot, ladder = true): Path {
   const sync = new BookSync(binanceAdapter.book.sync);
   sync.snapshot(snap);
-  const book = new OrderBook();
+  const book = new OrderBook(false, ladder);
   book.apply(snap.bids, snap.asks);
   const batch = new BatchBuilder("binance");
   batch.clock = T0 - 100;
@@ -334,16 +341,18 @@ function runAdapter(
  * frames it does not recognise would go to `parser.parse` (none here). The
  * sync sees a header-only delta; levels go from the scanner's typed arrays
  * straight into the book and the batch.
+ * @param ladder the book's sides on price ladders; false: sorted arrays.
  * @returns CPU and wall seconds for the frames.
  */
 function runScanner(
   frames: string[],
   snap: BookSnapshot,
   upto: Upto,
+  ladder = true,
 ): Moment {
   const parser = binanceAdapter.parser(instruments);
   const scanner = new BinanceDepthScanner();
-  const p = freshPath(snap);
+  const p = freshPath(snap, ladder);
   const { sync, book, batch } = p;
   const sym = p.sym;
   /** One reusable header for the sync: it reads first, last and prev. */
@@ -377,9 +386,9 @@ function runScanner(
       sink.n += parser.parse(frame, clock).length; // the general path
       continue;
     }
-    const sInst = instruments.get(scanner.symbol);
-    if (sInst === undefined) continue;
-    const cs = sInst.contractSize;
+    // Spot: sizes are base already (contracts would go through
+    // `toBaseSide`, as `scanBook` does).
+    if (!instruments.has(scanner.symbol)) continue;
     const e = scanner.eventTime;
     const ts = e > 0 ? e : clock;
     n += bids.count;
@@ -388,20 +397,13 @@ function runScanner(
     head.last = scanner.last;
     head.prev = scanner.prev === scanner.prev ? scanner.prev : -1;
     if (sync.delta(head) !== "apply" || upto < Upto.Book) continue;
-    const bp = bids.prices;
-    const bs = bids.sizes;
-    const ap = asks.prices;
-    const as = asks.sizes;
-    for (let i = 0; i < bids.count; i++) book.bids.set(bp[i], bs[i] * cs);
-    for (let i = 0; i < asks.count; i++) book.asks.set(ap[i], as[i] * cs);
+    // As the book keeper's `scan` does.
+    book.bids.applyColumns(bids);
+    book.asks.applyColumns(asks);
     if (upto < Upto.Batch) continue;
     batch.clock = clock;
-    for (let i = 0; i < bids.count; i++) {
-      batch.push(sym, Kind.Bid, bp[i], bs[i] * cs, ts);
-    }
-    for (let i = 0; i < asks.count; i++) {
-      batch.push(sym, Kind.Ask, ap[i], as[i] * cs, ts);
-    }
+    batch.pushLevels(sym, Kind.Bid, bids, ts);
+    batch.pushLevels(sym, Kind.Ask, asks, ts);
   }
   const secs = since(t0);
   check(p, upto, frames.length);
@@ -502,6 +504,8 @@ function runJson(frames: string[]): Moment {
 interface Stage {
   name: string;
   run: (frames: string[]) => Moment;
+  /** The stage this one adds to (its "added" column); JSON.parse if none. */
+  after?: string;
 }
 
 const stream = makeStream(FRAMES);
@@ -518,9 +522,10 @@ const stages: Stage[] = [
     "+ book",
     "+ columnar batch",
     "+ sampling and merging columns",
-  ] as const).map((name, upto) => ({
+  ] as const).map((name, upto, names) => ({
     name,
     run: (fr: string[]) => runAdapter(fr, snap, upto),
+    after: names[upto - 1],
   })),
   ...([
     "scanner parse",
@@ -528,10 +533,17 @@ const stages: Stage[] = [
     "+ book",
     "+ columnar batch",
     "+ sampling and merging columns",
-  ] as const).map((name, upto) => ({
+  ] as const).map((name, upto, names) => ({
     name: name === "scanner parse" ? name : `scanner ${name}`,
     run: (fr: string[]) => runScanner(fr, snap, upto),
+    after: upto > 1 ? `scanner ${names[upto - 1]}` : names[upto - 1],
   })),
+  {
+    // The book as it was before the price ladder, for comparison.
+    name: "scanner + book on sorted arrays",
+    run: (fr: string[]) => runScanner(fr, snap, Upto.Book, false),
+    after: "scanner + sync",
+  },
   {
     name: "connection stage, parse → keeper",
     run: (fr: string[]) => runKeeper(fr, snap, false),
@@ -585,9 +597,12 @@ console.log(
 );
 for (let i = 0; i < stages.length; i++) {
   const ns = 1e9 / fps[i];
-  // The stage it adds to: the one above, or JSON.parse for each path's
-  // first and for the connection stages.
-  const base = i === 1 || i === 6 || i >= 11 ? 0 : i - 1;
+  // The stage it adds to, or JSON.parse.
+  const after = stages[i].after;
+  const base = after === undefined
+    ? 0
+    : stages.findIndex((s) => s.name === after);
+  if (base < 0) throw new Error(`No stage ${after} before ${stages[i].name}`);
   const delta = Math.round(ns - 1e9 / fps[base]);
   const added = i === 0 ? "" : `${delta >= 0 ? "+" : ""}${delta}`;
   console.log(
@@ -669,6 +684,10 @@ function realFrames(): RealFrames[] {
   const b = new BinanceDepthScanner();
   const y = new BybitBookScanner();
   const o = new OkxBookScanner({ keepText: true });
+  const coinbase = captured("COINBASE.ws.28.0").filter((f) =>
+    f.startsWith('{"type":"l2update"')
+  );
+  const c = new CoinbaseL2Scanner();
   return [{
     name: "binance-futures depthUpdate (capture)",
     frames: binance,
@@ -687,6 +706,12 @@ function realFrames(): RealFrames[] {
     adapter: okxChecksumAdapter,
     symbols: new Set(okx.map((f) => JSON.parse(f).arg.instId)),
     scan: (f) => o.scan(f),
+  }, {
+    name: "coinbase pro l2update (capture)",
+    frames: coinbase,
+    adapter: coinbaseProAdapter,
+    symbols: new Set(coinbase.map((f) => JSON.parse(f).product_id)),
+    scan: (f) => c.scan(f),
   }];
 }
 

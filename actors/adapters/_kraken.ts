@@ -170,13 +170,30 @@ function feedDigits(s: string): void {
  * ```
  */
 export function krakenSeconds(s: string): number {
-  const dot = s.indexOf(".");
-  if (dot < 0) return /^\d+$/.test(s) ? +s * 1000 : NaN;
-  const frac = s.slice(dot + 1);
-  if (!/^\d+$/.test(frac)) return NaN;
-  const whole = s.slice(0, dot);
-  if (!/^\d+$/.test(whole)) return NaN;
-  return +whole * 1000 + +(frac + "00").slice(0, 3);
+  const n = s.length;
+  // Whole seconds: up to 15 digits accumulate exactly (below 2^53), as
+  // `+` reads them; longer runs are left to `+`.
+  let w = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    w = w * 10 + d;
+  }
+  if (i === 0) return NaN;
+  if (i > 15) w = +s.slice(0, i);
+  if (i === n) return w * 1000;
+  if (s.charCodeAt(i) !== 0x2e || i + 1 === n) return NaN; // "."
+  // Milliseconds: the first 3 fraction digits, padded with zeros.
+  let ms = 0;
+  for (let j = i + 1; j < n; j++) {
+    const d = s.charCodeAt(j) - 0x30;
+    if (d < 0 || d > 9) return NaN;
+    if (j - i <= 3) ms = ms * 10 + d;
+  }
+  const k = n - i - 1;
+  if (k < 3) ms *= k === 1 ? 100 : 10;
+  return w * 1000 + ms;
 }
 
 // ---- raw frame types ----

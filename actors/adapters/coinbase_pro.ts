@@ -11,11 +11,14 @@
 import type { Instrument, Levels, MarketEvent } from "../market/events.ts";
 import {
   type Adapter,
+  type ColumnarDelta,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
+  reusedDelta,
 } from "./adapter.ts";
 import { isoMs, jsonFrame, takerSide } from "./_coinbase.ts";
+import { CoinbaseL2Scanner } from "./coinbase_scan.ts";
 import {
   amountError,
   parseJson,
@@ -105,9 +108,30 @@ export const coinbaseProAdapter: Adapter = {
   },
 };
 
-/** A parser for Pro frames: `snapshot`, `l2update`, `match`. */
+/**
+ * A parser for Pro frames: `snapshot`, `l2update`, `match`; `scanBook`
+ * reads `l2update`s with {@link CoinbaseL2Scanner}.
+ */
 function proParser(instruments: InstrumentTable): Parser {
+  const scanner = new CoinbaseL2Scanner();
+  const delta = reusedDelta(scanner.bids, scanner.asks);
+  // l2updates carry no sequence (see `book.sync`).
+  delta.first = delta.last = delta.prev = -1;
   return {
+    // The `l2update` case of `parse`, read by the scanner: the same
+    // instrument lookup, time and levels (sizes as sent: Pro is spot).
+    scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      if (typeof frame !== "string" || !scanner.scan(frame)) return null;
+      const inst = instruments.get(scanner.productId);
+      if (inst === undefined) return null;
+      delta.inst = inst;
+      // `isoMs`'s rule: an absent, unreadable or non-positive time falls
+      // back to the receive time.
+      const t = scanner.time;
+      delta.exchangeTs = t > 0 ? t : recvTs;
+      delta.localTs = recvTs;
+      return delta;
+    },
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       const msg = jsonFrame<ProFrame>(frame);
       switch (msg.type) {

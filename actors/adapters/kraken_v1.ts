@@ -24,10 +24,13 @@ import type {
 } from "../market/events.ts";
 import {
   type Adapter,
+  type ColumnarDelta,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
+  reusedDelta,
 } from "./adapter.ts";
+import { KrakenBookScanner } from "./kraken_scan.ts";
 import {
   KRAKEN_ASSET_PAIRS,
   KRAKEN_BOOK_DEPTH,
@@ -158,6 +161,34 @@ function parseV1(
   // `book-1000` (the name carries the subscribed depth).
   if (channel.startsWith("book")) return [book(inst, msg, recvTs)];
   return []; // ticker, spread, ohlc: not normalized
+}
+
+/**
+ * A v1 parser for one connection: `parse` reads every frame with
+ * `JSON.parse`; `scanBook` reads book updates with a
+ * {@link KrakenBookScanner} into one reused delta.
+ */
+function v1Parser(instruments: InstrumentTable): Parser {
+  const scanner = new KrakenBookScanner();
+  const delta = reusedDelta(scanner.bids, scanner.asks);
+  delta.first = delta.last = -1; // nothing is numbered
+  return {
+    // The update case of `book`, read by the scanner: the same pair lookup,
+    // latest level time, checksum, levels and their strings (a checksum
+    // venue: the strings always go along). Snapshots go to `parse`.
+    scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      if (typeof frame !== "string" || !scanner.scan(frame)) return null;
+      const inst = instruments.get(scanner.pair);
+      if (inst === undefined) return null;
+      delta.inst = inst;
+      delta.exchangeTs = scanner.ts || recvTs;
+      delta.localTs = recvTs;
+      const c = scanner.checksum;
+      delta.checksum = c === c ? c : undefined;
+      return delta;
+    },
+    parse: (frame, recvTs) => parseV1(instruments, frame, recvTs),
+  };
 }
 
 /** A v1 book frame: snapshot (`as`/`bs`) or update (`a`/`b`, `c`). */
@@ -337,9 +368,7 @@ export const krakenV1Adapter: Adapter = {
   isHeartbeat: (frame) =>
     textStartsWith(frame, '{"event":"heartbeat"') ||
     textStartsWith(frame, '{"event":"pong"'),
-  parser: (instruments): Parser => ({
-    parse: (frame, recvTs) => parseV1(instruments, frame, recvTs),
-  }),
+  parser: (instruments) => v1Parser(instruments),
   book: {
     // Snapshot on subscribing, updates unnumbered: the checksum guards them.
     sync: { kind: "stream", link: "none" },
