@@ -165,11 +165,23 @@ export class BatchBuilder {
     const n = this.length;
     const end = n + count;
     while (end > this.#price.length) this.#grow();
-    this.#price.set(levels.prices.subarray(0, count), n);
-    this.#size.set(levels.sizes.subarray(0, count), n);
-    this.#ts.fill(ts, n, end);
-    this.#local.fill(this.#clock, n, end);
-    this.#code.fill(sym * 8 + kind, n, end);
+    // One loop: a frame's few dozen levels cost less than the views and
+    // calls of `set` and `fill`.
+    const price = this.#price;
+    const size = this.#size;
+    const tsCol = this.#ts;
+    const local = this.#local;
+    const code = this.#code;
+    const { prices, sizes } = levels;
+    const clock = this.#clock;
+    const c = sym * 8 + kind;
+    for (let i = 0, j = n; i < count; i++, j++) {
+      price[j] = prices[i];
+      size[j] = sizes[i];
+      tsCol[j] = ts;
+      local[j] = clock;
+      code[j] = c;
+    }
     this.length = end;
   }
 
