@@ -610,14 +610,28 @@ export class Aggregator {
         chosen.set(`${s.exchange}\u0000${c.exchangeSymbol}`, c);
       }
     }
-    const out: ColumnInit[] = [];
-    // In the order the books were first seen.
+    // In the order the books were first seen, packed into one buffer as
+    // `encodeColumns` lays a batch out, so that it takes them without a copy.
+    const picked: [Entry, BookColumn][] = [];
+    let total = 0;
     for (const [id, e] of this.entries) {
       const c = chosen.get(id);
       if (!c) continue;
+      picked.push([e, c]);
+      total += 4 * c.n;
+    }
+    const all = new Float64Array(total);
+    const out: ColumnInit[] = [];
+    let off = 0;
+    for (const [e, c] of picked) {
       const n = c.n;
-      const buys = new Float64Array(n);
-      const sells = new Float64Array(n);
+      const bids = all.subarray(off, off + n);
+      const asks = all.subarray(off + n, off + 2 * n);
+      const buys = all.subarray(off + 2 * n, off + 3 * n);
+      const sells = all.subarray(off + 3 * n, off + 4 * n);
+      off += 4 * n;
+      bids.set(c.bids);
+      asks.set(c.asks);
       for (const [k, v] of e.buys) {
         if (k >= c.lo && k < c.lo + n) buys[k - c.lo] += v;
       }
@@ -643,8 +657,8 @@ export class Aggregator {
         n,
         bestBid: c.bestBid,
         bestAsk: c.bestAsk,
-        bids: c.bids,
-        asks: c.asks,
+        bids,
+        asks,
         buys,
         sells,
         ...(liquidations && { liquidations }),

@@ -19,10 +19,10 @@ import {
   type Column,
   type ColumnBatch,
   type ColumnInit,
+  type ColumnMeta,
   type ConsolidationInfo,
   type Cross,
   decodeColumns,
-  encodeColumns,
   type Exclusion,
   type LiquidationBucket,
   mergeLiquidations,
@@ -193,6 +193,39 @@ export function mergeColumns(
   cols: readonly ColumnInit[],
   options: MergeOptions = {},
 ): ColumnInit {
+  const { meta, included } = planMerge(cols, options);
+  const n = meta.n;
+  const all = new Float64Array(4 * n);
+  fillMerge(meta, included, all);
+  return {
+    ...meta,
+    bids: all.subarray(0, n),
+    asks: all.subarray(n, 2 * n),
+    buys: all.subarray(2 * n, 3 * n),
+    sells: all.subarray(3 * n),
+  };
+}
+
+/**
+ * A consolidated column's header and the columns it merges, before its
+ * arrays are summed (see {@link mergeColumns}).
+ */
+interface MergePlan {
+  /** The consolidated column without its arrays. */
+  meta: Omit<ColumnInit, "bids" | "asks" | "buys" | "sells">;
+  /** The included columns, to sum over `meta.lo … meta.lo + meta.n − 1`. */
+  included: readonly ColumnInit[];
+}
+
+/**
+ * Steps 1–3 and 5 of {@link mergeColumns}: the consensus, the exclusions,
+ * the span and the BBO.
+ * @throws {Error} when `cols` is empty or bucket sizes differ.
+ */
+function planMerge(
+  cols: readonly ColumnInit[],
+  options: MergeOptions,
+): MergePlan {
   if (cols.length === 0) throw new Error("No columns to merge");
   const range = options.range ?? 0.05;
   const threshold = options.outlierThreshold ?? 0.02;
@@ -254,21 +287,6 @@ export function mergeColumns(
     const hi = Math.min(partHi, bucketOf(consensus * (1 + range), bs));
     n = Math.max(0, hi - lo + 1);
   }
-  const bids = new Float64Array(n);
-  const asks = new Float64Array(n);
-  const buys = new Float64Array(n);
-  const sells = new Float64Array(n);
-  for (const c of included) {
-    const from = Math.max(0, lo - c.lo);
-    const to = Math.min(c.n, lo + n - c.lo);
-    const o = c.lo - lo;
-    for (let i = from; i < to; i++) {
-      bids[o + i] += c.bids[i];
-      asks[o + i] += c.asks[i];
-      buys[o + i] += c.buys[i];
-      sells[o + i] += c.sells[i];
-    }
-  }
 
   const bestBid = bid ? bid.bestBid : NaN;
   const bestAsk = ask ? ask.bestAsk : NaN;
@@ -295,7 +313,7 @@ export function mergeColumns(
     crossed: cross !== null,
     cross,
   };
-  return {
+  const meta = {
     exchange: "consolidated",
     exchangeSymbol: cols[0].symbol,
     symbol: cols[0].symbol,
@@ -309,11 +327,33 @@ export function mergeColumns(
     parts: included.map((c) => c.exchange),
     consolidation,
     ...liquidationsOf(included, lo, n),
-    bids,
-    asks,
-    buys,
-    sells,
   };
+  return { meta, included };
+}
+
+/**
+ * Step 4 of {@link mergeColumns}: sums the included columns into `out`,
+ * the consolidated column's bids, asks, buys and sells one after another
+ * (`4 · n` zeros on entry).
+ */
+function fillMerge(
+  meta: MergePlan["meta"],
+  included: readonly ColumnInit[],
+  out: Float64Array,
+): void {
+  const { lo, n } = meta;
+  for (const c of included) {
+    const from = Math.max(0, lo - c.lo);
+    const to = Math.min(c.n, lo + n - c.lo);
+    const o = c.lo - lo;
+    const { bids, asks, buys, sells } = c;
+    for (let i = from; i < to; i++) {
+      out[o + i] += bids[i];
+      out[n + o + i] += asks[i];
+      out[2 * n + o + i] += buys[i];
+      out[3 * n + o + i] += sells[i];
+    }
+  }
 }
 
 /** The merged liquidations of `cols` within `[lo, lo + n)`, as a spread. */
@@ -368,7 +408,24 @@ export function consolidate(
   }
   const range = options.range ?? b.range ?? 0.05;
   const merge = { range, outlierThreshold: options.outlierThreshold ?? 0.02 };
-  const all: ColumnInit[] = [...cols];
-  for (const g of groups.values()) all.push(mergeColumns(g, merge));
-  return encodeColumns(b.ts, all, { range });
+  const plans: MergePlan[] = [];
+  const input = new Float64Array(b.buf);
+  let total = input.length;
+  for (const g of groups.values()) {
+    const plan = planMerge(g, merge);
+    plans.push(plan);
+    total += 4 * plan.meta.n;
+  }
+  // One buffer: the exchanges' columns as they were (one copy, same
+  // offsets), then each consolidated column summed in place.
+  const all = new Float64Array(total);
+  all.set(input);
+  const columns: ColumnMeta[] = [...b.columns];
+  let off = input.length;
+  for (const { meta, included } of plans) {
+    fillMerge(meta, included, all.subarray(off, off + 4 * meta.n));
+    columns.push({ ...meta, offset: off });
+    off += 4 * meta.n;
+  }
+  return { type: "columns", ts: b.ts, columns, buf: all.buffer, range };
 }

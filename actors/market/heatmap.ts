@@ -279,7 +279,10 @@ export interface EncodeOptions {
 }
 
 /**
- * Packs columns into one batch buffer.
+ * Packs columns into one batch buffer. Columns whose arrays already are,
+ * in order, the whole of one buffer laid out as a batch (bids, asks, buys,
+ * sells of each column; the aggregator builds its ticks so) are taken as
+ * they are: the batch's `buf` is then that buffer, not a copy.
  * @param ts tick time, ms.
  * @param cols columns to pack.
  * @param options the sampling range to stamp on the batch.
@@ -297,14 +300,17 @@ export function encodeColumns(
 ): ColumnBatch {
   let total = 0;
   for (const c of cols) total += 4 * c.n;
-  const all = new Float64Array(total);
+  const packed = packedBuffer(cols, total);
+  const all = packed ? null : new Float64Array(total);
   const metas: ColumnMeta[] = [];
   let off = 0;
   for (const c of cols) {
-    all.set(c.bids, off);
-    all.set(c.asks, off + c.n);
-    all.set(c.buys, off + 2 * c.n);
-    all.set(c.sells, off + 3 * c.n);
+    if (all) {
+      all.set(c.bids, off);
+      all.set(c.asks, off + c.n);
+      all.set(c.buys, off + 2 * c.n);
+      all.set(c.sells, off + 3 * c.n);
+    }
     const { bids: _b, asks: _a, buys: _u, sells: _s, ...meta } = c;
     metas.push({ ...meta, offset: off });
     off += 4 * c.n;
@@ -313,11 +319,40 @@ export function encodeColumns(
     type: "columns",
     ts,
     columns: metas,
-    buf: all.buffer,
+    buf: packed ?? all!.buffer as ArrayBuffer,
   };
   return options.range === undefined
     ? batch
     : { ...batch, range: options.range };
+}
+
+/**
+ * The buffer `cols` are already packed in: every array a view of one plain
+ * `ArrayBuffer` of exactly `total` doubles, at the offsets a batch gives it.
+ * @returns that buffer, or null when they are laid out any other way.
+ */
+function packedBuffer(
+  cols: readonly ColumnInit[],
+  total: number,
+): ArrayBuffer | null {
+  if (cols.length === 0) return null;
+  const buf = cols[0].bids.buffer;
+  if (!(buf instanceof ArrayBuffer) || buf.byteLength !== 8 * total) {
+    return null;
+  }
+  let off = 0;
+  for (const c of cols) {
+    const n = c.n;
+    const arrays = [c.bids, c.asks, c.buys, c.sells];
+    for (let k = 0; k < 4; k++) {
+      const a = arrays[k];
+      if (
+        a.buffer !== buf || a.length !== n || a.byteOffset !== 8 * (off + k * n)
+      ) return null;
+    }
+    off += 4 * n;
+  }
+  return buf;
 }
 
 /** Options for {@link sampleBook}. */
