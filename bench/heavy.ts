@@ -37,6 +37,8 @@ import { bybitAdapter } from "../actors/adapters/bybit.ts";
 import { BybitBookScanner } from "../actors/adapters/bybit_scan.ts";
 import { coinbaseProAdapter } from "../actors/adapters/coinbase_pro.ts";
 import { CoinbaseL2Scanner } from "../actors/adapters/coinbase_scan.ts";
+import { kucoinAdapter } from "../actors/adapters/kucoin.ts";
+import { KucoinL2Scanner } from "../actors/adapters/kucoin_scan.ts";
 import { okxChecksumAdapter } from "../actors/adapters/okx_checksum.ts";
 import { OkxBookScanner } from "../actors/adapters/okx_scan.ts";
 import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
@@ -688,6 +690,10 @@ function realFrames(): RealFrames[] {
     f.startsWith('{"type":"l2update"')
   );
   const c = new CoinbaseL2Scanner();
+  const kucoin = captured("KUCOIN.ws.1.0").filter((f) =>
+    f.includes('"subject":"trade.l2update"')
+  );
+  const k = new KucoinL2Scanner();
   return [{
     name: "binance-futures depthUpdate (capture)",
     frames: binance,
@@ -712,6 +718,12 @@ function realFrames(): RealFrames[] {
     adapter: coinbaseProAdapter,
     symbols: new Set(coinbase.map((f) => JSON.parse(f).product_id)),
     scan: (f) => c.scan(f),
+  }, {
+    name: "kucoin trade.l2update (capture)",
+    frames: kucoin,
+    adapter: kucoinAdapter,
+    symbols: new Set(kucoin.map((f) => JSON.parse(f).data.symbol)),
+    scan: (f) => k.scan(f),
   }];
 }
 

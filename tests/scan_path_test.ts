@@ -3,8 +3,8 @@
  * against its parse path (`Parser.parse` → `BookKeeper.onEvent`), over every
  * frame of the shared captures of the venues whose adapters offer a scanner
  * (Binance spot and USD-M, OKX of the checksum era, Kraken v1, Coinbase
- * Pro; Bybit's captures speak v2, so a recorded Bybit v5 stream from the
- * samples stands in):
+ * Pro, KuCoin; Bybit's captures speak v2, so a recorded Bybit v5 stream
+ * from the samples stands in):
  * the two keepers end with identical books (level strings too, for checksum
  * venues), sync states and counters, and write identical batches, record
  * for record. Both keepers see the same frames and the same recorded REST
@@ -20,6 +20,7 @@ import type { Adapter, ColumnarDelta } from "../actors/adapters/adapter.ts";
 import { binanceDeliveryAdapter } from "../actors/adapters/binance_delivery.ts";
 import { bybitAdapter } from "../actors/adapters/bybit.ts";
 import { coinbaseProAdapter } from "../actors/adapters/coinbase_pro.ts";
+import { kucoinAdapter } from "../actors/adapters/kucoin.ts";
 import {
   type Capture,
   readCapture,
@@ -294,6 +295,32 @@ Deno.test("scanner path: the COINBASE capture (Pro l2update) gives the parse pat
   assert.ok(scanned.scanned > 9_000, `${scanned.scanned} scanned`);
 });
 
+Deno.test("scanner path: the KUCOIN capture (trade.l2update, REST snapshots) gives the parse path's books, counters and batches", async () => {
+  const cap = await readCapture(captureFiles("KUCOIN"));
+  const adapter = captureAdapter(cap);
+  assert.equal(adapter, kucoinAdapter);
+  const insts = captureInstruments(cap, adapter);
+  const { parsed, scanned } = assertSamePaths(adapter, insts, cap.records);
+  // Deltas buffered before a book's snapshot went to parse; the scanner
+  // took every other l2update.
+  assert.ok(scanned.scanned > 3_000, `${scanned.scanned} scanned`);
+  assert.equal(parsed.frames, 3_853);
+  // Every book synced on both paths but LTX-USDT's, of which the capture
+  // holds neither an l2update nor a snapshot.
+  for (const [sym, f] of scanned.keeper.followed) {
+    assert.equal(f.sync.state, sym === "LTX-USDT" ? "buffering" : "synced");
+  }
+  // Each delta read by either path is the one parse gives.
+  const table = new Map(insts.map((i) => [i.exchangeSymbol, i]));
+  let read = 0;
+  for (const r of cap.records) {
+    if (r.kind === "recv" && r.text !== undefined) {
+      if (assertScanMatchesParse(adapter, table, r.text)) read++;
+    }
+  }
+  assert.equal(read, 3_853);
+});
+
 Deno.test("scanner path: Bybit v5 XRPUSDT orderbook.500 gives the parse path's books, counters and batches, for linear and inverse contract sizes", () => {
   // The shared captures of Bybit speak v2; this is a v5 recording.
   const frames = unzipFirst(OB500).split(/\r?\n/).filter((l) => l);
@@ -554,6 +581,68 @@ Deno.test("scanner path: mutated Coinbase Pro l2updates scan to what parse gives
             break;
           default:
             mutated = f.replace(/"(buy|sell)"/, `"${side}"`);
+        }
+        try {
+          assertScanMatchesParse(adapter, insts, mutated);
+        } catch (e) {
+          // A frame parse refuses must not scan.
+          if (e instanceof assert.AssertionError) throw e;
+          const s = adapter.parser(insts).scanBook!(mutated, 0);
+          assert.equal(s, null, `scanned a frame parse refuses: ${mutated}`);
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("scanner path: mutated KuCoin l2updates scan to what parse gives, or go to parse", async () => {
+  const cap = await readCapture(captureFiles("KUCOIN"));
+  const adapter = captureAdapter(cap);
+  const insts = new Map(
+    captureInstruments(cap, adapter).map((i) => [i.exchangeSymbol, i]),
+  );
+  const books = cap.records.flatMap((r) =>
+    r.kind === "recv" && r.text !== undefined &&
+      adapter.parser(insts).scanBook!(r.text, 0) !== null
+      ? [r.text]
+      : []
+  );
+  assert.equal(books.length, 3_853);
+  // One quoted number (a price, size or change sequence; "0" is the
+  // placeholder price), a sequence, a time, or a character replaced.
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: books.length - 1 }),
+      fc.nat(),
+      fc.constantFrom(...NUMBERS),
+      (k, at, spelling) => {
+        let f = books[k];
+        if (at % 7 === 0) {
+          f = f.replace('},"subject"', ',"time":1685578980002},"subject"');
+        }
+        let mutated: string;
+        switch (at % 3) {
+          case 0: {
+            const i = at % f.length;
+            mutated = f.slice(0, i) + spelling.slice(0, 1) + f.slice(i + 1);
+            break;
+          }
+          case 1: {
+            const hits = [...f.matchAll(/"(-?[0-9.eE+-]+)"/g)];
+            const m = hits[at % hits.length];
+            const start = m.index! + 1;
+            mutated = f.slice(0, start) + spelling +
+              f.slice(start + m[1].length);
+            break;
+          }
+          default: {
+            const hits = [...f.matchAll(/:(-?[0-9]+)/g)];
+            const m = hits[at % hits.length];
+            const start = m.index! + 1;
+            mutated = f.slice(0, start) + spelling +
+              f.slice(start + m[1].length);
+          }
         }
         try {
           assertScanMatchesParse(adapter, insts, mutated);

@@ -16,10 +16,13 @@ import type {
 } from "../market/events.ts";
 import {
   type Adapter,
+  type ColumnarDelta,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
+  reusedDelta,
 } from "./adapter.ts";
+import { KucoinL2Scanner } from "./kucoin_scan.ts";
 import {
   amountError,
   parseJson,
@@ -135,10 +138,28 @@ export const kucoinAdapter: Adapter = {
 /**
  * A parser for KuCoin's public frames: `trade.l2update` and `trade.l3match`
  * messages; `welcome`, `ack`, `pong`, tickers and candles yield nothing.
+ * `scanBook` reads `trade.l2update`s with {@link KucoinL2Scanner}.
  * @param instruments instruments keyed by exchange symbol (`BTC-USDT`).
  */
 function kucoinParser(instruments: InstrumentTable): Parser {
+  const scanner = new KucoinL2Scanner();
+  const delta = reusedDelta(scanner.bids, scanner.asks);
   return {
+    // The `trade.l2update` case of `parse`, read by the scanner: the same
+    // instrument lookup, sequences, time and levels (sizes as sent: spot).
+    scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      if (typeof frame !== "string" || !scanner.scan(frame)) return null;
+      const inst = instruments.get(scanner.symbol);
+      if (inst === undefined) return null;
+      delta.inst = inst;
+      // `timeValue`'s rule, as parse: no time (NaN) or an unusable one falls
+      // back to the receive time.
+      delta.exchangeTs = timeValue(scanner.time, recvTs);
+      delta.localTs = recvTs;
+      delta.first = scanner.first;
+      delta.last = scanner.last;
+      return delta;
+    },
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       if (typeof frame !== "string") {
         throw new MalformedFrameError(
