@@ -98,10 +98,12 @@ export interface Parser {
    * Reads a book delta frame straight into typed arrays, without building
    * the event (the venue's frame scanner): the fast path the book keeper
    * tries before {@link Parser.parse}. It recognises only the frames whose
-   * `parse` gives exactly one `book_delta`, and gives what that event
-   * holds: the same instrument, times, sequence fields, checksum, prices,
-   * sizes in base currency and level strings. Anything else (snapshots,
-   * trades, acks, frames with a level `parse` would refuse) is null, and
+   * `parse` gives exactly one `book_delta` (or, for a venue that pushes
+   * whole images, one `book_snapshot`: `image` true), and gives what that
+   * event holds: the same instrument, times, sequence fields, checksum,
+   * prices, sizes in base currency and level strings. Anything else (other
+   * snapshots, trades, acks, frames with a level `parse` would refuse) is
+   * null, and
    * the frame goes to `parse`, which classifies it. It changes no parser
    * state, so a frame it read may still be handed to `parse`.
    * @param frame the frame as received.
@@ -130,6 +132,13 @@ export interface ColumnarDelta {
   exchangeTs: number;
   /** Local receive time, ms since epoch. */
   localTs: number;
+  /**
+   * True when `bids` and `asks` are the venue's whole book, an image (as
+   * HTX `depth.step0` pushes), which replaces the book's levels; the parse
+   * path gives it as a `book_snapshot` whose `sequence` is `last` (`first`
+   * and `prev` are then -1). False for changes.
+   */
+  image: boolean;
   /** First venue update id covered (see `BookDelta`). */
   first: number;
   /** Last venue update id covered. */
@@ -159,6 +168,7 @@ export function reusedDelta(
     inst: undefined as unknown as Instrument, // set before it is returned
     exchangeTs: 0,
     localTs: 0,
+    image: false,
     first: 0,
     last: 0,
     prev: -1,

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { BookSpec, Parser } from "../adapters/adapter.ts";
+import type { BookSpec, ColumnarDelta, Parser } from "../adapters/adapter.ts";
 import { type BatchBuilder, Kind } from "../market/batch.ts";
 import { OrderBook } from "../market/book.ts";
 import { BookSync } from "../market/book_sync.ts";
@@ -345,8 +345,9 @@ export class BookKeeper {
   /**
    * Applies a book delta frame through the parser's frame scanner
    * ({@link Parser.scanBook}) when it reads the frame and the delta follows
-   * a synced book: the levels go from the scanner's typed arrays to the
-   * book and the batch, and no event is built. The book, the batch, the
+   * a synced book (or it is an image and the book is in sync): the levels
+   * go from the scanner's typed arrays to the book and the batch, and no
+   * event is built. The book, the batch, the
    * counters and the checks end exactly as after `parser.parse` and
    * {@link BookKeeper.onEvent}. Every other case (no scanner, a frame it
    * does not read, an unfollowed symbol, a book not synced, a delta that is
@@ -370,7 +371,9 @@ export class BookKeeper {
     const d = parser.scanBook(frame, recvTs);
     if (d === null) return false;
     const f = this.followed.get(d.inst.exchangeSymbol);
-    if (f === undefined || !f.sync.advance(d)) return false;
+    if (f === undefined) return false;
+    if (d.image) return this.#scanImage(f, d);
+    if (!f.sync.advance(d)) return false;
     const { batch, counters } = this.#o;
     if (d.exchangeTs !== d.localTs) {
       this.#o.exchangeToReceive?.record(d.localTs - d.exchangeTs);
@@ -383,6 +386,31 @@ export class BookKeeper {
     batch.pushLevels(s, Kind.Ask, d.asks, d.exchangeTs);
     this.#truncate(f, s, d.exchangeTs);
     this.#verify(f, d.checksum, d.localTs);
+    return true;
+  }
+
+  /**
+   * A scanned image on a book in sync, under a rule that takes every image
+   * as it comes (not `rest`, which aligns snapshots with buffered deltas):
+   * what `onEvent` does with the parse path's `book_snapshot` then, down to
+   * {@link BookKeeper.#applyImage}. Anything else is left to the parse path.
+   * @returns true when applied.
+   */
+  #scanImage(f: Followed, d: ColumnarDelta): boolean {
+    if (f.sync.state !== "synced" || this.#o.spec.sync.kind === "rest") {
+      return false;
+    }
+    if (d.exchangeTs !== d.localTs) {
+      this.#o.exchangeToReceive?.record(d.localTs - d.exchangeTs);
+    }
+    f.sync.snapshotAt(d.last);
+    this.#image(
+      f,
+      d.exchangeTs,
+      d.localTs,
+      d.checksum,
+      (changed) => f.book.replaceColumns(d.bids, d.asks, changed),
+    );
     return true;
   }
 
@@ -459,23 +487,46 @@ export class BookKeeper {
    * and the whole book. The book ends as a rebuild from the image would.
    */
   #applyImage(f: Followed, snap: BookSnapshot): void {
+    this.#image(
+      f,
+      snap.exchangeTs,
+      snap.localTs,
+      snap.checksum,
+      (changed) => f.book.replace(snap.bids, snap.asks, snap.raw, changed),
+      snap,
+    );
+  }
+
+  /**
+   * Puts an image in the book with `replace` and sends only what changed.
+   * @param replace replaces the book's levels, filling `changed`.
+   * @param snap the parse path's event, for event output.
+   */
+  #image(
+    f: Followed,
+    exchangeTs: number,
+    localTs: number,
+    checksum: number | undefined,
+    replace: (changed: { bids: Levels; asks: Levels }) => void,
+    snap?: BookSnapshot,
+  ): void {
     const { batch, counters, hooks } = this.#o;
     const changed = this.#changed;
     changed.bids.length = 0;
     changed.asks.length = 0;
-    f.book.replace(snap.bids, snap.asks, snap.raw, changed);
+    replace(changed);
     f.unsyncedSince = 0;
     counters.bookUpdates++;
-    hooks.emit?.(snap);
+    if (snap) hooks.emit?.(snap);
     const s = batch.symbol(f.inst);
     const depth = this.#o.spec.maxDepth;
     if (depth !== undefined) {
       f.book.bids.truncate(depth, changed.bids);
       f.book.asks.truncate(depth, changed.asks);
     }
-    this.#pushLevels(s, Kind.Bid, changed.bids, snap.exchangeTs);
-    this.#pushLevels(s, Kind.Ask, changed.asks, snap.exchangeTs);
-    this.#verify(f, snap.checksum, snap.localTs);
+    this.#pushLevels(s, Kind.Bid, changed.bids, exchangeTs);
+    this.#pushLevels(s, Kind.Ask, changed.asks, exchangeTs);
+    this.#verify(f, checksum, localTs);
   }
 
   /** Checks the venue checksum and an uncrossed book; resyncs on failure. */

@@ -361,14 +361,53 @@ export class BookSide {
     raw: readonly string[] | undefined,
     changes: Levels,
   ): void {
-    // Images are merged as sorted arrays.
-    if (this.#lad !== null) this.#leaveLadder();
-    const next = this.#next ??= new BookSide(
+    if (levels.length & 1) {
+      // Not pairs: the image as `set` takes each level.
+      const next = this.#scratch();
+      next.clear();
+      for (let k = 0; k < levels.length; k += 2) {
+        next.set(levels[k], levels[k + 1], raw?.[k], raw?.[k + 1]);
+      }
+      this.#takeImage(next, changes);
+      return;
+    }
+    this.replaceColumns(this.#columns(levels, raw), changes);
+  }
+
+  /**
+   * {@link BookSide.replace} for an image given as columns (a venue
+   * scanner's typed arrays): the same book and the same changes.
+   * @param levels the image: prices in quote currency, sizes in base (a
+   *   size of 0 removes), and the venue's strings (checksum venues).
+   * @param changes receives the levels that differ, as `replace` gives them.
+   * @example
+   * ```ts
+   * const changes: number[] = [];
+   * asks.replaceColumns({ prices, sizes, count: 150 }, changes);
+   * ```
+   */
+  replaceColumns(levels: LevelColumns, changes: Levels): void {
+    const next = this.#scratch();
+    next.#load(levels);
+    this.#takeImage(next, changes);
+  }
+
+  /** The scratch side an image is loaded into (made on first use). */
+  #scratch(): BookSide {
+    return this.#next ??= new BookSide(
       this.#bid,
       this.rawPrices !== null,
       false,
     );
-    next.#load(levels, raw);
+  }
+
+  /**
+   * Takes the image loaded into `next`: reports the levels that differ and
+   * swaps arrays with it (its old ones hold the next image).
+   */
+  #takeImage(next: BookSide, changes: Levels): void {
+    // Images are merged as sorted arrays.
+    if (this.#lad !== null) this.#leaveLadder();
     const op = this.#p;
     const os = this.#s;
     const n = this.#n;
@@ -421,17 +460,19 @@ export class BookSide {
    * first or best last with every size above 0 (what the venues send) is
    * copied in order; any other goes through `set`.
    */
-  #load(levels: Levels, raw: readonly string[] | undefined): void {
+  #load(levels: LevelColumns): void {
     this.clear();
-    const count = levels.length >> 1;
+    const { prices: lp, sizes: ls, count } = levels;
+    const lrp = levels.priceText;
+    const lrs = levels.sizeText;
     let order = 0; // 1: ascending prices, -1: descending, NaN: neither
     for (let k = 0; k < count; k++) {
-      if (!(levels[2 * k + 1] > 0)) {
+      if (!(ls[k] > 0)) {
         order = NaN;
         break;
       }
       if (k === 0) continue;
-      const d = levels[2 * k] - levels[2 * k - 2];
+      const d = lp[k] - lp[k - 1];
       const o = d > 0 ? 1 : d < 0 ? -1 : NaN;
       if (order === 0) order = o;
       else if (o !== order) {
@@ -439,9 +480,9 @@ export class BookSide {
         break;
       }
     }
-    if (order !== order || levels.length & 1) {
-      for (let k = 0; k < levels.length; k += 2) {
-        this.set(levels[k], levels[k + 1], raw?.[k], raw?.[k + 1]);
+    if (order !== order) {
+      for (let k = 0; k < count; k++) {
+        this.set(lp[k], ls[k], lrp?.[k], lrs?.[k]);
       }
       return;
     }
@@ -454,11 +495,11 @@ export class BookSide {
     const reverse = order !== 0 && (order === 1) !== this.#bid;
     for (let k = 0; k < count; k++) {
       const src = reverse ? count - 1 - k : k;
-      prices[k] = levels[2 * src];
-      sizes[k] = levels[2 * src + 1];
+      prices[k] = lp[src];
+      sizes[k] = ls[src];
       if (rp !== null && rs !== null) {
-        rp.push(raw?.[2 * src] ?? "");
-        rs.push(raw?.[2 * src + 1] ?? "");
+        rp.push(lrp?.[src] ?? "");
+        rs.push(lrs?.[src] ?? "");
       }
     }
     this.#n = count;
@@ -493,8 +534,13 @@ export class BookSide {
       }
       return;
     }
-    // Split into columns (scratch arrays) and apply those: one code path
-    // for the parsed events and the scanners' typed arrays.
+    // As columns: one code path for the parsed events and the scanners'
+    // typed arrays.
+    this.applyColumns(this.#columns(levels, raw));
+  }
+
+  /** Flat levels (pairs) split into the scratch columns. */
+  #columns(levels: Levels, raw: readonly string[] | undefined): LevelColumns {
     const k = levels.length >> 1;
     const cols = this.#cols;
     if (cols.prices.length < k) {
@@ -519,7 +565,7 @@ export class BookSide {
       cols.priceText = pt;
       cols.sizeText = st;
     }
-    this.applyColumns(cols);
+    return cols;
   }
 
   /**
@@ -776,6 +822,22 @@ export class OrderBook {
   ): void {
     this.bids.replace(bids, raw?.bids, changes.bids);
     this.asks.replace(asks, raw?.asks, changes.asks);
+  }
+
+  /**
+   * {@link OrderBook.replace} for an image given as columns (a venue
+   * scanner's typed arrays).
+   * @param bids the image's bid levels.
+   * @param asks the image's ask levels.
+   * @param changes receives, per side, the levels that differ.
+   */
+  replaceColumns(
+    bids: LevelColumns,
+    asks: LevelColumns,
+    changes: { bids: Levels; asks: Levels },
+  ): void {
+    this.bids.replaceColumns(bids, changes.bids);
+    this.asks.replaceColumns(asks, changes.asks);
   }
 
   /** Removes every level of both sides. */

@@ -186,8 +186,7 @@ export class BookSync {
   snapshot(s: BookSnapshot): SnapshotVerdict {
     const rule = this.#rule;
     if (rule.kind !== "rest") {
-      this.state = "synced";
-      this.lastSeq = s.sequence;
+      this.snapshotAt(s.sequence);
       return { result: "synced", apply: [] };
     }
     const edge = s.sequence + rule.align;
@@ -219,6 +218,22 @@ export class BookSync {
     this.#fresh = pending.length === 0;
     this.lastSeq = last;
     return { result: "synced", apply: pending };
+  }
+
+  /**
+   * An in-stream image under a rule other than `rest` (`stream`,
+   * `snapshots`): the image is the book whatever came before, so the book
+   * is in sync at its sequence; `snapshot` of it does the same.
+   * @param sequence the image's sequence (-1 when the venue numbers none).
+   * @throws {Error} under the `rest` rule, which aligns a snapshot with the
+   *   buffered deltas (use `snapshot`).
+   */
+  snapshotAt(sequence: number): void {
+    if (this.#rule.kind === "rest") {
+      throw new Error("snapshotAt under the rest rule: use snapshot()");
+    }
+    this.state = "synced";
+    this.lastSeq = sequence;
   }
 
   /**
