@@ -31,6 +31,12 @@ import { Ladder } from "./ladder.ts";
  */
 const SHORT_MOVE = 16;
 
+/**
+ * Fewest levels in a frame for which a laddered side makes room for all of
+ * them at once (a snapshot), rather than level by level.
+ */
+const RESERVE_MIN = 64;
+
 /** Fewest levels that {@link BookSide.apply} applies by merging. */
 const MERGE_MIN = 4;
 
@@ -527,7 +533,7 @@ export class BookSide {
    * ```
    */
   apply(levels: Levels, raw?: readonly string[]): void {
-    if (levels.length & 1 || this.#lad !== null) {
+    if (levels.length & 1) {
       // Not pairs: no merge; each level as `set` takes it.
       for (let i = 0; i < levels.length; i += 2) {
         this.set(levels[i], levels[i + 1], raw?.[i], raw?.[i + 1]);
@@ -588,7 +594,11 @@ export class BookSide {
    */
   applyColumns(levels: LevelColumns): void {
     const { prices, sizes, count, priceText: rp, sizeText: rs } = levels;
-    const lad = this.#lad;
+    let lad = this.#lad;
+    if (lad !== null && count >= RESERVE_MIN && !this.#reserve(levels)) {
+      this.#leaveLadder();
+      lad = null;
+    }
     if (lad !== null) {
       let j = 0;
       while (j < count && lad.set(prices[j], sizes[j])) j++;
@@ -605,6 +615,27 @@ export class BookSide {
     for (let j = 0; j < count; j++) {
       this.set(prices[j], sizes[j], rp?.[j], rs?.[j]);
     }
+  }
+
+  /**
+   * Makes the ladder room for a big frame's levels at once (see
+   * `Ladder.reserve`).
+   * @returns false when the ladder cannot hold them.
+   */
+  #reserve(levels: LevelColumns): boolean {
+    const { prices, sizes, count } = levels;
+    let lo = Infinity;
+    let hi = -Infinity;
+    let live = 0;
+    for (let j = 0; j < count; j++) {
+      if (sizes[j] === 0) continue;
+      const p = prices[j];
+      if (p < lo) lo = p;
+      if (p > hi) hi = p;
+      live++;
+    }
+    // NaN prices and the like are left to `set`, level by level.
+    return live === 0 || !(lo <= hi) || this.#lad!.reserve(lo, hi, live);
   }
 
   /**

@@ -101,7 +101,7 @@ export class Ladder {
     if (key / s !== price || !(slot >= 0 && slot < this.#sizes.length)) {
       // Not in the window: an absent level stays absent.
       if (size === 0) return true;
-      if (!this.#fit(price)) return false;
+      if (!this.#fit(price, price, 1)) return false;
       slot = Math.round(price * this.#scale) - this.#base;
     }
     const w = slot >> 5;
@@ -129,6 +129,27 @@ export class Ladder {
   best(): number {
     const b = this.#best;
     return b < 0 ? NaN : (this.#base + b) / this.#scale;
+  }
+
+  /**
+   * Makes room at once for a frame of many levels (a snapshot) between two
+   * prices, instead of widening the window level by level.
+   * @param lo the frame's lowest price of a level to set, quote currency.
+   * @param hi its highest.
+   * @param levels how many levels it sets at most.
+   * @returns false when the ladder cannot hold them (off every grid, too
+   *   wide or too sparse a span); nothing is changed then.
+   */
+  reserve(lo: number, hi: number, levels: number): boolean {
+    const s = this.#scale;
+    const a = Math.round(lo * s) - this.#base;
+    const b = Math.round(hi * s) - this.#base;
+    const n = this.#sizes.length;
+    if (
+      Math.round(lo * s) / s === lo && Math.round(hi * s) / s === hi &&
+      a >= 0 && a < n && b >= 0 && b < n
+    ) return true;
+    return this.#fit(lo, hi, levels);
   }
 
   /** Removes every level (the grid is kept). */
@@ -233,24 +254,26 @@ export class Ladder {
   }
 
   /**
-   * Makes room for a live level at `price`: a finer grid when the price is
-   * off the current one, a window that spans it and every live level.
-   * @returns false when no grid takes the price, or the span would be too
+   * Makes room for live levels at `pLo` and `pHi` (and `more` levels in
+   * all): a finer grid when a price is off the current one, a window that
+   * spans them and every live level.
+   * @returns false when no grid takes the prices, or the span would be too
    *   wide or too sparse (nothing is changed then).
    */
-  #fit(price: number): boolean {
-    let decimals = this.#decimals;
+  #fit(pLo: number, pHi: number, more: number): boolean {
     let scale = this.#scale;
-    if (scale === 0 || Math.round(price * scale) / scale !== price) {
-      scale = gridOf(price, scale === 0 ? 0 : decimals + 1);
-      if (scale === 0) return false;
-      decimals = Math.round(Math.log10(scale));
+    for (const price of [pLo, pHi]) {
+      if (scale === 0 || Math.round(price * scale) / scale !== price) {
+        const d = scale === 0 ? 0 : Math.round(Math.log10(scale)) + 1;
+        scale = gridOf(price, d);
+        if (scale === 0) return false;
+      }
     }
+    const decimals = Math.round(Math.log10(scale));
     // The live keys on the new grid: old keys times 10^(new − old decimals).
     const times = this.#scale === 0 ? 1 : 10 ** (decimals - this.#decimals);
-    const key = Math.round(price * scale);
-    let lo = key;
-    let hi = key;
+    let lo = Math.round(pLo * scale);
+    let hi = Math.round(pHi * scale);
     const first = this.#firstSlot();
     if (first >= 0) {
       lo = Math.min(lo, (this.#base + first) * times);
@@ -260,7 +283,7 @@ export class Ladder {
     if (
       !(hi < MAX_KEY && -lo < MAX_KEY) ||
       span > MAX_SLOTS ||
-      span > MIN_SLOTS + MAX_SPREAD * (this.count + 1)
+      span > MIN_SLOTS + MAX_SPREAD * (this.count + more)
     ) return false;
     // Room on both sides, so a drifting book rarely moves its window.
     let cap = MIN_SLOTS;

@@ -51,7 +51,8 @@ Deno.test("Ladder: a side on a price grid holds exactly what sorted arrays hold,
       fc.boolean(),
       fc.integer({ min: 0, max: 8 }),
       fc.array(
-        fc.array(change(2, 6_000_000, 3000), { minLength: 1, maxLength: 60 }),
+        // Up to 150 levels: frames of 64 or more make room at once.
+        fc.array(change(2, 6_000_000, 3000), { minLength: 1, maxLength: 150 }),
         { minLength: 1, maxLength: 30 },
       ),
       fc.integer({ min: 1, max: 400 }),
@@ -134,6 +135,33 @@ Deno.test("Ladder: prices off every grid, or a span too wide or too sparse, leav
       ref.set(100.5, 1);
       assertSame(lad, ref, `${name} ${bid} again`);
     }
+  }
+});
+
+Deno.test("Ladder: a snapshot too sparse for a ladder goes to sorted arrays at once, exactly", () => {
+  for (const bid of [true, false]) {
+    const [lad, ref] = pair(bid);
+    // 100 levels a dollar apart on a cent grid: 9,901 ticks, too sparse.
+    // As a venue's text parses: `(100.01 + i).toFixed(2)`.
+    const prices = Float64Array.from(
+      { length: 100 },
+      (_, i) => Number((100.01 + i).toFixed(2)),
+    );
+    const sizes = Float64Array.from({ length: 100 }, (_, i) => i + 1);
+    lad.applyColumns({ prices, sizes, count: 100 });
+    prices.forEach((p, i) => ref.set(p, sizes[i]));
+    assertSame(lad, ref, `sparse ${bid}`);
+    assert.equal(lad.laddered, false);
+    // Ten cents apart (991 ticks) fits: it stays a ladder.
+    const [dense, denseRef] = pair(bid);
+    const near = Float64Array.from(
+      prices,
+      (_, i) => Number((100.01 + i / 10).toFixed(2)),
+    );
+    dense.applyColumns({ prices: near, sizes, count: 100 });
+    near.forEach((p, i) => denseRef.set(p, sizes[i]));
+    assertSame(dense, denseRef, `dense ${bid}`);
+    assert.equal(dense.laddered, true);
   }
 });
 
