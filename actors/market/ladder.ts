@@ -27,7 +27,7 @@ export const MAX_SLOTS = 1 << 18;
 export const MAX_SPREAD = 32;
 
 /** Slots a ladder spans at least, whatever its levels. */
-const MIN_SLOTS = 1 << 10;
+const MIN_SLOTS = 1 << 8;
 
 /** Most decimal places of a price grid. */
 const MAX_DECIMALS = 15;
