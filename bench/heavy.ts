@@ -13,10 +13,13 @@
  * its clock crosses, and the aggregator merges those with the tick's trades,
  * as the connection actor and the aggregator do),
  * then the same path with the Binance depth scanner in place of the adapter's
- * parse, then the connection stage as it runs live and in a capture replay
- * (the adapter's parser and a `BookKeeper`: parse → keeper, and the wired
- * scanner path scanBook → keeper → book → batch). Every stage is warmed up, run 3 times (interleaved), and its median
- * printed as frames/s and as a ratio to `JSON.parse`.
+ * parse (and its book stage once more on sorted arrays, the layout before the
+ * price ladder, for comparison), then the connection stage as it runs live
+ * and in a capture replay (the adapter's parser and a `BookKeeper`: parse →
+ * keeper, and the wired scanner path scanBook → keeper → book → batch).
+ * Every stage is warmed up, run 3 times (interleaved), and its median printed
+ * as frames/s, as a ratio to `JSON.parse`, and as the nanoseconds it adds to
+ * the stage it builds on.
  *
  * A second table puts each venue scanner (Binance, Bybit v5, OKX, Coinbase
  * Pro) beside `JSON.parse` and the adapter's parse on the real book frames
@@ -28,20 +31,25 @@
  */
 
 import process from "node:process";
-import { inflateRawSync } from "node:zlib";
+import { gunzipSync, inflateRawSync } from "node:zlib";
 import type { Adapter } from "../actors/adapters/adapter.ts";
 import { binanceAdapter } from "../actors/adapters/binance.ts";
 import { binanceFuturesAdapter } from "../actors/adapters/binance_futures.ts";
 import { BinanceDepthScanner } from "../actors/adapters/binance_scan.ts";
 import { bybitAdapter } from "../actors/adapters/bybit.ts";
 import { BybitBookScanner } from "../actors/adapters/bybit_scan.ts";
+import { bybitV2Adapter } from "../actors/adapters/bybit_v2.ts";
+import { BybitV2BookScanner } from "../actors/adapters/bybit_v2_scan.ts";
 import { coinbaseProAdapter } from "../actors/adapters/coinbase_pro.ts";
 import { CoinbaseL2Scanner } from "../actors/adapters/coinbase_scan.ts";
+import { HuobiStep0Scanner } from "../actors/adapters/huobi_scan.ts";
+import { huobiSwapAdapter } from "../actors/adapters/huobi_swap.ts";
 import { kucoinAdapter } from "../actors/adapters/kucoin.ts";
 import { KucoinL2Scanner } from "../actors/adapters/kucoin_scan.ts";
 import { okxChecksumAdapter } from "../actors/adapters/okx_checksum.ts";
 import { OkxBookScanner } from "../actors/adapters/okx_scan.ts";
 import { Aggregator, AggregatorConfig } from "../actors/market/aggregate.ts";
+import { decodeBytesLiteral } from "../actors/capture/capture.ts";
 import { BookKeeper } from "../actors/connection/book_keeper.ts";
 import { newCounters } from "../actors/connection/stats.ts";
 import { BatchBuilder, Kind, tradesOnly } from "../actors/market/batch.ts";
@@ -694,6 +702,19 @@ function realFrames(): RealFrames[] {
     f.includes('"subject":"trade.l2update"')
   );
   const k = new KucoinL2Scanner();
+  // HTX sends gzip: the frames as the parser reads them, inflated.
+  const dec = new TextDecoder();
+  const htx = ["HUOBI_SWAP.ws.1.0", "HUOBI_SWAP.ws.2.0"].flatMap(captured)
+    .filter((f) => f.startsWith("b'") || f.startsWith('b"'))
+    .map((f) => dec.decode(gunzipSync(decodeBytesLiteral(f))))
+    .filter((f) =>
+      f.startsWith('{"ch":"market.') && f.includes('.depth.step0","ts"')
+    );
+  const h = new HuobiStep0Scanner();
+  const bybitV2 = ["BYBIT.ws.25.0", "BYBIT.ws.26.0"].flatMap(captured).filter(
+    (f) => f.startsWith('{"topic":"orderBookL2_25.') && f.includes('"delta"'),
+  );
+  const y2 = new BybitV2BookScanner();
   return [{
     name: "binance-futures depthUpdate (capture)",
     frames: binance,
@@ -724,6 +745,18 @@ function realFrames(): RealFrames[] {
     adapter: kucoinAdapter,
     symbols: new Set(kucoin.map((f) => JSON.parse(f).data.symbol)),
     scan: (f) => k.scan(f),
+  }, {
+    name: "bybit v2 orderBookL2_25 deltas (capture)",
+    frames: bybitV2,
+    adapter: bybitV2Adapter,
+    symbols: new Set(bybitV2.map((f) => JSON.parse(f).topic.split(".")[1])),
+    scan: (f) => y2.scan(f),
+  }, {
+    name: "htx swap depth.step0 (capture, inflated)",
+    frames: htx,
+    adapter: huobiSwapAdapter,
+    symbols: new Set(htx.map((f) => JSON.parse(f).ch.split(".")[1])),
+    scan: (f) => h.scan(f),
   }];
 }
 

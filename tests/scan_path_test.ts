@@ -19,6 +19,7 @@ import fc from "fast-check";
 import type { Adapter, ColumnarDelta } from "../actors/adapters/adapter.ts";
 import { binanceDeliveryAdapter } from "../actors/adapters/binance_delivery.ts";
 import { bybitAdapter } from "../actors/adapters/bybit.ts";
+import { bybitV2Adapter } from "../actors/adapters/bybit_v2.ts";
 import { coinbaseProAdapter } from "../actors/adapters/coinbase_pro.ts";
 import { kucoinAdapter } from "../actors/adapters/kucoin.ts";
 import {
@@ -351,6 +352,68 @@ Deno.test("scanner path: Bybit v5 XRPUSDT orderbook.500 gives the parse path's b
   }
 });
 
+Deno.test("scanner path: the BYBIT capture (v2 orderBookL2_25, USDT and inverse) gives the parse path's books, counters and batches; mutated deltas scan to what parse gives, or go to parse", async () => {
+  const cap = await readCapture(captureFiles("BYBIT"));
+  const adapter = captureAdapter(cap);
+  assert.equal(adapter, bybitV2Adapter);
+  const insts = captureInstruments(cap, adapter);
+  assert.ok(insts.some((i) => i.inverse), "inverse contracts followed");
+  const { parsed, scanned } = assertSamePaths(adapter, insts, cap.records);
+  // Each book's snapshot came in-stream before its deltas: the scanner
+  // took every delta.
+  assert.equal(parsed.frames, 4_268);
+  assert.equal(scanned.scanned, 4_268);
+  // Each delta read by either path is the one parse gives.
+  const table = new Map(insts.map((i) => [i.exchangeSymbol, i]));
+  const books: string[] = [];
+  for (const r of cap.records) {
+    if (r.kind !== "recv" || r.text === undefined) continue;
+    if (assertScanMatchesParse(adapter, table, r.text)) books.push(r.text);
+  }
+  assert.equal(books.length, 4_268);
+  // One quoted number (a price, id, cross_seq or time), an unquoted one (a
+  // size, id, cross_seq or time), a side, or a character replaced.
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: books.length - 1 }),
+      fc.nat(),
+      fc.constantFrom(...NUMBERS),
+      fc.constantFrom("Buy", "Sell", "buy", "Bid", ""),
+      (k, at, spelling, side) => {
+        const f = books[k];
+        let mutated: string;
+        switch (at % 4) {
+          case 0: {
+            const i = at % f.length;
+            mutated = f.slice(0, i) + spelling.slice(0, 1) + f.slice(i + 1);
+            break;
+          }
+          case 3:
+            mutated = f.replace(/"(Buy|Sell)"/, `"${side}"`);
+            break;
+          default: {
+            const re = at % 4 === 1 ? /"(-?[0-9.eE+-]+)"/g : /:(-?[0-9.]+)/g;
+            const hits = [...f.matchAll(re)];
+            const m = hits[at % hits.length];
+            const start = m.index! + 1;
+            mutated = f.slice(0, start) + spelling +
+              f.slice(start + m[1].length);
+          }
+        }
+        try {
+          assertScanMatchesParse(adapter, table, mutated);
+        } catch (e) {
+          // A frame parse refuses must not scan.
+          if (e instanceof assert.AssertionError) throw e;
+          const s = adapter.parser(table).scanBook!(mutated, 0);
+          assert.equal(s, null, `scanned a frame parse refuses: ${mutated}`);
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
 /** The flat levels and strings of a scanned side, as an event holds them. */
 function flatOf(
   side: ColumnarDelta["bids"],
@@ -657,3 +720,67 @@ Deno.test("scanner path: mutated KuCoin l2updates scan to what parse gives, or g
     { numRuns: 3000 },
   );
 });
+
+/**
+ * Runs the records of an image-only venue (HTX `depth.step0`: every book
+ * push is a whole image, a `book_snapshot` on the parse path) down both
+ * paths and asserts they agree: books, sync states, counters and batches;
+ * and that the scanner took every image but each book's first, which syncs
+ * it (a book not in sync leaves the image to parse).
+ * @returns both runs.
+ */
+function assertSameImagePaths(
+  adapter: Adapter,
+  insts: readonly Instrument[],
+  records: readonly TimedRecord[],
+): { parsed: Run; scanned: Run } {
+  assert.ok(adapter.parser(new Map()).scanBook, `${adapter.id} scans`);
+  const parsed = run(adapter, insts, records, false);
+  const scanned = run(adapter, insts, records, true);
+  // HTX sends no checksum: every image counts.
+  const images = uncheckedSnapshots(adapter, insts, records);
+  assert.equal(parsed.counters.bookUpdates, images);
+  let synced = 0;
+  for (const [sym, f] of parsed.keeper.followed) {
+    const g = scanned.keeper.followed.get(sym)!;
+    assert.deepEqual(bookOf(g), bookOf(f), `${sym} book`);
+    if (f.sync.state === "synced") synced++;
+  }
+  assert.ok(synced > 0, "books synced");
+  assert.equal(scanned.scanned, images - synced, "images scanned");
+  assert.equal(scanned.frames, 0);
+  assert.equal(parsed.frames, 0);
+  assert.deepEqual(scanned.counters, parsed.counters);
+  assert.equal(parsed.counters.resyncs, 0);
+  assert.equal(parsed.counters.malformed, 0);
+  assert.equal(scanned.batch.n, parsed.batch.n);
+  assert.deepEqual(scanned.batch.symbols, parsed.batch.symbols);
+  assert.equal(scanned.batch.clock, parsed.batch.clock);
+  const a = columns(scanned.batch);
+  const b = columns(parsed.batch);
+  for (const k of ["price", "size", "ts", "local", "code"] as const) {
+    assert.deepEqual(a[k], b[k], `batch ${k}`);
+  }
+  return { parsed, scanned };
+}
+
+for (
+  const [prefix, images] of [["HUOBI", 292], ["HUOBI_SWAP", 2_862]] as const
+) {
+  Deno.test(`scanner path: the ${prefix} capture (depth.step0 images, gzip) gives the parse path's books, counters and batches`, async () => {
+    const cap = await readCapture(captureFiles(prefix));
+    const adapter = captureAdapter(cap);
+    const insts = captureInstruments(cap, adapter);
+    const { parsed, scanned } = assertSameImagePaths(
+      adapter,
+      insts,
+      cap.records,
+    );
+    assert.equal(parsed.counters.bookUpdates, images);
+    // Every book synced on its first image; the scanner took the rest.
+    for (const [sym, f] of scanned.keeper.followed) {
+      assert.equal(f.sync.state, "synced", sym);
+    }
+    assert.equal(scanned.scanned, images - insts.length);
+  });
+}

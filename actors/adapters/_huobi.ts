@@ -24,9 +24,11 @@ import type {
   Trade,
 } from "../market/events.ts";
 import {
+  type ColumnarDelta,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
+  reusedDelta,
 } from "./adapter.ts";
 import {
   amountError,
@@ -44,6 +46,8 @@ import {
   venueError,
 } from "./_common.ts";
 import { GzipInflater } from "./_gzip.ts";
+import { toBaseSide } from "./_scan.ts";
+import { HuobiStep0Scanner } from "./huobi_scan.ts";
 
 /** HTX spot REST origin. */
 export const HUOBI_SPOT_REST = "https://api.huobi.pro";
@@ -144,6 +148,7 @@ function topicSymbol(topic: unknown): string | undefined {
  * spot `mbp.N` increments and their `req` refresh replies, `trade.detail`
  * trades and `liquidation_orders` notifications. Server pings are answered
  * through `outbox`. Acks, other channels and unknown symbols yield nothing.
+ * `scanBook` reads `depth.step0` images with {@link HuobiStep0Scanner}.
  * @param exchange exchange id stamped on events (`huobi`, `huobi-swap`).
  * @param instruments instruments keyed by exchange symbol (`btcusdt`, `BTC-USD`).
  * @returns the parser.
@@ -161,6 +166,19 @@ export function huobiParser(
   instruments: InstrumentTable,
 ): Parser {
   const outbox: string[] = [];
+  const scanner = new HuobiStep0Scanner();
+  // A `depth.step0` push as `scanBook` gives it: a whole image, with no
+  // first or previous update (only `last`, the snapshot's sequence, varies).
+  const image = reusedDelta(scanner.bids, scanner.asks);
+  image.image = true;
+  image.first = -1;
+  image.prev = -1;
+  // The binary frame `scanBook` last inflated, and its text: when the
+  // scanner or the keeper leaves that frame to `parse`, it is not inflated
+  // twice. `parse` takes the text and forgets the frame. Keyed by the
+  // array itself: every received frame is a new array, never refilled.
+  let inflated: Uint8Array | undefined;
+  let inflatedText = "";
 
   function channel(msg: HuobiFrame, recvTs: number): MarketEvent[] {
     const ch = msg.ch!;
@@ -449,8 +467,49 @@ export function huobiParser(
 
   return {
     outbox,
+    // The `depth.step0` image case of `channel`, read by the scanner: the
+    // same instrument lookup, times, version and levels (see `baseLevels`).
+    scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      let text: string;
+      if (typeof frame === "string") {
+        text = frame;
+      } else {
+        inflated = undefined;
+        try {
+          text = huobiText(frame);
+        } catch {
+          return null; // not gzip: parse reports it
+        }
+        inflated = frame;
+        inflatedText = text;
+      }
+      if (!scanner.scan(text)) return null;
+      const inst = instruments.get(scanner.symbol);
+      if (inst === undefined) return null;
+      // The scanner read prices and sizes as `priceValue` and `sizeValue`
+      // do; contracts still need converting to base.
+      if (
+        (inst.contractSize !== 1 || inst.inverse === true) &&
+        !(toBaseSide(scanner.bids, inst) && toBaseSide(scanner.asks, inst))
+      ) return null;
+      image.inst = inst;
+      image.exchangeTs = timeValue(
+        scanner.tickTime,
+        timeValue(scanner.frameTime, recvTs),
+      );
+      image.localTs = recvTs;
+      image.last = scanner.version;
+      return image;
+    },
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
-      const text = huobiText(frame);
+      let text: string;
+      if (frame === inflated) {
+        text = inflatedText;
+        inflated = undefined;
+        inflatedText = "";
+      } else {
+        text = huobiText(frame);
+      }
       const msg = parseObject<HuobiFrame>(text);
       // Market endpoints ping every 5 s and close the connection after two
       // unanswered pings.

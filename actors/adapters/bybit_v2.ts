@@ -10,10 +10,13 @@
 import type { Instrument, Levels, MarketEvent } from "../market/events.ts";
 import {
   type Adapter,
+  type ColumnarDelta,
   type InstrumentTable,
   MalformedFrameError,
   type Parser,
+  reusedDelta,
 } from "./adapter.ts";
+import { BybitV2BookScanner } from "./bybit_v2_scan.ts";
 import {
   BYBIT_REST,
   bybitCategory,
@@ -35,6 +38,7 @@ import {
   toBase,
   venueError,
 } from "./_common.ts";
+import { toBaseSide } from "./_scan.ts";
 
 const BOOK = "orderBookL2_25";
 
@@ -117,9 +121,33 @@ function v2Expiry(name: string, alias: string): number {
   return Date.UTC(year, month - 1, day, 8);
 }
 
-/** A parser for v2 `orderBookL2_25`, `trade` and `liquidation` frames. */
+/**
+ * A parser for v2 `orderBookL2_25`, `trade` and `liquidation` frames.
+ * `scanBook` reads `orderBookL2_25` deltas with {@link BybitV2BookScanner}.
+ */
 function bybitV2Parser(instruments: InstrumentTable): Parser {
+  const scanner = new BybitV2BookScanner();
+  const delta = reusedDelta(scanner.bids, scanner.asks);
   return {
+    // The delta case of `book`, read by the scanner: the same instrument
+    // lookup, time, cross_seq and levels (deletes, updates, inserts; sizes
+    // converted as `rows2levels` does with `toBase`).
+    scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      if (typeof frame !== "string" || !scanner.scan(frame)) return null;
+      const inst = instruments.get(scanner.symbol);
+      if (inst === undefined) return null;
+      if (
+        (inst.contractSize !== 1 || inst.inverse === true) &&
+        !(toBaseSide(scanner.bids, inst) && toBaseSide(scanner.asks, inst))
+      ) return null;
+      delta.inst = inst;
+      // `book`'s rule: µs to whole ms, no time (NaN) or an unusable one
+      // falling back to the receive time.
+      delta.exchangeTs = timeValue(Math.floor(scanner.timeE6 / 1000), recvTs);
+      delta.localTs = recvTs;
+      delta.first = delta.last = scanner.crossSeq;
+      return delta;
+    },
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
       const text = frameText(frame);
       const msg = parseObject<V2Frame>(text);

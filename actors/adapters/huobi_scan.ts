@@ -1,0 +1,310 @@
+/**
+ * A schema-aware scanner for HTX (Huobi) `depth.step0` frames, spot and
+ * swap: it reads an inflated frame's channel, times, version and its whole
+ * 150-level image straight from the frame text into reusable typed arrays,
+ * without the per-level arrays `JSON.parse` allocates. Frames it does not
+ * recognise are left to the adapter's `JSON.parse` path (`_huobi.ts`).
+ *
+ * Recognised frames (any key order at each level, each key at most once):
+ * spot `{"ch":"market.trioeth.depth.step0","ts":1618678069870,"tick":
+ * {"bids":[[9.121E-7,92730.24],…],"asks":[…],"version":102311637870,
+ * "ts":1618678069863}}`, swap `{"ch":"market.ATOM-USD.depth.step0",
+ * "ts":1645289384843,"tick":{"mrid":74377472700,"id":1645289384,
+ * "bids":[[26.5766,50],…],"asks":[…],"ts":1645289384841,
+ * "version":1645289384,"ch":"market.ATOM-USD.depth.step0"}}`. Each level is
+ * `[price, size]` as JSON numbers (prices often in exponent form,
+ * `9.121E-7`); swap sizes are contracts.
+ * Spot: https://huobiapi.github.io/docs/spot/v1/en/#market-depth
+ * Coin-margined swaps: https://huobiapi.github.io/docs/coin_margined_swap/v1/en/#subscribe-market-depth-data
+ * USDT-margined swaps: https://huobiapi.github.io/docs/usdt_swap/v1/en/#general-subscribe-market-depth-data
+ *
+ * @module
+ */
+
+import { MAX_PRICE, MAX_SIZE, sequenceValue } from "./_common.ts";
+import { growSide, JsonCursor, newSide, type ScannedSide } from "./_scan.ts";
+
+/** Bits of the frame's keys it has shown, to refuse duplicates. */
+const KEY_CH = 1;
+const KEY_TS = 2;
+const KEY_TICK = 4;
+/** Keys every recognised frame has. */
+const REQUIRED = KEY_CH | KEY_TICK;
+
+/** Bits of the `tick` object's keys. */
+const KEY_BIDS = 1;
+const KEY_ASKS = 2;
+const KEY_VERSION = 4;
+const KEY_TICK_TS = 8;
+const KEY_MRID = 16;
+const KEY_ID = 32;
+const KEY_TICK_CH = 64;
+
+/** The bytes of an ASCII string. */
+const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+/**
+ * Each key's text after its opening quote, through `:` and, for string
+ * values, the value's opening quote; for `tick`, its object's opening `{"`.
+ */
+const CH = ascii('ch":"');
+const TS = ascii('ts":');
+const TICK = ascii('tick":{"');
+const BIDS = ascii('bids":');
+const ASKS = ascii('asks":');
+const VERSION = ascii('version":');
+const MRID = ascii('mrid":');
+const ID = ascii('id":');
+/** The channel's prefix and suffix around the symbol. */
+const MARKET = ascii("market.");
+const STEP0 = ascii(".depth.step0");
+
+/**
+ * Whether the bytes at `i` are `lit`'s. Past the text, the cursor's zero
+ * bytes (no literal holds one) end the match.
+ */
+function at(t: Uint8Array, i: number, lit: Uint8Array): boolean {
+  for (let k = 0; k < lit.length; k++) if (t[i + k] !== lit[k]) return false;
+  return true;
+}
+
+/**
+ * Reads HTX `depth.step0` frames (after inflating) in place. One instance
+ * serves one connection: each {@link HuobiStep0Scanner.scan} overwrites the
+ * fields and reuses the level arrays (they grow for bigger frames and are
+ * never shrunk), so read them before the next call.
+ *
+ * A frame is recognised only when it is exactly JSON that `JSON.parse`
+ * reads to the same values, and the adapter would give a `book_snapshot`
+ * for it (given a known symbol; for contracts the caller still converts
+ * sizes to base and checks them against `MAX_SIZE`, as `baseLevels` does):
+ * - no whitespace, escapes, non-ASCII text, or keys beyond those above
+ *   (`ch`, `ts`, `tick`; `bids`, `asks`, `version`, `ts`, `mrid`, `id`,
+ *   `ch`): an old recording's `update` flag, a `ping`, an `op` are refused;
+ * - `ch` is `market.<symbol>.depth.step0`, the symbol being everything
+ *   between `market.` and the next dot (as the adapter cuts it);
+ * - `tick` is an object with at least one key; `bids` and `asks`, each
+ *   optional (absent: an empty side, as the adapter reads it), are arrays
+ *   of two-number `[price, size]` levels with `0 < price < MAX_PRICE` and
+ *   `0 ≤ size ≤ MAX_SIZE`, as `priceValue` and `sizeValue` accept them;
+ *   each is the double `JSON.parse` gives, and a size `-0` is read as 0
+ *   (as `sizeValue` does);
+ * - `version`, when present, is a JSON number that is a safe non-negative
+ *   integer (as `sequenceValue` reads it);
+ * - both `ts`, and `mrid` and `id`, when present, are JSON numbers (the
+ *   adapter reads no `mrid` or `id`); the tick's `ch` a string.
+ * Anything else (trades, `mbp` and `high_freq` books, acks, pings, errors,
+ * null or string values, a level the adapter refuses) returns false: parse
+ * that frame with `JSON.parse` (the adapter).
+ *
+ * @example
+ * ```ts
+ * const s = new HuobiStep0Scanner();
+ * if (s.scan(text)) {
+ *   s.symbol; // "trioeth"
+ *   s.bids.prices[0]; // 9.121e-7
+ * } else {
+ *   events = parser.parse(frame, recvTs);
+ * }
+ * ```
+ */
+export class HuobiStep0Scanner {
+  /** The exchange symbol of the channel `market.<symbol>.depth.step0`. */
+  symbol = "";
+  /**
+   * The frame's `ts`, ms since the epoch, as JSON.parse reads the number;
+   * NaN when the frame has none.
+   */
+  frameTime: number = NaN;
+  /** The tick's `ts`, ms, as {@link HuobiStep0Scanner.frameTime}. */
+  tickTime: number = NaN;
+  /** The tick's `version`, as `sequenceValue` reads it; -1 when absent. */
+  version = -1;
+  /** The bid levels, best first as HTX sends them. */
+  readonly bids: ScannedSide = newSide();
+  /** The ask levels, best first. */
+  readonly asks: ScannedSide = newSide();
+  readonly #c = new JsonCursor();
+
+  /**
+   * Reads one frame.
+   * @param text an inflated frame's text.
+   * @returns true when it is a `depth.step0` image as the class describes,
+   *   its fields now set; false when it is anything else (the fields are
+   *   then meaningless).
+   * @throws {never} does not throw; odd input returns false.
+   */
+  scan(text: string): boolean {
+    const c = this.#c;
+    if (!c.reset(text)) return false;
+    const t = c.bytes;
+    if (t[0] !== 0x7b || t[1] !== 0x22) return false; // '{"'
+    c.pos = 2;
+    this.frameTime = NaN;
+    let seen = 0;
+    for (;;) {
+      // At the key's first character.
+      const i = c.pos;
+      const k0 = t[i];
+      let key: number;
+      if (k0 === 0x63 && at(t, i, CH)) { // "c"
+        key = KEY_CH;
+        c.pos = i + CH.length;
+        if (!this.#channel(c, text)) return false;
+      } else if (k0 === 0x74 && at(t, i, TS)) { // "t"
+        key = KEY_TS;
+        c.pos = i + TS.length;
+        if ((this.frameTime = c.number()) !== this.frameTime) return false;
+      } else if (k0 === 0x74 && at(t, i, TICK)) {
+        key = KEY_TICK;
+        c.pos = i + TICK.length;
+        if (!this.#tick(c)) return false;
+      } else {
+        return false;
+      }
+      if ((seen & key) !== 0) return false;
+      seen |= key;
+      const sep = t[c.pos++];
+      if (sep === 0x7d) break; // "}"
+      if (sep !== 0x2c || t[c.pos++] !== 0x22) return false; // ',"'
+    }
+    return (seen & REQUIRED) === REQUIRED && c.pos === text.length;
+  }
+
+  /**
+   * Reads the value of `ch` just past its opening quote: a plain string
+   * `market.<symbol>.depth.step0`; sets `symbol`.
+   */
+  #channel(c: JsonCursor, text: string): boolean {
+    const t = c.bytes;
+    const from = c.pos;
+    const end = c.stringBody();
+    if (end < 0 || !at(t, from, MARKET)) return false;
+    // The symbol runs to the first dot after `market.`, as the adapter's
+    // `ch.indexOf(".", 7)`; the rest must be the channel's topic.
+    const sym = from + MARKET.length;
+    let dot = sym;
+    while (dot < end && t[dot] !== 0x2e) dot++;
+    if (end - dot !== STEP0.length || !at(t, dot, STEP0)) return false;
+    // The same symbol as the last frame's keeps its string.
+    const last = this.symbol;
+    if (dot - sym !== last.length || !text.startsWith(last, sym)) {
+      this.symbol = text.slice(sym, dot);
+    }
+    return true;
+  }
+
+  /**
+   * Reads the `tick` object's body at the cursor, just past its `{"`; false
+   * when it is not a `depth.step0` tick as the class describes.
+   */
+  #tick(c: JsonCursor): boolean {
+    const t = c.bytes;
+    this.tickTime = NaN;
+    this.version = -1;
+    this.bids.count = 0;
+    this.asks.count = 0;
+    let seen = 0;
+    for (;;) {
+      const i = c.pos;
+      const k0 = t[i];
+      let key: number;
+      if (k0 === 0x62 && at(t, i, BIDS)) { // "b"
+        key = KEY_BIDS;
+        c.pos = i + BIDS.length;
+        if (!readNumberLevels(c, this.bids)) return false;
+      } else if (k0 === 0x61 && at(t, i, ASKS)) { // "a"
+        key = KEY_ASKS;
+        c.pos = i + ASKS.length;
+        if (!readNumberLevels(c, this.asks)) return false;
+      } else if (k0 === 0x76 && at(t, i, VERSION)) { // "v"
+        key = KEY_VERSION;
+        c.pos = i + VERSION.length;
+        if ((this.version = sequenceValue(c.number())) !== this.version) {
+          return false;
+        }
+      } else if (k0 === 0x74 && at(t, i, TS)) { // "t"
+        key = KEY_TICK_TS;
+        c.pos = i + TS.length;
+        if ((this.tickTime = c.number()) !== this.tickTime) return false;
+      } else if (k0 === 0x6d && at(t, i, MRID)) { // "m"
+        key = KEY_MRID;
+        c.pos = i + MRID.length;
+        if (!skipNumber(c)) return false;
+      } else if (k0 === 0x69 && at(t, i, ID)) { // "i"
+        key = KEY_ID;
+        c.pos = i + ID.length;
+        if (!skipNumber(c)) return false;
+      } else if (k0 === 0x63 && at(t, i, CH)) { // "c"
+        key = KEY_TICK_CH;
+        c.pos = i + CH.length;
+        if (c.stringBody() < 0) return false;
+      } else {
+        return false;
+      }
+      if ((seen & key) !== 0) return false;
+      seen |= key;
+      const sep = t[c.pos++];
+      if (sep === 0x7d) return true; // "}"
+      if (sep !== 0x2c || t[c.pos++] !== 0x22) return false; // ',"'
+    }
+  }
+}
+
+/** Consumes a JSON number token, whatever its value; false when none is there. */
+function skipNumber(c: JsonCursor): boolean {
+  const v = c.number();
+  return v === v;
+}
+
+/**
+ * Reads a level array of two-number pairs, `[[price,size],…]`, at the
+ * cursor into `side`, growing its arrays when needed; false when it is not
+ * such an array or a level is out of range (see the class).
+ */
+function readNumberLevels(c: JsonCursor, side: ScannedSide): boolean {
+  const t = c.bytes;
+  let i = c.pos;
+  if (t[i] !== 0x5b) return false; // "["
+  if (t[i + 1] === 0x5d) { // "]": no levels
+    c.pos = i + 2;
+    side.count = 0;
+    return true;
+  }
+  if (t[i + 1] !== 0x5b) return false; // "[["
+  c.pos = i + 2;
+  let prices = side.prices;
+  let sizes = side.sizes;
+  let n = 0;
+  let price = NaN; // the level's price once read, NaN while reading it
+  // One call site of `decimal` for both numbers keeps it inlined here (see
+  // its comment); an exponent form (`9.121E-7`) goes on to `number`.
+  for (;;) {
+    const x = c.decimal();
+    i = c.pos;
+    if (price !== price) {
+      if (!(x > 0 && x < MAX_PRICE) || t[i] !== 0x2c) return false; // ","
+      price = x;
+      c.pos = i + 1;
+      continue;
+    }
+    if (!(x >= 0 && x <= MAX_SIZE) || t[i] !== 0x5d) return false; // "]"
+    if (n === prices.length) {
+      growSide(side);
+      prices = side.prices;
+      sizes = side.sizes;
+    }
+    prices[n] = price;
+    sizes[n] = x + 0; // -0 + 0 is 0, as `sizeValue` gives
+    n++;
+    price = NaN;
+    const sep = t[i + 1];
+    if (sep === 0x5d) { // "]"
+      c.pos = i + 2;
+      break;
+    }
+    if (sep !== 0x2c || t[i + 2] !== 0x5b) return false; // ",["
+    c.pos = i + 3;
+  }
+  side.count = n;
+  return true;
+}
