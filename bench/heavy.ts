@@ -21,9 +21,9 @@
  * as frames/s, as a ratio to `JSON.parse`, and as the nanoseconds it adds to
  * the stage it builds on.
  *
- * A second table puts each venue scanner (Binance, Bybit v5, OKX, Coinbase
- * Pro) beside `JSON.parse` and the adapter's parse on the real book frames
- * of the shared data.
+ * A second table puts each venue scanner (Binance, Bybit v5 and v2, OKX,
+ * Coinbase Pro, KuCoin, HTX) beside `JSON.parse` and the adapter's parse on
+ * the real book frames of the shared data.
  *
  * Usage: `deno run -A bench/heavy.ts [frames] [--repeat N]`
  *

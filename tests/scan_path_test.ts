@@ -3,8 +3,9 @@
  * against its parse path (`Parser.parse` → `BookKeeper.onEvent`), over every
  * frame of the shared captures of the venues whose adapters offer a scanner
  * (Binance spot and USD-M, OKX of the checksum era, Kraken v1, Coinbase
- * Pro, KuCoin; Bybit's captures speak v2, so a recorded Bybit v5 stream
- * from the samples stands in):
+ * Pro, KuCoin, Bybit v2, and HTX spot and swaps, whose `depth.step0`
+ * images take the keeper's image path; for Bybit v5 a recorded stream from
+ * the samples):
  * the two keepers end with identical books (level strings too, for checksum
  * venues), sync states and counters, and write identical batches, record
  * for record. Both keepers see the same frames and the same recorded REST
