@@ -385,11 +385,15 @@ export interface ConsolidateOptions {
 }
 
 /**
- * Adds one consolidated column per key to a tick's columns.
- * @param b the aggregator's tick.
+ * Adds one consolidated column per key to a tick's columns. A key with one
+ * included column that spans the consolidated range as it is (a venue of
+ * its own) points at that column's numbers rather than a copy; when every
+ * key does, the result's buffer is `b.buf` itself.
+ * @param b the aggregator's tick; the result may share its buffer, so do
+ *   not use `b` after.
  * @param options outlier threshold and range.
  * @returns a batch holding the per-exchange columns then the consolidated
- *   ones, with the batch's `range`.
+ *   ones (in key order), with the batch's `range`.
  * @example
  * ```ts
  * const out = consolidate(batch, { outlierThreshold: 0.02 });
@@ -408,24 +412,34 @@ export function consolidate(
   }
   const range = options.range ?? b.range ?? 0.05;
   const merge = { range, outlierThreshold: options.outlierThreshold ?? 0.02 };
-  const plans: MergePlan[] = [];
   const input = new Float64Array(b.buf);
+  const columns: ColumnMeta[] = [...b.columns];
+  // A key whose one included column spans exactly the consolidated range
+  // shares that column's numbers (a sum of one column is the column);
+  // the others are summed after the exchanges' columns.
+  const summed: [MergePlan, number][] = [];
   let total = input.length;
   for (const g of groups.values()) {
     const plan = planMerge(g, merge);
-    plans.push(plan);
-    total += 4 * plan.meta.n;
+    const { meta, included } = plan;
+    const only = included.length === 1 ? included[0] as Column : null;
+    if (only !== null && only.lo === meta.lo && only.n === meta.n) {
+      columns.push({ ...meta, offset: only.offset });
+    } else {
+      columns.push({ ...meta, offset: total });
+      summed.push([plan, total]);
+      total += 4 * meta.n;
+    }
+  }
+  if (summed.length === 0) {
+    return { type: "columns", ts: b.ts, columns, buf: b.buf, range };
   }
   // One buffer: the exchanges' columns as they were (one copy, same
-  // offsets), then each consolidated column summed in place.
+  // offsets), then the summed consolidated columns.
   const all = new Float64Array(total);
   all.set(input);
-  const columns: ColumnMeta[] = [...b.columns];
-  let off = input.length;
-  for (const { meta, included } of plans) {
+  for (const [{ meta, included }, off] of summed) {
     fillMerge(meta, included, all.subarray(off, off + 4 * meta.n));
-    columns.push({ ...meta, offset: off });
-    off += 4 * meta.n;
   }
   return { type: "columns", ts: b.ts, columns, buf: all.buffer, range };
 }

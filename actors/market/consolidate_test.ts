@@ -156,3 +156,36 @@ Deno.test("encodeColumns: columns packed in one buffer as a batch lays them out 
     { numRuns: 200 },
   );
 });
+
+Deno.test("consolidate: a key quoted by one venue points at that venue's column; a batch of such keys keeps its buffer", () => {
+  fc.assert(
+    fc.property(tickColumns, (cols) => {
+      // One venue a key, quoting at its own mid: its column is the key's.
+      const solo = cols.filter((c, i) =>
+        cols.findIndex((d) => d.symbol === c.symbol) === i
+      ).map((c) => {
+        const a = () => Float64Array.from({ length: 20 }, (_, j) => j + 1);
+        return {
+          ...c,
+          lo: Math.floor(c.bestBid) - 10,
+          n: 20,
+          bids: a(),
+          asks: a(),
+          buys: a(),
+          sells: a(),
+        };
+      });
+      const input = encodeColumns(0, solo, { range: 0.05 });
+      const buf = input.buf;
+      const out = consolidate(input);
+      assert.equal(out.buf, buf);
+      const k = solo.length;
+      assert.equal(out.columns.length, 2 * k);
+      for (let i = 0; i < k; i++) {
+        assert.equal(out.columns[k + i].offset, out.columns[i].offset);
+        assert.equal(out.columns[k + i].exchange, "consolidated");
+      }
+    }),
+    { numRuns: 100 },
+  );
+});
