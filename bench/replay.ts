@@ -46,13 +46,23 @@ async function best(fn: () => Promise<void> | void): Promise<number> {
   return min;
 }
 
+/** Whether a REST body is JSON (an error page or an empty body is not). */
+function isJson(body: string): boolean {
+  try {
+    JSON.parse(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const caps = await readCaptures(files);
 const frames: (string | Uint8Array)[] = [];
 const bodies: string[] = [];
 for (const c of caps) {
   for (const r of c.records) {
     if (r.kind === "recv") frames.push(r.text ?? r.binary!);
-    else if (r.kind === "http") bodies.push(r.body);
+    else if (r.kind === "http" && isJson(r.body)) bodies.push(r.body);
   }
 }
 const n = frames.length;
@@ -118,12 +128,8 @@ console.log(
     x(sessionRate)
   }× JSON.parse, ${
     xAll(sessionRate)
-  }× with the REST bodies (+ pacing, aggregation, consolidation) — goal ≥ 0.75×: ${
-    sessionRate >= 0.75 * ceiling
-      ? "met"
-      : sessionRate >= 0.75 * ceilingAll
-      ? "met with the REST bodies counted, missed on the frames alone"
-      : "missed"
+  }× with the REST bodies (+ pacing, aggregation, consolidation) — goal ≥ 0.75× JSON.parse of the frames: ${
+    sessionRate >= 0.75 * ceiling ? "met" : "missed"
   }`,
 );
 console.log(

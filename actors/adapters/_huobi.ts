@@ -172,11 +172,10 @@ export function huobiParser(
   const image = reusedDelta(scanner.bids, scanner.asks);
   image.image = true;
   image.first = -1;
-  image.prev = -1;
   // The binary frame `scanBook` last inflated, and its text: when the
   // scanner or the keeper leaves that frame to `parse`, it is not inflated
-  // twice. `parse` takes the text and forgets the frame. Keyed by the
-  // array itself: every received frame is a new array, never refilled.
+  // twice. It lasts until the next call of either (`parse` takes the text),
+  // so it can never stand for a later frame in a refilled array.
   let inflated: Uint8Array | undefined;
   let inflatedText = "";
 
@@ -470,11 +469,12 @@ export function huobiParser(
     // The `depth.step0` image case of `channel`, read by the scanner: the
     // same instrument lookup, times, version and levels (see `baseLevels`).
     scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
+      inflated = undefined;
+      inflatedText = "";
       let text: string;
       if (typeof frame === "string") {
         text = frame;
       } else {
-        inflated = undefined;
         try {
           text = huobiText(frame);
         } catch {
@@ -502,14 +502,10 @@ export function huobiParser(
       return image;
     },
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
-      let text: string;
-      if (frame === inflated) {
-        text = inflatedText;
-        inflated = undefined;
-        inflatedText = "";
-      } else {
-        text = huobiText(frame);
-      }
+      const memo = frame === inflated ? inflatedText : undefined;
+      inflated = undefined;
+      inflatedText = "";
+      const text = memo ?? huobiText(frame);
       const msg = parseObject<HuobiFrame>(text);
       // Market endpoints ping every 5 s and close the connection after two
       // unanswered pings.

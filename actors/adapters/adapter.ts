@@ -103,9 +103,10 @@ export interface Parser {
    * event holds: the same instrument, times, sequence fields, checksum,
    * prices, sizes in base currency and level strings. Anything else (other
    * snapshots, trades, acks, frames with a level `parse` would refuse) is
-   * null, and
-   * the frame goes to `parse`, which classifies it. It changes no parser
-   * state, so a frame it read may still be handed to `parse`.
+   * null, and the frame goes to `parse`, which classifies it. It changes no
+   * parser state, so a frame it read may still be handed to `parse` (a
+   * parser may keep that frame's decoding, e.g. HTX's inflated text, for
+   * the `parse` of the same frame that follows).
    * @param frame the frame as received.
    * @param recvTs local receive time, ms since epoch.
    * @returns the delta, valid until the next call (its arrays are

@@ -116,7 +116,7 @@ function proParser(instruments: InstrumentTable): Parser {
   const scanner = new CoinbaseL2Scanner();
   const delta = reusedDelta(scanner.bids, scanner.asks);
   // l2updates carry no sequence (see `book.sync`).
-  delta.first = delta.last = delta.prev = -1;
+  delta.first = delta.last = -1;
   return {
     // The `l2update` case of `parse`, read by the scanner: the same
     // instrument lookup, time and levels (sizes as sent: Pro is spot).

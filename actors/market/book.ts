@@ -8,7 +8,9 @@
  * sparse a span), are sorted `(price, size)` levels in typed arrays, best
  * level last, so the frequent updates near the BBO move little memory;
  * readers see those sorted arrays either way (a laddered side writes them
- * out when they are read).
+ * out when they are read). A side that takes a whole image (`replace`)
+ * stays on sorted arrays until it is cleared, as image venues (HTX) replace
+ * it every push.
  *
  * On sorted arrays, updates cluster near the best level, and most venues
  * list a frame's levels best first. So a frame listed that way is merged
@@ -752,7 +754,7 @@ export class BookSide {
 
   /**
    * Drops the worst levels so that at most `depth` remain.
-   * @param depth levels to keep.
+   * @param depth levels to keep (0 or less, or NaN: none).
    * @param dropped receives the dropped levels as deletes `[price, 0, …]`.
    * @returns how many levels were dropped.
    */
@@ -763,8 +765,8 @@ export class BookSide {
       if (k > 0) this.#stale = true;
       return k;
     }
-    const excess = this.#n - depth;
-    if (excess <= 0) return 0;
+    const excess = this.#n - (depth > 0 ? depth : 0);
+    if (!(excess > 0)) return 0;
     // The worst levels sit at the front (best last).
     if (dropped) {
       for (let i = 0; i < excess; i++) dropped.push(this.#p[i], 0);

@@ -133,7 +133,11 @@ export interface ColumnMeta {
   readonly bestBid: number;
   /** Best ask, quote currency; NaN when there is none. */
   readonly bestAsk: number;
-  /** Start of this column's arrays in the batch buffer, in Float64 units. */
+  /**
+   * Start of this column's arrays in the batch buffer, in Float64 units.
+   * Columns may share a region (a consolidated column of one venue points
+   * at that venue's column), so treat the arrays as read-only.
+   */
   readonly offset: number;
   /**
    * For a consolidated column, the exchanges merged into it (one entry per
@@ -228,7 +232,7 @@ export interface ColumnBatch {
   readonly type: "columns";
   /** Tick time, ms since epoch. */
   readonly ts: number;
-  /** The columns' headers, in buffer order. */
+  /** The columns' headers (their regions may repeat; see `offset`). */
   readonly columns: ColumnMeta[];
   /** Every column's arrays (Float64); transferred between actors. */
   readonly buf: ArrayBuffer;
@@ -282,7 +286,8 @@ export interface EncodeOptions {
  * Packs columns into one batch buffer. Columns whose arrays already are,
  * in order, the whole of one buffer laid out as a batch (bids, asks, buys,
  * sells of each column; the aggregator builds its ticks so) are taken as
- * they are: the batch's `buf` is then that buffer, not a copy.
+ * they are: the batch's `buf` is then that buffer, not a copy (and
+ * transferring it detaches the caller's arrays).
  * @param ts tick time, ms.
  * @param cols columns to pack.
  * @param options the sampling range to stamp on the batch.

@@ -65,8 +65,8 @@ function gridOf(price: number, from: number): number {
  * ```
  */
 export class Ladder {
-  /** Live levels. */
-  count = 0;
+  /** Live levels (see {@link Ladder.count}). */
+  #count = 0;
   /** Keys per unit of price (`10^d`); 0 until the first level. */
   #scale = 0;
   /** Decimal places of the grid (`scale = 10^decimals`). */
@@ -110,7 +110,7 @@ export class Ladder {
     if (size === 0) {
       if ((bits[w] & m) !== 0) {
         bits[w] ^= m;
-        this.count--;
+        this.#count--;
         if (slot === this.#best) this.#best = this.#nextWorse(slot);
       }
       return true;
@@ -118,11 +118,16 @@ export class Ladder {
     this.#sizes[slot] = size;
     if ((bits[w] & m) === 0) {
       bits[w] |= m;
-      this.count++;
+      this.#count++;
       const b = this.#best;
       if (b < 0 || (this.#bid ? slot > b : slot < b)) this.#best = slot;
     }
     return true;
+  }
+
+  /** Live levels. */
+  get count(): number {
+    return this.#count;
   }
 
   /** Best price, or NaN when empty. */
@@ -155,7 +160,7 @@ export class Ladder {
   /** Removes every level (the grid is kept). */
   clear(): void {
     this.#bits.fill(0);
-    this.count = 0;
+    this.#count = 0;
     this.#best = -1;
   }
 
@@ -199,14 +204,14 @@ export class Ladder {
 
   /**
    * Drops the worst levels so that at most `depth` remain.
-   * @param depth levels to keep.
+   * @param depth levels to keep (0 or less, or NaN: none).
    * @param dropped receives the dropped levels as deletes `[price, 0, …]`,
    *   worst first.
    * @returns how many levels were dropped.
    */
   truncate(depth: number, dropped?: number[]): number {
-    const excess = this.count - Math.max(0, depth);
-    if (excess <= 0) return 0;
+    const excess = this.#count - (depth > 0 ? depth : 0);
+    if (!(excess > 0)) return 0;
     const bits = this.#bits;
     let left = excess;
     // The worst end: the lowest slots of bids, the highest of asks.
@@ -223,8 +228,8 @@ export class Ladder {
         left--;
       }
     }
-    this.count -= excess;
-    if (this.count === 0) this.#best = -1;
+    this.#count -= excess;
+    if (this.#count === 0) this.#best = -1;
     return excess;
   }
 
@@ -282,8 +287,10 @@ export class Ladder {
     const span = hi - lo + 1;
     if (
       !(hi < MAX_KEY && -lo < MAX_KEY) ||
-      span > MAX_SLOTS ||
-      span > MIN_SLOTS + MAX_SPREAD * (this.count + more)
+      // Room for the centring below, which rounds the base down to a word:
+      // the window then holds every key from lo to hi.
+      span > MAX_SLOTS - 64 ||
+      span > MIN_SLOTS + MAX_SPREAD * (this.#count + more)
     ) return false;
     // Room on both sides, so a drifting book rarely moves its window.
     let cap = MIN_SLOTS;

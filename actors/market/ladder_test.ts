@@ -208,3 +208,41 @@ Deno.test("Ladder: prices of every shared capture's grids come back as the very 
     assert.equal(sizes[0], 2, t);
   }
 });
+
+Deno.test("Ladder: a side nearly as wide as the ladder is refused whole, never written past its end", () => {
+  for (const bid of [true, false]) {
+    const [lad, ref] = pair(bid);
+    // 8,200 whole-number levels from 5 to 262,148: dense enough, and
+    // MAX_SLOTS ticks wide, where centring the window would round it past
+    // its end.
+    const n = 8200;
+    const prices = Float64Array.from(
+      { length: n },
+      (_, i) => Math.round(5 + i * (MAX_SLOTS - 1) / (n - 1)),
+    );
+    const sizes = Float64Array.from({ length: n }, (_, i) => i + 1);
+    lad.applyColumns({ prices, sizes, count: n });
+    prices.forEach((p, i) => ref.set(p, sizes[i]));
+    assertSame(lad, ref, `wide ${bid}`);
+    assert.equal(lad.prices[lad.length - 1], ref.prices[ref.length - 1]);
+  }
+});
+
+Deno.test("Ladder: truncating to no depth, a negative one or NaN drops every level on both layouts", () => {
+  for (const depth of [0, -1, NaN]) {
+    for (const bid of [true, false]) {
+      const [lad, ref] = pair(bid);
+      for (const p of [100.01, 100.02, 100.03]) {
+        lad.set(p, 1);
+        ref.set(p, 1);
+      }
+      const a: number[] = [];
+      const b: number[] = [];
+      assert.equal(lad.truncate(depth, a), 3);
+      assert.equal(ref.truncate(depth, b), 3);
+      assert.deepEqual(a, b);
+      assertSame(lad, ref, `depth ${depth}`);
+      assert.equal(lad.length, 0);
+    }
+  }
+});
