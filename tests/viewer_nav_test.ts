@@ -116,6 +116,22 @@ async function waitState(
   return s;
 }
 
+/**
+ * The chart's state once it stops changing: the same columns and time span
+ * in two reads 300 ms apart (the viewer may still be taking a session's
+ * columns in).
+ */
+async function settled(page: Page): Promise<ChartState> {
+  let s = await chartState(page);
+  for (let i = 0; i < 50; i++) {
+    await page.waitForTimeout(300);
+    const t = await chartState(page);
+    if (t.columns === s.columns && t.xMax === s.xMax) return t;
+    s = t;
+  }
+  throw new Error(`The chart never settled: ${JSON.stringify(s)}`);
+}
+
 /** The symbol of a session with the most columns. */
 function busiest(coby: Coby, id: string): string {
   const symbols = coby.replay.hub(id)!.symbols();
@@ -155,11 +171,13 @@ Deno.test({
       undefined,
       { timeout: 20_000 },
     );
-    const first = await waitState(
+    await waitState(
       page,
       (s) => s.columns > 10 && s.priceLabels.length > 1,
       "columns",
     );
+    // Every column of the ended session has arrived: the live edge stays.
+    const first = await settled(page);
     assert.ok(first.following);
     assertUniqueLabels(first.priceLabels, "first draw");
 
