@@ -161,37 +161,81 @@ function feedDigits(s: string): void {
 /**
  * Reads a v1 timestamp, decimal seconds with microseconds as a string, into
  * whole milliseconds without binary rounding (`"1618678133.384218"` →
- * `1618678133384`).
+ * `1618678133384`), as {@link krakenSecondsAt} reads its characters.
+ * Docs: https://docs.kraken.com/api/docs/websocket-v1/book
  * @param s the timestamp string.
- * @returns ms since epoch, truncated; NaN when `s` is not a decimal number.
+ * @returns ms since epoch, truncated; NaN when `s` is not a decimal number
+ *   (`digits` or `digits.digits`).
  * @example
  * ```ts
  * krakenSeconds("1618678142.557535"); // 1618678142557
  * ```
  */
 export function krakenSeconds(s: string): number {
+  // Copied as bytes for `krakenSecondsAt`; a non-ASCII character is no
+  // digit or ".", so such a string is no timestamp.
   const n = s.length;
-  // Whole seconds: up to 15 digits accumulate exactly (below 2^53), as
-  // `+` reads them; longer runs are left to `+`.
-  let w = 0;
-  let i = 0;
-  for (; i < n; i++) {
-    const d = s.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) break;
-    w = w * 10 + d;
+  if (n > SECONDS_BYTES.length) {
+    SECONDS_BYTES = new Uint8Array(Math.max(n, SECONDS_BYTES.length * 2));
   }
-  if (i === 0) return NaN;
-  if (i > 15) w = +s.slice(0, i);
-  if (i === n) return w * 1000;
-  if (s.charCodeAt(i) !== 0x2e || i + 1 === n) return NaN; // "."
+  const b = SECONDS_BYTES;
+  for (let i = 0; i < n; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch > 0x7f) return NaN;
+    b[i] = ch;
+  }
+  return krakenSecondsAt(b, 0, n);
+}
+
+/** {@link krakenSeconds}' copy of its string; grows to the longest read. */
+let SECONDS_BYTES = new Uint8Array(32);
+
+/**
+ * Reads a v1 timestamp from ASCII bytes (a scanner's copy of its frame):
+ * decimal seconds `digits` or `digits.digits` into whole milliseconds
+ * without binary rounding. Up to 15 whole digits accumulate exactly (below
+ * 2^53); longer ones are read as `+` reads their text; the ms are the first
+ * 3 fraction digits, padded with zeros, so `whole * 1000 + ms` is the one
+ * rounding.
+ * Docs: https://docs.kraken.com/api/docs/websocket-v1/book
+ * @param bytes the text's bytes.
+ * @param from index of the timestamp's first character.
+ * @param to index just past its last character, at most `bytes.length`.
+ * @returns ms since epoch, truncated; NaN when the bytes are not such a
+ *   decimal number.
+ * @example
+ * ```ts
+ * const text = '"1618678142.557535"';
+ * krakenSecondsAt(new TextEncoder().encode(text), 1, 18); // 1618678142557
+ * ```
+ */
+export function krakenSecondsAt(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  const b = bytes;
+  let w = 0;
+  let i = from;
+  let d = 0;
+  for (; i < to && (d = (b[i] - 0x30) >>> 0) <= 9; i++) w = w * 10 + d;
+  if (i === from) return NaN;
+  if (i - from > 15) {
+    let whole = "";
+    for (let k = from; k < i; k++) whole += String.fromCharCode(b[k]);
+    w = +whole;
+  }
+  if (i === to) return w * 1000;
+  if (b[i] !== 0x2e || i + 1 === to) return NaN; // "."
   // Milliseconds: the first 3 fraction digits, padded with zeros.
   let ms = 0;
-  for (let j = i + 1; j < n; j++) {
-    const d = s.charCodeAt(j) - 0x30;
-    if (d < 0 || d > 9) return NaN;
-    if (j - i <= 3) ms = ms * 10 + d;
+  const f0 = i + 1;
+  for (let j = f0; j < to; j++) {
+    d = (b[j] - 0x30) >>> 0;
+    if (d > 9) return NaN;
+    if (j - f0 < 3) ms = ms * 10 + d;
   }
-  const k = n - i - 1;
+  const k = to - f0; // fraction digits: "5" is 500 ms, "12" 120 ms
   if (k < 3) ms *= k === 1 ? 100 : 10;
   return w * 1000 + ms;
 }

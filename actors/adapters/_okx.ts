@@ -40,8 +40,8 @@ import {
   toBase,
   venueError,
 } from "./_common.ts";
-import { toBaseSide } from "./_scan.ts";
-import { OkxBookScanner, type ScannedTextSide } from "./okx_scan.ts";
+import { type ScannedTextSide, toBaseSide } from "./_scan.ts";
+import { OkxBookScanner } from "./okx_scan.ts";
 
 /** OKX REST origin. */
 export const OKX_REST = "https://www.okx.com";

@@ -20,8 +20,18 @@
  * @module
  */
 
-import { MAX_PRICE, MAX_SIZE, sequenceValue } from "./_common.ts";
-import { growSide, JsonCursor, newSide, type ScannedSide } from "./_scan.ts";
+import { sequenceValue } from "./_common.ts";
+import {
+  asciiBytes,
+  bytesAt,
+  growSide,
+  isPrice,
+  isSize,
+  JsonCursor,
+  newSide,
+  reuseSlice,
+  type ScannedSide,
+} from "./_scan.ts";
 
 /** Bits of the frame's keys it has shown, to refuse duplicates. */
 const KEY_TOPIC = 1;
@@ -48,54 +58,26 @@ const ROW_SIZE = 16;
 const ROW_DELETED = ROW_PRICE | ROW_SIDE;
 const ROW_LEVEL = ROW_PRICE | ROW_SIDE | ROW_SIZE;
 
-/** The bytes of an ASCII string. */
-const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 /**
  * Each key's text after its opening quote, through `:` and, for `type` and
  * `side`, their value; for string values, the value's opening quote; for
  * `topic`, the channel and its dot; for `data`, its object's opening `{"`.
  */
-const TOPIC = ascii('topic":"orderBookL2_25.');
-const TYPE = ascii('type":"delta"');
-const DATA = ascii('data":{"');
-const SEQ = ascii('cross_seq":');
-const TIME = ascii('timestamp_e6":');
-const DELETE = ascii('delete":');
-const UPDATE = ascii('update":');
-const INSERT = ascii('insert":');
-const TRANSACT = ascii('transactTimeE6":');
-const PRICE = ascii('price":"');
-const SYMBOL = ascii('symbol":"');
-const ID = ascii('id":');
-const BUY = ascii('side":"Buy"');
-const SELL = ascii('side":"Sell"');
-const SIZE = ascii('size":');
-
-/**
- * Whether the bytes at `i` are `lit`'s. Past the text, the cursor's zero
- * bytes (no literal holds one) end the match.
- */
-function at(t: Uint8Array, i: number, lit: Uint8Array): boolean {
-  for (let k = 0; k < lit.length; k++) if (t[i + k] !== lit[k]) return false;
-  return true;
-}
-
-/**
- * Reads a JSON number, or a string holding exactly one number token, at the
- * cursor: how v2 writes `cross_seq` and `timestamp_e6` (numbers on
- * `/realtime`, strings on `/realtime_public`). A string's value is what
- * `decimalValue` reads from it: the token's `parseFloat`.
- * @returns the value, or NaN when the text there is neither.
- */
-function numberOrQuoted(c: JsonCursor): number {
-  const t = c.bytes;
-  if (t[c.pos] !== 0x22) return c.number();
-  c.pos++;
-  const x = c.number();
-  if (x !== x || t[c.pos] !== 0x22) return NaN;
-  c.pos++;
-  return x;
-}
+const TOPIC = asciiBytes('topic":"orderBookL2_25.');
+const TYPE = asciiBytes('type":"delta"');
+const DATA = asciiBytes('data":{"');
+const SEQ = asciiBytes('cross_seq":');
+const TIME = asciiBytes('timestamp_e6":');
+const DELETE = asciiBytes('delete":');
+const UPDATE = asciiBytes('update":');
+const INSERT = asciiBytes('insert":');
+const TRANSACT = asciiBytes('transactTimeE6":');
+const PRICE = asciiBytes('price":"');
+const SYMBOL = asciiBytes('symbol":"');
+const ID = asciiBytes('id":');
+const BUY = asciiBytes('side":"Buy"');
+const SELL = asciiBytes('side":"Sell"');
+const SIZE = asciiBytes('size":');
 
 /**
  * Reads Bybit v2 `orderBookL2_25` delta frames in place. One instance serves
@@ -186,29 +168,34 @@ export class BybitV2BookScanner {
       const i = c.pos;
       const k0 = t[i];
       let key: number;
-      if (k0 === 0x64 && at(t, i, DATA)) { // "d"
+      if (k0 === 0x64 && bytesAt(t, i, DATA)) { // "d"
         key = KEY_DATA;
         c.pos = i + DATA.length;
         if (!this.#data(c)) return false;
-      } else if (k0 === 0x74 && at(t, i, TOPIC)) { // "t"
+      } else if (k0 === 0x74 && bytesAt(t, i, TOPIC)) { // "t"
         key = KEY_TOPIC;
         const from = c.pos = i + TOPIC.length;
         const end = c.stringBody();
         if (end < 0) return false;
         this.#symbol(frame, t, from, end);
-      } else if (k0 === 0x74 && at(t, i, TYPE)) {
+      } else if (k0 === 0x74 && bytesAt(t, i, TYPE)) {
         key = KEY_TYPE;
         c.pos = i + TYPE.length;
-      } else if (k0 === 0x63 && at(t, i, SEQ)) { // "c"
+      } else if (k0 === 0x63 && bytesAt(t, i, SEQ)) { // "c"
         key = KEY_SEQ;
         c.pos = i + SEQ.length;
-        const seq = sequenceValue(numberOrQuoted(c));
+        // A JSON number on `/realtime`, a string of one on `/realtime_public`
+        // (its value the token's `parseFloat`, as `decimalValue` reads it).
+        const seq = sequenceValue(
+          t[c.pos] === 0x22 ? c.quotedNumber() : c.number(),
+        );
         if (seq !== seq) return false;
         this.crossSeq = seq;
-      } else if (k0 === 0x74 && at(t, i, TIME)) {
+      } else if (k0 === 0x74 && bytesAt(t, i, TIME)) {
         key = KEY_TIME;
         c.pos = i + TIME.length;
-        if ((this.timeE6 = numberOrQuoted(c)) !== this.timeE6) return false;
+        this.timeE6 = t[c.pos] === 0x22 ? c.quotedNumber() : c.number();
+        if (this.timeE6 !== this.timeE6) return false;
       } else {
         return false;
       }
@@ -228,10 +215,7 @@ export class BybitV2BookScanner {
    */
   #symbol(frame: string, t: Uint8Array, from: number, end: number): void {
     for (let k = from; k < end; k++) if (t[k] === 0x2e) from = k + 1; // "."
-    const last = this.symbol;
-    if (end - from !== last.length || !frame.startsWith(last, from)) {
-      this.symbol = frame.slice(from, end);
-    }
+    this.symbol = reuseSlice(this.symbol, frame, from, end);
   }
 
   /**
@@ -248,22 +232,21 @@ export class BybitV2BookScanner {
       const k0 = t[i];
       let key: number;
       let later = 0; // the row arrays applied after this key's
-      if (k0 === 0x64 && at(t, i, DELETE)) { // "d"
+      if (k0 === 0x64 && bytesAt(t, i, DELETE)) { // "d"
         key = DATA_DELETE;
         later = DATA_UPDATE | DATA_INSERT;
         c.pos = i + DELETE.length;
-      } else if (k0 === 0x75 && at(t, i, UPDATE)) { // "u"
+      } else if (k0 === 0x75 && bytesAt(t, i, UPDATE)) { // "u"
         key = DATA_UPDATE;
         later = DATA_INSERT;
         c.pos = i + UPDATE.length;
-      } else if (k0 === 0x69 && at(t, i, INSERT)) { // "i"
+      } else if (k0 === 0x69 && bytesAt(t, i, INSERT)) { // "i"
         key = DATA_INSERT;
         c.pos = i + INSERT.length;
-      } else if (k0 === 0x74 && at(t, i, TRANSACT)) { // "t"
+      } else if (k0 === 0x74 && bytesAt(t, i, TRANSACT)) { // "t"
         key = DATA_TRANSACT;
         c.pos = i + TRANSACT.length;
-        const x = c.number();
-        if (x !== x) return false;
+        if (!c.skipNumber()) return false;
       } else {
         return false;
       }
@@ -313,32 +296,31 @@ export class BybitV2BookScanner {
         let key: number;
         // Price and size are read below, through one call site of
         // `decimal` (see its comment on inlining).
-        if (k0 === 0x70 && at(t, i, PRICE)) { // "p"
+        if (k0 === 0x70 && bytesAt(t, i, PRICE)) { // "p"
           key = ROW_PRICE;
           c.pos = i + PRICE.length;
-        } else if (k0 === 0x73 && at(t, i, SYMBOL)) { // "s"
+        } else if (k0 === 0x73 && bytesAt(t, i, SYMBOL)) { // "s"
           key = ROW_SYMBOL;
           c.pos = i + SYMBOL.length;
           if (c.stringBody() < 0) return false;
-        } else if (k0 === 0x69 && at(t, i, ID)) { // "i"
+        } else if (k0 === 0x69 && bytesAt(t, i, ID)) { // "i"
           key = ROW_ID;
           c.pos = i + ID.length;
           if (t[c.pos] === 0x22) {
             c.pos++;
             if (c.stringBody() < 0) return false;
-          } else {
-            const x = c.number();
-            if (x !== x) return false;
+          } else if (!c.skipNumber()) {
+            return false;
           }
-        } else if (k0 === 0x73 && at(t, i, BUY)) {
+        } else if (k0 === 0x73 && bytesAt(t, i, BUY)) {
           key = ROW_SIDE;
           buy = true;
           c.pos = i + BUY.length;
-        } else if (k0 === 0x73 && at(t, i, SELL)) {
+        } else if (k0 === 0x73 && bytesAt(t, i, SELL)) {
           key = ROW_SIDE;
           buy = false;
           c.pos = i + SELL.length;
-        } else if (k0 === 0x73 && at(t, i, SIZE)) {
+        } else if (k0 === 0x73 && bytesAt(t, i, SIZE)) {
           key = ROW_SIZE;
           c.pos = i + SIZE.length;
         } else {
@@ -350,17 +332,13 @@ export class BybitV2BookScanner {
           const x = c.decimal();
           i = c.pos;
           if (key === ROW_PRICE) {
-            if (!(x > 0 && x < MAX_PRICE) || t[i] !== 0x22) return false;
+            if (!isPrice(x) || t[i] !== 0x22) return false;
             price = x;
             c.pos = i + 1;
           } else if (deleted) {
             if (x !== x) return false; // any number: not read
           } else {
-            // A size of -0 reads as -0: the adapter reads it as 0; leave
-            // it there.
-            if (!(x >= 0 && x <= MAX_SIZE) || (x === 0 && 1 / x < 0)) {
-              return false;
-            }
+            if (!isSize(x)) return false;
             size = x;
           }
         }

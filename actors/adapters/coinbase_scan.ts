@@ -16,9 +16,18 @@
  * @module
  */
 
-import { MAX_PRICE, MAX_SIZE } from "./_common.ts";
 import { isoTimeMs } from "./_coinbase.ts";
-import { growSide, JsonCursor, newSide, type ScannedSide } from "./_scan.ts";
+import {
+  asciiBytes,
+  bytesAt,
+  growSide,
+  isPrice,
+  isSize,
+  JsonCursor,
+  newSide,
+  reuseSlice,
+  type ScannedSide,
+} from "./_scan.ts";
 
 /** Bits of the keys an `l2update` has shown, to refuse duplicates. */
 const KEY_TYPE = 1;
@@ -28,25 +37,14 @@ const KEY_TIME = 8;
 /** Keys every recognised frame has. */
 const REQUIRED = KEY_TYPE | KEY_PRODUCT | KEY_CHANGES;
 
-/** The bytes of an ASCII string. */
-const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 /**
  * Each key's text after its opening quote, through `:` and, for `type`, its
  * one value; for string values, the value's opening quote.
  */
-const TYPE = ascii('type":"l2update"');
-const PRODUCT = ascii('product_id":"');
-const CHANGES = ascii('changes":');
-const TIME = ascii('time":"');
-
-/**
- * Whether the bytes at `i` are `lit`'s. Past the text, the cursor's zero
- * bytes (no literal holds one) end the match.
- */
-function at(t: Uint8Array, i: number, lit: Uint8Array): boolean {
-  for (let k = 0; k < lit.length; k++) if (t[i + k] !== lit[k]) return false;
-  return true;
-}
+const TYPE = asciiBytes('type":"l2update"');
+const PRODUCT = asciiBytes('product_id":"');
+const CHANGES = asciiBytes('changes":');
+const TIME = asciiBytes('time":"');
 
 /**
  * Reads Coinbase Pro `l2update` frames in place. One instance serves one
@@ -115,24 +113,20 @@ export class CoinbaseL2Scanner {
       const i = c.pos;
       const k0 = t[i];
       let key: number;
-      if (k0 === 0x74 && at(t, i, TYPE)) { // "t"
+      if (k0 === 0x74 && bytesAt(t, i, TYPE)) { // "t"
         key = KEY_TYPE;
         c.pos = i + TYPE.length;
-      } else if (k0 === 0x63 && at(t, i, CHANGES)) { // "c"
+      } else if (k0 === 0x63 && bytesAt(t, i, CHANGES)) { // "c"
         key = KEY_CHANGES;
         c.pos = i + CHANGES.length;
         if (!this.#changes(c)) return false;
-      } else if (k0 === 0x70 && at(t, i, PRODUCT)) { // "p"
+      } else if (k0 === 0x70 && bytesAt(t, i, PRODUCT)) { // "p"
         key = KEY_PRODUCT;
         const from = c.pos = i + PRODUCT.length;
         const end = c.stringBody();
         if (end < 0) return false;
-        // The same product as the last frame's keeps its string.
-        const last = this.productId;
-        if (end - from !== last.length || !frame.startsWith(last, from)) {
-          this.productId = frame.slice(from, end);
-        }
-      } else if (k0 === 0x74 && at(t, i, TIME)) {
+        this.productId = reuseSlice(this.productId, frame, from, end);
+      } else if (k0 === 0x74 && bytesAt(t, i, TIME)) {
         key = KEY_TIME;
         const from = c.pos = i + TIME.length;
         const end = c.stringBody();
@@ -193,17 +187,13 @@ export class CoinbaseL2Scanner {
       const p = c.decimal();
       i = c.pos;
       if (
-        !(p > 0 && p < MAX_PRICE) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
+        !isPrice(p) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
         t[i + 2] !== 0x22 // '","'
       ) return false;
       c.pos = i + 3;
       const q = c.decimal();
       i = c.pos;
-      // A size of "-0" reads as -0: the adapter reads it as 0; leave it there.
-      if (
-        !(q >= 0 && q <= MAX_SIZE) || (q === 0 && 1 / q < 0) ||
-        t[i] !== 0x22 || t[i + 1] !== 0x5d // '"]'
-      ) return false;
+      if (!isSize(q) || t[i] !== 0x22 || t[i + 1] !== 0x5d) return false; // '"]'
       if (buy) {
         if (nb === bids.prices.length) growSide(bids);
         bids.prices[nb] = p;

@@ -21,8 +21,18 @@
  * @module
  */
 
-import { MAX_PRICE, MAX_SIZE, sequenceValue } from "./_common.ts";
-import { growSide, JsonCursor, newSide, type ScannedSide } from "./_scan.ts";
+import { sequenceValue } from "./_common.ts";
+import {
+  asciiBytes,
+  bytesAt,
+  growSide,
+  isPrice,
+  isSize,
+  JsonCursor,
+  newSide,
+  reuseSlice,
+  type ScannedSide,
+} from "./_scan.ts";
 
 /** Bits of the frame's keys it has shown, to refuse duplicates. */
 const KEY_CH = 1;
@@ -40,32 +50,21 @@ const KEY_MRID = 16;
 const KEY_ID = 32;
 const KEY_TICK_CH = 64;
 
-/** The bytes of an ASCII string. */
-const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 /**
  * Each key's text after its opening quote, through `:` and, for string
  * values, the value's opening quote; for `tick`, its object's opening `{"`.
  */
-const CH = ascii('ch":"');
-const TS = ascii('ts":');
-const TICK = ascii('tick":{"');
-const BIDS = ascii('bids":');
-const ASKS = ascii('asks":');
-const VERSION = ascii('version":');
-const MRID = ascii('mrid":');
-const ID = ascii('id":');
+const CH = asciiBytes('ch":"');
+const TS = asciiBytes('ts":');
+const TICK = asciiBytes('tick":{"');
+const BIDS = asciiBytes('bids":');
+const ASKS = asciiBytes('asks":');
+const VERSION = asciiBytes('version":');
+const MRID = asciiBytes('mrid":');
+const ID = asciiBytes('id":');
 /** The channel's prefix and suffix around the symbol. */
-const MARKET = ascii("market.");
-const STEP0 = ascii(".depth.step0");
-
-/**
- * Whether the bytes at `i` are `lit`'s. Past the text, the cursor's zero
- * bytes (no literal holds one) end the match.
- */
-function at(t: Uint8Array, i: number, lit: Uint8Array): boolean {
-  for (let k = 0; k < lit.length; k++) if (t[i + k] !== lit[k]) return false;
-  return true;
-}
+const MARKET = asciiBytes("market.");
+const STEP0 = asciiBytes(".depth.step0");
 
 /**
  * Reads HTX `depth.step0` frames (after inflating) in place. One instance
@@ -146,15 +145,15 @@ export class HuobiStep0Scanner {
       const i = c.pos;
       const k0 = t[i];
       let key: number;
-      if (k0 === 0x63 && at(t, i, CH)) { // "c"
+      if (k0 === 0x63 && bytesAt(t, i, CH)) { // "c"
         key = KEY_CH;
         c.pos = i + CH.length;
         if (!this.#channel(c, text)) return false;
-      } else if (k0 === 0x74 && at(t, i, TS)) { // "t"
+      } else if (k0 === 0x74 && bytesAt(t, i, TS)) { // "t"
         key = KEY_TS;
         c.pos = i + TS.length;
         if ((this.frameTime = c.number()) !== this.frameTime) return false;
-      } else if (k0 === 0x74 && at(t, i, TICK)) {
+      } else if (k0 === 0x74 && bytesAt(t, i, TICK)) {
         key = KEY_TICK;
         c.pos = i + TICK.length;
         if (!this.#tick(c)) return false;
@@ -178,18 +177,14 @@ export class HuobiStep0Scanner {
     const t = c.bytes;
     const from = c.pos;
     const end = c.stringBody();
-    if (end < 0 || !at(t, from, MARKET)) return false;
+    if (end < 0 || !bytesAt(t, from, MARKET)) return false;
     // The symbol runs to the first dot after `market.`, as the adapter's
     // `ch.indexOf(".", 7)`; the rest must be the channel's topic.
     const sym = from + MARKET.length;
     let dot = sym;
     while (dot < end && t[dot] !== 0x2e) dot++;
-    if (end - dot !== STEP0.length || !at(t, dot, STEP0)) return false;
-    // The same symbol as the last frame's keeps its string.
-    const last = this.symbol;
-    if (dot - sym !== last.length || !text.startsWith(last, sym)) {
-      this.symbol = text.slice(sym, dot);
-    }
+    if (end - dot !== STEP0.length || !bytesAt(t, dot, STEP0)) return false;
+    this.symbol = reuseSlice(this.symbol, text, sym, dot);
     return true;
   }
 
@@ -208,33 +203,33 @@ export class HuobiStep0Scanner {
       const i = c.pos;
       const k0 = t[i];
       let key: number;
-      if (k0 === 0x62 && at(t, i, BIDS)) { // "b"
+      if (k0 === 0x62 && bytesAt(t, i, BIDS)) { // "b"
         key = KEY_BIDS;
         c.pos = i + BIDS.length;
         if (!readNumberLevels(c, this.bids)) return false;
-      } else if (k0 === 0x61 && at(t, i, ASKS)) { // "a"
+      } else if (k0 === 0x61 && bytesAt(t, i, ASKS)) { // "a"
         key = KEY_ASKS;
         c.pos = i + ASKS.length;
         if (!readNumberLevels(c, this.asks)) return false;
-      } else if (k0 === 0x76 && at(t, i, VERSION)) { // "v"
+      } else if (k0 === 0x76 && bytesAt(t, i, VERSION)) { // "v"
         key = KEY_VERSION;
         c.pos = i + VERSION.length;
         if ((this.version = sequenceValue(c.number())) !== this.version) {
           return false;
         }
-      } else if (k0 === 0x74 && at(t, i, TS)) { // "t"
+      } else if (k0 === 0x74 && bytesAt(t, i, TS)) { // "t"
         key = KEY_TICK_TS;
         c.pos = i + TS.length;
         if ((this.tickTime = c.number()) !== this.tickTime) return false;
-      } else if (k0 === 0x6d && at(t, i, MRID)) { // "m"
+      } else if (k0 === 0x6d && bytesAt(t, i, MRID)) { // "m"
         key = KEY_MRID;
         c.pos = i + MRID.length;
-        if (!skipNumber(c)) return false;
-      } else if (k0 === 0x69 && at(t, i, ID)) { // "i"
+        if (!c.skipNumber()) return false;
+      } else if (k0 === 0x69 && bytesAt(t, i, ID)) { // "i"
         key = KEY_ID;
         c.pos = i + ID.length;
-        if (!skipNumber(c)) return false;
-      } else if (k0 === 0x63 && at(t, i, CH)) { // "c"
+        if (!c.skipNumber()) return false;
+      } else if (k0 === 0x63 && bytesAt(t, i, CH)) { // "c"
         key = KEY_TICK_CH;
         c.pos = i + CH.length;
         if (c.stringBody() < 0) return false;
@@ -248,12 +243,6 @@ export class HuobiStep0Scanner {
       if (sep !== 0x2c || t[c.pos++] !== 0x22) return false; // ',"'
     }
   }
-}
-
-/** Consumes a JSON number token, whatever its value; false when none is there. */
-function skipNumber(c: JsonCursor): boolean {
-  const v = c.number();
-  return v === v;
 }
 
 /**
@@ -282,19 +271,20 @@ function readNumberLevels(c: JsonCursor, side: ScannedSide): boolean {
     const x = c.decimal();
     i = c.pos;
     if (price !== price) {
-      if (!(x > 0 && x < MAX_PRICE) || t[i] !== 0x2c) return false; // ","
+      if (!isPrice(x) || t[i] !== 0x2c) return false; // ","
       price = x;
       c.pos = i + 1;
       continue;
     }
-    if (!(x >= 0 && x <= MAX_SIZE) || t[i] !== 0x5d) return false; // "]"
+    const q = x + 0; // -0 + 0 is 0, as `sizeValue` gives
+    if (!isSize(q) || t[i] !== 0x5d) return false; // "]"
     if (n === prices.length) {
       growSide(side);
       prices = side.prices;
       sizes = side.sizes;
     }
     prices[n] = price;
-    sizes[n] = x + 0; // -0 + 0 is 0, as `sizeValue` gives
+    sizes[n] = q;
     n++;
     price = NaN;
     const sep = t[i + 1];

@@ -520,14 +520,20 @@ Deno.test("huobi scan: exchangeTs is the tick's ts, else the frame's, else the r
   );
   const f = (ts: string, tickTs: string) =>
     `{"ch":"market.btcusdt.depth.step0"${ts},"tick":{"bids":[[1,1]],"asks":[[2,1]]${tickTs}}}`;
-  assert.equal(parser.scanBook!(f(',"ts":5', ',"ts":6'), 42)!.exchangeTs, 6);
-  assert.equal(parser.scanBook!(f(',"ts":5', ""), 42)!.exchangeTs, 5);
-  assert.equal(parser.scanBook!(f("", ""), 42)!.exchangeTs, 42);
-  assert.equal(parser.scanBook!(f(',"ts":-5', ',"ts":0'), 42)!.exchangeTs, 42);
-  assert.equal(
-    parser.scanBook!(f(',"ts":5', ',"ts":1e400'), 42)!.exchangeTs,
-    timeValue(Infinity, 5),
-  );
+  // The scanned exchangeTs, checked against the adapter's parse of the frame.
+  const scannedTs = (ts: string, tickTs: string) => {
+    const frame = f(ts, tickTs);
+    const scanned = parser.scanBook!(frame, 42)!.exchangeTs;
+    const events = parser.parse(frame, 42);
+    assert.equal(events.length, 1, frame);
+    assert.equal(scanned, (events[0] as BookSnapshot).exchangeTs, frame);
+    return scanned;
+  };
+  assert.equal(scannedTs(',"ts":5', ',"ts":6'), 6);
+  assert.equal(scannedTs(',"ts":5', ""), 5);
+  assert.equal(scannedTs("", ""), 42);
+  assert.equal(scannedTs(',"ts":-5', ',"ts":0'), 42);
+  assert.equal(scannedTs(',"ts":5', ',"ts":1e400'), timeValue(Infinity, 5));
   // No version: the snapshot's sequence is -1.
   assert.equal(parser.scanBook!(f("", ""), 42)!.last, -1);
 });

@@ -14,9 +14,16 @@
  * @module
  */
 
-import { MAX_PRICE, MAX_SIZE } from "./_common.ts";
-import { growSide, JsonCursor, newSide } from "./_scan.ts";
-import type { ScannedTextSide } from "./okx_scan.ts";
+import { krakenSecondsAt } from "./_kraken.ts";
+import {
+  growSide,
+  isPrice,
+  isSize,
+  JsonCursor,
+  newTextSide,
+  reuseSlice,
+  type ScannedTextSide,
+} from "./_scan.ts";
 
 /** Bits of the keys an update object has shown, to refuse duplicates. */
 const KEY_a = 1;
@@ -82,9 +89,9 @@ export class KrakenBookScanner {
    * the numbers, only the first `count` strings are this frame's: the
    * arrays are not shortened (that costs more than the rest of a scan).
    */
-  readonly asks: ScannedTextSide = textSide();
+  readonly asks: ScannedTextSide = newTextSide();
   /** The bid levels of every `b`, as {@link KrakenBookScanner.asks}. */
-  readonly bids: ScannedTextSide = textSide();
+  readonly bids: ScannedTextSide = newTextSide();
   readonly #c = new JsonCursor();
   /** The pair last read on each channel id. */
   readonly #pairs = new Map<number, string>();
@@ -179,13 +186,9 @@ export class KrakenBookScanner {
     if (end < 0 || t[c.pos] !== 0x5d || c.pos + 1 !== c.end) return false;
     // The pair: the string last read on this channel when the text is the
     // same (no copy, and a table lookup that finds its hash computed).
-    const from = i + 2;
-    let pair = this.#pairs.get(id);
-    if (
-      pair === undefined || end - from !== pair.length ||
-      !sameText(t, from, pair)
-    ) {
-      pair = frame.slice(from, end);
+    const last = this.#pairs.get(id);
+    const pair = reuseSlice(last ?? "", frame, i + 2, end);
+    if (pair !== last) {
       if (this.#pairs.size === MAX_CHANNELS) this.#pairs.clear();
       this.#pairs.set(id, pair);
     }
@@ -218,47 +221,30 @@ export class KrakenBookScanner {
       const p = c.decimal();
       i = c.pos;
       if (
-        !(p > 0 && p < MAX_PRICE) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
+        !isPrice(p) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
         t[i + 2] !== 0x22 // '","'
       ) return false;
       const p1 = i;
       const q0 = c.pos = i + 3;
       const q = c.decimal();
       i = c.pos;
-      // A volume of "-0" reads as -0: the adapter reads it as 0; leave it there.
       if (
-        !(q >= 0 && q <= MAX_SIZE) || (q === 0 && 1 / q < 0) ||
-        t[i] !== 0x22 || t[i + 1] !== 0x2c || t[i + 2] !== 0x22 // '","'
+        !isSize(q) || t[i] !== 0x22 || t[i + 1] !== 0x2c || t[i + 2] !== 0x22 // '","'
       ) return false;
       const q1 = i;
-      // The timestamp, as `krakenSeconds` reads it: whole seconds (at most
-      // 15 digits: exact as accumulated), then ms from up to 3 fraction
-      // digits; `+whole * 1000 + ms` is then the same double.
-      i += 3;
-      let d = (t[i] - 0x30) >>> 0;
-      if (d > 9) return false;
-      const w0 = i;
-      let w = 0;
-      do {
-        w = w * 10 + d;
-        d = (t[++i] - 0x30) >>> 0;
-      } while (d <= 9);
-      if (i - w0 > 15) return false;
-      let ms = 0;
-      if (t[i] === 0x2e) { // "."
-        const f0 = ++i;
-        d = (t[i] - 0x30) >>> 0;
-        if (d > 9) return false;
-        do {
-          if (i - f0 < 3) ms = ms * 10 + d;
-          d = (t[++i] - 0x30) >>> 0;
-        } while (d <= 9);
-        const k = i - f0; // fraction digits: "5" is 500 ms, "12" 120 ms
-        if (k < 3) ms *= k === 1 ? 100 : 10;
+      // The timestamp string, read as the adapter's `krakenSeconds` reads it.
+      const w0 = c.pos = i + 3;
+      const w1 = c.stringBody();
+      const when = krakenSecondsAt(t, w0, w1);
+      if (!(when > 0)) return false;
+      // Whole seconds of more than 15 digits (which no feed sends) stay
+      // refused, as they always were here.
+      if (w1 - w0 > 15) {
+        let dot = w0;
+        while (dot < w1 && t[dot] !== 0x2e) dot++; // "."
+        if (dot - w0 > 15) return false;
       }
-      const when = w * 1000 + ms;
-      if (!(when > 0) || t[i] !== 0x22) return false;
-      i++;
+      i = c.pos;
       // A republished level: `,"r"`.
       if (t[i] === 0x2c) {
         if (t[i + 1] !== 0x22 || t[i + 2] !== 0x72 || t[i + 3] !== 0x22) {
@@ -283,17 +269,4 @@ export class KrakenBookScanner {
     this.ts = ts;
     return true;
   }
-}
-
-/** Whether `bytes` hold the characters of `s` from `at` (ASCII). */
-function sameText(bytes: Uint8Array, at: number, s: string): boolean {
-  for (let k = 0; k < s.length; k++) {
-    if (bytes[at + k] !== s.charCodeAt(k)) return false;
-  }
-  return true;
-}
-
-/** An empty side with room for 64 levels and their strings. */
-function textSide(): ScannedTextSide {
-  return { ...newSide(), priceText: [], sizeText: [] };
 }

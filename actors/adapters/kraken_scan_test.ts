@@ -3,7 +3,7 @@ import fc from "fast-check";
 import type { BookDelta } from "../market/events.ts";
 import { KrakenBookScanner } from "./kraken_scan.ts";
 import { krakenV1Adapter } from "./kraken_v1.ts";
-import type { ScannedTextSide } from "./okx_scan.ts";
+import type { ScannedTextSide } from "./_scan.ts";
 import { krakenSeconds } from "./_kraken.ts";
 import {
   anyInstrument,

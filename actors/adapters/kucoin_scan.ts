@@ -18,8 +18,18 @@
  * @module
  */
 
-import { MAX_PRICE, MAX_SIZE, sequenceValue } from "./_common.ts";
-import { growSide, JsonCursor, newSide, type ScannedSide } from "./_scan.ts";
+import { sequenceValue } from "./_common.ts";
+import {
+  asciiBytes,
+  bytesAt,
+  growSide,
+  isPrice,
+  isSize,
+  JsonCursor,
+  newSide,
+  reuseSlice,
+  type ScannedSide,
+} from "./_scan.ts";
 
 /** Bits of the frame's keys it has shown, to refuse duplicates. */
 const KEY_DATA = 1;
@@ -38,33 +48,22 @@ const KEY_TIME = 16;
 /** Keys every recognised `data` has. */
 const REQUIRED_DATA = KEY_START | KEY_END | KEY_SYMBOL | KEY_CHANGES;
 
-/** The bytes of an ASCII string. */
-const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 /**
  * Each key's text after its opening quote, through `:` and, for `type` and
  * `subject`, their one value; for string values, the value's opening quote;
  * for `changes`, its object's opening `{"`.
  */
-const DATA = ascii('data":');
-const SUBJECT = ascii('subject":"trade.l2update"');
-const TOPIC = ascii('topic":"');
-const TYPE = ascii('type":"message"');
-const START = ascii('sequenceStart":');
-const END = ascii('sequenceEnd":');
-const SYMBOL = ascii('symbol":"');
-const CHANGES = ascii('changes":{"');
-const TIME = ascii('time":');
-const ASKS = ascii('asks":');
-const BIDS = ascii('bids":');
-
-/**
- * Whether the bytes at `i` are `lit`'s. Past the text, the cursor's zero
- * bytes (no literal holds one) end the match.
- */
-function at(t: Uint8Array, i: number, lit: Uint8Array): boolean {
-  for (let k = 0; k < lit.length; k++) if (t[i + k] !== lit[k]) return false;
-  return true;
-}
+const DATA = asciiBytes('data":');
+const SUBJECT = asciiBytes('subject":"trade.l2update"');
+const TOPIC = asciiBytes('topic":"');
+const TYPE = asciiBytes('type":"message"');
+const START = asciiBytes('sequenceStart":');
+const END = asciiBytes('sequenceEnd":');
+const SYMBOL = asciiBytes('symbol":"');
+const CHANGES = asciiBytes('changes":{"');
+const TIME = asciiBytes('time":');
+const ASKS = asciiBytes('asks":');
+const BIDS = asciiBytes('bids":');
 
 /**
  * Reads KuCoin `trade.l2update` frames in place. One instance serves one
@@ -143,18 +142,18 @@ export class KucoinL2Scanner {
       const i = c.pos;
       const k0 = t[i];
       let key: number;
-      if (k0 === 0x64 && at(t, i, DATA)) { // "d"
+      if (k0 === 0x64 && bytesAt(t, i, DATA)) { // "d"
         key = KEY_DATA;
         c.pos = i + DATA.length;
         if (!this.#data(c, frame)) return false;
-      } else if (k0 === 0x73 && at(t, i, SUBJECT)) { // "s"
+      } else if (k0 === 0x73 && bytesAt(t, i, SUBJECT)) { // "s"
         key = KEY_SUBJECT;
         c.pos = i + SUBJECT.length;
-      } else if (k0 === 0x74 && at(t, i, TOPIC)) { // "t"
+      } else if (k0 === 0x74 && bytesAt(t, i, TOPIC)) { // "t"
         key = KEY_TOPIC;
         c.pos = i + TOPIC.length;
         if (c.stringBody() < 0) return false;
-      } else if (k0 === 0x74 && at(t, i, TYPE)) {
+      } else if (k0 === 0x74 && bytesAt(t, i, TYPE)) {
         key = KEY_TYPE;
         c.pos = i + TYPE.length;
       } else {
@@ -183,33 +182,29 @@ export class KucoinL2Scanner {
       const i = c.pos;
       const k0 = t[i];
       let key: number;
-      if (k0 === 0x73 && at(t, i, START)) { // "s"
+      if (k0 === 0x73 && bytesAt(t, i, START)) { // "s"
         key = KEY_START;
         c.pos = i + START.length;
         if ((this.first = sequenceValue(c.number())) !== this.first) {
           return false;
         }
-      } else if (k0 === 0x73 && at(t, i, END)) {
+      } else if (k0 === 0x73 && bytesAt(t, i, END)) {
         key = KEY_END;
         c.pos = i + END.length;
         if ((this.last = sequenceValue(c.number())) !== this.last) {
           return false;
         }
-      } else if (k0 === 0x73 && at(t, i, SYMBOL)) {
+      } else if (k0 === 0x73 && bytesAt(t, i, SYMBOL)) {
         key = KEY_SYMBOL;
         const from = c.pos = i + SYMBOL.length;
         const end = c.stringBody();
         if (end < 0) return false;
-        // The same symbol as the last frame's keeps its string.
-        const last = this.symbol;
-        if (end - from !== last.length || !frame.startsWith(last, from)) {
-          this.symbol = frame.slice(from, end);
-        }
-      } else if (k0 === 0x63 && at(t, i, CHANGES)) { // "c"
+        this.symbol = reuseSlice(this.symbol, frame, from, end);
+      } else if (k0 === 0x63 && bytesAt(t, i, CHANGES)) { // "c"
         key = KEY_CHANGES;
         c.pos = i + CHANGES.length;
         if (!this.#changes(c)) return false;
-      } else if (k0 === 0x74 && at(t, i, TIME)) { // "t"
+      } else if (k0 === 0x74 && bytesAt(t, i, TIME)) { // "t"
         key = KEY_TIME;
         c.pos = i + TIME.length;
         if ((this.time = c.number()) !== this.time) return false;
@@ -238,10 +233,10 @@ export class KucoinL2Scanner {
       const i = c.pos;
       let side: ScannedSide;
       let key: number;
-      if (at(t, i, ASKS)) {
+      if (bytesAt(t, i, ASKS)) {
         side = this.asks;
         key = 1;
-      } else if (at(t, i, BIDS)) {
+      } else if (bytesAt(t, i, BIDS)) {
         side = this.bids;
         key = 2;
       } else {
@@ -296,19 +291,14 @@ function readChanges(c: JsonCursor, side: ScannedSide): boolean {
         i = c.pos;
         if (price !== price) {
           if (
-            !(x > 0 && x < MAX_PRICE) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
+            !isPrice(x) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
             t[i + 2] !== 0x22 // '","'
           ) return false;
           price = x;
           c.pos = i + 3;
           continue;
         }
-        // A size of "-0" reads as -0: the adapter reads it as 0; leave it
-        // there.
-        if (
-          !(x >= 0 && x <= MAX_SIZE) || (x === 0 && 1 / x < 0) ||
-          t[i] !== 0x22 // '"'
-        ) return false;
+        if (!isSize(x) || t[i] !== 0x22) return false; // '"'
         if (n === prices.length) {
           growSide(side);
           prices = side.prices;

@@ -17,16 +17,14 @@
  * @module
  */
 
-import { MAX_PRICE, MAX_SIZE } from "./_common.ts";
-import { growSide, JsonCursor, newSide, type ScannedSide } from "./_scan.ts";
-
-/** One side of a `books` item: levels, and their strings as sent. */
-export interface ScannedTextSide extends ScannedSide {
-  /** Price strings as sent, aligned with `prices` (when kept). */
-  readonly priceText: string[];
-  /** Size strings as sent, aligned with `sizes` (when kept). */
-  readonly sizeText: string[];
-}
+import {
+  growSide,
+  isPrice,
+  isSize,
+  JsonCursor,
+  newTextSide,
+  type ScannedTextSide,
+} from "./_scan.ts";
 
 /** Options for {@link OkxBookScanner}. */
 export interface OkxBookScannerOptions {
@@ -83,9 +81,9 @@ export class OkxBookScanner {
   /** `seqId`; NaN when absent. */
   seqId: number = NaN;
   /** The ask levels `asks`. */
-  readonly asks: ScannedTextSide = textSide();
+  readonly asks: ScannedTextSide = newTextSide();
   /** The bid levels `bids`. */
-  readonly bids: ScannedTextSide = textSide();
+  readonly bids: ScannedTextSide = newTextSide();
   readonly #c = new JsonCursor();
   readonly #keepText: boolean;
 
@@ -147,11 +145,6 @@ function isSequence(n: number): boolean {
   return Number.isSafeInteger(n) && (n > 0 || (n === 0 && 1 / n > 0));
 }
 
-/** An empty side with room for 64 levels and their strings. */
-function textSide(): ScannedTextSide {
-  return { ...newSide(), priceText: [], sizeText: [] };
-}
-
 /**
  * Reads an OKX level array `[["price","size","0","count"],…]` (strings
  * after the size are skipped) into `side`, with the strings when `keep`.
@@ -179,17 +172,14 @@ function textLevels(
     const p = c.decimal();
     i = c.pos;
     if (
-      !(p > 0 && p < MAX_PRICE) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
+      !isPrice(p) || t[i] !== 0x22 || t[i + 1] !== 0x2c ||
       t[i + 2] !== 0x22 // '","'
     ) return false;
     const p1 = i;
     const q0 = c.pos = i + 3;
     const q = c.decimal();
     i = c.pos;
-    // A size of "-0" reads as -0: the adapter reads it as 0; leave it there.
-    if (!(q >= 0 && q <= MAX_SIZE) || (q === 0 && 1 / q < 0) || t[i] !== 0x22) {
-      return false;
-    }
+    if (!isSize(q) || t[i] !== 0x22) return false;
     const q1 = i;
     c.pos = i + 1;
     // The deprecated liquidated-order count and the order count: strings.

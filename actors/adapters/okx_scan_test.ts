@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { okxChecksumAdapter } from "./okx_checksum.ts";
-import { OkxBookScanner, type ScannedTextSide } from "./okx_scan.ts";
+import { OkxBookScanner } from "./okx_scan.ts";
+import type { ScannedTextSide } from "./_scan.ts";
 import {
   anyInstrument,
   assertSameLevels,
