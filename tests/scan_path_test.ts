@@ -17,11 +17,7 @@
 import assert from "node:assert/strict";
 import { inflateRawSync } from "node:zlib";
 import fc from "fast-check";
-import type {
-  Adapter,
-  ColumnarDelta,
-  Parser,
-} from "../actors/adapters/adapter.ts";
+import type { Adapter, Parser } from "../actors/adapters/adapter.ts";
 import { binanceDeliveryAdapter } from "../actors/adapters/binance_delivery.ts";
 import { bybitAdapter } from "../actors/adapters/bybit.ts";
 import { bybitV2Adapter } from "../actors/adapters/bybit_v2.ts";
@@ -32,6 +28,7 @@ import {
   readCapture,
   type TimedRecord,
 } from "../actors/capture/capture.ts";
+import { assertDeltaIs } from "../actors/adapters/_scan_testing.ts";
 import { captureAdapter, captureSymbols } from "../actors/capture/plan.ts";
 import { BookKeeper, type Followed } from "../actors/connection/book_keeper.ts";
 import {
@@ -40,7 +37,7 @@ import {
 } from "../actors/connection/stats.ts";
 import { BatchBuilder, columns } from "../actors/market/batch.ts";
 import { restKey } from "../actors/market/clock.ts";
-import type { BookDelta, Instrument } from "../actors/market/events.ts";
+import type { Instrument } from "../actors/market/events.ts";
 import { resolveSymbols } from "../actors/market/symbols.ts";
 import { captureFiles } from "./_replay.ts";
 
@@ -387,44 +384,19 @@ Deno.test("scanner path: the BYBIT capture (v2 orderBookL2_25, USDT and inverse)
       fc.constantFrom("Buy", "Sell", "buy", "Bid", ""),
       (k, at, spelling, side) => {
         const f = books[k];
-        let mutated: string;
-        switch (at % 4) {
-          case 0: {
-            const i = at % f.length;
-            mutated = f.slice(0, i) + spelling.slice(0, 1) + f.slice(i + 1);
-            break;
-          }
-          case 3:
-            mutated = f.replace(/"(Buy|Sell)"/, `"${side}"`);
-            break;
-          default: {
-            const re = at % 4 === 1 ? /"(-?[0-9.eE+-]+)"/g : /:(-?[0-9.]+)/g;
-            const hits = [...f.matchAll(re)];
-            const m = hits[at % hits.length];
-            const start = m.index! + 1;
-            mutated = f.slice(0, start) + spelling +
-              f.slice(start + m[1].length);
-          }
-        }
+        const mutated = at % 4 === 0
+          ? withChar(f, at, spelling)
+          : at % 4 === 1
+          ? withMatch(f, QUOTED, at, spelling)
+          : at % 4 === 2
+          ? withMatch(f, /:(-?[0-9.]+)/g, at, spelling)
+          : f.replace(/"(Buy|Sell)"/, `"${side}"`);
         assertMutantScansAsParsed(adapter, table, mutated, scanning);
       },
     ),
     { numRuns: 3000 },
   );
 });
-
-/** The flat levels and strings of a scanned side, as an event holds them. */
-function flatOf(
-  side: ColumnarDelta["bids"],
-): { levels: number[]; raw: string[] | undefined } {
-  const levels: number[] = [];
-  const raw: string[] = [];
-  for (let i = 0; i < side.count; i++) {
-    levels.push(side.prices[i], side.sizes[i]);
-    if (side.priceText) raw.push(side.priceText[i], side.sizeText![i]);
-  }
-  return { levels, raw: side.priceText ? raw : undefined };
-}
 
 /**
  * Asserts `scanBook` gives what `parse` gives for a frame: null unless
@@ -440,21 +412,7 @@ function assertScanMatchesParse(
   if (scanned === null) return false;
   const events = adapter.parser(insts).parse(frame, 1_700_000_000_000);
   assert.equal(events.length, 1, frame);
-  const d = events[0] as BookDelta;
-  assert.equal(d.type, "book_delta", frame);
-  assert.equal(scanned.inst.exchangeSymbol, d.exchangeSymbol);
-  assert.equal(scanned.exchangeTs, d.exchangeTs);
-  assert.equal(scanned.localTs, d.localTs);
-  assert.equal(scanned.first, d.first);
-  assert.equal(scanned.last, d.last);
-  assert.equal(scanned.prev, d.prev);
-  assert.equal(scanned.checksum, d.checksum);
-  const bids = flatOf(scanned.bids);
-  const asks = flatOf(scanned.asks);
-  assert.deepEqual(bids.levels, d.bids, frame);
-  assert.deepEqual(asks.levels, d.asks, frame);
-  assert.deepEqual(bids.raw, d.raw?.bids, frame);
-  assert.deepEqual(asks.raw, d.raw?.asks, frame);
+  assertDeltaIs(scanned, events[0], frame);
   return true;
 }
 
@@ -476,6 +434,28 @@ function assertMutantScansAsParsed(
     const s = scanning.scanBook!(frame, 0);
     assert.equal(s, null, `scanned a frame parse refuses: ${frame}`);
   }
+}
+
+/** A quoted number token, the token in group 1. */
+const QUOTED = /"(-?[0-9.eE+-]+)"/g;
+
+/** `f` with its character at `at` (modulo its length) replaced by `text`'s first. */
+function withChar(f: string, at: number, text: string): string {
+  const i = at % f.length;
+  return f.slice(0, i) + text.slice(0, 1) + f.slice(i + 1);
+}
+
+/**
+ * `f` with group 1 of one match of the global `re` (the `at`-th, modulo
+ * their count; group 1 starts one character into the match) replaced by
+ * `text`.
+ * @throws {TypeError} when `re` matches nothing in `f`.
+ */
+function withMatch(f: string, re: RegExp, at: number, text: string): string {
+  const hits = [...f.matchAll(re)];
+  const m = hits[at % hits.length];
+  const start = m.index! + 1;
+  return f.slice(0, start) + text + f.slice(start + m[1].length);
 }
 
 /** Number spellings the scanners must read as `parseFloat` does, or refuse. */
@@ -572,18 +552,10 @@ Deno.test("scanner path: mutated book frames of Binance (spot, USD-M, COIN-M), B
         fc.boolean(),
         (k, at, spelling, quoted) => {
           const f = books[k];
-          const re = quoted ? /"(-?[0-9.eE+-]+)"/g : /:(-?[0-9]+)/g;
-          const hits = [...f.matchAll(re)];
-          let mutated: string;
-          if (hits.length === 0 || at % 5 === 0) {
-            const i = at % f.length;
-            mutated = f.slice(0, i) + spelling.slice(0, 1) + f.slice(i + 1);
-          } else {
-            const m = hits[at % hits.length];
-            const start = m.index! + 1;
-            mutated = f.slice(0, start) + spelling +
-              f.slice(start + m[1].length);
-          }
+          const re = quoted ? QUOTED : /:(-?[0-9]+)/g;
+          const mutated = at % 5 === 0 || f.search(re) < 0
+            ? withChar(f, at, spelling)
+            : withMatch(f, re, at, spelling);
           assertMutantScansAsParsed(v.adapter, v.insts, mutated, scanning);
         },
       ),
@@ -639,27 +611,13 @@ Deno.test("scanner path: mutated Coinbase Pro l2updates scan to what parse gives
       fc.constantFrom("buy", "sell", "bid", "Buy", "sel", "product_id"),
       (k, at, spelling, time, side) => {
         const f = books[k];
-        let mutated: string;
-        switch (at % 4) {
-          case 0: {
-            const i = at % f.length;
-            mutated = f.slice(0, i) + spelling.slice(0, 1) + f.slice(i + 1);
-            break;
-          }
-          case 1: {
-            const hits = [...f.matchAll(/"(-?[0-9.eE+-]+)"/g)];
-            const m = hits[at % hits.length];
-            const start = m.index! + 1;
-            mutated = f.slice(0, start) + spelling +
-              f.slice(start + m[1].length);
-            break;
-          }
-          case 2:
-            mutated = f.replace(/"time":"[^"]*"/, `"time":"${time}"`);
-            break;
-          default:
-            mutated = f.replace(/"(buy|sell)"/, `"${side}"`);
-        }
+        const mutated = at % 4 === 0
+          ? withChar(f, at, spelling)
+          : at % 4 === 1
+          ? withMatch(f, QUOTED, at, spelling)
+          : at % 4 === 2
+          ? f.replace(/"time":"[^"]*"/, `"time":"${time}"`)
+          : f.replace(/"(buy|sell)"/, `"${side}"`);
         assertMutantScansAsParsed(adapter, insts, mutated, scanning);
       },
     ),
@@ -693,29 +651,9 @@ Deno.test("scanner path: mutated KuCoin l2updates scan to what parse gives, or g
         if (at % 7 === 0) {
           f = f.replace('},"subject"', ',"time":1685578980002},"subject"');
         }
-        let mutated: string;
-        switch (at % 3) {
-          case 0: {
-            const i = at % f.length;
-            mutated = f.slice(0, i) + spelling.slice(0, 1) + f.slice(i + 1);
-            break;
-          }
-          case 1: {
-            const hits = [...f.matchAll(/"(-?[0-9.eE+-]+)"/g)];
-            const m = hits[at % hits.length];
-            const start = m.index! + 1;
-            mutated = f.slice(0, start) + spelling +
-              f.slice(start + m[1].length);
-            break;
-          }
-          default: {
-            const hits = [...f.matchAll(/:(-?[0-9]+)/g)];
-            const m = hits[at % hits.length];
-            const start = m.index! + 1;
-            mutated = f.slice(0, start) + spelling +
-              f.slice(start + m[1].length);
-          }
-        }
+        const mutated = at % 3 === 0
+          ? withChar(f, at, spelling)
+          : withMatch(f, at % 3 === 1 ? QUOTED : /:(-?[0-9]+)/g, at, spelling);
         assertMutantScansAsParsed(adapter, insts, mutated, scanning);
       },
     ),

@@ -1,7 +1,8 @@
 /**
  * Assertions and fuzzers the frame scanners' tests share
- * (`binance_scan_test.ts`, `bybit_scan_test.ts`, `okx_scan_test.ts`): each
- * checks a scanner against `JSON.parse` and `parseFloat` of the same frame.
+ * (`*_scan_test.ts`, `tests/scan_path_test.ts`): each checks a scanner
+ * against `JSON.parse`, `parseFloat` or the adapter's `parse` of the same
+ * frame.
  * Test-only: nothing outside `*_test.ts` files imports it.
  *
  * @module
@@ -9,8 +10,62 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Instrument, Levels, Market } from "../market/events.ts";
+import type {
+  BookDelta,
+  BookSnapshot,
+  Instrument,
+  Levels,
+  Market,
+  MarketEvent,
+} from "../market/events.ts";
+import type { ColumnarDelta } from "./adapter.ts";
 import type { ScannedSide } from "./_scan.ts";
+
+/**
+ * Asserts that what `scanBook` gave for a frame holds what the one event
+ * `parse` gave for it holds: the instrument, times, sequence fields,
+ * checksum, levels (sizes in base currency) and, for checksum venues, the
+ * venue's strings. An image (`image` true) stands for a `book_snapshot`,
+ * whose `sequence` is its `last` (`first` and `prev` -1); anything else for
+ * a `book_delta`.
+ * @param d the scanned delta.
+ * @param ev the parse path's event for the same frame and receive time.
+ * @param what names the frame in a failure.
+ */
+export function assertDeltaIs(
+  d: ColumnarDelta,
+  ev: MarketEvent,
+  what = "",
+): void {
+  assert.equal(ev.type, d.image ? "book_snapshot" : "book_delta", what);
+  const e = ev as BookDelta | BookSnapshot;
+  assert.equal(d.inst.exchangeSymbol, e.exchangeSymbol, what);
+  assert.equal(d.exchangeTs, e.exchangeTs, `${what} exchangeTs`);
+  assert.equal(d.localTs, e.localTs, what);
+  const seq = e.type === "book_snapshot"
+    ? [-1, e.sequence, -1]
+    : [e.first, e.last, e.prev];
+  assert.deepEqual(
+    [d.first, d.last, d.prev, d.checksum],
+    [...seq, e.checksum],
+    what,
+  );
+  for (const name of ["bids", "asks"] as const) {
+    const side = d[name];
+    const levels: number[] = [];
+    const raw: string[] = [];
+    for (let i = 0; i < side.count; i++) {
+      levels.push(side.prices[i], side.sizes[i]);
+      if (side.priceText) raw.push(side.priceText[i], side.sizeText![i]);
+    }
+    assert.deepEqual(levels, e[name], `${what} ${name}`);
+    assert.deepEqual(
+      side.priceText ? raw : undefined,
+      e.raw?.[name],
+      `${what} ${name} strings`,
+    );
+  }
+}
 
 /** What the shared checks read of a scanner. */
 export interface BookScanner {

@@ -69,8 +69,6 @@ export class Ladder {
   #count = 0;
   /** Keys per unit of price (`10^d`); 0 until the first level. */
   #scale = 0;
-  /** Decimal places of the grid (`scale = 10^decimals`). */
-  #decimals = 0;
   /** Key of slot 0 (a multiple of 32, so bitmap words align with keys). */
   #base = 0;
   /** Size per slot (valid only where the slot's bit is set). */
@@ -274,9 +272,9 @@ export class Ladder {
         if (scale === 0) return false;
       }
     }
-    const decimals = Math.round(Math.log10(scale));
-    // The live keys on the new grid: old keys times 10^(new − old decimals).
-    const times = this.#scale === 0 ? 1 : 10 ** (decimals - this.#decimals);
+    // The live keys on the new grid: old keys times the ratio of the grids
+    // (both exact powers of ten, so the ratio is exact).
+    const times = this.#scale === 0 ? 1 : scale / this.#scale;
     let lo = Math.round(pLo * scale);
     let hi = Math.round(pHi * scale);
     const first = this.#firstSlot();
@@ -314,7 +312,6 @@ export class Ladder {
     const best = this.#best;
     this.#best = best < 0 ? -1 : (this.#base + best) * times - base;
     this.#scale = scale;
-    this.#decimals = decimals;
     this.#base = base;
     this.#sizes = sizes;
     this.#bits = bits;
