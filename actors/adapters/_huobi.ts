@@ -172,12 +172,12 @@ export function huobiParser(
   const image = reusedDelta(scanner.bids, scanner.asks);
   image.image = true;
   image.first = -1;
-  // The binary frame `scanBook` last inflated, and its text: when the
-  // scanner or the keeper leaves that frame to `parse`, it is not inflated
-  // twice. It lasts until the next call of either (`parse` takes the text),
-  // so it can never stand for a later frame in a refilled array.
+  // The binary frame `scanBook` last inflated: when the scanner or the
+  // keeper leaves that frame to `parse`, parse takes its text from the
+  // scanner's copy of the bytes rather than inflating it twice. It lasts
+  // until the next call of either, so it can never stand for a later frame
+  // in a refilled array.
   let inflated: Uint8Array | undefined;
-  let inflatedText = "";
 
   function channel(msg: HuobiFrame, recvTs: number): MarketEvent[] {
     const ch = msg.ch!;
@@ -470,20 +470,20 @@ export function huobiParser(
     // same instrument lookup, times, version and levels (see `baseLevels`).
     scanBook(frame: string | Uint8Array, recvTs: number): ColumnarDelta | null {
       inflated = undefined;
-      inflatedText = "";
-      let text: string;
       if (typeof frame === "string") {
-        text = frame;
+        if (!scanner.scan(frame)) return null;
       } else {
+        let bytes: Uint8Array;
         try {
-          text = huobiText(frame);
+          bytes = inflater.inflate(frame);
         } catch {
           return null; // not gzip: parse reports it
         }
+        // The scanner keeps a copy of the bytes: parse takes the text from
+        // it when this frame is left to parse.
         inflated = frame;
-        inflatedText = text;
+        if (!scanner.scanBytes(bytes)) return null;
       }
-      if (!scanner.scan(text)) return null;
       const inst = instruments.get(scanner.symbol);
       if (inst === undefined) return null;
       // The scanner read prices and sizes as `priceValue` and `sizeValue`
@@ -502,10 +502,9 @@ export function huobiParser(
       return image;
     },
     parse(frame: string | Uint8Array, recvTs: number): MarketEvent[] {
-      const memo = frame === inflated ? inflatedText : undefined;
+      const text = (frame === inflated ? scanner.text() : undefined) ??
+        huobiText(frame);
       inflated = undefined;
-      inflatedText = "";
-      const text = memo ?? huobiText(frame);
       const msg = parseObject<HuobiFrame>(text);
       // Market endpoints ping every 5 s and close the connection after two
       // unanswered pings.

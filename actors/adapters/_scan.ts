@@ -56,7 +56,7 @@ const SLACK = 16;
  * ```
  */
 export class JsonCursor {
-  /** The text being read. */
+  /** The text being read; "" after {@link JsonCursor.resetBytes}. */
   text = "";
   /**
    * The text's bytes (ASCII), then 16 zero bytes; a zero byte ends every
@@ -71,6 +71,14 @@ export class JsonCursor {
   readonly #encoder = new TextEncoder();
   /** A view of {@link JsonCursor.bytes}' buffer, for 4- and 8-byte access. */
   #view: DataView = new DataView(this.bytes.buffer);
+
+  /**
+   * A view of {@link JsonCursor.bytes}' whole buffer, for comparing bytes
+   * four at a time; replaced with the buffer by {@link JsonCursor.reset}.
+   */
+  get view(): DataView {
+    return this.#view;
+  }
 
   /**
    * Starts reading `text` from its first character.
@@ -99,6 +107,38 @@ export class JsonCursor {
     v.setFloat64(n, 0);
     v.setFloat64(n + 8, 0);
     return true;
+  }
+
+  /**
+   * Starts reading bytes (UTF-8, e.g. an inflated frame) from the first:
+   * as {@link JsonCursor.reset} of their text, without decoding them.
+   * `text` is then empty: a scanner reads strings' bytes, not slices.
+   * @param src the frame's bytes (copied; `src` may be reused after).
+   * @returns false when a byte is not ASCII (the cursor then holds nothing
+   *   readable).
+   */
+  resetBytes(src: Uint8Array): boolean {
+    const n = src.length;
+    if (this.bytes.length < n + SLACK) {
+      this.bytes = new Uint8Array(Math.max(n + SLACK, this.bytes.length * 2));
+      this.#view = new DataView(this.bytes.buffer);
+    }
+    const b = this.bytes;
+    b.set(src);
+    const v = this.#view;
+    v.setFloat64(n, 0);
+    v.setFloat64(n + 8, 0);
+    this.text = "";
+    this.pos = 0;
+    this.end = n;
+    // ASCII: no byte has its top bit set (four at a time; the slack's
+    // zeros fill the last word).
+    let high = 0;
+    for (let i = 0; i < n; i += 4) high |= v.getInt32(i);
+    if ((high & 0x80808080) === 0) return true;
+    this.end = 0;
+    b.fill(0, 0, SLACK);
+    return false;
   }
 
   /**
@@ -221,7 +261,13 @@ export class JsonCursor {
       const v = e10 < 0 ? mant / POW10[-e10] : mant * POW10[e10];
       return neg ? -v : v;
     }
-    return parseFloat(this.text.slice(start, i));
+    // The token's characters are its bytes (ASCII): from the text, or from
+    // the bytes when the cursor was reset to bytes.
+    return parseFloat(
+      this.text !== ""
+        ? this.text.slice(start, i)
+        : String.fromCharCode(...b.subarray(start, i)),
+    );
   }
 
   /**
@@ -461,6 +507,35 @@ export function reuseSlice(
   return end - from === last.length && text.startsWith(last, from)
     ? last
     : text.slice(from, end);
+}
+
+/**
+ * The string of ASCII bytes `from`..`end` of `t`, or `last` itself when it
+ * is that string: {@link reuseSlice} for a scanner that reads a cursor's
+ * bytes (a cursor reset to bytes has no text to slice).
+ * @param last the string read last time ("" when none).
+ * @param t the bytes, e.g. {@link JsonCursor.bytes} (ASCII).
+ * @param from index of the string's first byte.
+ * @param end index just past its last byte.
+ * @returns `last` when `t` holds it at `from`..`end`, else a new string.
+ * @example
+ * ```ts
+ * reuseAscii("", asciiBytes('{"p":"BTC-USD"}'), 6, 13); // "BTC-USD"
+ * ```
+ */
+export function reuseAscii(
+  last: string,
+  t: Uint8Array,
+  from: number,
+  end: number,
+): string {
+  const n = end - from;
+  if (n === last.length) {
+    let k = 0;
+    while (k < n && t[from + k] === last.charCodeAt(k)) k++;
+    if (k === n) return last;
+  }
+  return String.fromCharCode(...t.subarray(from, end));
 }
 
 /**

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { JsonCursor, newSide, readLevels } from "./_scan.ts";
 
 const cursor = new JsonCursor();
+const encoder = new TextEncoder();
 
 /**
  * The cursor's reading of `s` as one whole number token, else NaN; its
@@ -17,6 +18,11 @@ function read(s: string): number {
   let w = c.decimal();
   if (c.pos !== s.length) w = NaN;
   assert.ok(Object.is(v, w), `${s}: number() ${v}, decimal() ${w}`);
+  // The same token read from its bytes (as an inflated frame is read).
+  c.resetBytes(encoder.encode(s));
+  let u = c.number();
+  if (c.pos !== s.length) u = NaN;
+  assert.ok(Object.is(v, u), `${s}: number() ${v}, from bytes ${u}`);
   return v;
 }
 
@@ -196,6 +202,30 @@ Deno.test("JsonCursor: quoted numbers, strings, literals", () => {
   assert.ok(Number.isNaN(c.quotedNumber()));
   assert.equal(c.pos, 0);
   assert.equal(c.take('"2'), false);
+});
+
+Deno.test("JsonCursor.resetBytes: ASCII bytes read as their text; a non-ASCII byte anywhere is refused", () => {
+  const c = new JsonCursor();
+  const text = '{"ch":"market.btcusdt.depth.step0","v":[1.5E-7,2]}';
+  for (let at = 0; at <= text.length; at++) {
+    // A non-ASCII character at each place, the word-wise test's every lane.
+    const odd = text.slice(0, at) + "é" + text.slice(at);
+    assert.equal(c.resetBytes(encoder.encode(odd)), false, odd);
+    assert.equal(c.end, 0);
+  }
+  assert.ok(c.resetBytes(encoder.encode(text)));
+  assert.equal(c.end, text.length);
+  assert.equal(c.text, "");
+  assert.ok(c.take('{"ch":"'));
+  assert.equal(c.stringBody(), 33);
+  c.pos = text.indexOf("[") + 1;
+  assert.equal(c.number(), 1.5e-7);
+  // A longer text after a shorter one grows the buffer; its slack is zero.
+  const long = `[${"1.25,".repeat(2000)}7]`;
+  assert.ok(c.resetBytes(encoder.encode(long)));
+  assert.equal(c.bytes[long.length], 0);
+  c.pos = long.length - 2;
+  assert.equal(c.number(), 7);
 });
 
 Deno.test("JsonCursor.decimal: the 8-decimal and short-fraction paths' edges read as parseFloat reads them", () => {

@@ -30,9 +30,12 @@ import {
   isSize,
   JsonCursor,
   newSide,
-  reuseSlice,
+  reuseAscii,
   type ScannedSide,
 } from "./_scan.ts";
+
+/** Decodes a frame's bytes for the parse path. */
+const decoder = new TextDecoder();
 
 /** Bits of the frame's keys it has shown, to refuse duplicates. */
 const KEY_CH = 1;
@@ -123,6 +126,12 @@ export class HuobiStep0Scanner {
   /** The ask levels, best first. */
   readonly asks: ScannedSide = newSide();
   readonly #c = new JsonCursor();
+  /** Each channel symbol's last image, read against by the next one. */
+  readonly #images: SymbolImage[] = [];
+  /** The image of this frame's symbol; undefined until `ch` is read. */
+  #image: SymbolImage | undefined;
+  /** Where a side's new image is read into, then traded for the old one. */
+  #spare: SideImage = newSideImage();
 
   /**
    * Reads one frame.
@@ -133,12 +142,39 @@ export class HuobiStep0Scanner {
    * @throws {never} does not throw; odd input returns false.
    */
   scan(text: string): boolean {
+    return this.#c.reset(text) && this.#scan();
+  }
+
+  /**
+   * Reads one frame from its bytes, as {@link HuobiStep0Scanner.scan} reads
+   * their text, without decoding them.
+   * @param bytes an inflated frame (copied: the caller may reuse them).
+   * @returns as `scan`.
+   */
+  scanBytes(bytes: Uint8Array): boolean {
+    return this.#c.resetBytes(bytes) && this.#scan();
+  }
+
+  /**
+   * The text of the frame last given to {@link HuobiStep0Scanner.scanBytes}
+   * (or `scan`), whether or not it was recognised: for the parse path.
+   * @returns the frame's text; undefined when it was not ASCII (the cursor
+   *   kept nothing).
+   */
+  text(): string | undefined {
     const c = this.#c;
-    if (!c.reset(text)) return false;
+    if (c.end === 0) return undefined;
+    return c.text !== "" ? c.text : decoder.decode(c.bytes.subarray(0, c.end));
+  }
+
+  /** Reads the frame the cursor was reset to. */
+  #scan(): boolean {
+    const c = this.#c;
     const t = c.bytes;
     if (t[0] !== 0x7b || t[1] !== 0x22) return false; // '{"'
     c.pos = 2;
     this.frameTime = NaN;
+    this.#image = undefined;
     let seen = 0;
     for (;;) {
       // At the key's first character.
@@ -148,7 +184,7 @@ export class HuobiStep0Scanner {
       if (k0 === 0x63 && bytesAt(t, i, CH)) { // "c"
         key = KEY_CH;
         c.pos = i + CH.length;
-        if (!this.#channel(c, text)) return false;
+        if (!this.#channel(c)) return false;
       } else if (k0 === 0x74 && bytesAt(t, i, TS)) { // "t"
         key = KEY_TS;
         c.pos = i + TS.length;
@@ -166,14 +202,14 @@ export class HuobiStep0Scanner {
       if (sep === 0x7d) break; // "}"
       if (sep !== 0x2c || t[c.pos++] !== 0x22) return false; // ',"'
     }
-    return (seen & REQUIRED) === REQUIRED && c.pos === text.length;
+    return (seen & REQUIRED) === REQUIRED && c.pos === c.end;
   }
 
   /**
    * Reads the value of `ch` just past its opening quote: a plain string
    * `market.<symbol>.depth.step0`; sets `symbol`.
    */
-  #channel(c: JsonCursor, text: string): boolean {
+  #channel(c: JsonCursor): boolean {
     const t = c.bytes;
     const from = c.pos;
     const end = c.stringBody();
@@ -184,7 +220,45 @@ export class HuobiStep0Scanner {
     let dot = sym;
     while (dot < end && t[dot] !== 0x2e) dot++;
     if (end - dot !== STEP0.length || !bytesAt(t, dot, STEP0)) return false;
-    this.symbol = reuseSlice(this.symbol, text, sym, dot);
+    // A symbol seen before: its image and string, without making a string.
+    const images = this.#images;
+    for (let k = 0; k < images.length; k++) {
+      const m = images[k];
+      if (m.symbol.length === dot - sym && holds(t, sym, m.symbol)) {
+        this.symbol = m.symbol;
+        this.#image = m;
+        return true;
+      }
+    }
+    this.symbol = reuseAscii(this.symbol, t, sym, dot);
+    this.#image = undefined;
+    if (images.length < MAX_IMAGES) {
+      images.push(
+        this.#image = {
+          symbol: this.symbol,
+          bids: newSideImage(),
+          asks: newSideImage(),
+        },
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Reads a side's level array at the cursor into `out`: against the
+   * symbol's last image of that side when `ch` came first (as HTX writes
+   * it), which then becomes this one; else in full.
+   * @param asc true for asks (best first is lowest first).
+   */
+  #side(c: JsonCursor, out: ScannedSide, asc: boolean): boolean {
+    const image = this.#image;
+    if (image === undefined) return readNumberLevels(c, out);
+    const last = asc ? image.asks : image.bids;
+    const next = this.#spare;
+    if (!readImageLevels(c, out, last, next, asc)) return false;
+    this.#spare = last;
+    if (asc) image.asks = next;
+    else image.bids = next;
     return true;
   }
 
@@ -206,11 +280,11 @@ export class HuobiStep0Scanner {
       if (k0 === 0x62 && bytesAt(t, i, BIDS)) { // "b"
         key = KEY_BIDS;
         c.pos = i + BIDS.length;
-        if (!readNumberLevels(c, this.bids)) return false;
+        if (!this.#side(c, this.bids, false)) return false;
       } else if (k0 === 0x61 && bytesAt(t, i, ASKS)) { // "a"
         key = KEY_ASKS;
         c.pos = i + ASKS.length;
-        if (!readNumberLevels(c, this.asks)) return false;
+        if (!this.#side(c, this.asks, true)) return false;
       } else if (k0 === 0x76 && bytesAt(t, i, VERSION)) { // "v"
         key = KEY_VERSION;
         c.pos = i + VERSION.length;
@@ -296,5 +370,214 @@ function readNumberLevels(c: JsonCursor, side: ScannedSide): boolean {
     c.pos = i + 3;
   }
   side.count = n;
+  return true;
+}
+
+/**
+ * Symbols whose last image a scanner keeps (a connection subscribes a few);
+ * past this, new symbols are read in full.
+ */
+const MAX_IMAGES = 64;
+
+/** Whether the bytes of `t` from `i` are the characters of `s`. */
+function holds(t: Uint8Array, i: number, s: string): boolean {
+  for (let k = 0; k < s.length; k++) {
+    if (t[i + k] !== s.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/**
+ * One side of a symbol's last image, as text and as the values read from
+ * it: what {@link readImageLevels} reads the next image against.
+ */
+interface SideImage {
+  /** The side's level text: each level `[price,size]` and the `,` or `]` after it. */
+  bytes: Uint8Array;
+  /** A view of `bytes`' buffer. */
+  view: DataView;
+  /** Where each level starts in `bytes`; `starts[count]` is the text's length. */
+  starts: Int32Array;
+  /** The levels' prices as read. */
+  prices: Float64Array;
+  /** The levels' sizes as read (as sent: contracts on swaps). */
+  sizes: Float64Array;
+  /** Number of levels. */
+  count: number;
+}
+
+/** The last image of both sides of a symbol. */
+interface SymbolImage {
+  /** The exchange symbol. */
+  readonly symbol: string;
+  bids: SideImage;
+  asks: SideImage;
+}
+
+/** An empty {@link SideImage} with room for 64 levels. */
+function newSideImage(): SideImage {
+  const bytes = new Uint8Array(1024);
+  return {
+    bytes,
+    view: new DataView(bytes.buffer),
+    starts: new Int32Array(65),
+    prices: new Float64Array(64),
+    sizes: new Float64Array(64),
+    count: 0,
+  };
+}
+
+/** Doubles the level room of a {@link SideImage}, keeping its levels. */
+function growImage(m: SideImage): void {
+  const n = m.prices.length * 2;
+  const starts = new Int32Array(n + 1);
+  const prices = new Float64Array(n);
+  const sizes = new Float64Array(n);
+  starts.set(m.starts);
+  prices.set(m.prices);
+  sizes.set(m.sizes);
+  m.starts = starts;
+  m.prices = prices;
+  m.sizes = sizes;
+}
+
+/**
+ * How many of the first `len` bytes of `a` from `i` equal those of `b` from
+ * `j` before the first that differs (four at a time, then one by one).
+ */
+function sameLength(
+  a: DataView,
+  i: number,
+  b: DataView,
+  j: number,
+  len: number,
+): number {
+  let k = 0;
+  while (k + 4 <= len && a.getInt32(i + k) === b.getInt32(j + k)) k += 4;
+  while (k < len && a.getUint8(i + k) === b.getUint8(j + k)) k++;
+  return k;
+}
+
+/**
+ * Reads a level array of two-number pairs at the cursor, as
+ * {@link readNumberLevels} does, against the same side's last image: a
+ * level whose text (with the `,` or `]` after it) is byte for byte the next
+ * unmatched one of the last image takes that level's values without being
+ * read again. Images are 150 levels of which a few change from one to the
+ * next, so most levels are compared, not read. Only byte-equal text is
+ * taken over, so the values are those a full read gives, whatever changed;
+ * which old level a new one is compared with follows the price order
+ * (`asc` for asks), which only decides how many are taken over.
+ * @param c the cursor, at the array's `[`.
+ * @param out receives the levels (grown when needed).
+ * @param last the side's last image (empty at first).
+ * @param next receives this image's text and values (`last` is left as it was).
+ * @param asc true when the side's best level is its lowest price (asks).
+ * @returns false when it is not such an array or a level is out of range
+ *   (see the class); `out` and `next` then hold nothing usable.
+ */
+function readImageLevels(
+  c: JsonCursor,
+  out: ScannedSide,
+  last: SideImage,
+  next: SideImage,
+  asc: boolean,
+): boolean {
+  const t = c.bytes;
+  let i = c.pos;
+  if (t[i] !== 0x5b) return false; // "["
+  if (t[i + 1] === 0x5d) { // "]": no levels
+    c.pos = i + 2;
+    out.count = 0;
+    next.count = 0;
+    next.starts[0] = 0;
+    return true;
+  }
+  if (t[i + 1] !== 0x5b) return false; // "[["
+  const base = ++i;
+  const view = c.view;
+  const end = c.end;
+  const oc = last.count;
+  const os = last.starts;
+  const op = last.prices;
+  const oq = last.sizes;
+  const ov = last.view;
+  const olen = os[oc];
+  let n = 0;
+  let j = 0; // the last image's next level not yet matched or passed
+  for (;;) {
+    // At a level's "[": take over the run of whole levels whose text is the
+    // last image's from its level j on.
+    if (j < oc) {
+      const from = os[j];
+      const same = sameLength(
+        view,
+        i,
+        ov,
+        from,
+        Math.min(olen - from, end - i),
+      );
+      let k = j;
+      while (k < oc && os[k + 1] - from <= same) k++;
+      if (k > j) {
+        while (next.prices.length < n + k - j) growImage(next);
+        const ns = next.starts;
+        const np = next.prices;
+        const nq = next.sizes;
+        const shift = i - base - from;
+        for (; j < k; j++, n++) {
+          ns[n] = os[j] + shift;
+          np[n] = op[j];
+          nq[n] = oq[j];
+        }
+        i = base + os[k] + shift;
+        if (t[i - 1] === 0x5d) break; // the run closed the array, as before
+      }
+    }
+    if (n === next.prices.length) growImage(next);
+    if (t[i] !== 0x5b) return false; // "["
+    c.pos = i + 1;
+    let price = NaN;
+    let size = NaN;
+    // One call site of `decimal` for both numbers (see readNumberLevels).
+    for (;;) {
+      const x = c.decimal();
+      const k = c.pos;
+      if (price !== price) {
+        if (!isPrice(x) || t[k] !== 0x2c) return false; // ","
+        price = x;
+        c.pos = k + 1;
+        continue;
+      }
+      size = x + 0; // -0 + 0 is 0, as `sizeValue` gives
+      if (!isSize(size) || t[k] !== 0x5d) return false; // "]"
+      break;
+    }
+    next.starts[n] = i - base;
+    next.prices[n] = price;
+    next.sizes[n] = size;
+    n++;
+    const sep = t[c.pos + 1];
+    i = c.pos + 2;
+    // Old levels better than this one are gone; one at its price changed.
+    if (asc) { while (j < oc && op[j] < price) j++; }
+    else while (j < oc && op[j] > price) j++;
+    if (j < oc && op[j] === price) j++;
+    if (sep === 0x5d) break; // "]"
+    if (sep !== 0x2c) return false; // ","
+  }
+  const len = i - base;
+  next.starts[n] = len;
+  next.count = n;
+  if (next.bytes.length < len) {
+    next.bytes = new Uint8Array(len + (len >> 1));
+    next.view = new DataView(next.bytes.buffer);
+  }
+  next.bytes.set(t.subarray(base, i));
+  while (out.prices.length < n) growSide(out);
+  out.prices.set(next.prices.subarray(0, n));
+  out.sizes.set(next.sizes.subarray(0, n));
+  out.count = n;
+  c.pos = i;
   return true;
 }

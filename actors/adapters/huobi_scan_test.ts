@@ -25,6 +25,7 @@ import type { ScannedSide } from "./_scan.ts";
 
 const RECV = 1_700_000_000_000;
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** One capture's inflated frames, with the adapter and its instruments. */
 interface Htx {
@@ -414,6 +415,7 @@ Deno.test("huobi scan: odd frames are left to JSON.parse", () => {
 
 Deno.test("huobi scan: fuzzed levels, exponent forms included, equal JSON.parse, or the frame is refused", () => {
   const s = new HuobiStep0Scanner();
+  const b = new HuobiStep0Scanner();
   const spot = huobiStep0Adapter;
   const inst: Instrument = {
     exchange: "huobi",
@@ -453,6 +455,9 @@ Deno.test("huobi scan: fuzzed levels, exponent forms included, equal JSON.parse,
         );
         assert.equal(s.scan(frame), inRange, frame);
         if (inRange) assertSame(s, JSON.parse(frame), frame);
+        // The same from the frame's bytes (as an inflated frame is read).
+        assert.equal(b.scanBytes(encoder.encode(frame)), inRange, frame);
+        if (inRange) assertSame(b, JSON.parse(frame), frame);
         // The scanner path equals parse whatever the contract size, or
         // declines (a size beyond MAX_SIZE once in base).
         const scanned = assertSameImage(spot, tables[table], frame, frame);
@@ -460,6 +465,71 @@ Deno.test("huobi scan: fuzzed levels, exponent forms included, equal JSON.parse,
       },
     ),
     { numRuns: 3_000 },
+  );
+});
+
+Deno.test("huobi scan: a run of images, each a few level edits from the last, reads each as JSON.parse does (levels taken over from the last image by their text)", () => {
+  const s = new HuobiStep0Scanner();
+  const b = new HuobiStep0Scanner();
+  // A level's text: the same values are sometimes written another way
+  // (`1.5`, `1.50`, `1.5E0`), so equal values need not be equal text.
+  const write = (x: number, form: number) =>
+    form === 0 ? String(x) : form === 1 ? x.toFixed(4) : x.toExponential();
+  const edit = fc.record({
+    op: fc.constantFrom("set", "delete", "rewrite"),
+    bid: fc.boolean(),
+    at: fc.nat(40),
+    size: fc.integer({ min: 0, max: 5000 }).map((q) => q / 100),
+    form: fc.nat(2),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(edit, { maxLength: 6 }), {
+        minLength: 2,
+        maxLength: 12,
+      }),
+      fc.array(fc.constantFrom("btcusdt", "ethusdt", "trxusdt"), {
+        minLength: 12,
+        maxLength: 12,
+      }),
+      (steps, symbols) => {
+        // Price index → [price, size, form]; bids below 100, asks above.
+        const sides = [new Map<number, [number, number, number]>(), new Map()];
+        for (let k = 0; k < 30; k++) {
+          sides[0].set(k, [100 - k * 0.25, 1 + k, 0]);
+          sides[1].set(k, [100.25 + k * 0.25, 2 + k, 0]);
+        }
+        // Each image is sent on one of three channels: each symbol's last
+        // image is a different one.
+        for (const [step, edits] of steps.entries()) {
+          const symbol = symbols[step];
+          for (const { op, bid, at, size, form } of edits) {
+            const side = sides[bid ? 0 : 1];
+            const price = bid ? 100 - at * 0.25 : 100.25 + at * 0.25;
+            const level = side.get(at);
+            if (op === "delete") side.delete(at);
+            else if (op === "set") side.set(at, [price, size, form]);
+            else if (level) side.set(at, [level[0], level[1], form]);
+          }
+          const text = (side: Map<number, [number, number, number]>) =>
+            `[${
+              [...side.keys()].sort((a, b) => a - b).map((k) => {
+                const [p, q, f] = side.get(k)!;
+                return `[${write(p, f)},${write(q, f)}]`;
+              }).join(",")
+            }]`;
+          const frame =
+            `{"ch":"market.${symbol}.depth.step0","ts":1618678069870,"tick":{"bids":${
+              text(sides[0])
+            },"asks":${text(sides[1])},"version":7,"ts":1618678069863}}`;
+          assert.ok(s.scan(frame), frame);
+          assertSame(s, JSON.parse(frame), frame);
+          assert.ok(b.scanBytes(encoder.encode(frame)), frame);
+          assertSame(b, JSON.parse(frame), frame);
+        }
+      },
+    ),
+    { numRuns: 500 },
   );
 });
 

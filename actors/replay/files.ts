@@ -569,16 +569,18 @@ export class FileSource implements ReplaySource {
 
   #frame(v: Venue, g: Group, frame: string | Uint8Array, ts: number): void {
     g.counters.frames++;
-    if (v.adapter.isHeartbeat(frame)) g.counters.heartbeats++;
     let events: readonly MarketEvent[] = NO_EVENTS;
+    let scanned = false;
     try {
       // A book delta the parser's scanner reads is applied without events.
-      if (!g.keeper.scan(g.parser, frame, ts)) {
-        events = g.parser.parse(frame, ts);
-      }
+      scanned = g.keeper.scan(g.parser, frame, ts);
+      if (!scanned) events = g.parser.parse(frame, ts);
     } catch (e) {
       this.#parseError(g, e, ts);
     }
+    // A frame the scanner applied is a book delta, never a heartbeat: only
+    // the others pay for the venue's heartbeat test.
+    if (!scanned && v.adapter.isHeartbeat(frame)) g.counters.heartbeats++;
     if (g.parser.outbox?.length) g.parser.outbox.length = 0;
     for (let k = 0; k < events.length; k++) g.keeper.onEvent(events[k]);
     if (g.wanted.size) {
