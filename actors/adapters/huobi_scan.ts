@@ -427,8 +427,11 @@ function newSideImage(): SideImage {
   };
 }
 
-/** Doubles the level room of a {@link SideImage}, keeping its levels. */
-function growImage(m: SideImage): void {
+/**
+ * Doubles the level room of a {@link SideImage}, keeping its levels, and
+ * grows `out` to at least as much.
+ */
+function growImage(m: SideImage, out: ScannedSide): void {
   const n = m.prices.length * 2;
   const starts = new Int32Array(n + 1);
   const prices = new Float64Array(n);
@@ -439,6 +442,7 @@ function growImage(m: SideImage): void {
   m.starts = starts;
   m.prices = prices;
   m.sizes = sizes;
+  while (out.prices.length < n) growSide(out);
 }
 
 /**
@@ -495,6 +499,8 @@ function readImageLevels(
   }
   if (t[i + 1] !== 0x5b) return false; // "[["
   const base = ++i;
+  // `out` takes each level as `next` does: room for as many.
+  while (out.prices.length < next.prices.length) growSide(out);
   const view = c.view;
   const end = c.end;
   const oc = last.count;
@@ -520,21 +526,23 @@ function readImageLevels(
       let k = j;
       while (k < oc && os[k + 1] - from <= same) k++;
       if (k > j) {
-        while (next.prices.length < n + k - j) growImage(next);
+        while (next.prices.length < n + k - j) growImage(next, out);
         const ns = next.starts;
         const np = next.prices;
         const nq = next.sizes;
+        const xp = out.prices;
+        const xq = out.sizes;
         const shift = i - base - from;
         for (; j < k; j++, n++) {
           ns[n] = os[j] + shift;
-          np[n] = op[j];
-          nq[n] = oq[j];
+          xp[n] = np[n] = op[j];
+          xq[n] = nq[n] = oq[j];
         }
         i = base + os[k] + shift;
         if (t[i - 1] === 0x5d) break; // the run closed the array, as before
       }
     }
-    if (n === next.prices.length) growImage(next);
+    if (n === next.prices.length) growImage(next, out);
     if (t[i] !== 0x5b) return false; // "["
     c.pos = i + 1;
     let price = NaN;
@@ -554,8 +562,8 @@ function readImageLevels(
       break;
     }
     next.starts[n] = i - base;
-    next.prices[n] = price;
-    next.sizes[n] = size;
+    out.prices[n] = next.prices[n] = price;
+    out.sizes[n] = next.sizes[n] = size;
     n++;
     const sep = t[c.pos + 1];
     i = c.pos + 2;
@@ -574,9 +582,6 @@ function readImageLevels(
     next.view = new DataView(next.bytes.buffer);
   }
   next.bytes.set(t.subarray(base, i));
-  while (out.prices.length < n) growSide(out);
-  out.prices.set(next.prices.subarray(0, n));
-  out.sizes.set(next.sizes.subarray(0, n));
   out.count = n;
   c.pos = i;
   return true;

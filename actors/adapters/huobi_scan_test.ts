@@ -478,7 +478,7 @@ Deno.test("huobi scan: a run of images, each a few level edits from the last, re
   const edit = fc.record({
     op: fc.constantFrom("set", "delete", "rewrite"),
     bid: fc.boolean(),
-    at: fc.nat(40),
+    at: fc.nat(90),
     size: fc.integer({ min: 0, max: 5000 }).map((q) => q / 100),
     form: fc.nat(2),
   });
@@ -495,7 +495,7 @@ Deno.test("huobi scan: a run of images, each a few level edits from the last, re
       (steps, symbols) => {
         // Price index → [price, size, form]; bids below 100, asks above.
         const sides = [new Map<number, [number, number, number]>(), new Map()];
-        for (let k = 0; k < 30; k++) {
+        for (let k = 0; k < 70; k++) {
           sides[0].set(k, [100 - k * 0.25, 1 + k, 0]);
           sides[1].set(k, [100.25 + k * 0.25, 2 + k, 0]);
         }

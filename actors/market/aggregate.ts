@@ -80,6 +80,8 @@ interface Entry {
   sells: Map<number, number>;
   /** Liquidation volume of the tick by bucket, base currency. */
   liquidations: Map<number, { bucket: number; longs: number; shorts: number }>;
+  /** Its book's column for the tick being put together; null otherwise. */
+  pick: BookColumn | null;
 }
 
 /** A received batch not yet fully applied. */
@@ -101,6 +103,8 @@ interface Sample {
   /** Exchange id. */
   readonly exchange: string;
   readonly columns: readonly BookColumn[];
+  /** The exchange × symbol of each column, aligned with `columns`. */
+  readonly entries: readonly Entry[];
 }
 
 /** One input: a connection actor's stream of batches and book samples. */
@@ -192,6 +196,8 @@ export class Aggregator {
   readonly #onBucketSize: ((key: string, size: number) => void) | undefined;
   /** Trades and liquidations of the open tick by exchange and exchange symbol. */
   readonly entries = new Map<string, Entry>();
+  /** `entries` in the order they were first seen (the columns' order). */
+  readonly #order: Entry[] = [];
   /** The bucket size of each consolidation key. */
   readonly sizes: BucketSizes;
   readonly #inputs = new Map<string, Input>();
@@ -318,30 +324,33 @@ export class Aggregator {
     if (this.#tickEnd === undefined && s.from > 0 && s.from < this.#earliest) {
       this.#earliest = s.from;
     }
-    const sample = { ts: s.ts, exchange: s.exchange, columns: this.#sized(s) };
+    const sample = this.#sample(s);
     const q = inp.samples;
     // Out of clock order (not sent by a sampler): the newer one wins.
     while (q.length && q[q.length - 1].ts >= s.ts) q.pop();
     q.push(sample);
   }
 
-  /** A sample's columns at their keys' bucket sizes (see {@link onBooks}). */
-  #sized(s: BookColumns): BookColumn[] {
-    const out: BookColumn[] = [];
+  /**
+   * A sample's columns at their keys' bucket sizes (see {@link onBooks}),
+   * with their entries.
+   */
+  #sample(s: BookColumns): Sample {
+    const columns: BookColumn[] = [];
+    const entries: Entry[] = [];
     for (const c of bookColumns(s)) {
-      this.#entry(s.exchange, c);
+      const e = this.#entry(s.exchange, c);
       const want = this.#fix(this.sizes.key(c.symbol), c.bucketSize);
-      if (c.bucketSize === want) {
-        out.push(c);
+      const r = c.bucketSize === want ? c : rebucket(c, want);
+      if (r === null) {
+        this.counters.mismatched++;
         continue;
       }
-      const r = rebucket(c, want);
-      if (r) {
-        this.counters.rebucketed++;
-        out.push(r);
-      } else this.counters.mismatched++;
+      if (r !== c) this.counters.rebucketed++;
+      columns.push(r);
+      entries.push(e);
     }
-    return out;
+    return { ts: s.ts, exchange: s.exchange, columns, entries };
   }
 
   /**
@@ -562,8 +571,10 @@ export class Aggregator {
         buys: new Map(),
         sells: new Map(),
         liquidations: new Map(),
+        pick: null,
       };
       this.entries.set(id, e);
+      this.#order.push(e);
     }
     return e;
   }
@@ -580,13 +591,7 @@ export class Aggregator {
   sample(ts: number, fresh?: ReadonlyMap<string, BookColumns>): ColumnInit[] {
     return this.#columns(ts, false, (inp) => {
       const now = fresh?.get(inp.id);
-      if (now) {
-        return {
-          ts: now.ts,
-          exchange: now.exchange,
-          columns: this.#sized(now),
-        };
-      }
+      if (now) return this.#sample(now);
       const q = inp.samples;
       return q.length ? q[q.length - 1] : inp.current;
     });
@@ -602,28 +607,32 @@ export class Aggregator {
     close: boolean,
     books: (inp: Input) => Sample | null,
   ): ColumnInit[] {
-    const chosen = new Map<string, BookColumn>();
+    // Each book's column from the inputs' samples (a later input's wins).
     for (const inp of this.#inputs.values()) {
       const s = books(inp);
       if (!s) continue;
-      for (const c of s.columns) {
-        chosen.set(`${s.exchange}\u0000${c.exchangeSymbol}`, c);
+      for (let k = 0; k < s.columns.length; k++) {
+        s.entries[k].pick = s.columns[k];
       }
     }
     // In the order the books were first seen, packed into one buffer as
     // `encodeColumns` lays a batch out, so that it takes them without a copy.
-    const picked: [Entry, BookColumn][] = [];
+    const picked: Entry[] = [];
     let total = 0;
-    for (const [id, e] of this.entries) {
-      const c = chosen.get(id);
-      if (!c) continue;
-      picked.push([e, c]);
-      total += 4 * c.n;
+    const order = this.#order;
+    for (let k = 0; k < order.length; k++) {
+      const e = order[k];
+      if (e.pick === null) continue;
+      picked.push(e);
+      total += 4 * e.pick.n;
     }
     const all = new Float64Array(total);
     const out: ColumnInit[] = [];
     let off = 0;
-    for (const [e, c] of picked) {
+    for (let k = 0; k < picked.length; k++) {
+      const e = picked[k];
+      const c = e.pick!;
+      e.pick = null;
       const n = c.n;
       const bids = all.subarray(off, off + n);
       const asks = all.subarray(off + n, off + 2 * n);
@@ -632,12 +641,8 @@ export class Aggregator {
       off += 4 * n;
       bids.set(c.bids);
       asks.set(c.asks);
-      for (const [k, v] of e.buys) {
-        if (k >= c.lo && k < c.lo + n) buys[k - c.lo] += v;
-      }
-      for (const [k, v] of e.sells) {
-        if (k >= c.lo && k < c.lo + n) sells[k - c.lo] += v;
-      }
+      addInto(e.buys, c.lo, buys);
+      addInto(e.sells, c.lo, sells);
       const liquidations = e.liquidations.size
         ? mergeLiquidations([[...e.liquidations.values()]], c.lo, n)
         : undefined;
@@ -666,4 +671,19 @@ export class Aggregator {
     }
     return out;
   }
+}
+
+/**
+ * Adds a tick's volume by bucket into a column's array: the buckets `lo …
+ * lo + out.length − 1` of `by` (the others lie outside the column).
+ */
+function addInto(
+  by: ReadonlyMap<number, number>,
+  lo: number,
+  out: Float64Array,
+): void {
+  if (by.size === 0) return;
+  by.forEach((v, k) => {
+    if (k >= lo && k < lo + out.length) out[k - lo] += v;
+  });
 }

@@ -216,7 +216,23 @@ export class FileSource implements ReplaySource {
     paths: readonly string[],
     options: FileSourceOptions = {},
   ): Promise<FileSource> {
-    let caps = await readCaptures([...new Set(paths)]);
+    return FileSource.of(await readCaptures([...new Set(paths)]), options);
+  }
+
+  /**
+   * Plans the replay of captures already read ({@link FileSource.open}
+   * without the reading): the records are only read, so one set of
+   * captures can back several sources.
+   * @param captures captures of one or more exchanges (`readCaptures`).
+   * @param options exchanges, symbols, event output.
+   * @returns the source, before its first {@link seek}.
+   * @throws {Error} as {@link FileSource.open}, but for reading.
+   */
+  static of(
+    captures: readonly Capture[],
+    options: FileSourceOptions = {},
+  ): FileSource {
+    let caps = captures;
     if (options.exchanges?.length) {
       const have = new Set(caps.map((c) => c.exchange));
       const lacking = options.exchanges.filter((e) => !have.has(e));
