@@ -16,7 +16,7 @@
 
 import type { BookSpec, ColumnarDelta, Parser } from "../adapters/adapter.ts";
 import { type BatchBuilder, Kind } from "../market/batch.ts";
-import { OrderBook } from "../market/book.ts";
+import { type BookSide, OrderBook } from "../market/book.ts";
 import { BookSync } from "../market/book_sync.ts";
 import type {
   BookDelta,
@@ -115,6 +115,10 @@ export class BookKeeper {
   readonly #books: boolean;
   /** The levels an image changed, reused by {@link #applyImage}. */
   readonly #changed: { bids: Levels; asks: Levels } = { bids: [], asks: [] };
+  /** A side's prices as `#pushSide` reads them, best first (grown). */
+  #levels = new Float64Array(0);
+  /** Their sizes. */
+  #sizes = new Float64Array(0);
 
   /** @param options the venue's book spec, the batch, counters and hooks. */
   constructor(options: BookKeeperOptions) {
@@ -561,15 +565,26 @@ export class BookKeeper {
     }
   }
 
-  /** Sends the whole book as levels (after a snapshot, in a keyframe). */
+  /**
+   * Sends the whole book as levels (after a snapshot, in a keyframe), each
+   * side worst first.
+   */
   #pushBook(sym: number, f: Followed, ts: number): void {
-    const { bids, asks } = f.book;
-    const batch = this.#o.batch;
-    for (let i = 0; i < bids.length; i++) {
-      batch.push(sym, Kind.Bid, bids.prices[i], bids.sizes[i], ts);
+    this.#pushSide(sym, Kind.Bid, f.book.bids, ts);
+    this.#pushSide(sym, Kind.Ask, f.book.asks, ts);
+  }
+
+  #pushSide(sym: number, kind: number, side: BookSide, ts: number): void {
+    if (this.#levels.length < side.length) {
+      this.#levels = new Float64Array(2 * side.length);
+      this.#sizes = new Float64Array(2 * side.length);
     }
-    for (let i = 0; i < asks.length; i++) {
-      batch.push(sym, Kind.Ask, asks.prices[i], asks.sizes[i], ts);
+    const prices = this.#levels;
+    const sizes = this.#sizes;
+    const n = side.bestLevels(prices, sizes);
+    const batch = this.#o.batch;
+    for (let i = n - 1; i >= 0; i--) {
+      batch.push(sym, kind, prices[i], sizes[i], ts);
     }
   }
 }

@@ -217,15 +217,22 @@ export class BookSide {
    */
   constructor(isBid: boolean, keepRaw = false, ladder = !keepRaw) {
     this.#bid = isBid;
-    this.#p = new Float64Array(256);
-    this.#s = new Float64Array(256);
     this.rawPrices = keepRaw ? [] : null;
     this.rawSizes = keepRaw ? [] : null;
     this.#ladderable = ladder && !keepRaw;
     if (this.#ladderable) this.#lad = new Ladder(isBid);
+    // A ladder's sorted copy is made only when `prices` or `sizes` is read.
+    const room = this.#lad !== null ? 0 : 256;
+    this.#p = new Float64Array(room);
+    this.#s = new Float64Array(room);
   }
 
-  /** Prices in quote currency, sorted so the best is last (`length` of them). */
+  /**
+   * Prices in quote currency, sorted so the best is last (`length` of them).
+   * On a ladder, reading them writes out a sorted copy (kept, and written
+   * again after a change): a reader that walks the levels on every tick
+   * uses {@link BookSide.bestLevels} instead.
+   */
   get prices(): Float64Array {
     if (this.#stale) this.#sync();
     return this.#p;
@@ -514,8 +521,9 @@ export class BookSide {
   }
 
   #grow(): void {
-    const prices = new Float64Array(this.#p.length * 2);
-    const sizes = new Float64Array(this.#s.length * 2);
+    const room = Math.max(256, this.#p.length * 2);
+    const prices = new Float64Array(room);
+    const sizes = new Float64Array(room);
     prices.set(this.#p);
     sizes.set(this.#s);
     this.#p = prices;
@@ -793,16 +801,46 @@ export class BookSide {
   }
 
   /**
+   * Writes the levels best first into `prices` and `sizes`, as many as they
+   * hold, stopping before the first level worse than `bound`: on a ladder
+   * without writing out its sorted copy.
+   * @param prices receives prices in quote currency.
+   * @param sizes receives sizes in base currency, aligned with `prices`.
+   * @param bound the worst price to write (bids below it and asks above it
+   *   are not); NaN (the default) for no bound.
+   * @returns how many levels were written.
+   * @example
+   * ```ts
+   * const n = book.bids.bestLevels(prices, sizes, 59_000); // bids ≥ 59,000
+   * ```
+   */
+  bestLevels(prices: Float64Array, sizes: Float64Array, bound = NaN): number {
+    const max = Math.min(prices.length, sizes.length);
+    const lad = this.#lad;
+    if (lad !== null) return lad.writeBest(prices, sizes, max, bound);
+    const p = this.#p;
+    const s = this.#s;
+    let n = 0;
+    for (let i = this.#n - 1; i >= 0 && n < max; i--) {
+      const x = p[i];
+      if (this.#bid ? x < bound : x > bound) break;
+      prices[n] = x;
+      sizes[n++] = s[i];
+    }
+    return n;
+  }
+
+  /**
    * The best `depth` levels as `[price, size]` pairs, best first.
    * @param depth number of levels; Infinity for all.
    */
   top(depth: number): [number, number][] {
-    if (this.#stale) this.#sync();
+    const room = Math.max(0, Math.min(depth, this.length));
+    const prices = new Float64Array(room);
+    const sizes = new Float64Array(room);
+    const n = this.bestLevels(prices, sizes);
     const out: [number, number][] = [];
-    const end = Math.max(0, this.#n - depth);
-    for (let i = this.#n - 1; i >= end; i--) {
-      out.push([this.#p[i], this.#s[i]]);
-    }
+    for (let i = 0; i < n; i++) out.push([prices[i], sizes[i]]);
     return out;
   }
 }

@@ -476,11 +476,14 @@ export function sumBids(
   n: number,
   out: Float64Array,
 ): void {
-  const prices = side.prices;
-  const sizes = side.sizes;
+  // Only the levels down to a bucket below the window (the loop stops at
+  // the first one outside it).
+  const count = bestOf(side, (lo - 1) * bs);
+  const prices = scratchPrices;
+  const sizes = scratchSizes;
   let k = 0;
   let inside = Infinity;
-  for (let i = side.length - 1; i >= 0; i--) {
+  for (let i = 0; i < count; i++) {
     const p = prices[i];
     if (!(p >= inside)) {
       const b = bucketOf(p, bs);
@@ -503,11 +506,12 @@ export function sumAsks(
   n: number,
   out: Float64Array,
 ): void {
-  const prices = side.prices;
-  const sizes = side.sizes;
+  const count = bestOf(side, (lo + n + 1) * bs);
+  const prices = scratchPrices;
+  const sizes = scratchSizes;
   let k = 0;
   let inside = -Infinity;
-  for (let i = side.length - 1; i >= 0; i--) {
+  for (let i = 0; i < count; i++) {
     const p = prices[i];
     if (!(p < inside)) {
       const b = bucketOf(p, bs);
@@ -517,4 +521,22 @@ export function sumAsks(
     }
     if (k >= 0) out[k] += sizes[i];
   }
+}
+
+/** The levels {@link sumBids} and {@link sumAsks} read, best first. */
+let scratchPrices = new Float64Array(1024);
+/** Their sizes. */
+let scratchSizes = new Float64Array(1024);
+
+/**
+ * Writes a side's levels best first into the scratch arrays (grown to the
+ * side's length), down to `bound` (see `BookSide.bestLevels`).
+ * @returns how many were written.
+ */
+function bestOf(side: BookSide, bound: number): number {
+  if (scratchPrices.length < side.length) {
+    scratchPrices = new Float64Array(2 * side.length);
+    scratchSizes = new Float64Array(2 * side.length);
+  }
+  return side.bestLevels(scratchPrices, scratchSizes, bound);
 }

@@ -201,6 +201,62 @@ export class Ladder {
   }
 
   /**
+   * Writes levels best first (bids from the highest price down, asks from
+   * the lowest up), stopping after `max` of them or before the first one
+   * worse than `bound`.
+   * @param prices receives prices in quote currency.
+   * @param sizes receives sizes, aligned with `prices`.
+   * @param max most levels to write (at most the arrays' length).
+   * @param bound the worst price to write: below it for bids, above it for
+   *   asks, a level is not written (NaN: no bound).
+   * @returns how many levels were written.
+   */
+  writeBest(
+    prices: Float64Array,
+    sizes: Float64Array,
+    max: number,
+    bound: number,
+  ): number {
+    const best = this.#best;
+    const bits = this.#bits;
+    const src = this.#sizes;
+    const base = this.#base;
+    const scale = this.#scale;
+    let n = 0;
+    if (best < 0) return 0;
+    if (this.#bid) {
+      for (let w = best >> 5; w >= 0; w--) {
+        let x = bits[w];
+        while (x !== 0) {
+          if (n >= max) return n;
+          const i = 31 - Math.clz32(x);
+          const slot = (w << 5) + i;
+          const p = (base + slot) / scale;
+          if (p < bound) return n;
+          prices[n] = p;
+          sizes[n++] = src[slot];
+          x ^= 1 << i;
+        }
+      }
+    } else {
+      for (let w = best >> 5; w < bits.length; w++) {
+        let x = bits[w];
+        while (x !== 0) {
+          if (n >= max) return n;
+          const t = x & -x;
+          const slot = (w << 5) + 31 - Math.clz32(t);
+          const p = (base + slot) / scale;
+          if (p > bound) return n;
+          prices[n] = p;
+          sizes[n++] = src[slot];
+          x ^= t;
+        }
+      }
+    }
+    return n;
+  }
+
+  /**
    * Drops the worst levels so that at most `depth` remain.
    * @param depth levels to keep (0 or less, or NaN: none).
    * @param dropped receives the dropped levels as deletes `[price, 0, …]`,

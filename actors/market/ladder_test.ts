@@ -10,6 +10,7 @@ function pair(bid: boolean): [BookSide, BookSide] {
 
 /** The two sides hold the same levels, in the same order, as the same doubles. */
 function assertSame(lad: BookSide, ref: BookSide, at: string): void {
+  assertBestLevels(lad, ref, at);
   assert.equal(lad.length, ref.length, at);
   assert.equal(lad.best(), ref.best(), at);
   assert.deepEqual(
@@ -44,6 +45,44 @@ const change = (decimals: number, mid: number, spread: number) =>
       fc.integer({ min: 1, max: 1e8 }).map((q) => (q / 1e4).toFixed(4)),
     ),
   );
+
+/**
+ * `bestLevels` on both layouts (the ladder's read before its sorted copy is
+ * written) gives the sorted arrays' levels best first: all of them, as many
+ * as the arrays hold, and down to a bound.
+ */
+function assertBestLevels(lad: BookSide, ref: BookSide, at: string): void {
+  const n = ref.length;
+  const want = (k: number) => {
+    const p: number[] = [];
+    const q: number[] = [];
+    for (let i = n - 1; i >= n - k; i--) {
+      p.push(ref.prices[i]);
+      q.push(ref.sizes[i]);
+    }
+    return [p, q];
+  };
+  const bound = n ? ref.prices[n >> 1] : NaN;
+  const within = n ? n - (n >> 1) : 0; // the middle level and all better
+  for (
+    const [room, b, k] of [
+      [n + 2, NaN, n],
+      [n >> 2, NaN, n >> 2],
+      [n + 2, bound, within],
+    ]
+  ) {
+    for (const side of [lad, ref]) {
+      const p = new Float64Array(room);
+      const q = new Float64Array(room);
+      assert.equal(side.bestLevels(p, q, b), k, `${at}: ${room} ${b}`);
+      assert.deepEqual(
+        [[...p.slice(0, k)], [...q.slice(0, k)]],
+        want(k),
+        `${at}: best levels, room ${room}, bound ${b}`,
+      );
+    }
+  }
+}
 
 Deno.test("Ladder: a side on a price grid holds exactly what sorted arrays hold, after every change, column frame, truncation and clear", () => {
   fc.assert(
