@@ -35,8 +35,12 @@ const EXP_UPPER = (0x45 - 0x30) >>> 0;
  */
 const SLACK = 16;
 
+/** Reads ASCII bytes as their text (UTF-8 decoding is exact on them). */
+const ASCII = new TextDecoder();
+
 /**
- * A read position in JSON text. The text is first copied into a reusable
+ * A read position in JSON text. The text (or a frame's bytes, with
+ * {@link JsonCursor.resetBytes}) is first copied into a reusable
  * byte buffer (typed-array reads are much cheaper than `charCodeAt` in a
  * hot loop); only ASCII text is read, so a byte offset is also the
  * character index. Each reader consumes its token and advances
@@ -61,7 +65,7 @@ export class JsonCursor {
   /**
    * The text's bytes (ASCII), then 16 zero bytes; a zero byte ends every
    * token, so readers stop there. Grows to the largest text read; only
-   * {@link JsonCursor.reset} replaces it.
+   * {@link JsonCursor.reset} and {@link JsonCursor.resetBytes} replace it.
    */
   bytes: Uint8Array = new Uint8Array(4096);
   /** Number of bytes of the text. */
@@ -74,7 +78,7 @@ export class JsonCursor {
 
   /**
    * A view of {@link JsonCursor.bytes}' whole buffer, for comparing bytes
-   * four at a time; replaced with the buffer by {@link JsonCursor.reset}.
+   * four at a time; replaced with the buffer (by `reset` or `resetBytes`).
    */
   get view(): DataView {
     return this.#view;
@@ -266,7 +270,7 @@ export class JsonCursor {
     return parseFloat(
       this.text !== ""
         ? this.text.slice(start, i)
-        : String.fromCharCode(...b.subarray(start, i)),
+        : ASCII.decode(b.subarray(start, i)),
     );
   }
 
@@ -535,7 +539,7 @@ export function reuseAscii(
     while (k < n && t[from + k] === last.charCodeAt(k)) k++;
     if (k === n) return last;
   }
-  return String.fromCharCode(...t.subarray(from, end));
+  return ASCII.decode(t.subarray(from, end));
 }
 
 /**

@@ -75,6 +75,12 @@ const STEP0 = asciiBytes(".depth.step0");
  * fields and reuses the level arrays (they grow for bigger frames and are
  * never shrunk), so read them before the next call.
  *
+ * It also keeps each channel symbol's last image, as text and values (for
+ * the first {@link MAX_IMAGES} symbols it sees; never dropped): a level
+ * whose text is the same as in the last image is taken over, not read
+ * again (see {@link readImageLevels}). What it gives is what a full read
+ * gives.
+ *
  * A frame is recognised only when it is exactly JSON that `JSON.parse`
  * reads to the same values, and the adapter would give a `book_snapshot`
  * for it (given a known symbol; for contracts the caller still converts
@@ -247,7 +253,8 @@ export class HuobiStep0Scanner {
   /**
    * Reads a side's level array at the cursor into `out`: against the
    * symbol's last image of that side when `ch` came first (as HTX writes
-   * it), which then becomes this one; else in full.
+   * it), which then becomes this one; else (or for a symbol past
+   * {@link MAX_IMAGES}) in full.
    * @param asc true for asks (best first is lowest first).
    */
   #side(c: JsonCursor, out: ScannedSide, asc: boolean): boolean {

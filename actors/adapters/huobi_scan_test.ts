@@ -145,6 +145,9 @@ function assertSameImage(
 
 Deno.test("huobi scan: every depth.step0 frame of the spot and swap captures equals JSON.parse and the adapter's snapshot", async () => {
   const s = new HuobiStep0Scanner();
+  // The same frames from their inflated bytes, one scanner throughout (each
+  // image read against the last of its symbol), as a connection reads them.
+  const b = new HuobiStep0Scanner();
   const counts = new Map<string, number>();
   let levels = 0;
   let exponents = 0;
@@ -156,12 +159,14 @@ Deno.test("huobi scan: every depth.step0 frame of the spot and swap captures equ
       const msg = step0(text);
       // Every image is recognised; nothing else is (trades, acks, pings).
       assert.equal(s.scan(text), msg !== undefined, text.slice(0, 120));
+      assert.equal(b.scanBytes(gunzipSync(binary)), msg !== undefined);
       if (msg === undefined) {
         assert.equal(cap.adapter.parser(cap.insts).scanBook!(binary, 1), null);
         continue;
       }
       n++;
       assertSame(s, msg, name);
+      assertSame(b, msg, name);
       levels += s.bids.count + s.asks.count;
       if (/[0-9]E/.test(text)) exponents++;
       // The scanner path from the gzip bytes, as a connection gets them,
@@ -594,4 +599,29 @@ Deno.test("huobi scan: exchangeTs is the tick's ts, else the frame's, else the r
   assert.equal(scannedTs(',"ts":5', ',"ts":1e400'), timeValue(Infinity, 5));
   // No version: the snapshot's sequence is -1.
   assert.equal(parser.scanBook!(f("", ""), 42)!.last, -1);
+});
+
+Deno.test("huobi scan: past the symbols whose last image it keeps, images are read in full, exactly", () => {
+  const s = new HuobiStep0Scanner();
+  // 70 channels, more than the scanner keeps images of, twice over: the
+  // second image of each changes its best levels.
+  for (const round of [0, 1]) {
+    for (let k = 0; k < 70; k++) {
+      const bids = Array.from(
+        { length: 20 },
+        (_, i) => `[${100 - i},${i === 0 ? 1 + round : 2 + k}]`,
+      );
+      const asks = Array.from(
+        { length: 20 },
+        (_, i) => `[${101 + i + round},${3 + i}]`,
+      );
+      const frame =
+        `{"ch":"market.sym${k}.depth.step0","ts":1,"tick":{"bids":[${
+          bids.join(",")
+        }],"asks":[${asks.join(",")}],"version":${k},"ts":2}}`;
+      assert.ok(s.scan(frame), frame);
+      assert.equal(s.symbol, `sym${k}`);
+      assertSame(s, JSON.parse(frame), frame);
+    }
+  }
 });

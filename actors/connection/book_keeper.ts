@@ -574,6 +574,7 @@ export class BookKeeper {
     this.#pushSide(sym, Kind.Ask, f.book.asks, ts);
   }
 
+  /** Pushes a side's levels worst first, as `BookSide.prices` lists them. */
   #pushSide(sym: number, kind: number, side: BookSide, ts: number): void {
     if (this.#levels.length < side.length) {
       this.#levels = new Float64Array(2 * side.length);

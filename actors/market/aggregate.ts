@@ -607,10 +607,14 @@ export class Aggregator {
     close: boolean,
     books: (inp: Input) => Sample | null,
   ): ColumnInit[] {
-    // Each book's column from the inputs' samples (a later input's wins).
+    // The inputs' samples first (reading one may throw), then each book's
+    // column from them (a later input's wins), marked on its entry.
+    const samples: Sample[] = [];
     for (const inp of this.#inputs.values()) {
       const s = books(inp);
-      if (!s) continue;
+      if (s) samples.push(s);
+    }
+    for (const s of samples) {
       for (let k = 0; k < s.columns.length; k++) {
         s.entries[k].pick = s.columns[k];
       }
@@ -618,21 +622,24 @@ export class Aggregator {
     // In the order the books were first seen, packed into one buffer as
     // `encodeColumns` lays a batch out, so that it takes them without a copy.
     const picked: Entry[] = [];
+    const cols: BookColumn[] = [];
     let total = 0;
     const order = this.#order;
     for (let k = 0; k < order.length; k++) {
       const e = order[k];
-      if (e.pick === null) continue;
+      const c = e.pick;
+      if (c === null) continue;
+      e.pick = null;
       picked.push(e);
-      total += 4 * e.pick.n;
+      cols.push(c);
+      total += 4 * c.n;
     }
     const all = new Float64Array(total);
     const out: ColumnInit[] = [];
     let off = 0;
     for (let k = 0; k < picked.length; k++) {
       const e = picked[k];
-      const c = e.pick!;
-      e.pick = null;
+      const c = cols[k];
       const n = c.n;
       const bids = all.subarray(off, off + n);
       const asks = all.subarray(off + n, off + 2 * n);

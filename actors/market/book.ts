@@ -164,7 +164,11 @@ export interface LevelColumns {
  * descending price, so index `length - 1` is always the best level.
  */
 export class BookSide {
-  /** Prices, sorted so the best is last (a copy of the ladder's, if any). */
+  /**
+   * Prices, sorted so the best is last. On a ladder, a copy of its levels,
+   * empty until `prices` or `sizes` is first read (or the side leaves its
+   * ladder).
+   */
   #p: Float64Array;
   /** Sizes in base currency, aligned with `#p`. */
   #s: Float64Array;

@@ -412,3 +412,21 @@ Deno.test("book: replace gives the book clear + apply gives, for images best fir
     { numRuns: 300 },
   );
 });
+
+Deno.test("top: NaN, negative, fractional and infinite depths on empty and filled sides, on a ladder and on sorted arrays", () => {
+  for (const ladder of [true, false]) {
+    const book = new OrderBook(false, ladder);
+    for (const side of [book.bids, book.asks]) {
+      for (const depth of [NaN, -1, 0, 2.5, Infinity]) {
+        assert.deepEqual(side.top(depth), [], `${ladder} empty ${depth}`);
+      }
+    }
+    book.apply([99, 1, 98, 2, 97, 3], [101, 4, 102, 5, 103, 6]);
+    assert.equal(book.bids.laddered, ladder);
+    assert.deepEqual(book.bids.top(NaN), []);
+    assert.deepEqual(book.bids.top(-1), []);
+    assert.deepEqual(book.bids.top(2.5), [[99, 1], [98, 2]]);
+    assert.deepEqual(book.asks.top(Infinity), [[101, 4], [102, 5], [103, 6]]);
+    assert.deepEqual(book.asks.top(1), [[101, 4]]);
+  }
+});

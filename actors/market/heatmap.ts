@@ -506,6 +506,8 @@ export function sumAsks(
   n: number,
   out: Float64Array,
 ): void {
+  // Only the levels up to a bucket above the window (the loop stops at the
+  // first one outside it).
   const count = bestOf(side, (lo + n + 1) * bs);
   const prices = scratchPrices;
   const sizes = scratchSizes;
@@ -529,14 +531,15 @@ let scratchPrices = new Float64Array(1024);
 let scratchSizes = new Float64Array(1024);
 
 /**
- * Writes a side's levels best first into the scratch arrays (grown to the
- * side's length), down to `bound` (see `BookSide.bestLevels`).
+ * Writes a side's levels best first into the scratch arrays, down to
+ * `bound` (see `BookSide.bestLevels`); the arrays grow to the side's length
+ * only when the levels within the bound fill them.
  * @returns how many were written.
  */
 function bestOf(side: BookSide, bound: number): number {
-  if (scratchPrices.length < side.length) {
-    scratchPrices = new Float64Array(2 * side.length);
-    scratchSizes = new Float64Array(2 * side.length);
-  }
+  const n = side.bestLevels(scratchPrices, scratchSizes, bound);
+  if (n < scratchPrices.length || n === side.length) return n;
+  scratchPrices = new Float64Array(side.length);
+  scratchSizes = new Float64Array(side.length);
   return side.bestLevels(scratchPrices, scratchSizes, bound);
 }

@@ -206,7 +206,7 @@ export class Ladder {
    * worse than `bound`.
    * @param prices receives prices in quote currency.
    * @param sizes receives sizes, aligned with `prices`.
-   * @param max most levels to write (at most the arrays' length).
+   * @param max most levels to write (no more than the arrays hold are).
    * @param bound the worst price to write: below it for bids, above it for
    *   asks, a level is not written (NaN: no bound).
    * @returns how many levels were written.
@@ -217,6 +217,7 @@ export class Ladder {
     max: number,
     bound: number,
   ): number {
+    max = Math.min(max, prices.length, sizes.length);
     const best = this.#best;
     const bits = this.#bits;
     const src = this.#sizes;

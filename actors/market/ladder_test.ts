@@ -64,13 +64,25 @@ function assertBestLevels(lad: BookSide, ref: BookSide, at: string): void {
   };
   const bound = n ? ref.prices[n >> 1] : NaN;
   const within = n ? n - (n >> 1) : 0; // the middle level and all better
-  for (
-    const [room, b, k] of [
-      [n + 2, NaN, n],
-      [n >> 2, NaN, n >> 2],
-      [n + 2, bound, within],
-    ]
-  ) {
+  const cases = [
+    [n + 2, NaN, n],
+    [n >> 2, NaN, n >> 2],
+    [n + 2, bound, within],
+    [within >> 1, bound, within >> 1],
+  ];
+  const m = n >> 1;
+  const ps = ref.prices;
+  // Between the middle level and the next worse one: the same levels;
+  // between it and the next better one: one fewer.
+  if (m >= 1) cases.push([n, (ps[m] + ps[m - 1]) / 2, within]);
+  if (m + 1 < n) cases.push([n, (ps[m] + ps[m + 1]) / 2, within - 1]);
+  if (n >= 2) {
+    // Bids rise to the best: beyond it no level, past the worst all.
+    const bid = ps[0] < ps[n - 1];
+    cases.push([n, bid ? Infinity : -Infinity, 0]);
+    cases.push([n, bid ? -Infinity : Infinity, n]);
+  }
+  for (const [room, b, k] of cases) {
     for (const side of [lad, ref]) {
       const p = new Float64Array(room);
       const q = new Float64Array(room);
