@@ -16,7 +16,10 @@
  * 3. the exchange simulator path (`deno task replay --via-simulator`): real
  *    sockets and one connection actor per connection, frames per second.
  *
- * Each in-process figure is the best of five runs.
+ * Each in-process figure is the best of nine runs: on a busy two-core
+ * machine a run of the session now and then takes a collection or a JIT
+ * tier-up the others do not (run to run it varies by ±15%), and JSON.parse
+ * gets the same number of tries.
  *
  * @module
  */
@@ -28,7 +31,7 @@ import { parseFrames, runSession } from "./_replay_common.ts";
 
 const CMD = "deno run -A bench/replay.ts";
 const DIR = "../shared/data/captures/cryptofeed";
-const RUNS = 5;
+const RUNS = 9;
 
 const files = [...Deno.readDirSync(DIR)]
   .filter((e) => e.isFile && e.name.endsWith(".0"))

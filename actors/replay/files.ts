@@ -104,9 +104,8 @@ interface Group {
 interface Venue {
   readonly exchange: string;
   readonly adapter: Adapter;
-  readonly instruments: readonly Instrument[];
-  /** Group name → its symbols, as live. */
-  readonly groupSymbols: ReadonlyMap<string, readonly string[]>;
+  /** Group name → the instruments it follows (its symbols, as live). */
+  readonly groupInstruments: ReadonlyMap<string, readonly Instrument[]>;
   /** The groups' WebSocket paths (null: not known before a handshake). */
   readonly paths: ReadonlyMap<string, string | null>;
   readonly metadataKeys: ReadonlySet<string>;
@@ -427,9 +426,7 @@ export class FileSource implements ReplaySource {
     v.offered = new WeakMap();
     v.keyPeriod = -1;
     v.ended = false;
-    const byName = new Map(v.instruments.map((i) => [i.exchangeSymbol, i]));
-    for (const [group, symbols] of v.groupSymbols) {
-      const insts = resolveSymbols(symbols, v.instruments).found;
+    for (const [group, insts] of v.groupInstruments) {
       if (!insts.length) continue;
       const counters = newCounters();
       const warnOpt = this.#opts.warn;
@@ -463,11 +460,7 @@ export class FileSource implements ReplaySource {
       };
       g.keeper.follow(insts, 0);
       g.parser = v.adapter.parser(
-        new Map(
-          insts.map((
-            i,
-          ) => [i.exchangeSymbol, byName.get(i.exchangeSymbol) ?? i]),
-        ),
+        new Map(insts.map((i) => [i.exchangeSymbol, i])),
       );
       v.groups.push(g);
       const snap = v.adapter.book.snapshotUrl;
@@ -692,10 +685,11 @@ function plan(cap: Capture, wanted: readonly string[] | undefined): Venue {
     versionDate(adapter),
   );
   const paths = new Map<string, string | null>();
+  const groupInstruments = new Map<string, Instrument[]>();
   for (const [group, syms] of groupSymbols) {
-    const names = resolveSymbols(syms, instruments).found.map((i) =>
-      i.exchangeSymbol
-    );
+    const insts = resolveSymbols(syms, instruments).found;
+    groupInstruments.set(group, insts);
+    const names = insts.map((i) => i.exchangeSymbol);
     let path: string | null = null;
     try {
       path = new URL(adapter.url(names, undefined, group)).pathname;
@@ -707,8 +701,7 @@ function plan(cap: Capture, wanted: readonly string[] | undefined): Venue {
   const venue: Venue = {
     exchange: cap.exchange,
     adapter,
-    instruments,
-    groupSymbols,
+    groupInstruments,
     paths,
     metadataKeys,
     batch: new BatchBuilder(cap.exchange),
