@@ -45,6 +45,25 @@ export class Crc32 {
   }
 
   /**
+   * The running state after whole characters, to go on from later with
+   * {@link Crc32.resume}.
+   * @returns the state (what `resume` takes).
+   */
+  state(): number {
+    return this.#crc;
+  }
+
+  /**
+   * Goes on from a state {@link Crc32.state} gave (after whole characters):
+   * as if the text fed before that state had just been fed again.
+   * @param state the state; the initial state of `reset` is -1.
+   */
+  resume(state: number): void {
+    this.#crc = state;
+    this.#high = 0;
+  }
+
+  /**
    * Feeds the code units of `s` from `start` on, leaving out every one equal
    * to `skip` (ASCII in a tight loop, the rest through {@link unit}).
    * @param s the text.

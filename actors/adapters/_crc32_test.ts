@@ -163,6 +163,55 @@ Deno.test("krakenChecksum: equals the string-built reference on random level str
   );
 });
 
+Deno.test("krakenChecksum: one book changed over and over equals the reference after every change (each checksum goes on from the last one's state at the first level that differs)", () => {
+  const digits = fc.stringMatching(/^[1-9][0-9]{0,5}$/);
+  // A change: side, price index (the price is the index; 0..29 spans the
+  // top 10 and below it), a size string ("" deletes the level) drawn from
+  // a few texts, so a level is often set to the text it had, and a price
+  // text.
+  const change = fc.tuple(
+    fc.boolean(),
+    fc.integer({ min: 0, max: 29 }),
+    fc.constantFrom("", "1.5", "0.00100", "2", "1.50"),
+    digits,
+  );
+  fc.assert(
+    fc.property(fc.array(change, { maxLength: 60 }), (changes) => {
+      const book = new OrderBook(true);
+      for (const [bid, at, size, text] of changes) {
+        // Bids count down from 100 (best highest), asks up from 200.
+        const price = bid ? 100 - at : 200 + at;
+        const raw = [`${price}.${text}`, size === "" ? "0" : size];
+        const level = [price, size === "" ? 0 : Number(size)];
+        if (bid) book.apply(level, [], { bids: raw, asks: [] });
+        else book.apply([], level, { bids: [], asks: raw });
+        assert.equal(krakenChecksum(book), krakenReference(book));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("Crc32: resuming from a state equals feeding the text before it again", () => {
+  fc.assert(
+    fc.property(fc.string(), fc.string(), (a, b) => {
+      const crc = new Crc32();
+      crc.reset();
+      crc.text(a);
+      const mid = crc.state();
+      crc.text(b);
+      const whole = crc.value();
+      crc.reset();
+      crc.text("something else entirely");
+      crc.resume(mid);
+      crc.text(b);
+      assert.equal(crc.value(), whole);
+      assert.equal(whole, crc32(a + b));
+    }),
+    { numRuns: 500 },
+  );
+});
+
 Deno.test("bitfinex checksum: equals the joined-string reference on every book state of the Bitfinex capture, and on books without strings", async () => {
   const urls = bitfinexAdapter.metadataUrls;
   const bodies = await Promise.all(

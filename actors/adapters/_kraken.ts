@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { BookSide, OrderBook } from "../market/book.ts";
+import type { OrderBook } from "../market/book.ts";
 import type { Instrument } from "../market/events.ts";
 import { MalformedFrameError } from "./adapter.ts";
 import { parseJson } from "./_common.ts";
@@ -112,11 +112,31 @@ const CHECKSUM_LEVELS = 10;
 const CRC = new Crc32();
 
 /**
+ * What a book's last checksum fed: the covered levels' strings (price, size;
+ * asks best first, then bids) and the CRC's state after each level. The
+ * next checksum of the book starts again from the first level whose strings
+ * differ, from the state before it: most updates change one level, often
+ * below the top 10 (then nothing is fed).
+ */
+interface LastChecksum {
+  /** The strings fed, two a level, in feeding order. */
+  readonly strings: string[];
+  /** `states[j]`: the CRC's state after the first `j` levels. */
+  readonly states: Int32Array;
+  /** Levels fed. */
+  levels: number;
+}
+
+/** Each book's last checksum (dropped with the book). */
+const LAST = new WeakMap<OrderBook, LastChecksum>();
+
+/**
  * Kraken's book checksum (identical on v1 and v2): for the best 10 asks from
  * low to high, then the best 10 bids from high to low, each price and size
  * string as sent with `.` removed and leading zeros stripped, concatenated;
  * CRC-32 of that, unsigned. The book keeps its best level last. The CRC runs
- * over the strings in place: no text is built.
+ * over the strings in place: no text is built; the levels whose strings
+ * open the last checksum's text the same way are not fed again.
  * @param book a book that keeps the venue's level strings.
  * @returns the unsigned checksum to compare with the venue's.
  * @throws {Error} when the book keeps no level strings.
@@ -128,24 +148,55 @@ const CRC = new Crc32();
  * ```
  */
 export function krakenChecksum(book: OrderBook): number {
-  CRC.reset();
-  feedSide(book.asks);
-  feedSide(book.bids);
+  let last = LAST.get(book);
+  if (last === undefined) {
+    last = {
+      strings: [],
+      states: new Int32Array(2 * CHECKSUM_LEVELS + 1),
+      levels: 0,
+    };
+    last.states[0] = -1; // the CRC's state before any text (`reset`)
+    LAST.set(book, last);
+  }
+  const asks = book.asks;
+  const bids = book.bids;
+  const ap = strings(asks.rawPrices);
+  const as = strings(asks.rawSizes);
+  const bp = strings(bids.rawPrices);
+  const bs = strings(bids.rawSizes);
+  const na = Math.min(CHECKSUM_LEVELS, asks.length);
+  const levels = na + Math.min(CHECKSUM_LEVELS, bids.length);
+  const { strings: fed, states } = last;
+  // Level j of the text: ask j, then bid j − na, each side's best last.
+  let j = 0;
+  for (; j < levels && j < last.levels; j++) {
+    const k = j < na ? asks.length - 1 - j : bids.length - 1 - (j - na);
+    const p = j < na ? ap[k] : bp[k];
+    const q = j < na ? as[k] : bs[k];
+    if (p !== fed[2 * j] || q !== fed[2 * j + 1]) break;
+  }
+  CRC.resume(states[j]);
+  for (; j < levels; j++) {
+    const k = j < na ? asks.length - 1 - j : bids.length - 1 - (j - na);
+    const p = j < na ? ap[k] : bp[k];
+    const q = j < na ? as[k] : bs[k];
+    feedDigits(p);
+    feedDigits(q);
+    fed[2 * j] = p;
+    fed[2 * j + 1] = q;
+    states[j + 1] = CRC.state();
+  }
+  fed.length = 2 * levels;
+  last.levels = levels;
   return CRC.value();
 }
 
-/** Feeds the best {@link CHECKSUM_LEVELS} levels of a side, best first. */
-function feedSide(side: BookSide): void {
-  const prices = side.rawPrices;
-  const sizes = side.rawSizes;
-  if (prices === null || sizes === null) {
+/** A side's level strings; throws when the book keeps none. */
+function strings(kept: string[] | null): string[] {
+  if (kept === null) {
     throw new Error("Kraken checksum needs a book that keeps level strings");
   }
-  const end = Math.max(0, side.length - CHECKSUM_LEVELS);
-  for (let i = side.length - 1; i >= end; i--) {
-    feedDigits(prices[i]);
-    feedDigits(sizes[i]);
-  }
+  return kept;
 }
 
 /** Feeds a level string with its `.` removed and leading zeros stripped. */
