@@ -112,11 +112,12 @@ const CHECKSUM_LEVELS = 10;
 const CRC = new Crc32();
 
 /**
- * What a book's last checksum fed: the covered levels' strings (price, size;
- * asks best first, then bids) and the CRC's state after each level. The
- * next checksum of the book starts again from the first level whose strings
- * differ, from the state before it: most updates change one level, often
- * below the top 10 (then nothing is fed).
+ * What a book's last checksum fed: the covered levels' strings (price,
+ * size; asks best first, then bids) and the CRC's state after each level
+ * (the strings are ASCII digits and dots, so every state falls between
+ * whole characters). The next checksum of the book starts again from the
+ * first level whose strings differ, from the state before it: most updates
+ * change one level, often below the top 10 (then nothing is fed).
  */
 interface LastChecksum {
   /** The strings fed, two a level, in feeding order. */
@@ -176,6 +177,8 @@ export function krakenChecksum(book: OrderBook): number {
     if (p !== fed[2 * j] || q !== fed[2 * j + 1]) break;
   }
   CRC.resume(states[j]);
+  // What is kept stays whole level by level (were a string to throw).
+  last.levels = j;
   for (; j < levels; j++) {
     const k = j < na ? asks.length - 1 - j : bids.length - 1 - (j - na);
     const p = j < na ? ap[k] : bp[k];
@@ -185,9 +188,9 @@ export function krakenChecksum(book: OrderBook): number {
     fed[2 * j] = p;
     fed[2 * j + 1] = q;
     states[j + 1] = CRC.state();
+    last.levels = j + 1;
   }
   fed.length = 2 * levels;
-  last.levels = levels;
   return CRC.value();
 }
 
