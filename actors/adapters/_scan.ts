@@ -92,24 +92,12 @@ export class JsonCursor {
    */
   reset(text: string): boolean {
     const n = text.length;
-    if (this.bytes.length < n + SLACK) {
-      this.bytes = new Uint8Array(Math.max(n + SLACK, this.bytes.length * 2));
-      this.#view = new DataView(this.bytes.buffer);
-    }
-    const b = this.bytes;
-    const { read, written } = this.#encoder.encodeInto(text, b);
+    const { read, written } = this.#encoder.encodeInto(text, this.#room(n));
     this.text = text;
     this.pos = 0;
-    if (read !== n || written !== n) {
-      this.end = 0;
-      b.fill(0, 0, SLACK);
-      return false;
-    }
+    if (read !== n || written !== n) return this.#empty();
+    // Written past n only when not ASCII: the slack is still zero.
     this.end = n;
-    // The slack (SLACK = 16) as two 8-byte stores: cheaper than `fill`.
-    const v = this.#view;
-    v.setFloat64(n, 0);
-    v.setFloat64(n + 8, 0);
     return true;
   }
 
@@ -123,15 +111,8 @@ export class JsonCursor {
    */
   resetBytes(src: Uint8Array): boolean {
     const n = src.length;
-    if (this.bytes.length < n + SLACK) {
-      this.bytes = new Uint8Array(Math.max(n + SLACK, this.bytes.length * 2));
-      this.#view = new DataView(this.bytes.buffer);
-    }
-    const b = this.bytes;
-    b.set(src);
+    this.#room(n).set(src);
     const v = this.#view;
-    v.setFloat64(n, 0);
-    v.setFloat64(n + 8, 0);
     this.text = "";
     this.pos = 0;
     this.end = n;
@@ -139,9 +120,27 @@ export class JsonCursor {
     // zeros fill the last word).
     let high = 0;
     for (let i = 0; i < n; i += 4) high |= v.getInt32(i);
-    if ((high & 0x80808080) === 0) return true;
+    return (high & 0x80808080) === 0 || this.#empty();
+  }
+
+  /**
+   * The buffer, grown to hold `n` bytes and the slack, the slack after those
+   * `n` bytes zeroed (two 8-byte stores: cheaper than `fill`).
+   */
+  #room(n: number): Uint8Array {
+    if (this.bytes.length < n + SLACK) {
+      this.bytes = new Uint8Array(Math.max(n + SLACK, this.bytes.length * 2));
+      this.#view = new DataView(this.bytes.buffer);
+    }
+    this.#view.setFloat64(n, 0);
+    this.#view.setFloat64(n + 8, 0);
+    return this.bytes;
+  }
+
+  /** Leaves nothing readable (a refused reset); returns false. */
+  #empty(): false {
     this.end = 0;
-    b.fill(0, 0, SLACK);
+    this.bytes.fill(0, 0, SLACK);
     return false;
   }
 

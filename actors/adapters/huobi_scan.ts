@@ -259,9 +259,12 @@ export class HuobiStep0Scanner {
    */
   #side(c: JsonCursor, out: ScannedSide, asc: boolean): boolean {
     const image = this.#image;
-    if (image === undefined) return readNumberLevels(c, out);
-    const last = asc ? image.asks : image.bids;
     const next = this.#spare;
+    // Without a kept image, against an empty one: every level is read.
+    if (image === undefined) {
+      return readImageLevels(c, out, NO_IMAGE, next, asc);
+    }
+    const last = asc ? image.asks : image.bids;
     if (!readImageLevels(c, out, last, next, asc)) return false;
     this.#spare = last;
     if (asc) image.asks = next;
@@ -327,60 +330,6 @@ export class HuobiStep0Scanner {
 }
 
 /**
- * Reads a level array of two-number pairs, `[[price,size],…]`, at the
- * cursor into `side`, growing its arrays when needed; false when it is not
- * such an array or a level is out of range (see the class).
- */
-function readNumberLevels(c: JsonCursor, side: ScannedSide): boolean {
-  const t = c.bytes;
-  let i = c.pos;
-  if (t[i] !== 0x5b) return false; // "["
-  if (t[i + 1] === 0x5d) { // "]": no levels
-    c.pos = i + 2;
-    side.count = 0;
-    return true;
-  }
-  if (t[i + 1] !== 0x5b) return false; // "[["
-  c.pos = i + 2;
-  let prices = side.prices;
-  let sizes = side.sizes;
-  let n = 0;
-  let price = NaN; // the level's price once read, NaN while reading it
-  // One call site of `decimal` for both numbers keeps it inlined here (see
-  // its comment); an exponent form (`9.121E-7`) goes on to `number`.
-  for (;;) {
-    const x = c.decimal();
-    i = c.pos;
-    if (price !== price) {
-      if (!isPrice(x) || t[i] !== 0x2c) return false; // ","
-      price = x;
-      c.pos = i + 1;
-      continue;
-    }
-    const q = x + 0; // -0 + 0 is 0, as `sizeValue` gives
-    if (!isSize(q) || t[i] !== 0x5d) return false; // "]"
-    if (n === prices.length) {
-      growSide(side);
-      prices = side.prices;
-      sizes = side.sizes;
-    }
-    prices[n] = price;
-    sizes[n] = q;
-    n++;
-    price = NaN;
-    const sep = t[i + 1];
-    if (sep === 0x5d) { // "]"
-      c.pos = i + 2;
-      break;
-    }
-    if (sep !== 0x2c || t[i + 2] !== 0x5b) return false; // ",["
-    c.pos = i + 3;
-  }
-  side.count = n;
-  return true;
-}
-
-/**
  * Symbols whose last image a scanner keeps (a connection subscribes a few);
  * past this, new symbols are read in full.
  */
@@ -434,6 +383,9 @@ function newSideImage(): SideImage {
   };
 }
 
+/** An image with no levels: what a side is read against when none is kept. */
+const NO_IMAGE: SideImage = newSideImage();
+
 /**
  * Doubles the level room of a {@link SideImage}, keeping its levels, and
  * grows `out` to at least as much.
@@ -470,8 +422,9 @@ function sameLength(
 }
 
 /**
- * Reads a level array of two-number pairs at the cursor, as
- * {@link readNumberLevels} does, against the same side's last image: a
+ * Reads a level array of two-number pairs, `[[price,size],…]`, at the
+ * cursor into `out` (grown when needed), against the same side's last
+ * image: a
  * level whose text (with the `,` or `]` after it) is byte for byte the next
  * unmatched one of the last image takes that level's values without being
  * read again. Images are 150 levels of which a few change from one to the
@@ -554,7 +507,8 @@ function readImageLevels(
     c.pos = i + 1;
     let price = NaN;
     let size = NaN;
-    // One call site of `decimal` for both numbers (see readNumberLevels).
+    // One call site of `decimal` for both numbers keeps it inlined here; an
+    // exponent form (`9.121E-7`) goes on to `number`.
     for (;;) {
       const x = c.decimal();
       const k = c.pos;
